@@ -1,0 +1,71 @@
+// One step of the pipeline for a batch: run on the kernel, predict with the model, compare. A
+// divergence seen in the fast mode (maps only at the end) is re-run with a snapshot after every
+// call so that the reported call is the first one that differs, then re-run a few more times to
+// keep unstable results (flakes) apart from findings.
+
+import type { Divergence } from '../compare/compare.js';
+import { firstDivergence } from '../compare/compare.js';
+import { signature, signatureText } from '../compare/signature.js';
+import { predict, type Prediction, type Profile } from '../model/index.js';
+import type { SeqObservation } from '../seq/observation.js';
+import type { Sequence } from '../seq/schema.js';
+import type { Runner } from '../runner/types.js';
+
+export interface Outcome {
+  seq: Sequence;
+  kernel: SeqObservation;
+  model: Prediction;
+  divergence: Divergence | null;
+  /** set for divergences */
+  signature?: string;
+  signatureText?: string;
+  /** how many of the stability re-runs reproduced the same signature (divergences only) */
+  stable?: { runs: number; same: number };
+}
+
+export function predictAgainst(seq: Sequence, kernel: SeqObservation, profile: Profile, snapshotEveryCall: boolean): Prediction {
+  // The kernel legitimately chooses where a non-fixed mmap lands; the model checks that choice.
+  return predict(seq, profile, { snapshotEveryCall, kernelPlacement: (i) => kernel.calls[i]?.ret });
+}
+
+export function rulesAt(p: Prediction, call: number): string[] {
+  return call >= 0 ? [...(p.rules[call] ?? [])] : [];
+}
+
+function judge(seq: Sequence, kernel: SeqObservation, profile: Profile, every: boolean): Outcome {
+  const model = predictAgainst(seq, kernel, profile, every);
+  // A sequence the kernel did not finish (timeout, crash) is compared over the calls it did run.
+  const divergence = firstDivergence(model, kernel);
+  const o: Outcome = { seq, kernel, model, divergence };
+  if (divergence) {
+    const input = { divergence, calls: seq.calls, rules: rulesAt(model, divergence.call) };
+    o.signature = signature(input);
+    o.signatureText = signatureText(input);
+  }
+  return o;
+}
+
+export interface CheckOptions {
+  /** stability re-runs for each divergence (0 = report as seen) */
+  stabilityRuns: number;
+}
+
+/** Run and judge a batch; divergent ones are re-run in detail mode and stability-checked. */
+export async function checkBatch(runner: Runner, profile: Profile, seqs: readonly Sequence[], opts: CheckOptions): Promise<Outcome[]> {
+  const kernel = await runner.run(seqs, { snapshotEveryCall: false });
+  const out = seqs.map((s, i) => judge(s, kernel[i]!, profile, false));
+  const divergent = out.filter((o) => o.divergence && o.kernel.status === 'ok');
+  if (divergent.length === 0) return out;
+  return Promise.all(out.map(async (o) => (o.divergence && o.kernel.status === 'ok' ? detail(runner, profile, o.seq, opts) : o)));
+}
+
+/** Re-run one sequence with a snapshot after every call, then the stability gate. */
+export async function detail(runner: Runner, profile: Profile, seq: Sequence, opts: CheckOptions): Promise<Outcome> {
+  const [k] = await runner.run([seq], { snapshotEveryCall: true });
+  const o = judge(seq, k!, profile, true);
+  if (!o.divergence || opts.stabilityRuns <= 0) return o;
+  const again = await runner.run(Array(opts.stabilityRuns).fill(seq), { snapshotEveryCall: true });
+  const same = again.filter((kk) => judge(seq, kk, profile, true).signature === o.signature).length;
+  o.stable = { runs: opts.stabilityRuns, same };
+  return o;
+}

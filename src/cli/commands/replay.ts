@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { loadSequenceFile } from '../../seq/io.js';
+import { makeProfile } from '../../model/index.js';
+import { createRunner, runnerArgs } from '../../runner/index.js';
+import { predictAgainst, rulesAt } from '../../campaign/check.js';
+import { firstDivergence } from '../../compare/compare.js';
+import { signature } from '../../compare/signature.js';
+import { renderTextReport } from '../../report/text.js';
+import { EXIT } from '../../util/errors.js';
+import { addRunnerOptions, runnerOptionsFrom } from '../common.js';
+import { JSON_VERSION, printJson, replayJson } from '../json.js';
+import type { z } from 'zod';
+
+export function registerReplay(program: Command, setCode: (c: number) => void): void {
+  const cmd = program
+    .command('replay')
+    .description('replay corpus files on the kernel and in the model; exit 0 all match, 1 a divergence, 125 cannot test (git bisect run friendly)')
+    .argument('<files...>', 'corpus files (JSON)')
+    .option('--json', 'print a machine-readable result')
+    .option('--quiet', 'print only one line per file');
+  addRunnerOptions(cmd).action(async (files: string[], o: Record<string, unknown>) => {
+    // Validate every file before running anything: bad input is exit 2 whatever else happens.
+    const seqs = files.map((f) => loadSequenceFile(f));
+    const ropts = runnerOptionsFrom(o);
+    const runner = await createRunner(ropts);
+    try {
+      const target = await runner.start();
+      const profile = makeProfile(target.release, target.facts);
+      const kernel = await runner.run(seqs, { snapshotEveryCall: true });
+      const results: z.input<typeof replayJson>['results'] = [];
+      let anyDiverge = false;
+      let anyIndeterminate = false;
+      seqs.forEach((seq, i) => {
+        const k = kernel[i]!;
+        const m = predictAgainst(seq, k, profile, true);
+        const d = firstDivergence(m, k);
+        const file = files[i]!;
+        if (k.status !== 'ok' && !d) {
+          anyIndeterminate = true;
+          results.push({ file, status: 'indeterminate', kernelStatus: `${k.status}${k.detail ? ` ${k.detail}` : ''}` });
+          if (!o.json) process.stdout.write(`INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}\n`);
+          return;
+        }
+        if (!d) {
+          results.push({ file, status: 'match', kernelStatus: k.status });
+          if (!o.json) process.stdout.write(`MATCH ${file}\n`);
+          return;
+        }
+        anyDiverge = true;
+        const sig = signature({ divergence: d, calls: seq.calls, rules: rulesAt(m, d.call) });
+        results.push({ file, status: 'diverge', signature: sig, divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail }, kernelStatus: k.status });
+        if (!o.json) {
+          process.stdout.write(`DIVERGE ${file}: ${d.layer} at call ${d.call} (${d.kind}), signature ${sig}\n`);
+          if (!o.quiet)
+            process.stdout.write(
+              renderTextReport({ title: `vmafuzz replay ${file}`, seq, model: m, kernel: k, divergence: d, target: `${target.runner}, kernel ${target.release}`, replayCommand: `vmafuzz replay ${file}${runnerArgs(ropts)}` }) + '\n',
+            );
+        }
+      });
+      if (o.json) printJson(replayJson, { vmafuzz: JSON_VERSION, command: 'replay', target: { runner: target.runner, release: target.release, facts: target.facts }, results });
+      setCode(anyDiverge ? EXIT.DIVERGENCE : anyIndeterminate ? EXIT.CANNOT_TEST : EXIT.OK);
+    } finally {
+      await runner.close();
+    }
+  });
+}

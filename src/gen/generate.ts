@@ -1,0 +1,168 @@
+// Sequence generator. fast-check produces a "recipe" (a list of small numbers); a deterministic
+// interpreter turns it into calls with the biased arena allocator. Shrinking the recipe shrinks
+// the sequence, and (seed, index) alone regenerates any case: the recipe of case i is sampled
+// with a per-case seed derived from (seed, i).
+
+import fc from 'fast-check';
+import { MAP, PROT, PAGE_SIZE } from '../seq/consts.js';
+import type { Call, Op, Sequence } from '../seq/schema.js';
+import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
+import { ArenaAllocator, Picks } from './alloc.js';
+
+export const GENERATOR_VERSION = '1';
+
+export type Weights = Record<Op, number>;
+export const DEFAULT_WEIGHTS: Weights = { mmap: 4, munmap: 1.5, mprotect: 3, touch: 2.5 };
+
+export interface GenConfig {
+  weights: Weights;
+  maxCalls: number;
+  /** percentage of calls given a deliberately invalid argument */
+  invalidPercent: number;
+}
+
+export const DEFAULT_CONFIG: GenConfig = { weights: DEFAULT_WEIGHTS, maxCalls: 24, invalidPercent: 6 };
+
+export interface Recipe {
+  ncalls: number;
+  arena: number;
+  picks: number[];
+}
+
+export function recipeArbitrary(cfg: GenConfig): fc.Arbitrary<Recipe> {
+  return fc.record({
+    ncalls: fc.integer({ min: 1, max: cfg.maxCalls }),
+    arena: fc.nat({ max: 99 }),
+    picks: fc.array(fc.nat({ max: 0xffff }), { minLength: 16, maxLength: 16 * cfg.maxCalls }),
+  });
+}
+
+/** 32-bit mix of (seed, index) so neighbouring indices get unrelated recipes. */
+export function caseSeed(seed: number, index: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ index, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) | 0;
+}
+
+export function recipeFor(seed: number, index: number, cfg: GenConfig): Recipe {
+  return fc.sample(recipeArbitrary(cfg), { seed: caseSeed(seed, index), numRuns: 1 })[0]!;
+}
+
+const PROTS = [
+  PROT.PROT_READ | PROT.PROT_WRITE,
+  PROT.PROT_READ,
+  PROT.PROT_NONE,
+  PROT.PROT_READ | PROT.PROT_WRITE,
+  PROT.PROT_READ | PROT.PROT_EXEC,
+  PROT.PROT_WRITE,
+  PROT.PROT_READ | PROT.PROT_WRITE | PROT.PROT_EXEC,
+  PROT.PROT_EXEC,
+];
+
+function pickProt(p: Picks, invalid: boolean): number {
+  if (invalid) return [0x10, PROT.PROT_GROWSDOWN | PROT.PROT_READ, PROT.PROT_GROWSUP, PROT.PROT_SEM | PROT.PROT_READ, 0x80000000][p.int(5)]!;
+  return PROTS[p.int(PROTS.length)]!;
+}
+
+const WRAP_LEN = (1n << 64n) - BigInt(PAGE_SIZE);
+
+function genMmap(p: Picks, a: ArenaAllocator, invalid: boolean): Call {
+  const r = a.range(p);
+  let flags = (p.chance(22) ? MAP.MAP_SHARED : MAP.MAP_PRIVATE) | MAP.MAP_ANONYMOUS;
+  const placement = p.int(100);
+  let addr: Call['addr'] = { page: r.page, off: 0 };
+  if (placement < 62) flags |= MAP.MAP_FIXED;
+  else if (placement < 72) flags |= MAP.MAP_FIXED_NOREPLACE;
+  else if (placement >= 86) addr = null; // 72..85: plain hint
+  if (p.chance(10)) flags |= MAP.MAP_NORESERVE;
+  if (p.chance(5)) flags |= MAP.MAP_STACK;
+  if (p.chance(5)) flags |= MAP.MAP_POPULATE;
+  if (p.chance(2)) flags |= MAP.MAP_LOCKED;
+  if (p.chance(2)) flags |= MAP.MAP_GROWSDOWN;
+  let len = BigInt(r.pages * PAGE_SIZE);
+  let prot = pickProt(p, false);
+  if (invalid) {
+    switch (p.int(8)) {
+      case 0: len = 0n; break;
+      case 1: len = WRAP_LEN; break;
+      case 2: len = len - 1n - BigInt(p.int(PAGE_SIZE - 1)); break; // unaligned: rounds up
+      case 3: if (addr) addr = { page: addr.page, off: 1 + p.int(PAGE_SIZE - 1) }; break;
+      case 4: flags &= ~(MAP.MAP_SHARED | MAP.MAP_PRIVATE); break;
+      case 5: flags = (flags & ~(MAP.MAP_SHARED | MAP.MAP_PRIVATE)) | MAP.MAP_SHARED_VALIDATE | [0x80000000, MAP.MAP_32BIT << 20, 0x200][p.int(3)]!; break;
+      case 6: prot = pickProt(p, true); break;
+      default: flags |= MAP.MAP_HUGETLB; break;
+    }
+    flags >>>= 0;
+  }
+  return { op: 'mmap', addr, len, prot, flags, offset: undefined };
+}
+
+function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr: { page: number; off: number }; len: bigint } {
+  const r = a.range(p);
+  let addr = { page: r.page, off: 0 };
+  let len = BigInt(r.pages * PAGE_SIZE);
+  if (invalid) {
+    switch (p.int(4)) {
+      case 0: len = 0n; break;
+      case 1: len = WRAP_LEN - BigInt(p.int(3) * PAGE_SIZE); break;
+      case 2: len = len - 1n - BigInt(p.int(PAGE_SIZE - 1)); break;
+      default: addr = { page: r.page, off: 1 + p.int(PAGE_SIZE - 1) }; break;
+    }
+  }
+  return { addr, len };
+}
+
+export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[] } {
+  const p = new Picks(recipe.picks);
+  // Mostly small arenas (dense overlap); some big enough for 2 MiB-aligned THP behaviour.
+  const arenaPages = recipe.arena < 70 ? 64 : recipe.arena < 90 ? 256 : 1024;
+  const a = new ArenaAllocator(arenaPages);
+  const calls: Call[] = [];
+  const weights = Object.fromEntries(OPS.map((o) => [o, cfg.weights[o] ?? 0])) as Weights;
+  for (let i = 0; i < recipe.ncalls; i++) {
+    const op = i === 0 && weights.mmap > 0 ? 'mmap' : p.weighted(weights);
+    const invalid = p.int(100) < cfg.invalidPercent;
+    let c: Call;
+    switch (op) {
+      case 'mmap':
+        c = genMmap(p, a, invalid);
+        break;
+      case 'munmap':
+        c = { op: 'munmap', ...genRange(p, a, invalid) };
+        break;
+      case 'mprotect': {
+        const r = genRange(p, a, false);
+        c = { op: 'mprotect', ...r, prot: pickProt(p, invalid) };
+        if (invalid && p.chance(50)) c = { op: 'mprotect', ...genRange(p, a, true), prot: c.prot };
+        break;
+      }
+      case 'touch':
+        c = { op: 'touch', addr: { page: a.page(p), off: 0 }, access: p.chance(55) ? 'write' : 'read' };
+        break;
+    }
+    // A misaligned start can push the rounded-up end past the arena: keep such calls in bounds.
+    if (arenaProblem(c, arenaPages) && c.addr) c = { ...c, addr: { page: c.addr.page, off: 0 } } as Call;
+    if ('len' in c && c.addr && c.len > 0n && c.len < 1n << 40n) {
+      a.note({ page: c.addr.page, pages: Number((c.len + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) });
+    }
+    calls.push(c);
+  }
+  return { arenaPages, calls };
+}
+
+export function generate(seed: number, index: number, cfg: GenConfig = DEFAULT_CONFIG): Sequence {
+  const recipe = recipeFor(seed, index, cfg);
+  const { arenaPages, calls } = interpret(recipe, cfg);
+  return { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: GENERATOR_VERSION }, calls };
+}
+
+export function parseWeights(spec: string, base: Weights = DEFAULT_WEIGHTS): Weights {
+  const w = { ...base };
+  for (const part of spec.split(',').filter(Boolean)) {
+    const m = /^([a-z_]+)=(\d+(?:\.\d+)?)$/.exec(part.trim());
+    if (!m || !(OPS as readonly string[]).includes(m[1]!)) throw new Error(`bad weight ${JSON.stringify(part)} (expected op=number with op one of ${OPS.join(', ')})`);
+    w[m[1] as Op] = Number(m[2]);
+  }
+  return w;
+}

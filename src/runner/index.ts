@@ -1,0 +1,39 @@
+// Runner selection for the CLI. Each runner lives in its own module and is loaded on demand so
+// that `vmafuzz fuzz` on the host does not pay for QEMU or Docker code.
+
+import type { Runner } from './types.js';
+
+export const RUNNERS = ['native', 'docker', 'qemu'] as const;
+export type RunnerName = (typeof RUNNERS)[number];
+
+export interface RunnerOptions {
+  runner: RunnerName;
+  /** qemu: Debian kernel version to fetch/boot (e.g. "6.12"), or a bzImage path */
+  kernel?: string;
+  kernelImage?: string;
+  memory?: string;
+  append?: string;
+}
+
+export async function createRunner(o: RunnerOptions): Promise<Runner> {
+  switch (o.runner) {
+    case 'native': {
+      const { NativeRunner } = await import('./native.js');
+      return new NativeRunner();
+    }
+    default: {
+      const m = (await import(`./${o.runner}.js`)) as { createRunnerFromOptions?: (o: RunnerOptions) => Promise<Runner> };
+      if (!m.createRunnerFromOptions) throw new Error(`runner ${o.runner} is not available in this build`);
+      return m.createRunnerFromOptions(o);
+    }
+  }
+}
+
+/** The extra command-line words that select the same runner again (for printed replay commands). */
+export function runnerArgs(o: RunnerOptions): string {
+  const a: string[] = [];
+  if (o.runner !== 'native') a.push(`--runner ${o.runner}`);
+  if (o.kernel) a.push(`--kernel ${o.kernel}`);
+  if (o.kernelImage) a.push(`--kernel-image ${o.kernelImage}`);
+  return a.length ? ' ' + a.join(' ') : '';
+}

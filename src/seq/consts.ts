@@ -1,0 +1,69 @@
+// x86-64 Linux UAPI values used by the sequence language (include/uapi/asm-generic/mman-common.h,
+// arch/x86/include/uapi/asm/mman.h, include/uapi/asm-generic/errno-base.h). Shared by the
+// generator, the model, the text rendering and the C reproducer; the harness has its own copy
+// from <sys/mman.h>, so a mismatch would show up as a divergence, never be hidden.
+
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+
+export const PROT = {
+  PROT_NONE: 0x0,
+  PROT_READ: 0x1,
+  PROT_WRITE: 0x2,
+  PROT_EXEC: 0x4,
+  PROT_SEM: 0x8,
+  PROT_GROWSDOWN: 0x01000000,
+  PROT_GROWSUP: 0x02000000,
+} as const;
+
+export const MAP = {
+  MAP_SHARED: 0x01,
+  MAP_PRIVATE: 0x02,
+  MAP_SHARED_VALIDATE: 0x03,
+  MAP_FIXED: 0x10,
+  MAP_ANONYMOUS: 0x20,
+  MAP_32BIT: 0x40,
+  MAP_GROWSDOWN: 0x0100,
+  MAP_DENYWRITE: 0x0800,
+  MAP_EXECUTABLE: 0x1000,
+  MAP_LOCKED: 0x2000,
+  MAP_NORESERVE: 0x4000,
+  MAP_POPULATE: 0x8000,
+  MAP_NONBLOCK: 0x10000,
+  MAP_STACK: 0x20000,
+  MAP_HUGETLB: 0x40000,
+  MAP_SYNC: 0x80000,
+  MAP_FIXED_NOREPLACE: 0x100000,
+  MAP_UNINITIALIZED: 0x4000000,
+} as const;
+
+export const ERRNO: Record<string, number> = {
+  EPERM: 1, ENOENT: 2, EINTR: 4, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14,
+  EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ETXTBSY: 26, EFBIG: 27, ENOSPC: 28, ESPIPE: 29,
+  ERANGE: 34, ENOSYS: 38, EOVERFLOW: 75, EOPNOTSUPP: 95,
+};
+const ERRNO_NAME = new Map(Object.entries(ERRNO).map(([k, v]) => [v, k]));
+export function errnoName(e: number): string {
+  return ERRNO_NAME.get(e) ?? `errno${e}`;
+}
+
+export const SIGNALS: Record<number, string> = { 7: 'SIGBUS', 11: 'SIGSEGV' };
+
+export type FlagTable = Readonly<Record<string, number>>;
+
+/** Render a bit set with a name table; unknown bits are printed in hex so nothing is hidden. */
+export function flagsToString(value: number, table: FlagTable, zeroName = '0'): string {
+  if (value === 0) return zeroName;
+  const parts: string[] = [];
+  let rest = value >>> 0;
+  // Multi-bit names first (MAP_SHARED_VALIDATE) would swallow MAP_SHARED|MAP_PRIVATE; render single bits.
+  for (const [name, bit] of Object.entries(table)) {
+    if (bit === 0 || (bit & (bit - 1)) !== 0) continue;
+    if ((rest & bit) >>> 0) {
+      parts.push(name);
+      rest = (rest & ~bit) >>> 0;
+    }
+  }
+  if (rest) parts.push('0x' + rest.toString(16));
+  return parts.join('|');
+}

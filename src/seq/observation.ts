@@ -1,0 +1,49 @@
+// What one run of a sequence shows: the common shape produced by every runner (from the real
+// kernel) and by the model (as a prediction), and consumed by compare. Addresses are arena-relative
+// pages so observations from different machines and kernels compare directly.
+
+export type Ret =
+  | { kind: 'int'; value: number } // plain syscall return value (0 or -1 on failure)
+  | { kind: 'addr'; page: number; off: number } // an address inside (or at the end of) the arena
+  | { kind: 'outside'; hex: string }; // an address the kernel chose outside the arena
+
+export interface CallObs {
+  ret: Ret;
+  /** errno when the call failed, else 0 */
+  errno: number;
+  /** touch/probe outcome: 0 = access succeeded, else the signal number (SIGSEGV 11, SIGBUS 7) */
+  signal: number;
+}
+
+/** One /proc/self/maps line, addresses as arena-relative page numbers. */
+export interface MapsEntry {
+  start: number;
+  end: number;
+  perms: string; // "rw-p"
+  offset: number; // bytes, as printed (file VMAs only; anon prints 0)
+  dev: string; // "00:00"
+  inode: number;
+  name: string; // "" for plain anonymous memory
+}
+
+export interface Snapshot {
+  /** index of the call after which it was taken; -1 = before the first call */
+  after: number;
+  maps: MapsEntry[];
+}
+
+export type RunStatus = 'ok' | 'timeout' | 'crash' | 'infra';
+
+export interface SeqObservation {
+  calls: CallObs[];
+  /** snapshots in call order; the last one is always after the last executed call */
+  snapshots: Snapshot[];
+  status: RunStatus;
+  /** free-form detail for non-ok statuses (signal that killed the child, harness message...) */
+  detail?: string;
+  /** kernel runs only: the arena base (hex, no 0x) and the raw maps lines parallel to `snapshots` */
+  base?: string;
+  rawMaps?: string[][];
+}
+
+export const OK_CALL: CallObs = { ret: { kind: 'int', value: 0 }, errno: 0, signal: 0 };
