@@ -1,0 +1,199 @@
+// Encoding and decoding of the harness line protocol (docs/harness-protocol.md), shared by every
+// runner (native, docker, qemu). The decoder is a streaming parser: results can be read while the
+// next batch is still being written.
+
+import { PAGE_SIZE } from '../seq/consts.js';
+import { parseMapsLine } from '../seq/maps.js';
+import type { CallObs, Ret, RunStatus, SeqObservation, Snapshot } from '../seq/observation.js';
+import type { Call, Sequence } from '../seq/schema.js';
+
+export const PROTOCOL_VERSION = '1';
+const FD_NONE = 'ffffffffffffffff'; // fd -1 as u64
+const hex = (v: bigint | number) => v.toString(16);
+
+/**
+ * A sequence as the harness sees it: op lines plus, per call, whether its return value is an
+ * address (mmap). Corpus sequences become this via toWire(); tests may add protocol-only ops
+ * (`sleep <ms>`, `crash`) that the corpus schema deliberately does not know.
+ */
+export interface WireSequence {
+  arenaPages: number;
+  lines: string[];
+  returnsAddr: boolean[];
+}
+
+export function encodeCall(c: Call): string {
+  const addr = (a: { page: number; off: number } | null) => (a === null ? '- 0' : `${hex(a.page)} ${hex(a.off)}`);
+  switch (c.op) {
+    case 'mmap':
+      return `mmap ${addr(c.addr)} ${hex(c.len)} ${hex(c.prot)} ${hex(c.flags)} ${FD_NONE} ${hex(c.offset ?? 0n)}`;
+    case 'munmap':
+      return `munmap ${addr(c.addr)} ${hex(c.len)}`;
+    case 'mprotect':
+      return `mprotect ${addr(c.addr)} ${hex(c.len)} ${hex(c.prot)}`;
+    case 'touch':
+      return `touch ${addr(c.addr)} ${c.access === 'write' ? 'w' : 'r'}`;
+  }
+}
+
+export function toWire(seq: Sequence): WireSequence {
+  return { arenaPages: seq.arenaPages, lines: seq.calls.map(encodeCall), returnsAddr: seq.calls.map((c) => c.op === 'mmap') };
+}
+
+export interface WireOptions {
+  snapshotEveryCall: boolean;
+  deadlineMs?: number;
+}
+
+/** The protocol text for one sequence, ending with a newline. */
+export function encodeWire(id: string, w: WireSequence, opts: WireOptions): string {
+  const deadline = opts.deadlineMs !== undefined ? ` ${hex(Math.max(1, Math.ceil(opts.deadlineMs)))}` : '';
+  const head = `seq ${id} ${hex(w.arenaPages)} ${opts.snapshotEveryCall ? 1 : 0}${deadline}\n`;
+  return head + (w.lines.length ? w.lines.join('\n') + '\n' : '') + 'end\n';
+}
+
+export interface Hello {
+  version: string;
+  release: string;
+  /** every key=value fact of the hello line (release, page, thp, max_map_count, ...) */
+  facts: Record<string, string>;
+}
+
+export function parseHello(line: string): Hello | null {
+  const parts = line.trim().split(/\s+/);
+  if (parts[0] !== 'hello' || parts[1] !== 'vmafuzz-harness' || !parts[2]) return null;
+  const facts: Record<string, string> = {};
+  for (const p of parts.slice(3)) {
+    const eq = p.indexOf('=');
+    if (eq > 0) facts[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return { version: parts[2], release: facts['release'] ?? 'unknown', facts };
+}
+
+/** What the harness printed for one sequence, before interpretation against its WireSequence. */
+export interface RawResult {
+  id: string;
+  base: bigint | null;
+  pages: number;
+  calls: { ret: bigint; errno: number; signal: number }[];
+  snapshots: { after: number; lines: string[] }[];
+  /** "ok" | "timeout" | "crash" | "error" followed by detail words */
+  done: string[];
+}
+
+/**
+ * Streaming decoder: push() text as it arrives; onResult fires once per `done` line, in order.
+ * Lines that belong to no sequence (`err ...`, unexpected text) go to onStray.
+ */
+export class OutputParser {
+  private rest = '';
+  private cur: RawResult | null = null;
+  private mapsLeft = 0;
+
+  constructor(
+    private readonly handlers: {
+      onHello?: (h: Hello, line: string) => void;
+      onResult: (r: RawResult) => void;
+      onStray?: (line: string) => void;
+    },
+  ) {}
+
+  push(chunk: string): void {
+    const text = this.rest + chunk;
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      this.line(text.slice(start, nl));
+      start = nl + 1;
+    }
+    this.rest = text.slice(start);
+  }
+
+  private line(line: string): void {
+    const cur = this.cur;
+    if (cur && this.mapsLeft > 0) {
+      cur.snapshots[cur.snapshots.length - 1]!.lines.push(line);
+      this.mapsLeft--;
+      return;
+    }
+    const sp = line.indexOf(' ');
+    const tag = sp === -1 ? line : line.slice(0, sp);
+    const f = line.split(' ');
+    if (tag === 'r' && cur && f.length === 5) {
+      cur.calls.push({ ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) });
+    } else if (tag === 'm' && cur && f.length === 3) {
+      cur.snapshots.push({ after: f[1] === '-1' ? -1 : parseInt(f[1]!, 16), lines: [] });
+      this.mapsLeft = parseInt(f[2]!, 16);
+    } else if (tag === 'seq' && f.length >= 2) {
+      const kv = Object.fromEntries(f.slice(2).map((p) => p.split('=') as [string, string]));
+      const base = kv['base'] && /^[0-9a-f]+$/.test(kv['base']) ? BigInt('0x' + kv['base']) : null;
+      this.cur = { id: f[1]!, base, pages: parseInt(kv['pages'] ?? '0', 16), calls: [], snapshots: [], done: [] };
+    } else if (tag === 'done' && f.length >= 3) {
+      const r = cur && cur.id === f[1] ? cur : { id: f[1]!, base: null, pages: 0, calls: [], snapshots: [], done: [] };
+      r.done = f.slice(2);
+      this.cur = null;
+      this.handlers.onResult(r);
+    } else if (tag === 'hello') {
+      const h = parseHello(line);
+      if (h) this.handlers.onHello?.(h, line);
+      else this.handlers.onStray?.(line);
+    } else if (line !== '') {
+      this.handlers.onStray?.(line);
+    }
+  }
+}
+
+const SIGNAL_NAMES: Record<number, string> = { 6: 'SIGABRT', 7: 'SIGBUS', 9: 'SIGKILL', 11: 'SIGSEGV' };
+
+/** Interpret a RawResult for the sequence it answers: arena-relative addresses and maps. */
+export function toObservation(raw: RawResult, w: WireSequence): SeqObservation {
+  const base = raw.base ?? 0n;
+  const arenaBytes = BigInt(w.arenaPages) * BigInt(PAGE_SIZE);
+  const calls: CallObs[] = raw.calls.map((c, i): CallObs => {
+    let ret: Ret;
+    if (c.errno !== 0) ret = { kind: 'int', value: -1 };
+    else if (w.returnsAddr[i]) {
+      const rel = c.ret - base;
+      ret = raw.base !== null && rel >= 0n && rel <= arenaBytes
+        ? { kind: 'addr', page: Number(rel / BigInt(PAGE_SIZE)), off: Number(rel % BigInt(PAGE_SIZE)) }
+        : { kind: 'outside', hex: '0x' + c.ret.toString(16) };
+    } else ret = { kind: 'int', value: Number(BigInt.asIntN(64, c.ret)) };
+    return { ret, errno: c.errno, signal: c.signal };
+  });
+  let status: RunStatus;
+  let detail: string | undefined;
+  const [word, ...rest] = raw.done;
+  if (word === 'ok') status = 'ok';
+  else if (word === 'timeout') {
+    status = 'timeout';
+    detail = rest.length ? rest.join(' ') : undefined;
+  } else if (word === 'crash') {
+    status = 'crash';
+    const sig = parseInt(rest[0] ?? '', 16);
+    detail = Number.isNaN(sig) ? rest.join(' ') : `signal ${sig}${SIGNAL_NAMES[sig] ? ` (${SIGNAL_NAMES[sig]})` : ''}`;
+  } else {
+    status = 'infra';
+    detail = `harness: ${raw.done.join(' ') || 'no status'}`;
+  }
+  const snapshots: Snapshot[] = [];
+  for (const s of raw.snapshots) {
+    const maps = [];
+    for (const l of s.lines) {
+      const e = parseMapsLine(base, l);
+      if (e) maps.push(e);
+      else {
+        status = 'infra';
+        detail = `harness: unparsable maps line ${JSON.stringify(l)}`;
+      }
+    }
+    snapshots.push({ after: s.after, maps });
+  }
+  if (status === 'ok' && raw.calls.length !== w.lines.length) {
+    status = 'infra';
+    detail = `harness: ${raw.calls.length} results for ${w.lines.length} calls`;
+  }
+  const obs: SeqObservation = { calls, snapshots, status };
+  if (detail !== undefined) obs.detail = detail;
+  if (raw.base !== null) obs.base = '0x' + raw.base.toString(16);
+  obs.rawMaps = raw.snapshots.map((s) => s.lines);
+  return obs;
+}
