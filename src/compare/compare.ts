@@ -31,7 +31,9 @@ function sameRet(a: CallObs, b: CallObs): boolean {
  * Replace (dev, inode) of file-backed entries by an identity number in order of first appearance
  * across all snapshots, so that the model's symbolic shmem files compare with the kernel's inodes.
  */
-export function canonicalizeFiles(snaps: readonly Snapshot[]): Snapshot[] {
+export function canonicalizeFiles(snaps: readonly Snapshot[]): readonly Snapshot[] {
+  // Hot path: most snapshots hold only anonymous memory and need no renaming.
+  if (snaps.every((s) => s.maps.every((e) => e.inode === 0 && e.dev === '00:00'))) return snaps;
   const ids = new Map<string, number>();
   return snaps.map((s) => ({
     after: s.after,
@@ -90,11 +92,14 @@ function describeCall(c: CallObs): string {
 export function firstDivergence(model: SeqObservation, kernel: SeqObservation): Divergence | null {
   const ms = canonicalizeFiles(model.snapshots);
   const ks = canonicalizeFiles(kernel.snapshots);
-  const kernelSnap = new Map(ks.map((s) => [s.after, s.maps]));
-  const modelSnap = new Map(ms.map((s) => [s.after, s.maps]));
+  // Snapshots are in call order on both sides: walk them with two cursors instead of maps.
+  let mi = 0;
+  let ki = 0;
   const checkSnap = (i: number): Divergence | null => {
-    const a = modelSnap.get(i);
-    const b = kernelSnap.get(i);
+    while (mi < ms.length && ms[mi]!.after < i) mi++;
+    while (ki < ks.length && ks[ki]!.after < i) ki++;
+    const a = ms[mi]?.after === i ? ms[mi]!.maps : undefined;
+    const b = ks[ki]?.after === i ? ks[ki]!.maps : undefined;
     if (!a || !b) return null;
     if (a.length === b.length && a.every((e, j) => sameEntry(e, b[j]!))) return null;
     return { call: i, layer: 'maps', kind: classifyMaps(a, b), detail: describeMaps(a, b), model: a, kernel: b };

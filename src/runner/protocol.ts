@@ -32,7 +32,9 @@ export function encodeCall(c: Call): string {
     case 'mprotect':
       return `mprotect ${addr(c.addr)} ${hex(c.len)} ${hex(c.prot)}`;
     case 'touch':
-      return `touch ${addr(c.addr)} ${c.access === 'write' ? 'w' : 'r'}`;
+      return `touch ${addr(c.addr)} ${c.access === 'write' ? 'w' : c.access === 'exec' ? 'x' : 'r'}`;
+    default:
+      throw new Error(`the harness protocol has no encoding for ${c.op} yet`);
   }
 }
 

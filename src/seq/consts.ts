@@ -67,3 +67,47 @@ export function flagsToString(value: number, table: FlagTable, zeroName = '0'): 
   if (rest) parts.push('0x' + rest.toString(16));
   return parts.join('|');
 }
+
+// include/uapi/asm-generic/mman-common.h
+export const MADV = {
+  MADV_NORMAL: 0, MADV_RANDOM: 1, MADV_SEQUENTIAL: 2, MADV_WILLNEED: 3, MADV_DONTNEED: 4,
+  MADV_FREE: 8, MADV_REMOVE: 9, MADV_DONTFORK: 10, MADV_DOFORK: 11, MADV_MERGEABLE: 12,
+  MADV_UNMERGEABLE: 13, MADV_HUGEPAGE: 14, MADV_NOHUGEPAGE: 15, MADV_DONTDUMP: 16, MADV_DODUMP: 17,
+  MADV_WIPEONFORK: 18, MADV_KEEPONFORK: 19, MADV_COLD: 20, MADV_PAGEOUT: 21, MADV_POPULATE_READ: 22,
+  MADV_POPULATE_WRITE: 23, MADV_DONTNEED_LOCKED: 24, MADV_COLLAPSE: 25,
+  MADV_GUARD_INSTALL: 102, MADV_GUARD_REMOVE: 103,
+} as const;
+const MADV_NAME = new Map(Object.entries(MADV).map(([k, v]) => [v as number, k]));
+export function adviceName(v: number): string {
+  return MADV_NAME.get(v) ?? String(v);
+}
+
+// include/uapi/linux/mman.h
+export const MREMAP = { MREMAP_MAYMOVE: 1, MREMAP_FIXED: 2, MREMAP_DONTUNMAP: 4 } as const;
+export const MLOCK = { MLOCK_ONFAULT: 1 } as const;
+
+// include/uapi/linux/userfaultfd.h
+export const UFFDIO_REGISTER_MODE = {
+  UFFDIO_REGISTER_MODE_MISSING: 1,
+  UFFDIO_REGISTER_MODE_WP: 2,
+  UFFDIO_REGISTER_MODE_MINOR: 4,
+} as const;
+export const UFFD_FEATURE = {
+  UFFD_FEATURE_PAGEFAULT_FLAG_WP: 1 << 0,
+  UFFD_FEATURE_EVENT_FORK: 1 << 1,
+  UFFD_FEATURE_EVENT_REMAP: 1 << 2,
+  UFFD_FEATURE_EVENT_REMOVE: 1 << 3,
+  UFFD_FEATURE_MISSING_HUGETLBFS: 1 << 4,
+  UFFD_FEATURE_MISSING_SHMEM: 1 << 5,
+  UFFD_FEATURE_EVENT_UNMAP: 1 << 6,
+  UFFD_FEATURE_SIGBUS: 1 << 7,
+  UFFD_FEATURE_THREAD_ID: 1 << 8,
+  UFFD_FEATURE_MINOR_HUGETLBFS: 1 << 9,
+  UFFD_FEATURE_MINOR_SHMEM: 1 << 10,
+  UFFD_FEATURE_EXACT_ADDRESS: 1 << 11,
+  UFFD_FEATURE_WP_HUGETLBFS_SHMEM: 1 << 12,
+  UFFD_FEATURE_WP_UNPOPULATED: 1 << 13,
+  UFFD_FEATURE_POISON: 1 << 14,
+  UFFD_FEATURE_WP_ASYNC: 1 << 15,
+  UFFD_FEATURE_MOVE: 1 << 16,
+} as const;

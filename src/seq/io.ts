@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { MAP, PROT } from './consts.js';
+import { adviceName, MAP, MLOCK, MREMAP, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MODE, type FlagTable } from './consts.js';
 import { FORMAT_VERSION, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
-import { addrToString, lenToString } from './values.js';
+import { addrToString, lenToString, type Addr } from './values.js';
 import { flagsToString } from './consts.js';
 
 export function jsonPathOf(path: readonly PropertyKey[]): string {
@@ -42,20 +42,26 @@ export function loadSequenceFile(file: string): Sequence {
   return parseSequence(json, file);
 }
 
+/** How each numeric flag field is written in corpus files. */
+export const FLAG_FIELDS: Readonly<Record<string, { table: FlagTable; zero: string }>> = {
+  prot: { table: PROT, zero: 'PROT_NONE' },
+  mode: { table: UFFDIO_REGISTER_MODE, zero: '0' },
+  features: { table: UFFD_FEATURE, zero: '0' },
+};
+const OP_FLAGS: Readonly<Partial<Record<Call['op'], FlagTable>>> = { mmap: MAP, mremap: MREMAP, mlock2: MLOCK, mseal: {} };
+
 export function callToInput(c: Call): CallInput {
-  switch (c.op) {
-    case 'mmap': {
-      const o: CallInput = { op: 'mmap', addr: addrToString(c.addr), len: lenToString(c.len), prot: flagsToString(c.prot, PROT, 'PROT_NONE'), flags: flagsToString(c.flags, MAP) };
-      if (c.offset !== undefined) o.offset = lenToString(c.offset);
-      return o;
-    }
-    case 'munmap':
-      return { op: 'munmap', addr: addrToString(c.addr), len: lenToString(c.len) };
-    case 'mprotect':
-      return { op: 'mprotect', addr: addrToString(c.addr), len: lenToString(c.len), prot: flagsToString(c.prot, PROT, 'PROT_NONE') };
-    case 'touch':
-      return { op: 'touch', addr: addrToString(c.addr), access: c.access };
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) {
+    if (v === undefined) continue;
+    if (k === 'addr' || k === 'newAddr') o[k] = addrToString(v as Addr | null);
+    else if (typeof v === 'bigint') o[k] = lenToString(v);
+    else if (k === 'advice') o[k] = adviceName(v as number);
+    else if (k === 'flags') o[k] = flagsToString(v as number, OP_FLAGS[c.op] ?? {});
+    else if (k in FLAG_FIELDS) o[k] = flagsToString(v as number, FLAG_FIELDS[k]!.table, FLAG_FIELDS[k]!.zero);
+    else o[k] = v;
   }
+  return o as CallInput;
 }
 
 export function sequenceToInput(s: Sequence): SequenceInput {
@@ -65,7 +71,8 @@ export function sequenceToInput(s: Sequence): SequenceInput {
   if (s.description !== undefined) o.description = s.description;
   if (s.origin !== undefined) o.origin = s.origin;
   const { vmafuzz, name, description, arenaPages, origin } = o;
-  return { vmafuzz, name, description, arenaPages, origin, calls: s.calls.map(callToInput) };
+  const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}) }));
+  return { vmafuzz, name, description, arenaPages, origin, files, calls: s.calls.map(callToInput) };
 }
 
 export function sequenceToJson(s: Sequence): string {

@@ -13,6 +13,8 @@ export interface CallObs {
   errno: number;
   /** touch/probe outcome: 0 = access succeeded, else the signal number (SIGSEGV 11, SIGBUS 7) */
   signal: number;
+  /** userfaultfd events the call raised, resolved by the harness ("missing", "wp", "minor"; comma separated) */
+  event?: string;
 }
 
 /** One /proc/self/maps line, addresses as arena-relative page numbers. */
@@ -24,12 +26,22 @@ export interface MapsEntry {
   dev: string; // "00:00"
   inode: number;
   name: string; // "" for plain anonymous memory
+  /** smaps "VmFlags:" mnemonics as printed ("rd wr mr mw me ac"), when that layer was collected */
+  vmflags?: string;
 }
 
 export interface Snapshot {
   /** index of the call after which it was taken; -1 = before the first call */
   after: number;
+  /** which process: 0 = the sequence's first process, n = the n-th fork child (fork continues in the child) */
+  proc?: number;
   maps: MapsEntry[];
+  /**
+   * pagemap of every arena page, one character per page, when that layer was collected:
+   * '-' nothing mapped or not present, 'P' present, 'G' guard marker (PM_GUARD_REGION), 'S' other
+   * non-present entry (swap, uffd-wp marker). The model writes '?' where the kernel may choose.
+   */
+  pagemap?: string;
 }
 
 export type RunStatus = 'ok' | 'timeout' | 'crash' | 'infra';

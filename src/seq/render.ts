@@ -1,21 +1,45 @@
 // One line per call for reports and logs, e.g. `mprotect(A+3p, 2p, PROT_READ) = 0`.
 
-import { errnoName, flagsToString, MAP, PROT, SIGNALS } from './consts.js';
+import { adviceName, errnoName, flagsToString, MAP, MLOCK, MREMAP, PROT, SIGNALS, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
 import type { CallObs, Ret } from './observation.js';
 import type { Call } from './schema.js';
-import { addrToString, lenToString } from './values.js';
+import { addrToString, lenToString, type Addr } from './values.js';
 
 export function callToString(c: Call): string {
   const prot = (p: number) => flagsToString(p, PROT, 'PROT_NONE');
+  const range = (a: Addr, l: bigint) => `${addrToString(a)}, ${lenToString(l)}`;
   switch (c.op) {
     case 'mmap':
-      return `mmap(${addrToString(c.addr)}, ${lenToString(c.len)}, ${prot(c.prot)}, ${flagsToString(c.flags, MAP)}, -1, ${c.offset === undefined ? '0' : lenToString(c.offset)})`;
+      return `mmap(${addrToString(c.addr)}, ${lenToString(c.len)}, ${prot(c.prot)}, ${flagsToString(c.flags, MAP)}, ${c.fd === undefined ? '-1' : `file${c.fd}`}, ${c.offset === undefined ? '0' : lenToString(c.offset)})`;
     case 'munmap':
-      return `munmap(${addrToString(c.addr)}, ${lenToString(c.len)})`;
+      return `munmap(${range(c.addr, c.len)})`;
     case 'mprotect':
-      return `mprotect(${addrToString(c.addr)}, ${lenToString(c.len)}, ${prot(c.prot)})`;
+      return `mprotect(${range(c.addr, c.len)}, ${prot(c.prot)})`;
     case 'touch':
       return `touch(${addrToString(c.addr)}, ${c.access})`;
+    case 'madvise':
+      return `madvise(${range(c.addr, c.len)}, ${adviceName(c.advice)})`;
+    case 'mremap':
+      return `mremap(${addrToString(c.addr)}, ${lenToString(c.oldLen)}, ${lenToString(c.newLen)}, ${flagsToString(c.flags, MREMAP)}, ${addrToString(c.newAddr ?? null)})`;
+    case 'mlock':
+    case 'munlock':
+      return `${c.op}(${range(c.addr, c.len)})`;
+    case 'mlock2':
+      return `mlock2(${range(c.addr, c.len)}, ${flagsToString(c.flags, MLOCK)})`;
+    case 'mseal':
+      return `mseal(${range(c.addr, c.len)}, ${flagsToString(c.flags, {})})`;
+    case 'anon_name':
+      return `prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ${range(c.addr, c.len)}, ${c.name === null ? 'NULL' : JSON.stringify(c.name)})`;
+    case 'ftruncate':
+      return `ftruncate(file${c.file}, ${lenToString(c.len)})`;
+    case 'uffd_create':
+      return `userfaultfd(UFFDIO_API, ${flagsToString(c.features, UFFD_FEATURE)})`;
+    case 'uffd_register':
+      return `ioctl(uffd${c.uffd}, UFFDIO_REGISTER, ${range(c.addr, c.len)}, ${flagsToString(c.mode, UFFDIO_REGISTER_MODE)})`;
+    case 'uffd_unregister':
+      return `ioctl(uffd${c.uffd}, UFFDIO_UNREGISTER, ${range(c.addr, c.len)})`;
+    case 'fork':
+      return 'fork()';
   }
 }
 

@@ -5,12 +5,14 @@
 // of the forked child that runs it.
 
 import { z } from 'zod';
-import { MAP, PROT, PAGE_SIZE } from './consts.js';
+import { MADV, MAP, MLOCK, MREMAP, PROT, PAGE_SIZE, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
 import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from './values.js';
 
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
 export const MAX_CALLS = 4096;
+export const MAX_FILES = 8;
+export const MAX_UFFDS = 4;
 
 const addrField = z.string().transform((s, ctx): Addr | null => {
   const r = parseAddr(s);
@@ -45,21 +47,74 @@ const mmapCall = z.strictObject({
   len: lenField,
   prot: flagsField(PROT),
   flags: flagsField(MAP),
+  fd: z.number().int().min(0).max(MAX_FILES - 1).optional().describe('index into "files"; absent = anonymous (fd -1)'),
   offset: lenField.optional().describe('file offset in bytes (anonymous mappings ignore it but it is still checked)'),
 });
-const munmapCall = z.strictObject({ op: z.literal('munmap'), addr: nonNullAddr, len: lenField });
-const mprotectCall = z.strictObject({ op: z.literal('mprotect'), addr: nonNullAddr, len: lenField, prot: flagsField(PROT) });
+const rangeFields = { addr: nonNullAddr, len: lenField };
+const munmapCall = z.strictObject({ op: z.literal('munmap'), ...rangeFields });
+const mprotectCall = z.strictObject({ op: z.literal('mprotect'), ...rangeFields, prot: flagsField(PROT) });
 const touchCall = z.strictObject({
   op: z.literal('touch'),
   addr: nonNullAddr,
-  access: z.enum(['read', 'write']),
+  access: z.enum(['read', 'write', 'exec']).describe('one byte read, one byte write (0x5a? see harness), or a single-stepped instruction fetch'),
 });
+const adviceField = z.string().transform((s, ctx): number => {
+  if (s in MADV) return MADV[s as keyof typeof MADV];
+  if (/^(0x[0-9a-f]{1,8}|\d{1,10})$/.test(s)) return Number(s) | 0;
+  ctx.addIssue({ code: 'custom', message: `unknown advice ${JSON.stringify(s)} (an MADV_* name or a number)` });
+  return z.NEVER;
+});
+const madviseCall = z.strictObject({ op: z.literal('madvise'), ...rangeFields, advice: adviceField });
+const mremapCall = z.strictObject({
+  op: z.literal('mremap'),
+  addr: nonNullAddr,
+  oldLen: lenField,
+  newLen: lenField,
+  flags: flagsField(MREMAP),
+  newAddr: addrField.optional().describe('MREMAP_FIXED / MREMAP_DONTUNMAP destination; absent = NULL'),
+});
+const mlockCall = z.strictObject({ op: z.literal('mlock'), ...rangeFields });
+const mlock2Call = z.strictObject({ op: z.literal('mlock2'), ...rangeFields, flags: flagsField(MLOCK) });
+const munlockCall = z.strictObject({ op: z.literal('munlock'), ...rangeFields });
+const msealCall = z.strictObject({ op: z.literal('mseal'), ...rangeFields, flags: flagsField({}) });
+const anonNameCall = z.strictObject({
+  op: z.literal('anon_name'),
+  ...rangeFields,
+  name: z.string().max(256).nullable().describe('prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME) name; null clears'),
+});
+const ftruncateCall = z.strictObject({ op: z.literal('ftruncate'), file: z.number().int().min(0).max(MAX_FILES - 1), len: lenField });
+const uffdCreateCall = z.strictObject({
+  op: z.literal('uffd_create'),
+  features: flagsField(UFFD_FEATURE).describe('UFFDIO_API features; the handle is the index of this call among uffd_create calls'),
+});
+const uffdRegisterCall = z.strictObject({
+  op: z.literal('uffd_register'),
+  uffd: z.number().int().min(0).max(MAX_UFFDS - 1),
+  ...rangeFields,
+  mode: flagsField(UFFDIO_REGISTER_MODE),
+});
+const uffdUnregisterCall = z.strictObject({ op: z.literal('uffd_unregister'), uffd: z.number().int().min(0).max(MAX_UFFDS - 1), ...rangeFields });
+const forkCall = z.strictObject({ op: z.literal('fork') }).describe('the child continues the sequence while the parent waits');
 
-export const callSchema = z.discriminatedUnion('op', [mmapCall, munmapCall, mprotectCall, touchCall]);
+export const callSchema = z.discriminatedUnion('op', [
+  mmapCall, munmapCall, mprotectCall, touchCall, madviseCall, mremapCall, mlockCall, mlock2Call, munlockCall,
+  msealCall, anonNameCall, ftruncateCall, uffdCreateCall, uffdRegisterCall, uffdUnregisterCall, forkCall,
+]);
 export type Call = z.output<typeof callSchema>;
 export type CallInput = z.input<typeof callSchema>;
 export type Op = Call['op'];
-export const OPS: readonly Op[] = ['mmap', 'munmap', 'mprotect', 'touch'];
+export const OPS: readonly Op[] = [
+  'mmap', 'munmap', 'mprotect', 'touch', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal',
+  'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork',
+];
+
+/** A file the sequence declares; the harness creates it privately (never a host path). */
+export const fileSchema = z.strictObject({
+  kind: z.enum(['memfd', 'tmpfs']).describe('memfd_create, or a file in a private tmpfs directory of the harness (unlinked after open)'),
+  size: lenField.refine((v) => v <= BigInt(MAX_ARENA_PAGES * PAGE_SIZE), { message: `file size must be at most ${MAX_ARENA_PAGES} pages` }),
+  readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size)'),
+});
+export type FileDecl = z.output<typeof fileSchema>;
 
 export const sequenceSchema = z
   .strictObject({
@@ -71,13 +126,22 @@ export const sequenceSchema = z
       .strictObject({ seed: z.number().int(), index: z.number().int().min(0), generator: z.string() })
       .optional()
       .describe('how the generator made it: replayable from (seed, index) alone'),
+    files: z.array(fileSchema).max(MAX_FILES).optional(),
     calls: z.array(callSchema).max(MAX_CALLS),
   })
   .superRefine((seq, ctx) => {
+    const nfiles = seq.files?.length ?? 0;
+    let uffds = 0;
     seq.calls.forEach((c, i) => {
       const problem = arenaProblem(c, seq.arenaPages);
       if (problem) ctx.addIssue({ code: 'custom', path: ['calls', i], message: problem });
+      const file = c.op === 'mmap' ? c.fd : c.op === 'ftruncate' ? c.file : undefined;
+      if (file !== undefined && file >= nfiles) ctx.addIssue({ code: 'custom', path: ['calls', i, c.op === 'mmap' ? 'fd' : 'file'], message: `file ${file} is not declared (the sequence declares ${nfiles} file(s))` });
+      if (c.op === 'uffd_create') uffds++;
+      if ((c.op === 'uffd_register' || c.op === 'uffd_unregister') && c.uffd >= uffds) ctx.addIssue({ code: 'custom', path: ['calls', i, 'uffd'], message: `userfaultfd ${c.uffd} has not been created by an earlier uffd_create` });
+      if (c.op === 'uffd_create' && uffds > MAX_UFFDS) ctx.addIssue({ code: 'custom', path: ['calls', i], message: `at most ${MAX_UFFDS} userfaultfds per sequence` });
     });
+    if (seq.calls.filter((c) => c.op === 'fork').length > 4) ctx.addIssue({ code: 'custom', path: ['calls'], message: 'at most 4 fork calls per sequence' });
   });
 export type Sequence = z.output<typeof sequenceSchema>;
 export type SequenceInput = z.input<typeof sequenceSchema>;
@@ -88,20 +152,40 @@ const WRAP = 1n << 64n;
 export function arenaProblem(c: Call, arenaPages: number): string | null {
   const arenaBytes = BigInt(arenaPages) * BigInt(PAGE_SIZE);
   const inside = (a: Addr) => addrBytes(a) < arenaBytes || (a.page === arenaPages && a.off === 0);
-  if (c.addr && !inside(c.addr)) return `address A+${c.addr.page}p lies outside the ${arenaPages}-page arena`;
-  if (c.op === 'touch') {
-    return c.addr.page < arenaPages ? null : `touch address outside the ${arenaPages}-page arena`;
+  switch (c.op) {
+    case 'fork':
+    case 'uffd_create':
+    case 'ftruncate':
+      return null;
+    case 'touch':
+      return c.addr.page < arenaPages ? null : `touch address outside the ${arenaPages}-page arena`;
+    case 'mremap': {
+      const src = rangeProblem(c.addr, c.oldLen, arenaBytes, arenaPages, false, inside);
+      if (src) return src;
+      if (!c.newAddr) {
+        // The kernel picks the destination (top-down from the arena top, or in place).
+        return c.newLen <= arenaBytes || c.newLen >= 1n << 63n ? null : `mremap new length ${c.newLen} exceeds the arena`;
+      }
+      return rangeProblem(c.newAddr, c.newLen, arenaBytes, arenaPages, true, inside);
+    }
+    default:
+      if (c.addr === null) {
+        if (c.len === 0n || c.len >= 1n << 63n) return null;
+        return c.len <= arenaBytes ? null : `mmap length ${c.len} exceeds the arena; use a length of at least 2^63 to test ENOMEM`;
+      }
+      return rangeProblem(c.addr, c.len, arenaBytes, arenaPages, c.op === 'mmap', inside);
   }
-  const len = c.len;
+}
+
+function rangeProblem(a: Addr, len: bigint, arenaBytes: bigint, arenaPages: number, hugeOk: boolean, inside: (a: Addr) => boolean): string | null {
+  if (!inside(a)) return `address A+${a.page}p lies outside the ${arenaPages}-page arena`;
   if (len === 0n) return null;
-  const start = c.addr ? addrBytes(c.addr) : 0n;
   // Lengths the kernel rejects before looking at any VMA: they wrap the 64-bit address space once
-  // the arena base is added (the base is always above 2 MiB), or, for mmap, exceed every TASK_SIZE.
+  // the arena base is added (the base is always above 2 MiB), or, for mmap and mremap
+  // destinations, exceed every TASK_SIZE.
   if (len >= WRAP - (1n << 21n)) return null;
-  if (c.op === 'mmap' && len >= 1n << 63n) return null;
-  if (c.op === 'mmap' && c.addr === null) {
-    return len <= arenaBytes ? null : `mmap length ${len} exceeds the arena; use a length of at least 2^63 to test ENOMEM`;
-  }
+  if (hugeOk && len >= 1n << 63n) return null;
+  const start = addrBytes(a);
   const end = ((start + len + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) * BigInt(PAGE_SIZE);
   if (end > arenaBytes) return `range [A+${start}, +${len}) ends outside the ${arenaPages}-page arena`;
   if (len > U64_MAX) return 'length exceeds u64';
