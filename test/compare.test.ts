@@ -56,3 +56,39 @@ describe('compare', () => {
     expect(signature({ divergence: d2, calls: s2.calls, rules: ['merge.existing.prev'] })).not.toBe(sig1);
   });
 });
+
+describe('compare: further layers', () => {
+  const withLayers = (flags: string, pagemap: string, proc = 0): SeqObservation => ({
+    calls: [ok],
+    snapshots: [{ after: 0, proc, maps: [{ ...anon(0, 2), vmflags: flags }], pagemap }],
+    status: 'ok',
+  });
+
+  it('checks VmFlags as a set and names the differing flags', () => {
+    expect(firstDivergence(withLayers('rd wr mr mw me ac', 'PP'), withLayers('rd wr mr mw me ac', 'PP'))).toBeNull();
+    const d = firstDivergence(withLayers('rd wr mr mw me ac', 'PP'), withLayers('rd wr mr mw me dc', 'PP'))!;
+    expect(d.layer).toBe('vmflags');
+    expect(d.kind).toBe('vmflags:+dc-ac');
+  });
+
+  it('checks pagemap page by page, with ? as the model saying "the kernel may choose"', () => {
+    expect(firstDivergence(withLayers('rd', '?G'), withLayers('rd', 'PG'))).toBeNull();
+    const d = firstDivergence(withLayers('rd', '-G'), withLayers('rd', 'PP'))!;
+    expect(d.layer).toBe('pagemap');
+    expect(d.kind).toBe('pagemap:-!=P');
+  });
+
+  it('compares snapshots of the same process only, and names the process', () => {
+    const m: SeqObservation = { calls: [ok], snapshots: [{ after: 0, proc: 1, maps: [anon(0, 2)] }, { after: 0, proc: 0, maps: [anon(0, 4)] }], status: 'ok' };
+    const k: SeqObservation = { calls: [ok], snapshots: [{ after: 0, proc: 1, maps: [anon(0, 2)] }, { after: 0, proc: 0, maps: [anon(0, 3)] }], status: 'ok' };
+    const d = firstDivergence(m, k)!;
+    expect(d.proc).toBe(0);
+    expect(d.kind).toBe('kernel-mapped-less');
+  });
+
+  it('reports a different uffd event as a probe divergence', () => {
+    const m: SeqObservation = { calls: [{ ...ok, event: 'missing' }], snapshots: [], status: 'ok' };
+    const k: SeqObservation = { calls: [ok], snapshots: [], status: 'ok' };
+    expect(firstDivergence(m, k)).toMatchObject({ layer: 'probe', kind: 'event:missing!=' });
+  });
+});

@@ -5,7 +5,8 @@
 import type { CallObs, MapsEntry, SeqObservation, Snapshot } from '../seq/observation.js';
 import { mapsEntryToString } from '../seq/maps.js';
 
-export type Layer = 'result' | 'maps';
+/** Oracle layers in the order they are checked for each call. */
+export type Layer = 'result' | 'probe' | 'maps' | 'vmflags' | 'pagemap';
 
 export interface Divergence {
   /** call index; -1 = the arena before the first call */
@@ -15,12 +16,14 @@ export interface Divergence {
   kind: string;
   /** human-readable one-line explanation */
   detail: string;
-  model?: CallObs | MapsEntry[];
-  kernel?: CallObs | MapsEntry[];
+  /** process of the snapshot (fork children are 1, 2, …) */
+  proc?: number;
+  model?: CallObs | MapsEntry[] | string;
+  kernel?: CallObs | MapsEntry[] | string;
 }
 
 function sameRet(a: CallObs, b: CallObs): boolean {
-  if (a.errno !== b.errno || a.signal !== b.signal) return false;
+  if (a.errno !== b.errno || a.signal !== b.signal || (a.event ?? '') !== (b.event ?? '')) return false;
   if (a.ret.kind !== b.ret.kind) return false;
   if (a.ret.kind === 'int' && b.ret.kind === 'int') return a.ret.value === b.ret.value;
   if (a.ret.kind === 'addr' && b.ret.kind === 'addr') return a.ret.page === b.ret.page && a.ret.off === b.ret.off;
@@ -36,7 +39,7 @@ export function canonicalizeFiles(snaps: readonly Snapshot[]): readonly Snapshot
   if (snaps.every((s) => s.maps.every((e) => e.inode === 0 && e.dev === '00:00'))) return snaps;
   const ids = new Map<string, number>();
   return snaps.map((s) => ({
-    after: s.after,
+    ...s,
     maps: s.maps.map((e) => {
       if (e.inode === 0 && e.dev === '00:00') return e;
       const key = `${e.dev}/${e.inode}`;
@@ -45,6 +48,12 @@ export function canonicalizeFiles(snaps: readonly Snapshot[]): readonly Snapshot
       return { ...e, dev: 'file', inode: id };
     }),
   }));
+}
+
+function samePagemap(model: string, kernel: string): boolean {
+  if (model.length !== kernel.length) return false;
+  for (let i = 0; i < model.length; i++) if (model[i] !== '?' && model[i] !== kernel[i]) return false;
+  return true;
 }
 
 function sameEntry(a: MapsEntry, b: MapsEntry): boolean {
@@ -85,36 +94,72 @@ function describeMaps(model: readonly MapsEntry[], kernel: readonly MapsEntry[])
 }
 
 function describeCall(c: CallObs): string {
-  return c.signal ? `signal ${c.signal}` : c.errno ? `-1 errno ${c.errno}` : JSON.stringify(c.ret);
+  const ev = c.event ? ` (uffd event ${c.event})` : '';
+  return (c.signal ? `signal ${c.signal}` : c.errno ? `-1 errno ${c.errno}` : JSON.stringify(c.ret)) + ev;
 }
+
+/** Compare the layers of one snapshot: maps, then VmFlags, then pagemap (each only if both sides have it). */
+function compareSnapshot(a: Snapshot, b: Snapshot): Divergence | null {
+  const call = a.after;
+  const proc = a.proc ?? 0;
+  const where = { proc };
+  const am = a.maps;
+  const bm = b.maps;
+  if (am.length !== bm.length || !am.every((e, j) => sameEntry(e, bm[j]!))) {
+    return { call, layer: 'maps', kind: classifyMaps(am, bm), detail: describeMaps(am, bm), model: am, kernel: bm, ...where };
+  }
+  const j = am.findIndex((e, k) => e.vmflags !== undefined && bm[k]!.vmflags !== undefined && normFlags(e.vmflags) !== normFlags(bm[k]!.vmflags!));
+  if (j >= 0) {
+    const mf = new Set(normFlags(am[j]!.vmflags!).split(' '));
+    const kf = new Set(normFlags(bm[j]!.vmflags!).split(' '));
+    const extra = [...kf].filter((f) => f && !mf.has(f));
+    const missing = [...mf].filter((f) => f && !kf.has(f));
+    const kind = `vmflags:${extra.map((f) => '+' + f).join('')}${missing.map((f) => '-' + f).join('')}`;
+    return { call, layer: 'vmflags', kind, detail: `${mapsEntryToString(am[j]!)}: model "${am[j]!.vmflags}" vs kernel "${bm[j]!.vmflags}"`, model: am, kernel: bm, ...where };
+  }
+  if (a.pagemap !== undefined && b.pagemap !== undefined && !samePagemap(a.pagemap, b.pagemap)) {
+    let k = 0;
+    while (k < a.pagemap.length && (a.pagemap[k] === '?' || a.pagemap[k] === b.pagemap[k])) k++;
+    const kind = `pagemap:${a.pagemap[k] ?? ''}!=${b.pagemap[k] ?? ''}`;
+    return { call, layer: 'pagemap', kind, detail: `page A+${k}p: model '${a.pagemap[k]}' vs kernel '${b.pagemap[k]}' (model ${a.pagemap} vs kernel ${b.pagemap})`, model: a.pagemap, kernel: b.pagemap, ...where };
+  }
+  return null;
+}
+
+const normFlags = (f: string) => f.trim().split(/\s+/).sort().join(' ');
 
 /** First divergence between prediction and observation, or null when they agree. */
 export function firstDivergence(model: SeqObservation, kernel: SeqObservation): Divergence | null {
   const ms = canonicalizeFiles(model.snapshots);
   const ks = canonicalizeFiles(kernel.snapshots);
-  // Snapshots are in call order on both sides: walk them with two cursors instead of maps.
+  // Kernel snapshots by (call, process); the model's are walked in order.
+  const key = (s: Snapshot) => s.after * 64 + (s.proc ?? 0);
+  const kernelSnap = new Map<number, Snapshot>();
+  for (const s of ks) kernelSnap.set(key(s), s);
   let mi = 0;
-  let ki = 0;
-  const checkSnap = (i: number): Divergence | null => {
+  const checkSnaps = (i: number): Divergence | null => {
     while (mi < ms.length && ms[mi]!.after < i) mi++;
-    while (ki < ks.length && ks[ki]!.after < i) ki++;
-    const a = ms[mi]?.after === i ? ms[mi]!.maps : undefined;
-    const b = ks[ki]?.after === i ? ks[ki]!.maps : undefined;
-    if (!a || !b) return null;
-    if (a.length === b.length && a.every((e, j) => sameEntry(e, b[j]!))) return null;
-    return { call: i, layer: 'maps', kind: classifyMaps(a, b), detail: describeMaps(a, b), model: a, kernel: b };
+    for (; mi < ms.length && ms[mi]!.after === i; mi++) {
+      const b = kernelSnap.get(key(ms[mi]!));
+      if (!b) continue;
+      const d = compareSnapshot(ms[mi]!, b);
+      if (d) return d;
+    }
+    return null;
   };
-  const d0 = checkSnap(-1);
+  const d0 = checkSnaps(-1);
   if (d0) return d0;
   const n = Math.min(model.calls.length, kernel.calls.length);
   for (let i = 0; i < n; i++) {
     const a = model.calls[i]!;
     const b = kernel.calls[i]!;
     if (!sameRet(a, b)) {
-      const kind = a.signal !== b.signal ? `signal:${a.signal}!=${b.signal}` : a.errno !== b.errno ? `errno:${a.errno}!=${b.errno}` : `ret:${a.ret.kind}!=${b.ret.kind}`;
-      return { call: i, layer: 'result', kind, detail: `model ${describeCall(a)} vs kernel ${describeCall(b)}`, model: a, kernel: b };
+      const probe = a.signal !== b.signal || (a.event ?? '') !== (b.event ?? '');
+      const kind =
+        a.signal !== b.signal ? `signal:${a.signal}!=${b.signal}` : a.errno !== b.errno ? `errno:${a.errno}!=${b.errno}` : probe ? `event:${a.event ?? ''}!=${b.event ?? ''}` : `ret:${a.ret.kind}!=${b.ret.kind}`;
+      return { call: i, layer: probe && a.errno === b.errno ? 'probe' : 'result', kind, detail: `model ${describeCall(a)} vs kernel ${describeCall(b)}`, model: a, kernel: b };
     }
-    const d = checkSnap(i);
+    const d = checkSnaps(i);
     if (d) return d;
   }
   return null;
