@@ -1,0 +1,81 @@
+// The command line as a user meets it: exit codes, messages naming what is wrong, and a real
+// native campaign and replay on the host kernel. Runs the built CLI (npm test builds first).
+import { describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fuzzJson, replayJson } from '../src/cli/json.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const vmafuzz = (args: string[], env: Record<string, string> = {}) => execa(process.execPath, [CLI, ...args], { reject: false, env, all: false });
+
+describe('vmafuzz CLI', () => {
+  it('rejects a malformed corpus file with exit 2, naming file, JSON path and problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmafuzz-cli-'));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ vmafuzz: 1, arenaPages: 8, calls: [{ op: 'mprotect', addr: 'A+1p', len: '2p', prot: 'PROT_RAED' }] }));
+    const r = await vmafuzz(['replay', bad]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(bad);
+    expect(r.stderr).toContain('$.calls[0].prot');
+    expect(r.stderr).toContain('unknown flag "PROT_RAED"');
+    const notJson = join(dir, 'nojson.json');
+    writeFileSync(notJson, '{ "vmafuzz": 1,');
+    const r2 = await vmafuzz(['replay', notJson]);
+    expect(r2.exitCode).toBe(2);
+    expect(r2.stderr).toMatch(/nojson\.json: .*not valid JSON/);
+  });
+
+  it('exits 2 on bad usage', async () => {
+    expect((await vmafuzz(['fuzz'])).exitCode).toBe(2);
+    expect((await vmafuzz(['fuzz', '--count', 'many'])).stderr).toMatch(/--count expects/);
+    expect((await vmafuzz(['fuzz', '--count', '1', '--ops', 'mmap,bogus'])).stderr).toMatch(/unknown op "bogus"/);
+    expect((await vmafuzz(['frobnicate'])).exitCode).toBe(2);
+  });
+
+  it('exits 125 when the target cannot be tested', async () => {
+    const r = await vmafuzz(['replay', 'corpus/seed/merge-new-prev-next.json'], { VMAFUZZ_HARNESS: '/nonexistent/harness' });
+    expect(r.exitCode).toBe(125);
+    expect(r.stderr).toMatch(/cannot test: VMAFUZZ_HARNESS/);
+  });
+
+  it('replays the whole corpus on the host kernel: every file matches the model', async () => {
+    const files = ['seed', 'regression']
+      .flatMap((d) => {
+        try {
+          return readdirSync(join('corpus', d)).map((f) => join('corpus', d, f));
+        } catch {
+          return [];
+        }
+      })
+      .filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(10);
+    const r = await vmafuzz(['replay', '--json', ...files]);
+    const out = replayJson.parse(JSON.parse(r.stdout));
+    const bad = out.results.filter((x) => x.status !== 'match');
+    expect(bad, JSON.stringify(bad, null, 2)).toEqual([]);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('runs a native campaign with a versioned JSON summary and no divergence', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vmafuzz-fuzz-'));
+    const r = await vmafuzz(['fuzz', '--count', '3000', '--seed', '11', '--out', out, '--json']);
+    const s = fuzzJson.parse(JSON.parse(r.stdout));
+    expect(r.stderr.split('\n')[0]).toBe('vmafuzz fuzz: seed 11');
+    expect(s.sequences).toBe(3000);
+    expect(s.findings, readFileSafe(out)).toEqual([]);
+    expect(r.exitCode).toBe(0);
+  });
+});
+
+function readFileSafe(out: string): string {
+  try {
+    const d = join(out, 'findings');
+    return readdirSync(d)
+      .map((f) => readFileSync(join(d, f, 'report.txt'), 'utf8'))
+      .join('\n');
+  } catch {
+    return '';
+  }
+}
