@@ -1,0 +1,121 @@
+// DockerRunner against a real engine (a dockerd started here when none runs): the FROM-scratch
+// harness image, replaying sequences on the host kernel through the container, a clear
+// CannotTestError without an engine, and seccomp-blocked calls reported as such.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerRunner } from '../src/runner/docker.js';
+import { ensureHarness } from '../src/runner/harness-build.js';
+import { NativeRunner } from '../src/runner/native.js';
+import { parseSequence } from '../src/seq/io.js';
+import type { SeqObservation } from '../src/seq/observation.js';
+import type { Sequence } from '../src/seq/schema.js';
+import { CannotTestError } from '../src/util/errors.js';
+import { type Dockerd, ensureDockerd } from './helpers/system.js';
+
+const seq = (arenaPages: number, calls: unknown[]): Sequence => parseSequence({ vmafuzz: 1, arenaPages, calls }, 'test');
+const FIXED = 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED';
+const RW = 'PROT_READ|PROT_WRITE';
+const split = seq(16, [
+  { op: 'mmap', addr: 'A+0p', len: '10p', prot: RW, flags: FIXED },
+  { op: 'mprotect', addr: 'A+3p', len: '2p', prot: 'PROT_READ' },
+  { op: 'touch', addr: 'A+4p', access: 'write' },
+  { op: 'munmap', addr: 'A+8p', len: '1p' },
+]);
+const rx = seq(8, [
+  { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: FIXED },
+  { op: 'mprotect', addr: 'A+1p', len: '1p', prot: 'PROT_READ|PROT_EXEC' },
+  { op: 'mprotect', addr: 'A+2p', len: '1p', prot: 'PROT_READ' },
+]);
+const maps = (o: SeqObservation) => o.snapshots[o.snapshots.length - 1]!.maps.map((m) => `${m.start}-${m.end} ${m.perms}`);
+const strip = (o: SeqObservation) => ({ calls: o.calls, snapshots: o.snapshots, status: o.status });
+
+let dockerd: Dockerd;
+beforeAll(async () => {
+  dockerd = await ensureDockerd();
+}, 600_000);
+afterAll(async () => {
+  await dockerd?.stop();
+}, 60_000);
+
+describe('DockerRunner', () => {
+  it('builds the FROM scratch image (only the harness in it) and replays sequences like the host', async () => {
+    const h = await ensureHarness();
+    const r = new DockerRunner();
+    const tag = await r.ensureImage(h);
+    await execa('docker', ['rmi', '-f', tag], { reject: false }); // force a real build
+    const native = new NativeRunner();
+    try {
+      const t0 = Date.now();
+      const info = await r.start();
+      console.log(`docker: image build + container start ${Date.now() - t0} ms`);
+      expect(info.runner).toBe('docker');
+      expect(info.release).toBe(release()); // a container runs on the host's kernel
+      expect(info.facts['seccomp']).toBe('default');
+      const layers = JSON.parse((await execa('docker', ['image', 'inspect', '--format', '{{json .RootFS.Layers}}', tag])).stdout) as string[];
+      expect(layers).toHaveLength(1);
+      const [d] = await r.run([split], { snapshotEveryCall: true });
+      expect(d!.status).toBe('ok');
+      expect(maps(d!)).toEqual(['0-3 rw-p', '3-5 r--p', '5-8 rw-p', '9-10 rw-p']);
+      expect(d!.calls[2]!.signal).toBe(11);
+      const [n] = await native.run([split], { snapshotEveryCall: true });
+      expect(strip(d!)).toEqual(strip(n!));
+      const many = await r.run(Array(200).fill(split), { snapshotEveryCall: false });
+      expect(many.every((o) => o.status === 'ok')).toBe(true);
+      expect(r.takeSeccompBlocks()).toEqual([]);
+    } finally {
+      await r.close();
+      await native.close();
+    }
+  }, 300_000);
+
+  it('says clearly when no engine is running', async () => {
+    const r = new DockerRunner({ host: 'unix:///nonexistent/docker.sock' });
+    await expect(r.start()).rejects.toThrow(CannotTestError);
+    await expect(r.start()).rejects.toThrow(/no Docker engine is running/);
+    await expect(new DockerRunner({ docker: '/nonexistent/docker' }).start()).rejects.toThrow(/docker CLI .* is not installed/);
+  }, 60_000);
+
+  it('reports a call blocked by the seccomp profile as a property of the target', async () => {
+    // a profile that denies mprotect(..., PROT_READ|PROT_EXEC) with EPERM, as a stricter engine profile might
+    const dir = mkdtempSync(join(tmpdir(), 'vmafuzz-seccomp-'));
+    const profile = join(dir, 'deny-rx.json');
+    writeFileSync(profile, JSON.stringify({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['mprotect'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 2, value: 5, valueTwo: 0, op: 'SCMP_CMP_EQ' }] }],
+    }));
+    const r = new DockerRunner({ seccomp: profile });
+    try {
+      const info = await r.start();
+      expect(info.facts['seccomp']).toBe(profile);
+      const [blocked, fine] = await r.run([rx, split], { snapshotEveryCall: false });
+      expect(blocked!.status).toBe('infra');
+      expect(blocked!.detail).toMatch(/^seccomp: call 1 \(mprotect\) failed with EPERM .* gave success without it; a property of the target/);
+      expect(blocked!.calls).toHaveLength(1); // cut before the blocked call: nothing to compare there
+      expect(fine!.status).toBe('ok');
+      expect(r.takeSeccompBlocks()).toEqual([{ batchIndex: 0, call: 1, op: 'mprotect', errno: 1, unconfined: 'success' }]);
+    } finally {
+      await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('does not blame seccomp for an EPERM that the kernel itself returns', async () => {
+    // MAP_FIXED at address 0, below vm.mmap_min_addr, without CAP_SYS_RAWIO (not granted to
+    // containers): security_mmap_addr() refuses it with EPERM, seccomp profile or not.
+    const nullFixed = { arenaPages: 1, lines: ['mmap - 0 1000 3 32 ffffffffffffffff 0'], returnsAddr: [true] };
+    const r = new DockerRunner();
+    try {
+      await r.start();
+      const [o] = await r.runWire([nullFixed], { snapshotEveryCall: false });
+      expect(o!.status).toBe('ok');
+      expect(o!.calls.map((c) => c.errno)).toEqual([1]);
+      expect(r.takeSeccompBlocks()).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  }, 300_000);
+});
