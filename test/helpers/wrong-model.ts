@@ -1,0 +1,30 @@
+// Deliberately wrong models for the findings-pipeline tests: the real prediction, post-processed.
+// They stand for a model bug without touching src/model.
+
+import { modelPredictor, type Predictor } from '../../src/findings/judge.js';
+import type { MapsEntry } from '../../src/seq/observation.js';
+
+const anon = (e: MapsEntry) => e.inode === 0 && e.dev === '00:00';
+
+/** Adjacent anonymous VMAs that look identical in /proc/self/maps are merged (the kernel may keep
+ *  them apart: different anon_vma, VM_ACCOUNT, VM_NOHUGEPAGE...). */
+export function mergeLookalikes(maps: readonly MapsEntry[]): MapsEntry[] {
+  const out: MapsEntry[] = [];
+  for (const e of maps) {
+    const p = out[out.length - 1];
+    if (p && p.end === e.start && p.perms === e.perms && p.name === e.name && anon(p) && anon(e)) out[out.length - 1] = { ...p, end: e.end };
+    else out.push(e);
+  }
+  return out;
+}
+
+export const wrongMerge: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  return { ...p, snapshots: p.snapshots.map((s) => ({ after: s.after, maps: mergeLookalikes(s.maps) })) };
+};
+
+/** Every ENOMEM the model predicts is dropped: the call "succeeds". */
+export const wrongNoEnomem: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  return { ...p, calls: p.calls.map((c) => (c.errno === 12 ? { ret: { kind: 'int' as const, value: 0 }, errno: 0, signal: 0 } : c)) };
+};
