@@ -8,7 +8,7 @@ import { HPAGE_PAGES, Mm } from './state.js';
 import type { Placement } from './placement.js';
 import type { Profile } from './profile.js';
 import type { RuleHits } from './rules.js';
-import { sysMmap, sysMprotect, sysMunmap, Unsupported } from './syscalls.js';
+import { checkInArena, sysMmap, sysMprotect, sysMunmap, Unsupported } from './syscalls.js';
 
 export interface PredictOptions {
   snapshotEveryCall: boolean;
@@ -54,6 +54,7 @@ const failed = (errno: number): CallObs => ({ ret: { kind: 'int', value: -1 }, e
 export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
   switch (c.op) {
     case 'mmap': {
+      if (c.fd !== undefined) throw new Unsupported('file mappings are not modelled yet');
       const legal = kernel ? (p: Placement, len: number, hint: number | null, thp: boolean) => legalPlacement(mm, kernel, p, len, hint, thp) : undefined;
       const r = sysMmap(mm, { addr: c.addr, len: c.len, prot: c.prot, flags: c.flags, offset: c.offset ?? 0n }, legal);
       if ('err' in r) return failed(r.err);
@@ -72,6 +73,7 @@ export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
     }
     case 'touch':
       if (c.access === 'exec') throw new Unsupported('exec probes are not modelled yet');
+      checkInArena(mm, c.addr.page, c.addr.page + 1);
       return { ret: { kind: 'int', value: 0 }, errno: 0, signal: touch(mm, c.addr.page, c.access === 'write') };
     default:
       throw new Unsupported(`${c.op} is not modelled yet`);
@@ -97,7 +99,7 @@ export function legalPlacement(mm: Mm, kernel: Ret, own: Placement, len: number,
   if (mm.vmas[i]!.start < p + len || p + len > guardEnd(i)) return null;
   if (hint !== null) {
     const j = mm.findIndex(hint);
-    if (mm.vmas[j]!.start >= hint + len && hint + len <= guardEnd(j)) return p === hint ? own : null;
+    if (mm.vmas[j]!.start >= hint + len && hint + len <= guardEnd(j)) return p === hint ? { kind: 'arena', page: p } : null;
   }
   const need = thp ? len + HPAGE_PAGES : len;
   const top = (k: number) => Math.min(guardEnd(k), mm.arenaPages);

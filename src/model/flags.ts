@@ -1,0 +1,58 @@
+// The model's vm_flags: a 32-bit bit set. Bits 0..30 use the kernel's own x86-64 positions
+// (include/linux/mm.h VM_READ .. VM_NOHUGEPAGE) so that `flags >> 4` still maps VM_MAY* onto VM_*
+// as in mm/mprotect.c:do_mprotect_pkey. Two kernel flags live above bit 31 and get spare slots
+// whose kernel meaning (VM_SEQ_READ, VM_RAND_READ) never arises for the calls modelled here.
+
+export const VM_READ = 1 << 0;
+export const VM_WRITE = 1 << 1;
+export const VM_EXEC = 1 << 2;
+export const VM_SHARED = 1 << 3;
+export const VM_MAYREAD = 1 << 4;
+export const VM_MAYWRITE = 1 << 5;
+export const VM_MAYEXEC = 1 << 6;
+export const VM_MAYSHARE = 1 << 7;
+export const VM_GROWSDOWN = 1 << 8;
+export const VM_LOCKED = 1 << 13;
+export const VM_ACCOUNT = 1 << 20;
+export const VM_NORESERVE = 1 << 21;
+export const VM_SYNC = 1 << 23;
+export const VM_WIPEONFORK = 1 << 25;
+export const VM_DONTDUMP = 1 << 26;
+export const VM_SOFTDIRTY = 1 << 27;
+export const VM_HUGEPAGE = 1 << 29;
+export const VM_NOHUGEPAGE = 1 << 30;
+/** kernel bit 40 (VM_DROPPABLE, MAP_DROPPABLE); spare slot 15 here */
+export const VM_DROPPABLE = 1 << 15;
+/** the x86 execute-only protection key in VM_PKEY_BIT0..3 (kernel bits 32..35); spare slot 16 here */
+export const VM_PKEY_EXEC_ONLY = 1 << 16;
+
+export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
+/** include/linux/mm.h VMA_STICKY_FLAGS = VMA_IGNORE_MERGE_FLAGS (VM_MAYBE_GUARD never arises here) */
+export const VM_IGNORE_MERGE = VM_SOFTDIRTY;
+/** mm/mprotect.c: VM_FLAGS_CLEAR = ARCH_VM_PKEY_FLAGS | VM_ARCH_CLEAR */
+export const VM_FLAGS_CLEAR = VM_PKEY_EXEC_ONLY;
+
+// /proc/pid/smaps VmFlags mnemonics in the kernel's bit order (fs/proc/task_mmu.c:show_smap_vma_flags).
+const MNEMONICS: ReadonlyArray<readonly [number, string]> = [
+  [VM_READ, 'rd'], [VM_WRITE, 'wr'], [VM_EXEC, 'ex'], [VM_SHARED, 'sh'], [VM_MAYREAD, 'mr'],
+  [VM_MAYWRITE, 'mw'], [VM_MAYEXEC, 'me'], [VM_MAYSHARE, 'ms'], [VM_GROWSDOWN, 'gd'], [VM_LOCKED, 'lo'],
+  [VM_ACCOUNT, 'ac'], [VM_NORESERVE, 'nr'], [VM_SYNC, 'sf'], [VM_WIPEONFORK, 'wf'], [VM_DONTDUMP, 'dd'],
+  [VM_SOFTDIRTY, 'sd'], [VM_HUGEPAGE, 'hg'], [VM_NOHUGEPAGE, 'nh'], [VM_DROPPABLE, 'dp'],
+];
+
+/** The VmFlags line body as the kernel prints it ("rd wr mr mw me ac"); pkey bits have no mnemonic. */
+export function vmFlagsToString(flags: number): string {
+  const out: string[] = [];
+  for (const [bit, name] of MNEMONICS) if (flags & bit) out.push(name);
+  return out.join(' ');
+}
+
+/** /proc/pid/maps permission column: r/w/x, then 's' iff VM_MAYSHARE (fs/proc/task_mmu.c:show_vma_header_prefix). */
+export function permsOf(flags: number): string {
+  return (
+    (flags & VM_READ ? 'r' : '-') +
+    (flags & VM_WRITE ? 'w' : '-') +
+    (flags & VM_EXEC ? 'x' : '-') +
+    (flags & VM_MAYSHARE ? 's' : 'p')
+  );
+}

@@ -1,0 +1,288 @@
+// VMA merge and split, after mm/vma.c of 7.3 (profile rows for older kernels).
+// A "vmg" (struct vma_merge_struct) describes the proposed range: its flags, file, pgoff and the
+// anon_vma it carries (NULL for a new mapping, the middle VMA's for a modification).
+
+import { VM_IGNORE_MERGE } from './flags.js';
+import { Mm, type Vma, vmaPages } from './state.js';
+
+export interface Vmg {
+  start: number;
+  end: number;
+  flags: number;
+  pgoff: number;
+  file: number;
+  /** the anon_vma of the range being merged (vmg->anon_vma) */
+  anonVma: number;
+  prev: Vma | null;
+  next: Vma | null;
+  /** existing-range merges: the VMA being modified (vmg->middle) */
+  middle: Vma | null;
+}
+
+/** mm/vma.c:is_mergeable_vma - flags equal modulo VMA_IGNORE_MERGE_FLAGS, same file (policy, uffd
+ *  context and anon name are always equal for the calls modelled). */
+function isMergeableVma(vmg: Vmg, tgt: Vma): boolean {
+  return ((tgt.flags ^ vmg.flags) & ~VM_IGNORE_MERGE) === 0 && tgt.file === vmg.file;
+}
+
+/** mm/vma.c:is_mergeable_anon_vma. No VMA is a fork child here (no fork in the call set), so
+ *  vma_is_fork_child() is always false. */
+function isMergeableAnonVma(mm: Mm, vmg: Vmg, tgt: Vma): boolean {
+  const src = vmg.anonVma;
+  if (!tgt.anonVma && src) {
+    // Case 1 - we will dup_anon_vma() from src into tgt. 6.1/6.12: list_is_singular() on the
+    // target's empty chain fails and the merge is refused.
+    if (mm.profile.rows['anon_vma.merge_faulted_into_unfaulted']) return true;
+    mm.hit('anon_vma.refuse.faulted_into_unfaulted');
+    return false;
+  }
+  if (tgt.anonVma && !src) return true; // Case 2 - use tgt's anon_vma
+  if (src === tgt.anonVma) return true; // Case 3 - already shared
+  mm.hit('anon_vma.refuse.distinct');
+  return false;
+}
+
+/** mm/vma.c:can_vma_merge_before - may the range merge in front of vmg.next? */
+function canVmaMergeBefore(mm: Mm, vmg: Vmg): boolean {
+  const next = vmg.next!;
+  return (
+    isMergeableVma(vmg, next) && isMergeableAnonVma(mm, vmg, next) && vmg.pgoff + (vmg.end - vmg.start) === next.pgoff
+  );
+}
+
+/** mm/vma.c:can_vma_merge_after - may the range merge behind vmg.prev? */
+function canVmaMergeAfter(mm: Mm, vmg: Vmg): boolean {
+  const prev = vmg.prev!;
+  return isMergeableVma(vmg, prev) && isMergeableAnonVma(mm, vmg, prev) && prev.pgoff + vmaPages(prev) === vmg.pgoff;
+}
+
+/** mm/vma.c:can_vma_merge_left */
+function canVmaMergeLeft(mm: Mm, vmg: Vmg): boolean {
+  return vmg.prev !== null && vmg.prev.end === vmg.start && canVmaMergeAfter(mm, vmg);
+}
+
+/** mm/vma.c:can_vma_merge_right - also requires prev and next anon_vmas to be compatible with each
+ *  other when merging both sides. */
+function canVmaMergeRight(mm: Mm, vmg: Vmg, canMergeLeft: boolean): boolean {
+  const next = vmg.next;
+  if (!next || vmg.end !== next.start || !canVmaMergeBefore(mm, vmg)) return false;
+  if (!canMergeLeft) return true;
+  const prev = vmg.prev!;
+  if (!prev.anonVma || !next.anonVma || prev.anonVma === next.anonVma) return true;
+  mm.hit('merge.both_anon_vma_incompatible');
+  return false;
+}
+
+/** mm/vma.c:dup_anon_vma - the surviving VMA inherits src's anon_vma if it has none. */
+function dupAnonVma(mm: Mm, dst: Vma, src: Vma): void {
+  if (src.anonVma && !dst.anonVma) {
+    dst.anonVma = src.anonVma;
+    mm.hit('anon_vma.dup');
+  }
+}
+
+/**
+ * mm/vma.c:vma_merge_new_range - merge a new range [vmg.start, vmg.end) (already free) with its
+ * neighbours. Returns the expanded VMA, or null when no merge is possible.
+ * The expanded VMA keeps its own flags; sticky flags of the range are OR-ed in (mm/vma.c:vma_expand).
+ */
+export function vmaMergeNewRange(mm: Mm, vmg: Vmg): Vma | null {
+  const { prev, next } = vmg;
+  // VM_SPECIAL ranges never arise from the modelled calls.
+  if (!prev && !next) return null;
+  if (!mm.profile.rows['merge.new_range_prefers_prev']) return mergeNewRange61(mm, vmg);
+
+  const canLeft = canVmaMergeLeft(mm, vmg);
+  const canRight = canVmaMergeRight(mm, vmg, canLeft);
+  let target: Vma | null = null;
+  let start = vmg.start;
+  let end = vmg.end;
+  let pgoff = vmg.pgoff;
+  if (canRight) {
+    end = next!.end;
+    target = next;
+    pgoff = next!.pgoff - (vmg.end - vmg.start);
+  }
+  if (canLeft) {
+    start = prev!.start;
+    target = prev;
+    pgoff = prev!.pgoff;
+  }
+  if (!target) {
+    mm.hit('merge.new.none');
+    return null;
+  }
+  mm.hit(canLeft && canRight ? 'merge.new.both' : canLeft ? 'merge.new.prev' : 'merge.new.next');
+  // mm/vma.c:vma_expand: remove next if the expansion swallows it, propagating its anon_vma.
+  if (next && target !== next && end === next.end) {
+    dupAnonVma(mm, target, next);
+    target.flags |= next.flags & VM_IGNORE_MERGE;
+    mm.remove(next);
+  }
+  target.start = start;
+  target.end = end;
+  target.pgoff = pgoff;
+  target.flags |= vmg.flags & VM_IGNORE_MERGE;
+  return target;
+}
+
+/** 6.1-6.11 mm/mmap.c:__mmap_region "Attempt to expand an old mapping": next is checked first
+ *  (with a NULL anon_vma), then prev against the anon_vma of the chosen next. */
+function mergeNewRange61(mm: Mm, vmg: Vmg): Vma | null {
+  const { prev, next } = vmg;
+  const pglen = vmg.end - vmg.start;
+  const nextOk = next !== null && next.start === vmg.end && canVmaMergeBefore(mm, { ...vmg, anonVma: 0 });
+  const prevOk =
+    prev !== null && prev.end === vmg.start && canVmaMergeAfter(mm, { ...vmg, anonVma: nextOk ? next!.anonVma : 0 });
+  if (!nextOk && !prevOk) {
+    mm.hit('merge.new.none');
+    return null;
+  }
+  mm.hit(nextOk && prevOk ? 'merge.new.both' : prevOk ? 'merge.new.prev' : 'merge.new.next');
+  if (prevOk) {
+    // mm/mmap.c:vma_expand (6.1) removes next when the expansion reaches its end
+    if (nextOk) {
+      dupAnonVma(mm, prev!, next!);
+      mm.remove(next!);
+      prev!.end = next!.end;
+    } else {
+      prev!.end = vmg.end;
+    }
+    return prev;
+  }
+  next!.start = vmg.start;
+  next!.pgoff -= pglen;
+  return next;
+}
+
+/**
+ * mm/vma.c:vma_merge_existing_range - [vmg.start, vmg.end) of vmg.middle gets vmg.flags; merge
+ * it into prev and/or next if they are compatible. Only ranges touching an end of middle can
+ * merge. Returns the merged VMA (prev or next) or null.
+ */
+export function vmaMergeExistingRange(mm: Mm, vmg: Vmg): Vma | null {
+  const middle = vmg.middle!;
+  const { start, end } = vmg;
+  const leftSide = start === middle.start;
+  const rightSide = end === middle.end;
+  if (!leftSide && !rightSide) {
+    mm.hit('merge.existing.interior');
+    return null;
+  }
+  const mergeLeft = leftSide ? canVmaMergeLeft(mm, vmg) : false;
+  let mergeRight = false;
+  if (rightSide) {
+    vmg.next = mm.nextOf(middle);
+    mergeRight = canVmaMergeRight(mm, vmg, mergeLeft);
+  }
+  if (!mergeLeft && !mergeRight) {
+    mm.hit('merge.existing.none');
+    return null;
+  }
+  const removeMiddle = leftSide && rightSide;
+  const prev = vmg.prev!;
+  const next = vmg.next!;
+  let sticky = vmg.flags & VM_IGNORE_MERGE;
+  let target: Vma;
+  if (mergeLeft && mergeRight) {
+    //  PPPP MMMM NNNN -> PPPPPPPPPPPP (middle and next deleted)
+    mm.hit('merge.existing.both');
+    target = prev;
+    sticky |= (prev.flags | next.flags) & VM_IGNORE_MERGE;
+    dupAnonVma(mm, prev, next.anonVma ? next : middle);
+    mm.remove(middle);
+    mm.remove(next);
+    prev.end = next.end;
+  } else if (mergeLeft) {
+    //  PPPP MMMMmmmm -> PPPPPPPP mmmm   or   PPPP MMMM -> PPPPPPPP
+    target = prev;
+    sticky |= prev.flags & VM_IGNORE_MERGE;
+    dupAnonVma(mm, prev, middle);
+    if (removeMiddle) {
+      mm.hit('merge.existing.prev');
+      mm.remove(middle);
+      prev.end = end;
+    } else {
+      prev.end = end;
+      mm.hit('merge.existing.prev_partial');
+      middle.pgoff += end - middle.start;
+      middle.start = end;
+    }
+  } else {
+    //  MMMM NNNN -> NNNNNNNN   or   mmmmMMMM NNNN -> mmmm NNNNNNNN
+    target = next;
+    sticky |= next.flags & VM_IGNORE_MERGE;
+    dupAnonVma(mm, next, middle);
+    if (removeMiddle) {
+      mm.hit('merge.existing.next');
+      mm.remove(middle);
+    } else {
+      mm.hit('merge.existing.next_partial');
+      middle.end = start;
+    }
+    next.pgoff -= next.start - start;
+    next.start = start;
+  }
+  target.flags |= sticky;
+  return target;
+}
+
+/** mm/vma.c:__split_vma - split vma at page addr; the new VMA is the lower part if newBelow.
+ *  Returns the new VMA. */
+export function splitVmaUnchecked(mm: Mm, vma: Vma, addr: number, newBelow: boolean): Vma {
+  const delta = addr - vma.start;
+  const nw: Vma = { ...vma };
+  if (newBelow) {
+    nw.end = addr;
+    vma.start = addr;
+    vma.pgoff += delta;
+  } else {
+    nw.start = addr;
+    nw.pgoff += delta;
+    vma.end = addr;
+  }
+  mm.insert(nw);
+  return nw;
+}
+
+/** mm/vma.c:split_vma - as __split_vma but fails with ENOMEM at the map_count limit. */
+export function splitVma(mm: Mm, vma: Vma, addr: number, newBelow: boolean): number {
+  if (mm.mapCount >= mm.profile.maxMapCount) {
+    mm.hit('split.map_count');
+    return -12; // ENOMEM
+  }
+  mm.hit(newBelow ? 'split.head' : 'split.tail');
+  splitVmaUnchecked(mm, vma, addr, newBelow);
+  return 0;
+}
+
+/**
+ * mm/vma.c:vma_modify (via vma_modify_flags) - give [start, end) of vma the flags `flags`: first
+ * try to merge, else split off the head, then the tail (the head split stays if the tail split
+ * fails). Returns the VMA now covering [start, end) - merged or split - or a negative errno.
+ * The caller sets the flags on the result.
+ */
+export function vmaModifyFlags(mm: Mm, prev: Vma, vma: Vma, start: number, end: number, flags: number): Vma | number {
+  const vmg: Vmg = {
+    start,
+    end,
+    flags,
+    pgoff: vma.pgoff + (start - vma.start),
+    file: vma.file,
+    anonVma: vma.anonVma,
+    prev,
+    next: null,
+    middle: vma,
+  };
+  const merged = vmaMergeExistingRange(mm, vmg);
+  if (merged) return merged;
+  if (vma.start < start) {
+    const err = splitVma(mm, vma, start, true);
+    if (err) return err;
+  }
+  if (vma.end > end) {
+    const err = splitVma(mm, vma, end, false);
+    if (err) return err;
+  }
+  return vma;
+}

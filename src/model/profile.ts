@@ -1,0 +1,112 @@
+// What the model needs to know about a target kernel: its version (for the profile rows) and the
+// run-time facts the harness probes at start-up (docs/harness-protocol.md `hello` line).
+
+import { cmpVersion, PROFILE_ROWS, type RowId, type Version } from './profile-rows.js';
+
+export type ThpMode = 'always' | 'madvise' | 'never' | 'none';
+
+export interface Profile {
+  /** `uname -r` */
+  release: string;
+  version: [number, number, number];
+  /** effective PMD-size THP mode for anonymous memory; 'none' = CONFIG_TRANSPARENT_HUGEPAGE=n */
+  thp: ThpMode;
+  /** vm.max_map_count */
+  maxMapCount: number;
+  /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
+  mmapMinAddr: number;
+  /** VMAs the child owns outside the arena (text, stack, vdso, harness buffers, the two fences...)
+   *  when a sequence starts; fact `base_map_count`. Only matters near maxMapCount. */
+  baseMapCount: number;
+  /** CONFIG_MEM_SOFT_DIRTY: every new VMA carries VM_SOFTDIRTY ("sd"); fact `soft_dirty` */
+  softDirty: boolean;
+  /** vm.overcommit_memory == 2: MAP_NORESERVE is ignored; fact `overcommit` */
+  overcommitNever: boolean;
+  /** stack_guard_gap in pages (kernel default 256 = 1 MiB); fact `stack_guard_gap` (pages) */
+  stackGuardGapPages: number;
+  /** RLIMIT_STACK in pages (limits MAP_GROWSDOWN growth); fact `rlimit_stack` (bytes) */
+  rlimitStackPages: number;
+  /** CPU with OSPKE: PROT_EXEC-only mappings get the execute-only pkey (reads fault); fact `pkeys` */
+  execOnlyPkey: boolean;
+  /** shmem THP alignment of MAP_SHARED|MAP_ANONYMOUS placement, in pages (0 = shmem THP off);
+   *  fact `shmem_huge_pages`, else derived from `thp_shmem` */
+  shmemHugePages: number;
+  /** RLIMIT_MEMLOCK in pages when the process lacks CAP_IPC_LOCK, null = unlimited/CAP_IPC_LOCK;
+   *  facts `memlock` (bytes) and `cap_ipc_lock` */
+  memlockPages: number | null;
+  /** which profile rows (src/model/profile-rows.ts) have their 7.3 behaviour on this kernel */
+  rows: Record<RowId, boolean>;
+  /** things the model had to guess (missing facts, version between anchors) */
+  warnings: string[];
+}
+
+export function parseRelease(release: string): [number, number, number] | null {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  if (!m) return null;
+  return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
+}
+
+function hexFact(facts: Record<string, string>, key: string): number | undefined {
+  const v = facts[key];
+  if (v === undefined || !/^[0-9a-f]+$/i.test(v)) return undefined;
+  return parseInt(v, 16);
+}
+
+/** mm/shmem.c:shmem_get_unmapped_area aligns anonymous shmem unless shmem_enabled is never/deny
+ *  (fact `thp_shmem`; per-size mTHP orders are not probed: PMD size assumed). */
+function shmemHugeFromMode(mode: string | undefined): number {
+  return mode === 'always' || mode === 'within_size' || mode === 'advise' || mode === 'force' ? 512 : 0;
+}
+
+/** Build a profile from the kernel release and the harness `hello` facts (hex values). */
+export function makeProfile(release: string, facts: Record<string, string>): Profile {
+  const warnings: string[] = [];
+  const parsed = parseRelease(release);
+  if (!parsed) warnings.push(`cannot parse kernel release ${JSON.stringify(release)}; assuming 7.3`);
+  const version: [number, number, number] = parsed ?? [7, 3, 0];
+
+  const thpFact = facts['thp'];
+  const thp: ThpMode =
+    thpFact === 'always' || thpFact === 'madvise' || thpFact === 'never' || thpFact === 'none' ? thpFact : 'madvise';
+  if (thpFact !== thp) warnings.push(`thp fact ${JSON.stringify(thpFact)} not understood; assuming madvise`);
+
+  const maxMapCount = hexFact(facts, 'max_map_count') ?? 65530;
+  const baseMapCount = hexFact(facts, 'base_map_count');
+  if (baseMapCount === undefined) warnings.push('no base_map_count fact: map_count limits are predicted as if only arena VMAs counted');
+  const rlimitStack = hexFact(facts, 'rlimit_stack');
+  const memlock = hexFact(facts, 'memlock');
+
+  const rows = {} as Record<RowId, boolean>;
+  for (const row of PROFILE_ROWS) {
+    rows[row.id] = cmpVersion(version, row.since) >= 0;
+    if (row.inferred && cmpVersion(version, row.lastOld) > 0 && cmpVersion(version, row.since) < 0) {
+      warnings.push(`${release}: row ${row.id} not verified for this version (old behaviour assumed)`);
+    }
+  }
+  if (cmpVersion(version, [6, 7, 0] as Version) >= 0 && cmpVersion(version, [6, 12, 0] as Version) < 0) {
+    warnings.push(`${release}: THP alignment of anonymous mmap used other rules in 6.7-6.11 (not modelled)`);
+  }
+
+  return {
+    release,
+    version,
+    thp,
+    maxMapCount,
+    mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
+    baseMapCount: baseMapCount ?? 0,
+    softDirty: facts['soft_dirty'] === '1',
+    overcommitNever: hexFact(facts, 'overcommit') === 2,
+    stackGuardGapPages: hexFact(facts, 'stack_guard_gap') ?? 256,
+    rlimitStackPages: rlimitStack === undefined ? 2048 : Math.floor(rlimitStack / 4096),
+    execOnlyPkey: facts['pkeys'] === '1',
+    shmemHugePages: hexFact(facts, 'shmem_huge_pages') ?? shmemHugeFromMode(facts['thp_shmem']),
+    memlockPages: facts['cap_ipc_lock'] === '1' || memlock === undefined ? null : Math.floor(memlock / 4096),
+    rows,
+    warnings,
+  };
+}
+
+/** The profile of the development host (6.18.44, THP madvise, no soft-dirty), for tests and tools. */
+export function hostProfile(overrides: Partial<Profile> = {}): Profile {
+  return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0' }), ...overrides };
+}

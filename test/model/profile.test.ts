@@ -1,0 +1,61 @@
+// makeProfile(): facts parsing and the per-version rows.
+import { describe, expect, it } from 'vitest';
+import { makeProfile, PROFILE_ROWS, ROW_IDS } from '../../src/model/index.js';
+
+describe('makeProfile', () => {
+  it('parses the harness hello facts (hex)', () => {
+    const p = makeProfile('6.18.44-fc-v657', {
+      thp: 'always', max_map_count: 'fffa', mmap_min_addr: '1000', base_map_count: '1a', soft_dirty: '1', overcommit: '2',
+      rlimit_stack: '800000', pkeys: '1', memlock: '10000', cap_ipc_lock: '0',
+    });
+    expect(p.version).toEqual([6, 18, 44]);
+    expect(p).toMatchObject({ thp: 'always', maxMapCount: 65530, mmapMinAddr: 4096, baseMapCount: 26, softDirty: true, overcommitNever: true, rlimitStackPages: 2048, execOnlyPkey: true, memlockPages: 16 });
+    expect(p.warnings).toEqual([]);
+  });
+
+  it('reads the facts of the real harness hello line', () => {
+    const hello = {
+      release: '6.18.44-fc-v657', page: '1000', thp: 'madvise', max_map_count: 'fffa', mmap_min_addr: '1000', window: '4000000',
+      base_map_count: 'e', soft_dirty: '0', pkeys: '0', cap_ipc_lock: '1', thp_shmem: 'never', overcommit: '0',
+      memlock: '800000', rlimit_stack: '800000', stack_guard_gap: '100', euid: '0',
+    };
+    const p = makeProfile(hello.release, hello);
+    expect(p).toMatchObject({ baseMapCount: 14, memlockPages: null, shmemHugePages: 0, stackGuardGapPages: 256, rlimitStackPages: 2048 });
+    expect(p.warnings).toEqual([]);
+    expect(makeProfile('7.3.4', { ...hello, cap_ipc_lock: '0', thp_shmem: 'advise' })).toMatchObject({ memlockPages: 2048, shmemHugePages: 512 });
+  });
+
+  it('warns about missing facts and defaults sensibly', () => {
+    const p = makeProfile('7.3.4', {});
+    expect(p.thp).toBe('madvise');
+    expect(p.maxMapCount).toBe(65530);
+    expect(p.memlockPages).toBeNull();
+    expect(p.warnings.join('\n')).toMatch(/base_map_count/);
+    expect(p.warnings.join('\n')).toMatch(/thp/);
+  });
+
+  it('sets each row by version: 6.1 old everywhere, 6.12 partly, 6.18.44 and 7.3 new', () => {
+    const rows = (r: string) => makeProfile(r, { thp: 'madvise', base_map_count: '0' }).rows;
+    expect(Object.values(rows('6.1.158')).every((v) => !v)).toBe(true);
+    expect(rows('6.12.107')).toEqual({
+      'anon_vma.merge_faulted_into_unfaulted': false,
+      'mprotect.unaccount_unfaulted': true,
+      'mmap.map_stack_nohugepage': true,
+      'mmap.thp_align_anon': true,
+      'mmap.map_droppable': true,
+      'merge.new_range_prefers_prev': true,
+    });
+    expect(Object.values(rows('6.18.44')).every((v) => v)).toBe(true);
+    expect(Object.values(rows('7.3.4')).every((v) => v)).toBe(true);
+  });
+
+  it('warns for versions between verified anchors', () => {
+    expect(makeProfile('6.14.2', { base_map_count: '0', thp: 'never' }).warnings.join('\n')).toMatch(/anon_vma\.merge_faulted_into_unfaulted/);
+    expect(makeProfile('6.9.0', { base_map_count: '0', thp: 'never' }).warnings.join('\n')).toMatch(/6\.7-6\.11/);
+  });
+
+  it('the row table is complete and cites kernel source', () => {
+    expect(PROFILE_ROWS.map((r) => r.id)).toEqual([...ROW_IDS]);
+    for (const r of PROFILE_ROWS) expect(r.ref).toMatch(/mm\/\w+\.c:|include\/linux\/\w+\.h:/);
+  });
+});
