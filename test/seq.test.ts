@@ -87,3 +87,18 @@ describe('maps lines', () => {
     expect(parseMapsLine(base, formatMapsLine(base, anon))).toEqual(anon);
   });
 });
+
+describe('corpus safety: nothing outside the arena', () => {
+  it('refuses MAP_FIXED at NULL and MREMAP_FIXED without a destination', () => {
+    expect(err({ ...ok, calls: [{ op: 'mmap', addr: 'NULL', len: '1p', prot: 'PROT_READ', flags: 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED' }] }).problem).toMatch(/page 0/);
+    expect(err({ ...ok, calls: [{ op: 'mmap', addr: 'NULL', len: '1p', prot: 'PROT_READ', flags: 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE' }] }).problem).toMatch(/page 0/);
+    expect(err({ ...ok, calls: [{ op: 'mremap', addr: 'A+0p', oldLen: '1p', newLen: '1p', flags: 'MREMAP_MAYMOVE|MREMAP_FIXED' }] }).problem).toMatch(/newAddr/);
+    expect(err({ ...ok, calls: [{ op: 'mremap', addr: 'A+0p', oldLen: '1p', newLen: '2p', flags: 'MREMAP_MAYMOVE|MREMAP_FIXED', newAddr: 'A+15p' }] }).problem).toMatch(/outside/);
+  });
+
+  it('refuses files and userfaultfds that were not declared or created', () => {
+    expect(err({ ...ok, calls: [{ op: 'mmap', addr: 'A+0p', len: '1p', prot: 'PROT_READ', flags: 'MAP_SHARED|MAP_FIXED', fd: 0 }] }).jsonPath).toBe('$.calls[0].fd');
+    expect(err({ ...ok, calls: [{ op: 'uffd_register', uffd: 0, addr: 'A+0p', len: '1p', mode: 'UFFDIO_REGISTER_MODE_MISSING' }] }).jsonPath).toBe('$.calls[0].uffd');
+    expect(err({ ...ok, files: [{ kind: 'tmpfs', size: '1p', path: '/etc/passwd' }], calls: [] }).problem).toMatch(/path/);
+  });
+});

@@ -163,12 +163,16 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
       const src = rangeProblem(c.addr, c.oldLen, arenaBytes, arenaPages, false, inside);
       if (src) return src;
       if (!c.newAddr) {
+        if (c.flags & (MREMAP.MREMAP_FIXED | MREMAP.MREMAP_DONTUNMAP) && c.flags & MREMAP.MREMAP_FIXED) return 'MREMAP_FIXED needs a newAddr inside the arena';
         // The kernel picks the destination (top-down from the arena top, or in place).
         return c.newLen <= arenaBytes || c.newLen >= 1n << 63n ? null : `mremap new length ${c.newLen} exceeds the arena`;
       }
       return rangeProblem(c.newAddr, c.newLen, arenaBytes, arenaPages, true, inside);
     }
     default:
+      if (c.op === 'mmap' && c.addr === null && c.flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) {
+        return 'MAP_FIXED or MAP_FIXED_NOREPLACE at NULL would map page 0, outside the arena';
+      }
       if (c.addr === null) {
         if (c.len === 0n || c.len >= 1n << 63n) return null;
         return c.len <= arenaBytes ? null : `mmap length ${c.len} exceeds the arena; use a length of at least 2^63 to test ENOMEM`;
