@@ -50,10 +50,12 @@ describe('compare', () => {
     const s2 = parseSequence({ vmafuzz: 1, arenaPages: 64, calls: [{ op: 'mmap', addr: 'A+0p', len: '9p', prot: 'PROT_READ', flags: 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED' }, { op: 'mprotect', addr: 'A+30p', len: '7p', prot: 'PROT_READ' }] }, 'b');
     const d1 = firstDivergence(obs([ok], [[0, [anon(3, 4), anon(4, 5)]]]), obs([ok], [[0, [anon(3, 5)]]]))!;
     const d2 = firstDivergence(obs([ok, ok], [[1, [anon(30, 33), anon(33, 37)]]]), obs([ok, ok], [[1, [anon(30, 37)]]]))!;
-    const sig1 = signature({ divergence: d1, calls: s1.calls, rules: ['merge.existing.next'] });
-    const sig2 = signature({ divergence: d2, calls: s2.calls, rules: ['merge.existing.next'] });
+    const sig1 = signature({ divergence: d1, calls: s1.calls, rules: ['merge.existing.next', 'anon_vma.refuse.distinct'] });
+    // the same wrong decision reached through another merge shape, with other side effects
+    const sig2 = signature({ divergence: d2, calls: s2.calls, rules: ['merge.existing.prev_partial', 'split.head', 'mprotect.account_set', 'anon_vma.refuse.distinct'] });
     expect(sig1).toBe(sig2);
-    expect(signature({ divergence: d2, calls: s2.calls, rules: ['merge.existing.prev'] })).not.toBe(sig1);
+    // a different decisive rule is a different finding
+    expect(signature({ divergence: d2, calls: s2.calls, rules: ['anon_vma.refuse.faulted_into_unfaulted'] })).not.toBe(sig1);
   });
 });
 
