@@ -1,12 +1,14 @@
 // The findings directory: one folder per signature, so a night of fuzzing yields a short list of
 // distinct problems. Every file is written atomically (temp + rename); a campaign killed at any
-// moment leaves each finding either absent or complete.
+// moment leaves each finding either absent or complete. The kept samples are the lowest case
+// indices seen (not the first to arrive), and report.txt/detail.json describe the lowest one, so
+// the store's content does not depend on which worker or machine finished first.
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/fs.js';
-import { sequenceToJson } from '../seq/io.js';
+import { sequenceToInput, sequenceToJson } from '../seq/io.js';
 import { renderTextReport } from '../report/text.js';
 import type { Outcome } from './check.js';
 
@@ -24,10 +26,45 @@ export const findingSchema = z.strictObject({
   samples: z.array(z.strictObject({ file: z.string(), seed: z.number().int().optional(), index: z.number().int().optional(), call: z.number().int() })),
   target: z.strictObject({ runner: z.string(), release: z.string() }),
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
+  /** set once the campaign minimized the finding (src/findings) */
+  minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
 });
 export type Finding = z.infer<typeof findingSchema>;
 
-const MAX_SAMPLES = 5;
+const ret = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('int'), value: z.number() }),
+  z.strictObject({ kind: z.literal('addr'), page: z.number(), off: z.number() }),
+  z.strictObject({ kind: z.literal('outside'), hex: z.string() }),
+]);
+const mapsEntry = z.looseObject({ start: z.number(), end: z.number(), perms: z.string(), offset: z.number(), dev: z.string(), inode: z.number(), name: z.string(), vmflags: z.string().optional() });
+/** An observation as the report needs it (unknown extra fields of newer layers are kept). */
+export const observationSchema = z.looseObject({
+  calls: z.array(z.looseObject({ ret, errno: z.number(), signal: z.number(), event: z.string().optional() })),
+  snapshots: z.array(z.looseObject({ after: z.number().int(), proc: z.number().int().optional(), maps: z.array(mapsEntry), pagemap: z.string().optional() })),
+  status: z.string(),
+  detail: z.string().optional(),
+  base: z.string().optional(),
+  rawMaps: z.array(z.array(z.string())).optional(),
+});
+
+/** detail.json: the detailed kernel run and model prediction of the representative sample. */
+export const detailSchema = z.strictObject({
+  vmafuzz: z.literal(1),
+  signature: z.string(),
+  sample: z.string(),
+  /** the sample as a corpus document */
+  sequence: z.unknown(),
+  divergence: z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string(), proc: z.number().int().optional() }),
+  model: observationSchema,
+  kernel: observationSchema,
+  /** model rule ids that fired, per call */
+  rules: z.array(z.array(z.string())),
+  target: z.strictObject({ runner: z.string(), release: z.string() }),
+  replay: z.string(),
+});
+export type Detail = z.infer<typeof detailSchema>;
+
+export const MAX_SAMPLES = 5;
 
 export interface RecordResult {
   dir: string;
@@ -36,11 +73,27 @@ export interface RecordResult {
   finding: Finding;
 }
 
+const sampleName = (o: Outcome, n: number) => (o.seq.origin ? `sample-${o.seq.origin.seed}-${o.seq.origin.index}.json` : `sample-${n}.json`);
+const order = (s: Finding['samples'][number]) => [s.seed ?? Infinity, s.index ?? Infinity] as const;
+const before = (a: Finding['samples'][number], b: Finding['samples'][number]) => {
+  const [as, ai] = order(a);
+  const [bs, bi] = order(b);
+  return as !== bs ? as < bs : ai < bi;
+};
+
+export function findingsDir(root: string, kind: Finding['kind']): string {
+  return join(root, kind === 'flaky' ? 'flaky' : 'findings');
+}
+
+export function readFinding(dir: string): Finding {
+  return findingSchema.parse(JSON.parse(readFileSync(join(dir, 'finding.json'), 'utf8')));
+}
+
 export class FindingStore {
   constructor(readonly root: string) {}
 
-  private dirOf(sig: string, kind: Finding['kind']): string {
-    return join(this.root, kind === 'flaky' ? 'flaky' : 'findings', sig);
+  dirOf(sig: string, kind: Finding['kind']): string {
+    return join(findingsDir(this.root, kind), sig);
   }
 
   /** Record a divergent outcome. `replay(file)` gives the command line that replays a sample. */
@@ -49,10 +102,10 @@ export class FindingStore {
     const sig = o.signature!;
     const dir = this.dirOf(sig, kind);
     const metaFile = join(dir, 'finding.json');
-    const prev = existsSync(metaFile) ? findingSchema.parse(JSON.parse(readFileSync(metaFile, 'utf8'))) : undefined;
+    const prev = existsSync(metaFile) ? readFinding(dir) : undefined;
+    const name = sampleName(o, (prev?.count ?? 0) + 1);
     const origin = o.seq.origin;
-    const sampleName = origin ? `sample-${origin.seed}-${origin.index}.json` : `sample-${(prev?.count ?? 0) + 1}.json`;
-    const sampleFile = join(dir, sampleName);
+    const sample = { file: name, ...(origin ? { seed: origin.seed, index: origin.index } : {}), call: d.call };
     const finding: Finding = prev
       ? { ...prev, lastSeen: now.toISOString(), count: prev.count + 1 }
       : {
@@ -68,36 +121,87 @@ export class FindingStore {
           count: 1,
           samples: [],
           target,
-          ...(o.stable ? { stability: o.stable } : {}),
         };
-    const keep = finding.samples.length < MAX_SAMPLES && !finding.samples.some((s) => s.file === sampleName);
+    const samples = finding.samples;
+    const known = samples.some((s) => s.file === name);
+    const full = samples.length >= MAX_SAMPLES;
+    const worst = samples.reduce<Finding['samples'][number] | undefined>((w, s) => (!w || before(w, s) ? s : w), undefined);
+    const keep = !known && (!full || (worst !== undefined && before(sample, worst)));
+    let dropped: string | undefined;
     if (keep) {
+      const sampleFile = join(dir, name);
       // Sample first, then the report, then the metadata that points at them.
       writeFileAtomic(sampleFile, sequenceToJson(o.seq));
-      finding.samples.push({ file: sampleName, ...(origin ? { seed: origin.seed, index: origin.index } : {}), call: d.call });
-      if (!prev) {
-        const report = renderTextReport({
-          title: `vmafuzz ${kind} ${sig}`,
-          seq: o.seq,
-          model: o.model,
-          kernel: o.kernel,
-          divergence: d,
-          target: `${target.runner}, kernel ${target.release}`,
-          replayCommand: replay(sampleFile),
-          extra: o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : [],
-        });
-        writeFileAtomic(join(dir, 'report.txt'), report);
+      if (full) {
+        dropped = worst!.file;
+        samples.splice(samples.indexOf(worst!), 1);
+      }
+      samples.push(sample);
+      samples.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+      if (samples[0]!.file === name) {
+        // the new lowest sample represents the finding
+        this.writeReports(dir, o, finding, target, replay(sampleFile), sig, kind, name);
+        if (o.stable) finding.stability = o.stable;
+        else delete finding.stability;
       }
     }
-    writeFileAtomic(metaFile, JSON.stringify(finding, null, 2) + '\n');
-    return { dir, sampleFile: keep ? sampleFile : join(dir, finding.samples[0]!.file), isNew: !prev, finding };
+    writeFileAtomic(metaFile, JSON.stringify(findingSchema.parse(finding), null, 2) + '\n');
+    if (dropped) rmSync(join(dir, dropped), { force: true });
+    return { dir, sampleFile: join(dir, keep ? name : samples[0]!.file), isNew: !prev, finding };
+  }
+
+  private writeReports(dir: string, o: Outcome, f: Finding, target: Finding['target'], replayCmd: string, sig: string, kind: Finding['kind'], sample: string): void {
+    const d = o.divergence!;
+    const report = renderTextReport({
+      title: `vmafuzz ${kind} ${sig}`,
+      seq: o.seq,
+      model: o.model,
+      kernel: o.kernel,
+      divergence: d,
+      target: `${target.runner}, kernel ${target.release}`,
+      replayCommand: replayCmd,
+      extra: o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : [],
+    });
+    writeFileAtomic(join(dir, 'report.txt'), report);
+    const detail: Detail = {
+      vmafuzz: 1,
+      signature: f.signature,
+      sample,
+      sequence: sequenceToInput(o.seq),
+      divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail, ...(d.proc !== undefined ? { proc: d.proc } : {}) },
+      model: o.model as unknown as Detail['model'],
+      kernel: o.kernel as unknown as Detail['kernel'],
+      rules: o.model.rules.map((r) => [...r]),
+      target,
+      replay: replayCmd,
+    };
+    writeFileAtomic(join(dir, 'detail.json'), JSON.stringify(detailSchema.parse(JSON.parse(JSON.stringify(detail))), null, 1) + '\n');
+  }
+
+  /** Set the counts from an authoritative tally (the campaign's recorded.ndjson), e.g. after a crash. */
+  reconcile(counts: ReadonlyMap<string, number>): void {
+    for (const kind of ['divergence', 'flaky'] as const) {
+      for (const f of this.list(kind)) {
+        const n = counts.get(`${kind}/${f.signature}`);
+        if (n !== undefined && n > 0 && n !== f.count) writeFileAtomic(join(this.dirOf(f.signature, kind), 'finding.json'), JSON.stringify({ ...f, count: n }, null, 2) + '\n');
+      }
+    }
+  }
+
+  /** Attach a minimized reproducer to a finding. */
+  attachMinimized(sig: string, kind: Finding['kind'], text: string, info: NonNullable<Finding['minimized']>): void {
+    const dir = this.dirOf(sig, kind);
+    writeFileAtomic(join(dir, info.file), text);
+    const f = readFinding(dir);
+    writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(findingSchema.parse({ ...f, minimized: info }), null, 2) + '\n');
   }
 
   list(kind: Finding['kind'] = 'divergence'): Finding[] {
-    const base = join(this.root, kind === 'flaky' ? 'flaky' : 'findings');
+    const base = findingsDir(this.root, kind);
     if (!existsSync(base)) return [];
     return readdirSync(base)
+      .sort()
       .filter((d) => existsSync(join(base, d, 'finding.json')))
-      .map((d) => findingSchema.parse(JSON.parse(readFileSync(join(base, d, 'finding.json'), 'utf8'))));
+      .map((d) => readFinding(join(base, d)));
   }
 }

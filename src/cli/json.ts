@@ -12,15 +12,24 @@ export const fuzzJson = z.strictObject({
   vmafuzz: z.literal(JSON_VERSION),
   command: z.literal('fuzz'),
   seed: z.number().int(),
+  shard: z.strictObject({ index: z.number().int(), count: z.number().int() }),
+  jobs: z.number().int(),
   target,
+  /** this session */
   sequences: z.number().int(),
   calls: z.number().int(),
   seconds: z.number(),
   sequencesPerSecond: z.number(),
+  /** the whole campaign (all sessions) */
+  totalSequences: z.number().int(),
   divergences: z.number().int(),
   unique: z.number().int(),
   flaky: z.number().int(),
   indeterminate: z.number().int(),
+  rulesHit: z.number().int(),
+  rulesTotal: z.number().int(),
+  interrupted: z.boolean(),
+  complete: z.boolean(),
   out: z.string(),
   findings: z.array(z.strictObject({ signature: z.string(), kind: z.string(), count: z.number().int(), dir: z.string(), replay: z.string(), layer: z.string(), op: z.string(), diff: z.string() })),
 });
@@ -40,6 +49,151 @@ export const replayJson = z.strictObject({
   ),
 });
 
+const sample = z.strictObject({ file: z.string(), seed: z.number().int().optional(), index: z.number().int().optional(), call: z.number().int() });
+const reportFinding = z.strictObject({
+  signature: z.string(),
+  signatureText: z.string(),
+  kind: z.enum(['divergence', 'flaky']),
+  layer: z.string(),
+  op: z.string(),
+  diff: z.string(),
+  count: z.number().int(),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  samples: z.array(sample),
+  dir: z.string(),
+  stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
+  minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
+  replay: z.string().optional(),
+  divergence: z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string(), proc: z.number().int().optional() }).optional(),
+});
+
+export const reportJson = z.strictObject({
+  vmafuzz: z.literal(JSON_VERSION),
+  command: z.literal('report'),
+  dir: z.string(),
+  kind: z.enum(['campaign', 'merged']),
+  sources: z.array(z.strictObject({ dir: z.string(), seed: z.number().int(), shard: z.strictObject({ index: z.number().int(), count: z.number().int() }), target: z.strictObject({ runner: z.string(), release: z.string() }).nullable() })),
+  totals: z.strictObject({
+    sequences: z.number().int(),
+    calls: z.number().int(),
+    divergences: z.number().int(),
+    flaky: z.number().int(),
+    timeout: z.number().int(),
+    crash: z.number().int(),
+    infra: z.number().int(),
+    chunks: z.number().int(),
+    ops: z.record(z.string(), z.number().int()),
+  }),
+  rulesHit: z.number().int(),
+  rulesTotal: z.number().int(),
+  rules: z.record(z.string(), z.number().int()),
+  findings: z.array(reportFinding),
+  flaky: z.array(reportFinding),
+  html: z.string().nullable(),
+  junit: z.string().nullable(),
+});
+
 export function printJson<T>(schema: z.ZodType<T>, value: T): void {
   process.stdout.write(JSON.stringify(schema.parse(value), null, 2) + '\n');
 }
+
+// ---- findings pipeline (src/findings): minimize, repro, bisect
+
+const seqSize = z.strictObject({ calls: z.number().int(), arenaPages: z.number().int() });
+
+export const minimizeJson = z.strictObject({
+  vmafuzz: z.literal(JSON_VERSION),
+  command: z.literal('minimize'),
+  target,
+  file: z.string(),
+  status: z.enum(['minimized', 'unstable', 'match', 'indeterminate']),
+  /** where the minimized sequence was written (minimized and unstable only) */
+  out: z.string().optional(),
+  signature: z.string().optional(),
+  signatureText: z.string().optional(),
+  divergence: divergence.optional(),
+  before: seqSize,
+  after: seqSize.optional(),
+  confirm: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
+  candidates: z.number().int(),
+  batches: z.number().int(),
+  seconds: z.number(),
+  phases: z.array(z.strictObject({ phase: z.string(), calls: z.number().int(), arenaPages: z.number().int(), candidates: z.number().int(), ms: z.number() })),
+});
+
+export const reproJson = z.strictObject({
+  vmafuzz: z.literal(JSON_VERSION),
+  command: z.literal('repro'),
+  target,
+  file: z.string(),
+  out: z.string(),
+  kselftest: z.boolean(),
+  /** does the run used to build the expectations already diverge? (the program will exit 1 there) */
+  status: z.enum(['match', 'diverge', 'indeterminate']),
+  signature: z.string().optional(),
+  divergence: divergence.optional(),
+});
+
+const verdict = z.strictObject({
+  kernel: z.string(),
+  release: z.string().optional(),
+  verdict: z.enum(['match', 'diverge', 'skip']),
+  signature: z.string().optional(),
+  detail: z.string(),
+});
+
+export const bisectJson = z.strictObject({
+  vmafuzz: z.literal(JSON_VERSION),
+  command: z.literal('bisect'),
+  file: z.string(),
+  /** the model profile every kernel was judged against; null = each kernel's own release */
+  profile: z.string().nullable(),
+  kernels: z.array(z.string()),
+  steps: z.array(verdict),
+  result: z.strictObject({
+    status: z.enum(['changed', 'unchanged', 'undecided']),
+    lastSame: z.string().optional(),
+    firstChanged: z.string().optional(),
+    skipped: z.array(z.string()),
+    message: z.string(),
+  }),
+});
+
+// ---- kernel matrix (src/matrix)
+
+const matrixCell = z.strictObject({
+  kernel: z.string(),
+  status: z.enum(['match', 'diverge', 'crash', 'timeout', 'infra', 'untested']),
+  /** as printed in the table: match, "#3 maps", crash, timeout, infra, "-" */
+  label: z.string(),
+  divergence: divergence.optional(),
+  signature: z.string().optional(),
+  signatureText: z.string().optional(),
+  detail: z.string().optional(),
+  replay: z.string().optional(),
+});
+
+export const matrixJson = z.strictObject({
+  vmafuzz: z.literal(JSON_VERSION),
+  command: z.literal('matrix'),
+  runner: z.string(),
+  /** --profile: the one model release every kernel was judged against; null = each kernel's own */
+  profile: z.string().nullable(),
+  files: z.array(z.string()),
+  kernels: z.array(
+    z.strictObject({
+      kernel: z.string(),
+      status: z.enum(['tested', 'cannot-test']),
+      error: z.string().optional(),
+      target: target.optional(),
+      /** the model profile this kernel was judged against (makeProfile(release, facts)) */
+      profile: z.strictObject({ release: z.string(), version: z.string(), thp: z.string(), preRows: z.array(z.string()), warnings: z.array(z.string()) }).optional(),
+      seconds: z.number(),
+    }),
+  ),
+  /** one row per file, cells in the order of `kernels` */
+  rows: z.array(z.strictObject({ file: z.string(), cells: z.array(matrixCell) })),
+  summary: z.strictObject({ match: z.number().int(), diverge: z.number().int(), crash: z.number().int(), timeout: z.number().int(), infra: z.number().int(), untested: z.number().int() }),
+  exitCode: z.number().int(),
+});

@@ -6,6 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { CannotTestError, EXIT, InputError, UsageError } from '../util/errors.js';
 import { registerFuzz } from './commands/fuzz.js';
 import { registerReplay } from './commands/replay.js';
+import { registerReport } from './commands/report.js';
+import { registerMinimize } from './commands/minimize.js';
+import { registerRepro } from './commands/repro.js';
+import { registerBisect } from './commands/bisect.js';
+import { registerKernels } from './commands/kernels.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vmafuzz')
@@ -17,6 +22,11 @@ export async function main(argv: string[]): Promise<number> {
   const setCode = (c: number) => (code = c);
   registerFuzz(program, setCode);
   registerReplay(program, setCode);
+  registerReport(program, setCode);
+  registerMinimize(program, setCode);
+  registerRepro(program, setCode);
+  registerBisect(program, setCode);
+  registerKernels(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -9,6 +9,12 @@ export class Picks {
   constructor(private readonly xs: readonly number[]) {
     this.state = xs.reduce((h, x) => (Math.imul(h, 31) + x) | 0, 0x2545f491) | 1;
   }
+  /** a pure xorshift32 stream from a 32-bit seed (no recipe) */
+  static seeded(seed: number): Picks {
+    const p = new Picks([]);
+    p.state = seed | 1;
+    return p;
+  }
   /** an integer in [0, n) */
   int(n: number): number {
     if (n <= 1) return 0;

@@ -10,7 +10,9 @@ import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import type { Addr } from '../seq/values.js';
 
-export const GENERATOR_VERSION = '1';
+// 2: caseSeed mixes seed and index separately (in 1 it depended on seed XOR index only, so
+// campaigns with nearby seeds, e.g. dates, ran the same cases in another order).
+export const GENERATOR_VERSION = '2';
 
 export type Weights = Record<Op, number>;
 // Ops the model and harness do not support yet stay at weight 0 until they land.
@@ -42,16 +44,27 @@ export function recipeArbitrary(cfg: GenConfig): fc.Arbitrary<Recipe> {
   });
 }
 
-/** 32-bit mix of (seed, index) so neighbouring indices get unrelated recipes. */
-export function caseSeed(seed: number, index: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ index, 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) | 0;
+/** murmur3's 32-bit finalizer: a bijection that scatters neighbouring inputs. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** 32-bit mix of (seed, index): neighbouring indices get unrelated recipes, distinct indices of a
+ *  seed distinct case seeds, and two seeds share no structure (version 1 depended on seed ^ index
+ *  only, so nearby seeds ran the same cases in another order). */
+export function caseSeed(seed: number, index: number): number {
+  return fmix32((fmix32((seed ^ 0x9e3779b9) >>> 0) ^ fmix32((index + 0x7f4a7c15) >>> 0)) >>> 0) | 0;
+}
+
+// The arbitrary depends only on maxCalls; building it once per value saves a few µs per case.
+const arbitraries = new Map<number, fc.Arbitrary<Recipe>>();
+
 export function recipeFor(seed: number, index: number, cfg: GenConfig): Recipe {
-  return fc.sample(recipeArbitrary(cfg), { seed: caseSeed(seed, index), numRuns: 1 })[0]!;
+  let arb = arbitraries.get(cfg.maxCalls);
+  if (!arb) arbitraries.set(cfg.maxCalls, (arb = recipeArbitrary(cfg)));
+  return fc.sample(arb, { seed: caseSeed(seed, index), numRuns: 1 })[0]!;
 }
 
 const PROTS = [
@@ -65,7 +78,7 @@ const PROTS = [
   PROT.PROT_EXEC,
 ];
 
-function pickProt(p: Picks, invalid: boolean): number {
+export function pickProt(p: Picks, invalid: boolean): number {
   if (invalid) return [0x10, PROT.PROT_GROWSDOWN | PROT.PROT_READ, PROT.PROT_GROWSUP, PROT.PROT_SEM | PROT.PROT_READ, 0x80000000][p.int(5)]!;
   return PROTS[p.int(PROTS.length)]!;
 }
@@ -118,6 +131,44 @@ function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr: { page
   return { addr, len };
 }
 
+/** One generated call. `first` forces mmap (when allowed) so that a sequence starts with a mapping.
+ *  The call is noted in the allocator, so later calls prefer its range and edges. */
+export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPercent: number, first: boolean): Call {
+  const op = first && weights.mmap > 0 ? 'mmap' : p.weighted(weights);
+  const invalid = p.int(100) < invalidPercent;
+  let c: Call;
+  switch (op as Op) {
+    case 'mmap':
+      c = genMmap(p, a, invalid);
+      break;
+    case 'munmap':
+      c = { op: 'munmap', ...genRange(p, a, invalid) };
+      break;
+    case 'mprotect': {
+      const r = genRange(p, a, false);
+      c = { op: 'mprotect', ...r, prot: pickProt(p, invalid) };
+      if (invalid && p.chance(50)) c = { op: 'mprotect', ...genRange(p, a, true), prot: c.prot };
+      break;
+    }
+    case 'touch':
+      c = { op: 'touch', addr: { page: a.page(p), off: 0 }, access: p.chance(55) ? 'write' : 'read' };
+      break;
+    default:
+      throw new Error(`the generator has no rule for ${op} yet`);
+  }
+  // A misaligned start can push the rounded-up end past the arena: keep such calls in bounds.
+  if (arenaProblem(c, a.arenaPages) && 'addr' in c && c.addr) c = { ...c, addr: { page: c.addr.page, off: 0 } } as Call;
+  noteCall(a, c);
+  return c;
+}
+
+/** Remember the range of a call (with an in-arena length) as a preferred range for later calls. */
+export function noteCall(a: ArenaAllocator, c: Call): void {
+  if ('len' in c && 'addr' in c && c.addr && c.len > 0n && c.len < 1n << 40n) {
+    a.note({ page: c.addr.page, pages: Number((c.len + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) });
+  }
+}
+
 export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[] } {
   const p = new Picks(recipe.picks);
   // Mostly small arenas (dense overlap); some big enough for 2 MiB-aligned THP behaviour.
@@ -125,36 +176,7 @@ export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number;
   const a = new ArenaAllocator(arenaPages);
   const calls: Call[] = [];
   const weights = Object.fromEntries(OPS.map((o) => [o, cfg.weights[o] ?? 0])) as Weights;
-  for (let i = 0; i < recipe.ncalls; i++) {
-    const op = i === 0 && weights.mmap > 0 ? 'mmap' : p.weighted(weights);
-    const invalid = p.int(100) < cfg.invalidPercent;
-    let c: Call;
-    switch (op as Op) {
-      case 'mmap':
-        c = genMmap(p, a, invalid);
-        break;
-      case 'munmap':
-        c = { op: 'munmap', ...genRange(p, a, invalid) };
-        break;
-      case 'mprotect': {
-        const r = genRange(p, a, false);
-        c = { op: 'mprotect', ...r, prot: pickProt(p, invalid) };
-        if (invalid && p.chance(50)) c = { op: 'mprotect', ...genRange(p, a, true), prot: c.prot };
-        break;
-      }
-      case 'touch':
-        c = { op: 'touch', addr: { page: a.page(p), off: 0 }, access: p.chance(55) ? 'write' : 'read' };
-        break;
-      default:
-        throw new Error(`the generator has no rule for ${op} yet`);
-    }
-    // A misaligned start can push the rounded-up end past the arena: keep such calls in bounds.
-    if (arenaProblem(c, arenaPages) && 'addr' in c && c.addr) c = { ...c, addr: { page: c.addr.page, off: 0 } } as Call;
-    if ('len' in c && 'addr' in c && c.addr && c.len > 0n && c.len < 1n << 40n) {
-      a.note({ page: c.addr.page, pages: Number((c.len + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) });
-    }
-    calls.push(c);
-  }
+  for (let i = 0; i < recipe.ncalls; i++) calls.push(genCall(p, a, weights, cfg.invalidPercent, i === 0));
   return { arenaPages, calls };
 }
 

@@ -1,20 +1,97 @@
-import { resolve, relative } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve, relative, join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import type { Command } from 'commander';
-import { DEFAULT_CONFIG, parseWeights, type GenConfig } from '../../gen/generate.js';
-import { makeProfile } from '../../model/index.js';
-import { createRunner, runnerArgs } from '../../runner/index.js';
-import { runCampaign, parseDuration } from '../../campaign/fuzz.js';
-import { FindingStore } from '../../campaign/findings.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { Option, type Command } from 'commander';
+import { DEFAULT_CONFIG, parseWeights, type GenConfig, type Weights } from '../../gen/generate.js';
+import { RULE_IDS } from '../../model/index.js';
+import { runnerArgs, type RunnerOptions } from '../../runner/index.js';
+import { parseDuration } from '../../campaign/fuzz.js';
+import { CAMPAIGN_FILE, readConfig, writeConfig, type CampaignConfig } from '../../campaign/config.js';
+import { DEFAULT_LAYOUT, parseShard, type Layout } from '../../campaign/layout.js';
+import { InProcessExecutor, ThreadExecutor, type Executor, type WorkerInit } from '../../campaign/executor.js';
+import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/campaign.js';
+import { findingsDir, FindingStore } from '../../campaign/findings.js';
+import { heartbeatLine, Panel } from '../../campaign/progress.js';
 import { EXIT, UsageError } from '../../util/errors.js';
 import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
 import { fuzzJson, JSON_VERSION, printJson } from '../json.js';
 import { OPS, type Op } from '../../seq/schema.js';
 
-function int(name: string, v: string): number {
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} expects a non-negative integer, got ${JSON.stringify(v)}`);
+function int(name: string, v: string, min = 0): number {
+  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} expects an integer >= ${min}, got ${JSON.stringify(v)}`);
   return Number(v);
+}
+
+function duration(name: string, v: string): number {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
+  }
+}
+
+/** Options that define a campaign; on --resume they come from campaign.json. */
+const CAMPAIGN_OPTIONS = ['seed', 'count', 'ops', 'weights', 'maxCalls', 'batch', 'stability', 'shard', 'guidance', 'minimize', 'chunk', 'epochChunks', 'segmentEpochs', 'profileOverride', 'runner', 'kernel', 'kernelImage', 'memory', 'append'];
+
+function newConfig(o: Record<string, unknown>): CampaignConfig {
+  if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz needs --count N or --time DURATION (or --resume DIR)');
+  let weights: Weights = { ...DEFAULT_CONFIG.weights };
+  if (o.ops) {
+    const want = String(o.ops).split(',').map((s) => s.trim()).filter(Boolean);
+    for (const w of want) if (!(OPS as readonly string[]).includes(w)) throw new UsageError(`--ops: unknown op ${JSON.stringify(w)} (known: ${OPS.join(', ')})`);
+    weights = Object.fromEntries(OPS.map((op) => [op, want.includes(op) ? weights[op] : 0])) as Record<Op, number>;
+  }
+  if (o.weights) {
+    try {
+      weights = parseWeights(String(o.weights), weights);
+    } catch (e) {
+      throw new UsageError(`--weights: ${(e as Error).message}`);
+    }
+  }
+  let shard = { index: 0, count: 1 };
+  if (o.shard !== undefined) {
+    try {
+      shard = parseShard(String(o.shard));
+    } catch (e) {
+      throw new UsageError(`--shard: ${(e as Error).message}`);
+    }
+  }
+  let profilePatch: Record<string, unknown> | undefined;
+  if (o.profileOverride !== undefined) {
+    try {
+      profilePatch = JSON.parse(String(o.profileOverride)) as Record<string, unknown>;
+      if (!profilePatch || typeof profilePatch !== 'object' || Array.isArray(profilePatch)) throw new Error('not a JSON object');
+    } catch (e) {
+      throw new UsageError(`--profile-override: ${(e as Error).message}`);
+    }
+  }
+  const layout: Layout = {
+    chunk: o.chunk !== undefined ? int('chunk', String(o.chunk), 1) : DEFAULT_LAYOUT.chunk,
+    epochChunks: o.epochChunks !== undefined ? int('epoch-chunks', String(o.epochChunks), 1) : DEFAULT_LAYOUT.epochChunks,
+    segmentEpochs: o.segmentEpochs !== undefined ? int('segment-epochs', String(o.segmentEpochs), 1) : DEFAULT_LAYOUT.segmentEpochs,
+  };
+  const gen: GenConfig = { ...DEFAULT_CONFIG, weights, maxCalls: int('max-calls', String(o.maxCalls), 1) };
+  const ropts = runnerOptionsFrom(o);
+  return {
+    vmafuzz: 1,
+    kind: 'campaign',
+    seed: o.seed !== undefined ? int('seed', String(o.seed)) : randomInt(2 ** 31),
+    count: o.count !== undefined ? int('count', String(o.count)) : null,
+    timeMs: o.time !== undefined ? duration('time', String(o.time)) : null,
+    shard,
+    layout,
+    gen,
+    guidance: { enabled: o.guidance !== false, mutantPercent: 50 },
+    batch: int('batch', String(o.batch), 1),
+    stabilityRuns: int('stability', String(o.stability)),
+    minimize: o.minimize !== false,
+    runner: { ...ropts },
+    ...(profilePatch ? { profilePatch } : {}),
+    ops: [...OPS],
+    rules: [...RULE_IDS],
+    created: new Date().toISOString(),
+  };
 }
 
 export function registerFuzz(program: Command, setCode: (c: number) => void): void {
@@ -22,110 +99,163 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     .command('fuzz')
     .description('run a fuzz campaign: generate sequences, run them on the kernel and in the model, report divergences')
     .option('--seed <n>', 'campaign seed (printed first; default: random)')
-    .option('--count <n>', 'number of sequences to run')
-    .option('--time <duration>', 'time budget, e.g. 60s, 10m, 8h')
-    .option('--out <dir>', 'output directory for findings', 'out')
+    .option('--count <n>', 'run cases [0, N) of the seed (with --shard: the whole campaign range)')
+    .option('--time <duration>', 'time budget, e.g. 60s, 10m, 8h (with --resume: for this session)')
+    .option('--jobs <n>', 'parallel runners (harness processes, containers or VMs); default: all cores')
+    .option('--out <dir>', 'output directory', 'out')
+    .option('--resume <dir>', 'continue the campaign in DIR (its campaign.json gives every campaign option)')
+    .option('--shard <i/M>', 'run only the i-th of M disjoint parts of the campaign (no coordination needed)')
     .option('--ops <list>', `only these ops (comma separated: ${OPS.join(', ')})`)
     .option('--weights <spec>', 'per-op weights, e.g. mmap=4,mprotect=2')
     .option('--max-calls <n>', 'longest generated sequence', String(DEFAULT_CONFIG.maxCalls))
     .option('--batch <n>', 'sequences per harness batch', '64')
     .option('--stability <n>', 're-runs of each divergence before it counts as stable', '2')
-    .option('--json', 'print a machine-readable summary');
-  addRunnerOptions(cmd).action(async (o: Record<string, string | boolean | undefined>) => {
-    const seed = o.seed !== undefined ? int('seed', String(o.seed)) : randomInt(2 ** 31);
-    if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz needs --count N or --time DURATION');
-    const count = o.count !== undefined ? int('count', String(o.count)) : undefined;
-    let deadline: number | undefined;
-    if (o.time !== undefined) {
-      try {
-        deadline = Date.now() + parseDuration(String(o.time));
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+    .option('--no-guidance', 'no model-rule coverage guidance (plain generated cases)')
+    .option('--no-minimize', 'do not minimize new findings')
+    .option('--minimize-time <duration>', 'time limit of one automatic minimization', '30s')
+    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'panel', 'lines', 'off']).default('auto'))
+    .option('--json', 'print a machine-readable summary')
+    .addOption(new Option('--chunk <n>', 'cases per chunk (ledger unit)').hideHelp())
+    .addOption(new Option('--epoch-chunks <n>', 'chunks per guidance epoch').hideHelp())
+    .addOption(new Option('--segment-epochs <n>', 'epochs per segment (shard unit)').hideHelp())
+    .addOption(new Option('--profile-override <json>', 'testing: override model profile fields (a deliberately wrong model)').hideHelp())
+    .addOption(new Option('--stats-every <duration>', 'interval of stats.ndjson lines and heartbeats').default('5s').hideHelp());
+  addRunnerOptions(cmd).action(async (o: Record<string, unknown>) => {
+    let dir: string;
+    let config: CampaignConfig;
+    if (o.resume !== undefined) {
+      dir = resolve(String(o.resume));
+      const clash = CAMPAIGN_OPTIONS.filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      if (clash.length) throw new UsageError(`--resume takes the campaign options from ${CAMPAIGN_FILE}; do not give ${clash.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
+      const c = readConfig(dir);
+      if (c.kind !== 'campaign') throw new UsageError(`${dir} is a merged report directory, not a campaign`);
+      config = c;
+    } else {
+      dir = resolve(String(o.out));
+      config = newConfig(o);
+      if (existsSync(join(dir, CAMPAIGN_FILE))) throw new UsageError(`${dir} already holds a campaign: continue it with --resume ${relative(process.cwd(), dir) || dir}, or choose another --out`);
+      mkdirSync(dir, { recursive: true });
     }
-    let weights = { ...DEFAULT_CONFIG.weights };
-    if (o.ops) {
-      const want = String(o.ops).split(',').map((s) => s.trim()).filter(Boolean);
-      for (const w of want) if (!(OPS as readonly string[]).includes(w)) throw new UsageError(`--ops: unknown op ${JSON.stringify(w)} (known: ${OPS.join(', ')})`);
-      weights = Object.fromEntries(OPS.map((op) => [op, want.includes(op) ? weights[op] : 0])) as Record<Op, number>;
-    }
-    if (o.weights) {
-      try {
-        weights = parseWeights(String(o.weights), weights);
-      } catch (e) {
-        throw new UsageError(`--weights: ${(e as Error).message}`);
-      }
-    }
-    const gen: GenConfig = { ...DEFAULT_CONFIG, weights, maxCalls: int('max-calls', String(o.maxCalls)) };
-    const out = resolve(String(o.out));
-    const ropts = runnerOptionsFrom(o);
-    log(`vmafuzz fuzz: seed ${seed}`);
-    const runner = await createRunner(ropts);
+    const jobs = o.jobs !== undefined ? int('jobs', String(o.jobs), 1) : availableParallelism();
+    const shardText = config.shard.count > 1 ? ` shard ${config.shard.index}/${config.shard.count}` : '';
+    log(`vmafuzz fuzz: seed ${config.seed}${shardText}${o.resume !== undefined ? ` (resuming ${dir})` : ''}`);
+
+    const ropts = config.runner as RunnerOptions;
+    const init: WorkerInit = {
+      runner: ropts,
+      ...(config.profilePatch ? { profilePatch: config.profilePatch } : {}),
+      cfg: { seed: config.seed, gen: { ...DEFAULT_CONFIG, ...config.gen, weights: { ...DEFAULT_CONFIG.weights, ...config.gen.weights } }, batch: config.batch, stabilityRuns: config.stabilityRuns, rules: config.rules, ops: config.ops },
+    };
+    const executor: Executor = jobs === 1 ? await InProcessExecutor.create(init, 1) : new ThreadExecutor(jobs, init);
+    let stopRequests = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      stopRequests++;
+      if (stopRequests === 1) log(`\n${sig}: finishing the chunks in flight, then writing the summary (again to stop at once)`);
+      else process.exit(EXIT.CANNOT_TEST);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let panel: Panel | null = null;
     try {
-      const target = await runner.start();
-      log(`target: ${target.runner}, kernel ${target.release}`);
-      const profile = makeProfile(target.release, target.facts);
-      const store = new FindingStore(out);
-      writeFileAtomic(`${out}/campaign.json`, JSON.stringify({ vmafuzz: JSON_VERSION, seed, count, time: o.time ?? null, gen, runner: ropts, target, started: new Date().toISOString() }, null, 2) + '\n');
+      const target = await executor.start();
+      log(`target: ${target.runner}, kernel ${target.release}; ${jobs} job${jobs > 1 ? 's' : ''}; output ${dir}`);
+      if (config.target && (config.target.release !== target.release || config.target.runner !== target.runner)) {
+        log(`warning: resuming on ${target.runner} kernel ${target.release}; the campaign started on ${config.target.runner} kernel ${config.target.release}`);
+      }
+      if (!config.target) {
+        config = { ...config, target: { runner: target.runner, release: target.release, facts: target.facts } };
+        writeConfig(dir, config);
+      }
       const rel = (f: string) => relative(process.cwd(), f) || f;
       const replay = (f: string) => `vmafuzz replay ${rel(f)}${runnerArgs(ropts)}`;
-      const t0 = Date.now();
-      let lastBeat = t0;
-      const stats = await runCampaign(
-        { seed, start: 0, end: count, deadline, batch: int('batch', String(o.batch)), gen, stabilityRuns: int('stability', String(o.stability)) },
-        runner,
+      // Time budget: --time for this session, else what is left of the campaign's.
+      let deadline: number | undefined;
+      if (o.time !== undefined) deadline = Date.now() + duration('time', String(o.time));
+      else if (config.timeMs !== null) {
+        deadline = Date.now() + Math.max(0, config.timeMs - elapsedSoFar(dir) * 1000);
+      }
+      const mode = String(o.progress);
+      const tty = process.stderr.isTTY && !process.env.CI;
+      const usePanel = !o.json && (mode === 'panel' || (mode === 'auto' && tty));
+      const useLines = !usePanel && mode !== 'off' && !(mode === 'auto' && o.json);
+      const statsEvery = duration('stats-every', String(o.statsEvery));
+      if (usePanel) panel = new Panel(process.stderr);
+      const say = (s: string) => (panel ? panel.message(s) : log(s));
+      let lastBeat = Date.now();
+      const summary = await runCampaign({
+        dir,
+        config,
+        executor,
         target,
-        profile,
-        store,
+        deadline,
         replay,
-        {
+        statsEveryMs: statsEvery,
+        minimizeMs: duration('minimize-time', String(o.minimizeTime)),
+        shouldStop: () => stopRequests > 0,
+        events: {
+          log: say,
           onFinding: (r, oc) => {
-            if (r.isNew) log(`${r.finding.kind === 'flaky' ? 'flaky' : 'NEW finding'} ${r.finding.signature}: ${oc.divergence!.layer} divergence at call ${oc.divergence!.call} (${r.finding.op}: ${r.finding.diff})\n  report: ${rel(r.dir)}/report.txt\n  replay: ${replay(r.sampleFile)}`);
+            if (r.isNew) say(`${r.finding.kind === 'flaky' ? 'flaky' : 'NEW finding'} ${r.finding.signature}: ${oc.divergence!.layer} divergence at call ${oc.divergence!.call} (${r.finding.op}: ${r.finding.diff})\n  report: ${rel(r.dir)}/report.txt\n  replay: ${replay(r.sampleFile)}`);
           },
-          onBatch: (s) => {
-            const now = Date.now();
-            if (now - lastBeat >= 5000 && !o.json) {
-              lastBeat = now;
-              const secs = (now - t0) / 1000;
-              log(`[${secs.toFixed(0)}s] ${s.sequences} sequences (${(s.sequences / secs).toFixed(0)}/s), ${s.divergences} divergences (${s.unique} unique), ${s.flaky} flaky, ${s.indeterminate} indeterminate`);
+          onMinimized: (d) => {
+            if (d.seq) say(`minimized ${d.signature}: ${d.seq.calls.length} calls, ${rel(join(findingsDir(dir, d.kind), d.signature, 'minimized.json'))}`);
+          },
+          onTick: (v: ProgressView) => {
+            if (panel) panel.draw(v);
+            else if (useLines && Date.now() - lastBeat >= statsEvery) {
+              lastBeat = Date.now();
+              log(heartbeatLine(v));
             }
           },
         },
+      });
+      panel?.close();
+      panel = null;
+      const s = summary.stats;
+      const secs = summary.session.seconds;
+      const rate = summary.session.sequences / Math.max(secs, 1e-9);
+      const state = summary.interrupted ? ' (interrupted)' : config.count !== null && !summary.complete ? ' (time budget used up)' : '';
+      log(
+        `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
+          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique, ${s.flaky} flaky, ${s.indeterminate} indeterminate, rules ${s.rulesHit}/${s.rulesTotal}`,
       );
-      const secs = (Date.now() - t0) / 1000;
-      const findings = [...store.list('divergence'), ...store.list('flaky')].map((f) => ({
-        signature: f.signature,
-        kind: f.kind,
-        count: f.count,
-        dir: rel(`${out}/${f.kind === 'flaky' ? 'flaky' : 'findings'}/${f.signature}`),
-        replay: replay(`${out}/${f.kind === 'flaky' ? 'flaky' : 'findings'}/${f.signature}/${f.samples[0]!.file}`),
-        layer: f.layer,
-        op: f.op,
-        diff: f.diff,
-      }));
-      const summary = `${stats.sequences} sequences, ${stats.calls} calls in ${secs.toFixed(1)}s (${(stats.sequences / secs).toFixed(0)} sequences/s): ${stats.divergences} divergences, ${stats.unique} unique, ${stats.flaky} flaky, ${stats.indeterminate} indeterminate`;
-      log(summary);
+      if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
       if (o.json) {
+        const store = new FindingStore(dir);
+        const findings = [...store.list('divergence'), ...store.list('flaky')].map((f) => {
+          const fdir = join(findingsDir(dir, f.kind), f.signature);
+          return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff };
+        });
         printJson(fuzzJson, {
           vmafuzz: JSON_VERSION,
           command: 'fuzz',
-          seed,
+          seed: config.seed,
+          shard: config.shard,
+          jobs,
           target: { runner: target.runner, release: target.release, facts: target.facts },
-          sequences: stats.sequences,
-          calls: stats.calls,
+          sequences: summary.session.sequences,
+          calls: summary.session.calls,
           seconds: secs,
-          sequencesPerSecond: stats.sequences / Math.max(secs, 1e-9),
-          divergences: stats.divergences,
-          unique: stats.unique,
-          flaky: stats.flaky,
-          indeterminate: stats.indeterminate,
-          out,
+          sequencesPerSecond: rate,
+          totalSequences: s.sequences,
+          divergences: s.divergences,
+          unique: s.unique,
+          flaky: s.flaky,
+          indeterminate: s.indeterminate,
+          rulesHit: s.rulesHit,
+          rulesTotal: s.rulesTotal,
+          interrupted: summary.interrupted,
+          complete: summary.complete,
+          out: dir,
           findings,
         });
       }
-      setCode(stats.unique > 0 ? EXIT.DIVERGENCE : EXIT.OK);
+      setCode(s.unique > 0 ? EXIT.DIVERGENCE : EXIT.OK);
     } finally {
-      await runner.close();
+      panel?.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await executor.close();
     }
   });
 }

@@ -1,0 +1,374 @@
+// The campaign: hands chunks of case indices to the executor's slots, records what comes back and
+// keeps the campaign directory resumable:
+//   1. findings of a completed chunk go to the FindingStore (atomic files), each followed by a line
+//      in recorded.ndjson (fsync) - an index recorded there is never recorded again;
+//   2. then the chunk's line goes to progress.ndjson (fsync) - a chunk there is never run again.
+// A kill -9 between 1 and 2 re-runs the chunk on --resume, and its already recorded findings are
+// skipped; counts in finding.json are reconciled with recorded.ndjson. Nothing is lost, nothing
+// recorded twice.
+
+import { join } from 'node:path';
+import type { TargetInfo } from '../runner/types.js';
+import { parseSequence, sequenceToInput, sequenceToJson } from '../seq/io.js';
+import type { Sequence } from '../seq/schema.js';
+import { InputError } from '../util/errors.js';
+import type { CampaignConfig, StatsLine } from './config.js';
+import { statsLineSchema } from './config.js';
+import type { Executor } from './executor.js';
+import { FindingStore, type RecordResult } from './findings.js';
+import { Guidance, type FirstHit } from './guidance.js';
+import { Plan } from './layout.js';
+import { chunkLineSchema, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
+import type { Outcome } from './check.js';
+import type { ChunkResult, MinimizeDone } from './work.js';
+
+export interface CampaignEvents {
+  onFinding?(r: RecordResult, o: Outcome): void;
+  onMinimized?(d: MinimizeDone): void;
+  /** every tick (about once a second) */
+  onTick?(v: ProgressView): void;
+  log?(line: string): void;
+}
+
+export interface CampaignRun {
+  dir: string;
+  config: CampaignConfig;
+  executor: Executor;
+  target: TargetInfo;
+  /** absolute end of this session (ms since epoch) */
+  deadline?: number;
+  replay: (file: string) => string;
+  shouldStop?: () => boolean;
+  events?: CampaignEvents;
+  statsEveryMs?: number;
+  tickMs?: number;
+  /** time limit of one automatic minimization */
+  minimizeMs?: number;
+  /** how long an interrupted campaign waits for the chunks in flight before dropping them */
+  graceMs?: number;
+}
+
+export interface Totals {
+  sequences: number;
+  calls: number;
+  divergences: number;
+  flaky: number;
+  timeout: number;
+  crash: number;
+  infra: number;
+  ops: number[];
+  rules: number[];
+  chunksDone: number;
+}
+
+export interface ProgressView {
+  stats: StatsLine;
+  config: CampaignConfig;
+  target: TargetInfo;
+  dir: string;
+  /** average over this session */
+  sessionRate: number;
+  poolSize: number;
+  rulesMissing: string[];
+}
+
+export interface CampaignSummary {
+  stats: StatsLine;
+  session: { sequences: number; calls: number; seconds: number };
+  interrupted: boolean;
+  /** count mode: every chunk of this shard is done */
+  complete: boolean;
+}
+
+function addChunk(t: Totals, l: ChunkLine | ChunkResult): void {
+  t.sequences += l.n;
+  t.calls += l.calls;
+  t.divergences += l.div;
+  t.flaky += l.flaky;
+  t.timeout += l.timeout;
+  t.crash += l.crash;
+  t.infra += l.infra;
+  l.ops.forEach((v, i) => (t.ops[i] = (t.ops[i] ?? 0) + v));
+  l.rules.forEach((v, i) => (t.rules[i] = (t.rules[i] ?? 0) + v));
+  t.chunksDone++;
+}
+
+const RATE_WINDOW = 5000;
+
+/** Normalised copy of a pool sequence: the same object whether it came from a worker or from the ledger. */
+const normal = (s: Sequence, where: string): Sequence => parseSequence(JSON.parse(JSON.stringify(sequenceToInput(s))), where);
+
+/** Campaign run time recorded so far (seconds, all sessions; from the last stats line). */
+export function elapsedSoFar(dir: string): number {
+  return readNdjson(join(dir, STATS_FILE), statsLineSchema).lines.filter((s) => s.source === undefined).at(-1)?.elapsed ?? 0;
+}
+
+export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
+  const { dir, config: cfg, executor, target } = run;
+  const ev = run.events ?? {};
+  const plan = new Plan(cfg.layout, cfg.shard, cfg.count ?? undefined);
+  const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled);
+  const store = new FindingStore(dir);
+  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
+  const done = new Set<number>();
+
+  // --- state from earlier sessions -------------------------------------------------------------
+  const progressFile = join(dir, PROGRESS_FILE);
+  const prog = readNdjson(progressFile, chunkLineSchema);
+  if (prog.damaged) throw new InputError(progressFile, '', `damaged in the middle (${prog.bad}); refusing to resume`);
+  for (const l of prog.lines) {
+    if (done.has(l.g)) continue;
+    done.add(l.g);
+    addChunk(totals, l);
+    const p = plan.pos(l.g);
+    const first: FirstHit[] = l.first.map((h) => ({ rule: h.r, index: h.i, call: h.k, seq: parseSequence(h.seq, `${progressFile} chunk ${l.g}`) }));
+    guidance.add(p.segment, p.epoch, l.rules, first);
+  }
+  const recordedFile = join(dir, RECORDED_FILE);
+  const rec = readNdjson(recordedFile, recordedLineSchema);
+  if (rec.damaged) throw new InputError(recordedFile, '', `damaged in the middle (${rec.bad}); refusing to resume`);
+  const recorded = new Set<number>();
+  const tally = new Map<string, number>();
+  for (const l of rec.lines) {
+    if (recorded.has(l.i)) continue;
+    recorded.add(l.i);
+    tally.set(`${l.kind}/${l.sig}`, (tally.get(`${l.kind}/${l.sig}`) ?? 0) + 1);
+  }
+  store.reconcile(tally);
+  const prevStats = readNdjson(join(dir, STATS_FILE), statsLineSchema).lines.filter((s) => s.source === undefined).at(-1);
+  const session = (prevStats?.session ?? 0) + 1;
+  const elapsedBefore = prevStats?.elapsed ?? 0;
+  const uniques = new Set(store.list('divergence').map((f) => f.signature));
+  const flakyUniques = new Set(store.list('flaky').map((f) => f.signature));
+  let lastNew: number | null = null;
+  for (const f of store.list('divergence')) lastNew = Math.max(lastNew ?? 0, Date.parse(f.firstSeen));
+
+  const progress = new NdjsonAppender(progressFile, prog.goodBytes);
+  const recordedLog = new NdjsonAppender(recordedFile, rec.goodBytes);
+  const statsLog = new NdjsonAppender(join(dir, STATS_FILE));
+
+  // --- scheduling ---------------------------------------------------------------------------------
+  const t0 = Date.now();
+  const sessionStart = { sequences: totals.sequences, calls: totals.calls };
+  let cursor: number | null = plan.nextOwned(0);
+  const running = new Set<number>();
+  /** display only: sequences and calls judged in chunks still running */
+  const partial = new Map<number, { n: number; calls: number }>();
+  const retries: number[] = [];
+  const failures = new Map<number, number>();
+  const minimizeQueue: Array<{ sig: string; kind: 'divergence' | 'flaky'; outcome: Outcome }> = [];
+  let busy = 0;
+  let stopping = false;
+  let hardStop = false;
+  let fatal: Error | null = null;
+  const tasks = new Set<Promise<void>>();
+
+  const pick = (): number | null => {
+    if (retries.length) return retries.shift()!;
+    while (cursor !== null && (done.has(cursor) || running.has(cursor))) cursor = plan.nextOwned(cursor + 1);
+    // look a little ahead for a chunk whose pool is ready (the next one may wait for its epoch - 2)
+    let g = cursor;
+    for (let look = 0; g !== null && look < 4 * cfg.layout.epochChunks + 2; look++, g = plan.nextOwned(g + 1)) {
+      if (done.has(g) || running.has(g)) continue;
+      const p = plan.pos(g);
+      if (guidance.ready(p.segment, p.epoch)) return g;
+    }
+    return null;
+  };
+
+  const onChunk = (r: ChunkResult) => {
+    const found = [...r.found].sort((a, b) => a.index - b.index);
+    for (const f of found) {
+      if (recorded.has(f.index)) continue;
+      const res = store.record(f.outcome, { runner: target.runner, release: target.release }, run.replay, f.kind);
+      recordedLog.add({ i: f.index, sig: f.outcome.signature!, kind: f.kind });
+      recordedLog.flush(true);
+      recorded.add(f.index);
+      if (res.isNew) {
+        if (f.kind === 'divergence') {
+          uniques.add(res.finding.signature);
+          lastNew = Date.now();
+          if (cfg.minimize) minimizeQueue.push({ sig: res.finding.signature, kind: f.kind, outcome: f.outcome });
+        } else flakyUniques.add(res.finding.signature);
+      }
+      ev.onFinding?.(res, f.outcome);
+    }
+    const first = r.first.map((h) => ({ ...h, seq: normal(h.seq, `chunk ${r.g}`) }));
+    const line: ChunkLine = {
+      g: r.g, lo: r.lo, hi: r.hi, n: r.n, calls: r.calls, div: r.div, flaky: r.flaky, timeout: r.timeout, crash: r.crash, infra: r.infra,
+      ops: r.ops, rules: r.rules, first: first.map((h) => ({ r: h.rule, i: h.index, k: h.call, seq: sequenceToInput(h.seq) })),
+    };
+    progress.add(line);
+    progress.flush(true);
+    done.add(r.g);
+    addChunk(totals, r);
+    const p = plan.pos(r.g);
+    guidance.add(p.segment, p.epoch, r.rules, first);
+  };
+
+  const dispatchChunk = (g: number) => {
+    const p = plan.pos(g);
+    const pool = guidance.pool(p.segment, p.epoch);
+    const known = [...guidance.known(p.segment, p.lo)];
+    running.add(g);
+    busy++;
+    const t = executor
+      .chunk({ g, lo: p.lo, hi: p.hi, pool, known }, (n, calls) => partial.set(g, { n, calls }))
+      .then(
+        (r) => {
+          if (!fatal && !(stopping && hardStop)) onChunk(r);
+        },
+        (e: Error) => {
+          if (stopping) return; // the runner was closed under it, or the campaign ends anyway
+          const n = (failures.get(g) ?? 0) + 1;
+          failures.set(g, n);
+          ev.log?.(`chunk ${g} (cases ${p.lo}-${p.hi - 1}) failed (${n}/3): ${e.message.split('\n')[0]}`);
+          if (n >= 3) fatal ??= new Error(`chunk ${g} failed 3 times: ${e.message}`);
+          else retries.push(g);
+        },
+      )
+      .finally(() => {
+        partial.delete(g);
+        running.delete(g);
+        busy--;
+        tasks.delete(t);
+      });
+    tasks.add(t);
+  };
+
+  const dispatchMinimize = () => {
+    const m = minimizeQueue.shift()!;
+    busy++;
+    const t = executor
+      .minimize({ signature: m.sig, kind: m.kind, outcome: m.outcome, timeLimitMs: run.minimizeMs ?? 30_000 })
+      .then(
+        (d) => {
+          if (hardStop) return;
+          if (d.seq) store.attachMinimized(d.signature, d.kind, sequenceToJson(d.seq), { file: 'minimized.json', calls: d.seq.calls.length, arenaPages: d.seq.arenaPages, confirmed: d.confirmed });
+          ev.onMinimized?.(d);
+        },
+        (e: Error) => {
+          if (!stopping) ev.log?.(`minimizing ${m.sig} failed: ${e.message.split('\n')[0]}`);
+        },
+      )
+      .finally(() => {
+        busy--;
+        tasks.delete(t);
+      });
+    tasks.add(t);
+  };
+
+  // --- stats ---------------------------------------------------------------------------------------
+  // Rates over the last RATE_WINDOW ms, from one sample per tick.
+  const samples: Array<{ at: number; sequences: number; calls: number }> = [{ at: t0, sequences: totals.sequences, calls: totals.calls }];
+  const live = () => {
+    let n = totals.sequences;
+    let calls = totals.calls;
+    for (const p of partial.values()) {
+      n += p.n;
+      calls += p.calls;
+    }
+    return { sequences: n, calls };
+  };
+  const rate = (now: number) => {
+    const l = live();
+    samples.push({ at: now, ...l });
+    while (samples.length > 2 && now - samples[1]!.at >= RATE_WINDOW) samples.shift();
+    const a = samples[0]!;
+    const dt = Math.max(1e-3, (now - a.at) / 1000);
+    return { seq: Math.max(0, l.sequences - a.sequences) / dt, calls: Math.max(0, l.calls - a.calls) / dt };
+  };
+  let lastRulesAt = 0;
+  const statsLine = (final: boolean, forFile: boolean): StatsLine => {
+    const now = Date.now();
+    const r = rate(now);
+    const withRules = final || (forFile && now - lastRulesAt >= 60_000);
+    if (withRules && forFile) lastRulesAt = now;
+    const line: StatsLine = {
+      t: new Date(now).toISOString(),
+      elapsed: elapsedBefore + (now - t0) / 1000,
+      session,
+      jobs: executor.slots,
+      sequences: totals.sequences,
+      calls: totals.calls,
+      sequencesPerSec: r.seq,
+      callsPerSec: r.calls,
+      divergences: totals.divergences,
+      unique: uniques.size,
+      flaky: totals.flaky,
+      flakyUnique: flakyUniques.size,
+      indeterminate: totals.timeout + totals.crash + totals.infra,
+      timeout: totals.timeout,
+      crash: totals.crash,
+      infra: totals.infra,
+      sinceNewFinding: lastNew === null ? null : Math.max(0, (now - lastNew) / 1000),
+      ops: Object.fromEntries(cfg.ops.map((o, i) => [o, totals.ops[i]!])),
+      rulesHit: totals.rules.filter((v) => v > 0).length,
+      rulesTotal: cfg.rules.length,
+      ...(withRules ? { rules: Object.fromEntries(cfg.rules.map((r, i) => [r, totals.rules[i]!])) } : {}),
+      chunksDone: totals.chunksDone,
+      planned: plan.ownedCases() ?? null,
+      ...(final ? { final: true } : {}),
+    };
+    return statsLineSchema.parse(line);
+  };
+  const view = (stats: StatsLine): ProgressView => ({
+    stats,
+    config: cfg,
+    target,
+    dir,
+    sessionRate: (live().sequences - sessionStart.sequences) / Math.max(1e-3, (Date.now() - t0) / 1000),
+    poolSize: cursor === null ? 0 : guidance.poolSize(plan.pos(cursor).segment, plan.pos(cursor).epoch),
+    rulesMissing: cfg.rules.filter((_, i) => totals.rules[i] === 0),
+  });
+
+  // --- main loop -------------------------------------------------------------------------------------
+  const statsEvery = run.statsEveryMs ?? 5000;
+  const tickMs = run.tickMs ?? 1000;
+  let nextStats = t0 + statsEvery;
+  let stopAt = 0;
+  for (;;) {
+    if (fatal) break;
+    if (!stopping && (run.shouldStop?.() || (run.deadline !== undefined && Date.now() >= run.deadline))) {
+      stopping = true;
+      stopAt = Date.now();
+    }
+    if (!stopping) {
+      while (busy < executor.slots && minimizeQueue.length && busy < Math.max(1, executor.slots - 1)) dispatchMinimize();
+      while (busy < executor.slots) {
+        const g = pick();
+        if (g === null) break;
+        dispatchChunk(g);
+      }
+    }
+    if (tasks.size === 0) break;
+    if (stopping && Date.now() - stopAt > (run.graceMs ?? 15_000)) {
+      hardStop = true;
+      break;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([...tasks, new Promise<void>((res) => (timer = setTimeout(res, tickMs)))]);
+    clearTimeout(timer);
+    const now = Date.now();
+    if (now >= nextStats) {
+      nextStats = now + statsEvery;
+      statsLog.add(statsLine(false, true));
+      statsLog.flush(false);
+    }
+    ev.onTick?.(view(statsLine(false, false)));
+  }
+  const interrupted = stopping && (run.shouldStop?.() ?? false);
+  const final = statsLine(true, true);
+  statsLog.add(final);
+  progress.close();
+  recordedLog.close();
+  statsLog.close();
+  if (fatal) throw fatal;
+  const complete = cfg.count !== null && plan.allDone(done);
+  return {
+    stats: final,
+    session: { sequences: totals.sequences - sessionStart.sequences, calls: totals.calls - sessionStart.calls, seconds: (Date.now() - t0) / 1000 },
+    interrupted,
+    complete,
+  };
+}

@@ -1,0 +1,158 @@
+// What a worker does with one chunk of case indices: generate (guided by the chunk's epoch pool),
+// run on the kernel, predict, compare, count ops and model rules, and re-run divergent cases in
+// detail (per-call snapshots, stability re-runs). The harness executes batch N+1 while this code
+// judges batch N. Used the same way in-process (--jobs 1) and in worker threads.
+
+import { firstDivergence } from '../compare/compare.js';
+import { generateGuided, type GuidePool } from '../gen/guided.js';
+import type { GenConfig } from '../gen/generate.js';
+import type { Profile } from '../model/index.js';
+import type { Runner } from '../runner/types.js';
+import type { SeqObservation } from '../seq/observation.js';
+import type { Sequence } from '../seq/schema.js';
+import { minimizeOutcome } from '../findings/minimize.js';
+import { detail, predictAgainst, type Outcome } from './check.js';
+import type { FirstHit } from './guidance.js';
+
+export interface WorkConfig {
+  seed: number;
+  gen: GenConfig;
+  batch: number;
+  stabilityRuns: number;
+  /** order of the per-rule and per-op count arrays */
+  rules: readonly string[];
+  ops: readonly string[];
+}
+
+export interface ChunkTask {
+  g: number;
+  lo: number;
+  hi: number;
+  pool: GuidePool;
+  /** rule indices the pool already has (no first-hit report needed) */
+  known: readonly number[];
+}
+
+export interface Found {
+  index: number;
+  kind: 'divergence' | 'flaky';
+  outcome: Outcome;
+}
+
+export interface ChunkResult {
+  g: number;
+  lo: number;
+  hi: number;
+  n: number;
+  calls: number;
+  div: number;
+  flaky: number;
+  timeout: number;
+  crash: number;
+  infra: number;
+  ops: number[];
+  rules: number[];
+  first: FirstHit[];
+  found: Found[];
+}
+
+export interface WorkContext {
+  runner: Runner;
+  profile: Profile;
+  cfg: WorkConfig;
+}
+
+/** Progress inside a chunk (display only): sequences and calls judged so far. */
+export type ChunkProgress = (n: number, calls: number) => void;
+
+export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: ChunkProgress): Promise<ChunkResult> {
+  const { runner, profile, cfg } = ctx;
+  const ruleIdx = new Map(cfg.rules.map((r, i) => [r, i]));
+  const opIdx = new Map(cfg.ops.map((o, i) => [o, i]));
+  const known = new Set(task.known);
+  const first = new Map<number, FirstHit>();
+  const res: ChunkResult = {
+    g: task.g, lo: task.lo, hi: task.hi, n: 0, calls: 0, div: 0, flaky: 0, timeout: 0, crash: 0, infra: 0,
+    ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [],
+  };
+  let next = task.lo;
+  const makeBatch = (): Sequence[] => {
+    const b: Sequence[] = [];
+    while (b.length < cfg.batch && next < task.hi) b.push(generateGuided(cfg.seed, next++, cfg.gen, task.pool));
+    return b;
+  };
+  let batch = makeBatch();
+  let start = task.lo;
+  let inflight: Promise<SeqObservation[]> | null = batch.length ? runner.run(batch, { snapshotEveryCall: false }) : null;
+  while (inflight) {
+    const kernel = await inflight;
+    const current = batch;
+    const base = start;
+    start += current.length;
+    batch = makeBatch();
+    inflight = batch.length ? runner.run(batch, { snapshotEveryCall: false }) : null;
+    const suspects: Array<{ seq: Sequence; index: number }> = [];
+    for (let j = 0; j < current.length; j++) {
+      const seq = current[j]!;
+      const k = kernel[j]!;
+      const index = base + j;
+      res.n++;
+      res.calls += seq.calls.length;
+      for (const c of seq.calls) {
+        const oi = opIdx.get(c.op);
+        if (oi !== undefined) res.ops[oi]!++;
+      }
+      if (k.status !== 'ok') res[k.status]++;
+      const m = predictAgainst(seq, k, profile, false);
+      for (let ci = 0; ci < m.rules.length; ci++) {
+        for (const r of m.rules[ci]!) {
+          const ri = ruleIdx.get(r);
+          if (ri === undefined) continue;
+          res.rules[ri]!++;
+          if (!known.has(ri) && !first.has(ri)) first.set(ri, { rule: ri, index, call: ci, seq });
+        }
+      }
+      if (k.status === 'ok' && firstDivergence(m, k)) suspects.push({ seq, index });
+    }
+    if (suspects.length) {
+      // Detail runs go after the in-flight batch on the same harness; wait for it to keep order simple.
+      const pending = inflight ? await inflight : null;
+      for (const { seq, index } of suspects) {
+        const o = await detail(runner, profile, seq, { stabilityRuns: cfg.stabilityRuns });
+        if (!o.divergence) {
+          res.flaky++; // seen once, gone when re-run with per-call snapshots
+          continue;
+        }
+        const stable = !o.stable || o.stable.same === o.stable.runs;
+        if (stable) res.div++;
+        else res.flaky++;
+        res.found.push({ index, kind: stable ? 'divergence' : 'flaky', outcome: o });
+      }
+      inflight = pending ? Promise.resolve(pending) : null;
+    }
+    onProgress?.(res.n, res.calls);
+  }
+  res.first = [...first.values()].sort((a, b) => a.rule - b.rule);
+  return res;
+}
+
+export interface MinimizeTask {
+  signature: string;
+  kind: 'divergence' | 'flaky';
+  outcome: Outcome;
+  timeLimitMs: number;
+}
+
+export interface MinimizeDone {
+  signature: string;
+  kind: 'divergence' | 'flaky';
+  /** null: no step reproduced the signature on every confirmation run */
+  seq: Sequence | null;
+  confirmed: boolean;
+}
+
+/** Minimize a new finding on this worker's runner (src/findings/minimize.ts). */
+export async function runMinimize(ctx: WorkContext, t: MinimizeTask): Promise<MinimizeDone> {
+  const r = await minimizeOutcome(ctx.runner, ctx.profile, t.outcome, { timeLimitMs: t.timeLimitMs });
+  return { signature: t.signature, kind: t.kind, seq: r ? r.seq : null, confirmed: r ? r.confirmed : false };
+}

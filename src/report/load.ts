@@ -1,0 +1,117 @@
+// Everything a report shows, read from a campaign directory (or a merged one) and validated:
+// campaign.json, the progress ledger (totals), stats.ndjson (over time), and each finding with
+// its detail.json (the observations the pictures are drawn from).
+
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readConfig, statsLineSchema, type CampaignConfig, type StatsLine } from '../campaign/config.js';
+import { detailSchema, findingsDir, readFinding, type Detail, type Finding } from '../campaign/findings.js';
+import { chunkLineSchema, PROGRESS_FILE, readNdjson, STATS_FILE } from '../campaign/ledger.js';
+import { RULE_IDS } from '../model/index.js';
+import { parseSequence } from '../seq/io.js';
+import type { Sequence } from '../seq/schema.js';
+import { InputError } from '../util/errors.js';
+
+export interface FindingView {
+  finding: Finding;
+  dir: string;
+  detail: Detail | null;
+  sequence: Sequence | null;
+  reportText: string | null;
+  minimized: Sequence | null;
+  /** why detail.json could not be used (older campaign, damaged file) */
+  problem?: string;
+}
+
+export interface Totals {
+  sequences: number;
+  calls: number;
+  divergences: number;
+  flaky: number;
+  timeout: number;
+  crash: number;
+  infra: number;
+  chunks: number;
+  ops: Record<string, number>;
+  rules: Record<string, number>;
+}
+
+export interface ReportData {
+  dir: string;
+  kind: 'campaign' | 'merged';
+  sources: Array<{ dir: string; config: CampaignConfig }>;
+  totals: Totals;
+  stats: StatsLine[];
+  findings: FindingView[];
+  flaky: FindingView[];
+}
+
+function loadFinding(dir: string): FindingView {
+  const finding = readFinding(dir);
+  const v: FindingView = { finding, dir, detail: null, sequence: null, reportText: null, minimized: null };
+  if (existsSync(join(dir, 'report.txt'))) v.reportText = readFileSync(join(dir, 'report.txt'), 'utf8');
+  const file = join(dir, 'detail.json');
+  if (existsSync(file)) {
+    const r = detailSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (r.success) {
+      v.detail = r.data;
+      try {
+        v.sequence = parseSequence(r.data.sequence, file);
+      } catch (e) {
+        v.problem = `detail.json: ${(e as Error).message}`;
+      }
+    } else v.problem = `detail.json: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`;
+  } else v.problem = 'no detail.json (recorded by an older vmafuzz)';
+  if (finding.minimized && existsSync(join(dir, finding.minimized.file))) {
+    try {
+      v.minimized = parseSequence(JSON.parse(readFileSync(join(dir, finding.minimized.file), 'utf8')), join(dir, finding.minimized.file));
+    } catch {
+      /* shown as missing */
+    }
+  }
+  return v;
+}
+
+function loadFindings(root: string, kind: Finding['kind']): FindingView[] {
+  const base = findingsDir(root, kind);
+  if (!existsSync(base)) return [];
+  return readdirSync(base)
+    .sort()
+    .filter((d) => existsSync(join(base, d, 'finding.json')))
+    .map((d) => loadFinding(join(base, d)))
+    .sort((a, b) => b.finding.count - a.finding.count || (a.finding.signature < b.finding.signature ? -1 : 1));
+}
+
+export function loadReport(d: string): ReportData {
+  const dir = resolve(d);
+  const cfg = readConfig(dir);
+  const sources = cfg.kind === 'campaign' ? [{ dir, config: cfg }] : cfg.sources;
+  const allRules = [...new Set([...RULE_IDS, ...sources.flatMap((s) => s.config.rules)])];
+  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, chunks: 0, ops: {}, rules: Object.fromEntries(allRules.map((r) => [r, 0])) };
+  const prog = readNdjson(join(dir, PROGRESS_FILE), chunkLineSchema);
+  if (prog.damaged) throw new InputError(join(dir, PROGRESS_FILE), '', `damaged in the middle (${prog.bad})`);
+  const seen = new Set<string>();
+  for (const l of prog.lines) {
+    const key = `${l.src ?? 0}/${l.g}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const c = sources[l.src ?? 0]?.config;
+    if (!c) throw new InputError(join(dir, PROGRESS_FILE), '', `line for unknown source ${l.src}`);
+    totals.sequences += l.n;
+    totals.calls += l.calls;
+    totals.divergences += l.div;
+    totals.flaky += l.flaky;
+    totals.timeout += l.timeout;
+    totals.crash += l.crash;
+    totals.infra += l.infra;
+    totals.chunks++;
+    l.ops.forEach((v, i) => (totals.ops[c.ops[i]!] = (totals.ops[c.ops[i]!] ?? 0) + v));
+    l.rules.forEach((v, i) => (totals.rules[c.rules[i]!] = (totals.rules[c.rules[i]!] ?? 0) + v));
+  }
+  const stats = readNdjson(join(dir, STATS_FILE), statsLineSchema).lines;
+  return { dir, kind: cfg.kind, sources, totals, stats, findings: loadFindings(dir, 'divergence'), flaky: loadFindings(dir, 'flaky') };
+}
+
+export function rulesHit(t: Totals): number {
+  return Object.values(t.rules).filter((v) => v > 0).length;
+}
