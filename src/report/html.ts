@@ -154,7 +154,7 @@ function findingSection(v: FindingView, idx: number): string {
   out.push(mapsTable(call < 0 ? 'maps before the first call' : `maps after call ${call}`, snapAt(d.model, call), snapAt(d.kernel, call)));
   const ri = d.kernel.snapshots.findIndex((s) => s.after === call && (s.proc ?? 0) === 0);
   const raw = ri >= 0 ? d.kernel.rawMaps?.[ri] : undefined;
-  if (raw?.length) out.push(`<details><summary>kernel /proc/self/maps after call ${call} (arena base 0x${esc(d.kernel.base ?? '?')})</summary><pre>${esc(raw.join('\n'))}</pre></details>`);
+  if (raw?.length) out.push(`<details><summary>kernel /proc/self/maps after call ${call} (arena base ${esc(d.kernel.base ?? '?')})</summary><pre>${esc(raw.join('\n'))}</pre></details>`);
   if (v.minimized) out.push(`<details open><summary>minimized reproducer (${v.minimized.calls.length} calls, ${v.minimized.arenaPages}-page arena)</summary><pre>${esc(v.minimized.calls.map((x, i) => `${i}: ${callToString(x)}`).join('\n'))}</pre></details>`);
   if (v.reportText) out.push(`<details><summary>report.txt</summary><pre>${esc(v.reportText)}</pre></details>`);
   out.push('</section>');

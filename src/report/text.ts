@@ -23,15 +23,29 @@ function snapAt(o: SeqObservation, after: number): MapsEntry[] | undefined {
   return canonicalizeFiles(o.snapshots).find((s) => s.after === after)?.maps;
 }
 
-function sideBySide(left: string[], right: string[], lh: string, rh: string): string[] {
-  const w = Math.max(lh.length, ...left.map((l) => l.length)) + 2;
-  const rows = [`    ${lh.padEnd(w)}| ${rh}`];
-  for (let i = 0; i < Math.max(left.length, right.length); i++) {
-    const l = left[i] ?? '';
-    const r = right[i] ?? '';
-    rows.push(`${l === r ? '    ' : ' !! '}${l.padEnd(w)}| ${r}`);
+/** Model and kernel VMAs side by side, rows aligned by start address so one extra VMA on either
+ *  side does not shift every row below it. */
+function sideBySide(model: readonly MapsEntry[], kernel: readonly MapsEntry[]): string[] {
+  const pairs: Array<[string, string]> = [];
+  let i = 0;
+  let j = 0;
+  while (i < model.length || j < kernel.length) {
+    const a = model[i];
+    const b = kernel[j];
+    if (a && b && a.start === b.start) {
+      pairs.push([mapsEntryToString(a), mapsEntryToString(b)]);
+      i++;
+      j++;
+    } else if (a && (!b || a.start < b.start)) {
+      pairs.push([mapsEntryToString(a), '']);
+      i++;
+    } else {
+      pairs.push(['', mapsEntryToString(b!)]);
+      j++;
+    }
   }
-  return rows;
+  const w = Math.max(5, ...pairs.map(([l]) => l.length)) + 2;
+  return [`    ${'model'.padEnd(w)}| kernel`, ...pairs.map(([l, r]) => `${l === r ? '    ' : ' !! '}${l.padEnd(w)}| ${r}`)];
 }
 
 export function renderTextReport(r: ReportInput): string {
@@ -61,14 +75,14 @@ export function renderTextReport(r: ReportInput): string {
     if (!m && !k) return;
     out.push('');
     out.push(`maps ${label}:`);
-    out.push(...sideBySide((m ?? []).map(mapsEntryToString), (k ?? []).map(mapsEntryToString), 'model', 'kernel'));
+    out.push(...sideBySide(m ?? [], k ?? []));
   };
   if (d.call >= 0) show(d.call - 1, d.call === 0 ? 'before the first call' : `after call ${d.call - 1} (before the divergent call)`);
   show(d.call, d.call < 0 ? 'before the first call' : `after call ${d.call}`);
   const raw = r.kernel.rawMaps?.[r.kernel.snapshots.findIndex((s) => s.after === d.call)];
   if (raw && raw.length) {
     out.push('');
-    out.push(`kernel /proc/self/maps text after call ${d.call} (arena base 0x${r.kernel.base ?? '?'}):`);
+    out.push(`kernel /proc/self/maps text after call ${d.call} (arena base ${r.kernel.base ?? '?'}):`);
     for (const l of raw) out.push('    ' + l);
   }
   return out.join('\n') + '\n';

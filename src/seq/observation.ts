@@ -53,7 +53,7 @@ export interface SeqObservation {
   status: RunStatus;
   /** free-form detail for non-ok statuses (signal that killed the child, harness message...) */
   detail?: string;
-  /** kernel runs only: the arena base (hex, no 0x) and the raw maps lines parallel to `snapshots` */
+  /** kernel runs only: the arena base ("0x…") and the raw maps lines parallel to `snapshots` */
   base?: string;
   rawMaps?: string[][];
 }
