@@ -1,9 +1,9 @@
 // Finds or builds the static C harness on first use. A prebuilt binary can be named with
-// VMAFUZZ_HARNESS; otherwise harness-c/harness.c is compiled with $CC (or cc/gcc/clang) into
-// harness-c/build/harness, again whenever the source is newer. Builds go to a temporary name and
+// VMAFUZZ_HARNESS; otherwise harness-c/*.c is compiled with $CC (or cc/gcc/clang) into
+// harness-c/build/harness, again whenever any source (*.c, *.h) is newer. Builds go to a temporary name and
 // are renamed into place, so two processes building at once never expose a half-written binary.
 
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,14 @@ function mtime(p: string): number {
 
 let building: Promise<string> | null = null;
 
-/** Path to a harness binary that is up to date with harness.c; builds it when needed. */
+/** The harness sources: every .c file of harness-c/ (compiled together) and the headers. */
+export function harnessSources(dir: string = join(projectRoot(), 'harness-c')): { c: string[]; all: string[] } {
+  const names = readdirSync(dir).sort();
+  const c = names.filter((n) => n.endsWith('.c')).map((n) => join(dir, n));
+  return { c, all: [...c, ...names.filter((n) => n.endsWith('.h')).map((n) => join(dir, n))] };
+}
+
+/** Path to a harness binary that is up to date with its sources; builds it when needed. */
 export function ensureHarness(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const prebuilt = env['VMAFUZZ_HARNESS'];
   if (prebuilt) {
@@ -73,9 +80,11 @@ export function ensureHarness(env: NodeJS.ProcessEnv = process.env): Promise<str
 }
 
 async function build(env: NodeJS.ProcessEnv): Promise<string> {
-  const src = join(projectRoot(), 'harness-c', 'harness.c');
-  let out = join(dirname(src), 'build', 'harness');
-  const fresh = (p: string) => mtime(p) >= mtime(src) && isExecutable(p);
+  const dir = join(projectRoot(), 'harness-c');
+  const src = harnessSources(dir);
+  const newest = Math.max(...src.all.map(mtime));
+  let out = join(dir, 'build', 'harness');
+  const fresh = (p: string) => mtime(p) >= newest && isExecutable(p);
   if (fresh(out)) return out;
   try {
     mkdirSync(dirname(out), { recursive: true });
@@ -93,7 +102,7 @@ async function build(env: NodeJS.ProcessEnv): Promise<string> {
     );
   }
   const tmp = join(dirname(out), `.harness.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const r = await execa(cc[0]!, [...cc.slice(1), ...HARNESS_CFLAGS, '-o', tmp, src], { env, reject: false, all: true });
+  const r = await execa(cc[0]!, [...cc.slice(1), ...HARNESS_CFLAGS, '-o', tmp, ...src.c], { env, reject: false, all: true });
   if (r.failed || !isExecutable(tmp)) {
     rmSync(tmp, { force: true });
     const why = r.all?.trim() || r.message;

@@ -4,8 +4,8 @@
 
 import { PAGE_SIZE } from '../seq/consts.js';
 import { parseMapsLine } from '../seq/maps.js';
-import type { CallObs, Ret, RunStatus, SeqObservation, Snapshot } from '../seq/observation.js';
-import type { Call, Sequence } from '../seq/schema.js';
+import type { CallObs, MapsEntry, Ret, RunStatus, SeqObservation, Snapshot } from '../seq/observation.js';
+import type { Call, FileDecl, Sequence } from '../seq/schema.js';
 
 export const PROTOCOL_VERSION = '1';
 const FD_NONE = 'ffffffffffffffff'; // fd -1 as u64
@@ -13,45 +13,98 @@ const hex = (v: bigint | number) => v.toString(16);
 
 /**
  * A sequence as the harness sees it: op lines plus, per call, whether its return value is an
- * address (mmap). Corpus sequences become this via toWire(); tests may add protocol-only ops
- * (`sleep <ms>`, `crash`) that the corpus schema deliberately does not know.
+ * address (mmap, mremap), and the `file` lines of the files it declares. Corpus sequences become
+ * this via toWire(); tests may add protocol-only ops (`sleep <ms>`, `crash`) that the corpus
+ * schema deliberately does not know.
  */
 export interface WireSequence {
   arenaPages: number;
   lines: string[];
   returnsAddr: boolean[];
+  /** `file memfd|tmpfs <size> <ro>` lines, created in order before the first call */
+  files?: string[];
 }
 
+type A = { page: number; off: number } | null;
+const addr = (a: A) => (a === null ? '- 0' : `${hex(a.page)} ${hex(a.off)}`);
+/** An anon_vma name travels as hex of its UTF-8 bytes (`x` + hex; `-` = NULL), so any text is safe. */
+const nameArg = (n: string | null) => (n === null ? '-' : 'x' + Buffer.from(n, 'utf8').toString('hex'));
+
 export function encodeCall(c: Call): string {
-  const addr = (a: { page: number; off: number } | null) => (a === null ? '- 0' : `${hex(a.page)} ${hex(a.off)}`);
   switch (c.op) {
-    case 'mmap':
-      return `mmap ${addr(c.addr)} ${hex(c.len)} ${hex(c.prot)} ${hex(c.flags)} ${FD_NONE} ${hex(c.offset ?? 0n)}`;
+    case 'mmap': // fd: F<file index>, or -1 as u64 for anonymous mappings
+      return `mmap ${addr(c.addr)} ${hex(c.len)} ${hex(c.prot)} ${hex(c.flags)} ${c.fd === undefined ? FD_NONE : 'F' + hex(c.fd)} ${hex(c.offset ?? 0n)}`;
     case 'munmap':
-      return `munmap ${addr(c.addr)} ${hex(c.len)}`;
+    case 'mlock':
+    case 'munlock':
+      return `${c.op} ${addr(c.addr)} ${hex(c.len)}`;
     case 'mprotect':
       return `mprotect ${addr(c.addr)} ${hex(c.len)} ${hex(c.prot)}`;
     case 'touch':
       return `touch ${addr(c.addr)} ${c.access === 'write' ? 'w' : c.access === 'exec' ? 'x' : 'r'}`;
+    case 'madvise': // the kernel takes an int: negative advice goes as its 32-bit pattern
+      return `madvise ${addr(c.addr)} ${hex(c.len)} ${hex(c.advice >>> 0)}`;
+    case 'mremap':
+      return `mremap ${addr(c.addr)} ${hex(c.oldLen)} ${hex(c.newLen)} ${hex(c.flags)} ${addr(c.newAddr ?? null)}`;
+    case 'mlock2':
+    case 'mseal':
+      return `${c.op} ${addr(c.addr)} ${hex(c.len)} ${hex(c.flags)}`;
+    case 'anon_name':
+      return `anon_name ${addr(c.addr)} ${hex(c.len)} ${nameArg(c.name)}`;
+    case 'ftruncate':
+      return `ftruncate ${hex(c.file)} ${hex(c.len)}`;
+    case 'uffd_create':
+      return `uffd_create ${hex(c.features)}`;
+    case 'uffd_register':
+      return `uffd_register ${hex(c.uffd)} ${addr(c.addr)} ${hex(c.len)} ${hex(c.mode)}`;
+    case 'uffd_unregister':
+      return `uffd_unregister ${hex(c.uffd)} ${addr(c.addr)} ${hex(c.len)}`;
+    case 'fork':
+      return 'fork';
     default:
-      throw new Error(`the harness protocol has no encoding for ${c.op} yet`);
+      throw new Error(`the harness protocol has no encoding for ${(c as { op: string }).op}`);
   }
 }
 
+export function encodeFile(f: FileDecl): string {
+  return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}`;
+}
+
 export function toWire(seq: Sequence): WireSequence {
-  return { arenaPages: seq.arenaPages, lines: seq.calls.map(encodeCall), returnsAddr: seq.calls.map((c) => c.op === 'mmap') };
+  const w: WireSequence = {
+    arenaPages: seq.arenaPages,
+    lines: seq.calls.map(encodeCall),
+    returnsAddr: seq.calls.map((c) => c.op === 'mmap' || c.op === 'mremap'),
+  };
+  if (seq.files?.length) w.files = seq.files.map(encodeFile);
+  return w;
+}
+
+/** Observation layers beyond /proc/self/maps (docs/harness-protocol.md, `seq` opts bits 1 and 2). */
+export interface Layers {
+  /** smaps `VmFlags:` of every arena VMA (MapsEntry.vmflags) */
+  vmflags?: boolean;
+  /** /proc/self/pagemap of every arena page (Snapshot.pagemap) */
+  pagemap?: boolean;
 }
 
 export interface WireOptions {
   snapshotEveryCall: boolean;
   deadlineMs?: number;
+  layers?: Layers;
+}
+
+/** The `seq` line's opts: bit 0 snapshot after every call, bit 1 VmFlags, bit 2 pagemap. */
+export function wireOpts(opts: WireOptions): number {
+  return (opts.snapshotEveryCall ? 1 : 0) | (opts.layers?.vmflags ? 2 : 0) | (opts.layers?.pagemap ? 4 : 0);
 }
 
 /** The protocol text for one sequence, ending with a newline. */
 export function encodeWire(id: string, w: WireSequence, opts: WireOptions): string {
   const deadline = opts.deadlineMs !== undefined ? ` ${hex(Math.max(1, Math.ceil(opts.deadlineMs)))}` : '';
-  const head = `seq ${id} ${hex(w.arenaPages)} ${opts.snapshotEveryCall ? 1 : 0}${deadline}\n`;
-  return head + (w.lines.length ? w.lines.join('\n') + '\n' : '') + 'end\n';
+  const head = `seq ${id} ${hex(w.arenaPages)} ${hex(wireOpts(opts))}${deadline}\n`;
+  const body = [...(w.files ?? []), ...w.lines];
+  return head + (body.length ? body.join('\n') + '\n' : '') + 'end\n';
 }
 
 export interface Hello {
@@ -77,8 +130,10 @@ export interface RawResult {
   id: string;
   base: bigint | null;
   pages: number;
-  calls: { ret: bigint; errno: number; signal: number }[];
-  snapshots: { after: number; lines: string[] }[];
+  /** event: the userfaultfd events the call raised, comma separated */
+  calls: { ret: bigint; errno: number; signal: number; event?: string }[];
+  /** proc: the `p=` of the `m` line (sequences with fork); vmflags: the `v` lines; pagemap: the `g` line */
+  snapshots: { after: number; lines: string[]; proc?: number; vmflags?: string[]; pagemap?: string }[];
   /** "ok" | "timeout" | "crash" | "error" followed by detail words */
   done: string[];
 }
@@ -120,11 +175,19 @@ export class OutputParser {
     const sp = line.indexOf(' ');
     const tag = sp === -1 ? line : line.slice(0, sp);
     const f = line.split(' ');
-    if (tag === 'r' && cur && f.length === 5) {
-      cur.calls.push({ ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) });
-    } else if (tag === 'm' && cur && f.length === 3) {
-      cur.snapshots.push({ after: f[1] === '-1' ? -1 : parseInt(f[1]!, 16), lines: [] });
+    if (tag === 'r' && cur && (f.length === 5 || f.length === 6)) {
+      const call: RawResult['calls'][number] = { ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) };
+      if (f[5]) call.event = f[5];
+      cur.calls.push(call);
+    } else if (tag === 'm' && cur && f.length >= 3) {
+      const snap: RawResult['snapshots'][number] = { after: f[1] === '-1' ? -1 : parseInt(f[1]!, 16), lines: [] };
+      for (const kv of f.slice(3)) if (kv.startsWith('p=')) snap.proc = parseInt(kv.slice(2), 16);
+      cur.snapshots.push(snap);
       this.mapsLeft = parseInt(f[2]!, 16);
+    } else if (tag === 'v' && cur && cur.snapshots.length) {
+      (cur.snapshots[cur.snapshots.length - 1]!.vmflags ??= []).push(line.slice(2));
+    } else if (tag === 'g' && cur && cur.snapshots.length) {
+      cur.snapshots[cur.snapshots.length - 1]!.pagemap = line.slice(2);
     } else if (tag === 'seq' && f.length >= 2) {
       const kv = Object.fromEntries(f.slice(2).map((p) => p.split('=') as [string, string]));
       const base = kv['base'] && /^[0-9a-f]+$/.test(kv['base']) ? BigInt('0x' + kv['base']) : null;
@@ -159,7 +222,9 @@ export function toObservation(raw: RawResult, w: WireSequence): SeqObservation {
         ? { kind: 'addr', page: Number(rel / BigInt(PAGE_SIZE)), off: Number(rel % BigInt(PAGE_SIZE)) }
         : { kind: 'outside', hex: '0x' + c.ret.toString(16) };
     } else ret = { kind: 'int', value: Number(BigInt.asIntN(64, c.ret)) };
-    return { ret, errno: c.errno, signal: c.signal };
+    const o: CallObs = { ret, errno: c.errno, signal: c.signal };
+    if (c.event !== undefined) o.event = c.event;
+    return o;
   });
   let status: RunStatus;
   let detail: string | undefined;
@@ -177,17 +242,27 @@ export function toObservation(raw: RawResult, w: WireSequence): SeqObservation {
     detail = `harness: ${raw.done.join(' ') || 'no status'}`;
   }
   const snapshots: Snapshot[] = [];
+  const infra = (why: string) => {
+    status = 'infra';
+    detail = `harness: ${why}`;
+  };
   for (const s of raw.snapshots) {
-    const maps = [];
-    for (const l of s.lines) {
+    const maps: MapsEntry[] = [];
+    if (s.vmflags && s.vmflags.length !== s.lines.length) infra(`${s.vmflags.length} VmFlags lines for ${s.lines.length} maps lines`);
+    s.lines.forEach((l, i) => {
       const e = parseMapsLine(base, l);
-      if (e) maps.push(e);
-      else {
-        status = 'infra';
-        detail = `harness: unparsable maps line ${JSON.stringify(l)}`;
-      }
+      if (!e) return infra(`unparsable maps line ${JSON.stringify(l)}`);
+      const flags = s.vmflags?.[i];
+      if (flags !== undefined) e.vmflags = flags;
+      maps.push(e);
+    });
+    const snap: Snapshot = { after: s.after, maps };
+    if (s.proc !== undefined) snap.proc = s.proc;
+    if (s.pagemap !== undefined) {
+      if (s.pagemap.length !== w.arenaPages) infra(`pagemap of ${s.pagemap.length} pages for a ${w.arenaPages}-page arena`);
+      snap.pagemap = s.pagemap;
     }
-    snapshots.push({ after: s.after, maps });
+    snapshots.push(snap);
   }
   if (status === 'ok' && raw.calls.length !== w.lines.length) {
     status = 'infra';

@@ -18,6 +18,9 @@ export interface RunOptions {
   snapshotEveryCall: boolean;
   /** per-sequence deadline in milliseconds; a child still running then is killed (status "timeout") */
   deadlineMs?: number;
+  /** observation layers beyond maps, in every snapshot: smaps VmFlags per arena VMA
+   *  (MapsEntry.vmflags) and pagemap per arena page (Snapshot.pagemap) */
+  layers?: { vmflags?: boolean; pagemap?: boolean };
 }
 
 export interface Runner {

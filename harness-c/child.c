@@ -1,0 +1,141 @@
+// One sequence, inside the child forked for it: the arena between its fences, the declared files,
+// the call loop, and `fork` (the new process continues the sequence while its parent waits).
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+struct pstate ps;
+int file_fd[MAX_FILES];
+
+__attribute__((noreturn)) void leave(int code) {
+    if (ps.proc_no == 0) resolver_stop(); // only the first process forked it
+    _exit(code);
+}
+
+void rb_commit(void) {
+    if (ps.rb.overflow) leave(EXIT_OVERFLOW);
+    res->len = ps.rb.len;
+}
+
+static long raw_mmap(uint64_t a, uint64_t len) {
+    return syscall(SYS_mmap, a, len, PROT_NONE,
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+}
+
+// Empty arena between two shared-anon PROT_NONE fences: they never merge with arena VMAs, and
+// filling everything above the arena makes it the first gap a top-down search tries.
+int setup_fences(void) {
+    uint64_t arena_end = base + arena_pages * PAGE;
+    if (syscall(SYS_munmap, win_start, WINDOW_BYTES) != 0) return -1;
+    if (fence_top > arena_end && raw_mmap(arena_end, fence_top - arena_end) != (long)arena_end) return -1;
+    if (raw_mmap(base - PAGE, PAGE) != (long)(base - PAGE)) return -1;
+    return 0;
+}
+
+// The declared files, in order: memfd "f<i>" (maps: /memfd:f<i> (deleted)) or <tmpfs_dir>/f<i>,
+// unlinked at once (maps: <tmpfs_dir>/f<i> (deleted)); sized with ftruncate; a read-only file is
+// re-opened O_RDONLY through /proc/self/fd and the writable descriptor closed.
+static int create_files(void) {
+    for (int i = 0; i < nfiles; i++) {
+        char name[4] = { 'f', (char)('0' + i), 0, 0 };
+        int fd;
+        if (!files[i].tmpfs) fd = (int)syscall(SYS_memfd_create, name, 0);
+        else {
+            char path[sizeof tmpfs_dir + 8];
+            size_t n = strlen(tmpfs_dir);
+            if (!n) return -1;
+            memcpy(path, tmpfs_dir, n);
+            path[n] = '/'; memcpy(path + n + 1, name, 3);
+            fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd >= 0 && unlink(path) != 0) return -1;
+        }
+        if (fd < 0 || syscall(SYS_ftruncate, fd, files[i].size) != 0) return -1;
+        if (files[i].ro) {
+            char path[32] = "/proc/self/fd/";
+            struct obuf p = { path + 14, 0, sizeof path - 15, 0 };
+            // decimal fd
+            char d[12]; int k = 0, v = fd;
+            do { d[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+            while (k) ob_chr(&p, d[--k]);
+            path[14 + p.len] = 0;
+            int ro = open(path, O_RDONLY | O_CLOEXEC);
+            close(fd);
+            if (ro < 0) return -1;
+            fd = ro;
+        }
+        file_fd[i] = fd;
+    }
+    return 0;
+}
+
+__attribute__((noreturn)) void child(void) {
+    ps.rb = (struct obuf){ res->data, 0, RESULT_DATA_BYTES, 0 };
+    if (seq_uffds) for (int i = 0; i < MAX_UFFDS; i++) uffd_fd[i] = -1;
+    if (seq_forks || seq_uffds) {
+        // Own process group, so the deadline kills every process of the sequence at once.
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != serve_pid) _exit(EXIT_CRASHED | SIGKILL); // the harness died before that
+    }
+    // The resolver is forked before anything of the arena exists: that fork cannot affect it.
+    if (seq_uffds && resolver_start() != 0) _exit(EXIT_RESOLVER);
+    if (setup_fences() != 0) leave(EXIT_FENCE);
+    if (create_files() != 0) leave(EXIT_FILES);
+    obs_open();
+    snapshot(-1);
+    int sync = resolver_active();
+    for (uint64_t i = 0; i < nops; i++) {
+        struct res r = { 0, 0, 0 };
+        uint32_t ev0 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
+        ops[i].d->exec(&ops[i], &r); // fork returns only in the new process (or on failure)
+        // Events that other calls raise (fork, remap, remove, unmap) are read by the resolver
+        // while the call waits, but recorded just after: a round trip makes sure they are in.
+        if (sync) resolver_sync();
+        uint32_t ev1 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
+        ob_str(&ps.rb, "r "); ob_hex(&ps.rb, i); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, r.ret); ob_chr(&ps.rb, ' ');
+        ob_hex(&ps.rb, (uint64_t)r.err); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, (uint64_t)r.sig);
+        if (ev1 != ev0) append_events(&ps.rb, ev0, ev1);
+        ob_chr(&ps.rb, '\n');
+        res->last_call = i + 1;
+        rb_commit();
+        if ((seq_opts & OPT_EVERY_CALL) || i + 1 == nops) snapshot((long)i);
+    }
+    leave(0);
+}
+
+// fork: the new process goes on with the next call; the parent waits for it, then takes its final
+// snapshot (after the last call anyone ran) and ends with the child's status.
+void exec_fork(const struct op *o, struct res *r) {
+    (void)o;
+    errno = 0;
+    long parent = syscall(SYS_getpid);
+    long pid = syscall(SYS_fork); // the plain syscall: no atfork handlers, no libc bookkeeping
+    if (pid < 0) { r->ret = (uint64_t)-1; r->err = errno; return; }
+    if (pid == 0) {
+        // fork clears the parent-death signal: the chain must die with its parent too
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (syscall(SYS_getppid) != parent) _exit(EXIT_CRASHED | SIGKILL);
+        ps.proc_no++;
+        obs_open(); // /proc/self now names this process
+        r->ret = 0; r->err = 0;
+        return;
+    }
+    int st = 0;
+    while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
+    ps.rb.len = (size_t)res->len; // the child appended after our records
+    snapshot((long)res->last_call - 1);
+    if (WIFSIGNALED(st)) leave(EXIT_CRASHED | WTERMSIG(st));
+    leave(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_CRASHED);
+}

@@ -1,0 +1,170 @@
+// vmafuzz harness: declarations shared by its translation units. Protocol: docs/harness-protocol.md.
+//
+//   harness.c  protocol: input, sequence parsing, the per-sequence child's supervision, main()
+//   util.c     output buffers (no stdio), hex parsing, whole-file reads
+//   child.c    one sequence inside its forked child: arena, files, the call loop, fork
+//   ops.c      the op table: argument parsing and the executors (touch, exec probe, anon_name, ...)
+//   observe.c  snapshots: /proc/self/maps (or smaps for VmFlags) and pagemap
+//   uffd.c     userfaultfd ops and the resolver process
+//   hello.c    start-up facts (probed in a throw-away child) and init mode (PID 1)
+#ifndef VMAFUZZ_HARNESS_H
+#define VMAFUZZ_HARNESS_H
+
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#define PROTO_VERSION "1"
+#define PAGE 4096UL
+#define PMD_SIZE (2UL << 20)
+#define WINDOW_BYTES (64UL << 20)     // >= max arena (16 MiB) + 2 MiB alignment + the lower fence
+#define RESULT_BYTES (32UL << 20)     // shared with the sequence's processes; only touched pages cost
+#define MAX_ARENA_PAGES ((WINDOW_BYTES - PMD_SIZE - PAGE) / PAGE)
+#define MAX_OPS 16384
+#define MAX_ARGS 6
+#define MAX_FILES 8
+#define MAX_UFFDS 4
+#define DEFAULT_DEADLINE_MS 5000
+#define KILL_GRACE_MS 5000            // wait this long for SIGKILLed processes before giving up on them
+
+// opts bits of the `seq` line
+#define OPT_EVERY_CALL 1UL
+#define OPT_VMFLAGS 2UL
+#define OPT_PAGEMAP 4UL
+
+// exit codes of a sequence's processes (0 = ok); >= EXIT_CRASHED: a forked process died of a signal
+enum { EXIT_OVERFLOW = 4, EXIT_MAPS = 5, EXIT_FENCE = 6, EXIT_RESOLVER = 8, EXIT_FILES = 9, EXIT_CRASHED = 0x80 };
+
+// ---------------------------------------------------------------- util.c
+// Hot helpers are inline: the per-call path of a sequence's child goes through them many times.
+struct obuf { char *p; size_t len, cap; int overflow; };
+static inline void ob_mem(struct obuf *b, const void *s, size_t n) {
+    if (b->len + n > b->cap) { b->overflow = 1; return; }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+static inline void ob_str(struct obuf *b, const char *s) { ob_mem(b, s, strlen(s)); }
+static inline void ob_chr(struct obuf *b, char c) { ob_mem(b, &c, 1); }
+static inline void ob_hex(struct obuf *b, uint64_t v) {
+    char t[17]; int i = 16;
+    do { t[--i] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
+    ob_mem(b, t + i, 16 - i);
+}
+// Lowercase hex, at most 16 digits; returns the first character after the number or NULL.
+static inline const char *parse_hex(const char *s, uint64_t *v) {
+    uint64_t x = 0; int n = 0;
+    for (;; s++, n++) {
+        unsigned c = (unsigned char)*s, d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else break;
+        if (n == 16) return 0;
+        x = x << 4 | d;
+    }
+    if (!n) return 0;
+    *v = x;
+    return s;
+}
+void write_all(int fd, const char *p, size_t n);
+uint64_t now_ns(void);
+long read_fd_all(int fd, char *buf, size_t cap);
+
+extern int in_fd, out_fd;
+extern struct obuf out; // protocol output of the serving process
+extern uint64_t last_flush_ns;
+void out_flush(void);
+void out_need(size_t n);
+
+// Shared result area (MAP_SHARED, created before any fork). Records are appended to data[] and
+// published by advancing len, so a process killed mid-record still delivers every complete record.
+// The userfaultfd event ring lives in the area's last page (EV_RING): sequences without a uffd
+// never touch it (a child's first touch of a shared page is a page fault).
+#define EV_RING 4096
+struct result {
+    volatile uint64_t len;       // published bytes of data[]
+    volatile uint64_t last_call; // 1 + index of the last call whose `r` record is published
+    volatile uint32_t nev;       // userfaultfd events recorded so far; written by the resolver only
+    volatile uint32_t stuck;     // the resolver found a fault that cannot be resolved and ended the sequence
+    char data[];
+};
+#define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - sizeof(struct result))
+#define EV_RING_PTR ((volatile uint8_t *)res + RESULT_BYTES - EV_RING)
+extern struct result *res;
+
+// What a sequence's process writes outside its stack, kept together: after fork every page the
+// child writes costs a copy-on-write fault.
+struct pstate {
+    struct obuf rb;   // this process's append position in res->data
+    int proc_no;      // 0 = the sequence's first process, n = the n-th fork child
+    int maps_fd, pagemap_fd;
+};
+extern struct pstate ps;
+
+// ---------------------------------------------------------------- the sequence (parsed in the parent)
+struct op;
+struct res { uint64_t ret; int err; int sig; };
+struct opdesc {
+    const char *name;
+    // one char per argument: a = <page|-> <off> address, x = hex u64, c = r|w|x, f = fd (hex) or
+    // F<file>, F = file index, h = uffd handle, n = anon name (- or x<hex bytes>)
+    const char *args;
+    long nr;        // syscall number for generic ops
+    void (*exec)(const struct op *, struct res *);
+};
+struct op {
+    const struct opdesc *d;
+    uint64_t v[MAX_ARGS];
+    uint8_t filemask; // v[i] is a file index to replace by its descriptor at run time
+};
+struct filedecl { int tmpfs, ro; uint64_t size; };
+
+extern struct op ops[MAX_OPS];
+extern uint64_t nops, arena_pages, seq_opts, base;
+extern struct filedecl files[MAX_FILES];
+extern int nfiles;
+extern int seq_forks, seq_uffds; // the sequence has fork / uffd_create calls
+extern char tmpfs_dir[128];      // private tmpfs directory ("" = none)
+extern uint64_t win_start, win_end, fence_top;
+extern pid_t serve_pid;          // the serving process
+
+int parse_op(char *line, struct op *o); // 1 = ok
+int parse_file(char *line);             // "file memfd|tmpfs <size> <ro>" after the keyword; 1 = ok
+void install_signal_handlers(void);
+
+// ---------------------------------------------------------------- child.c
+extern int file_fd[MAX_FILES];
+__attribute__((noreturn)) void child(void);
+__attribute__((noreturn)) void leave(int code);
+int setup_fences(void);
+void rb_commit(void);
+void exec_fork(const struct op *o, struct res *r);
+
+// ---------------------------------------------------------------- observe.c
+extern char big_buf[16 << 20]; // maps/smaps text (also used by the parent at start-up)
+void obs_open(void);
+void snapshot(long after);
+int count_maps(void);          // VMAs of this process (map_count: without [vsyscall])
+
+// ---------------------------------------------------------------- uffd.c
+extern int uffd_fd[MAX_UFFDS];
+extern int uffd_mode_flags;    // UFFD_USER_MODE_ONLY when plain userfaultfd() needs privilege
+int resolver_start(void);
+void resolver_sync(void);
+void resolver_stop(void);
+int resolver_active(void);
+void append_events(struct obuf *b, uint32_t from, uint32_t to);
+void exec_uffd_create(const struct op *o, struct res *r);
+void exec_uffd_register(const struct op *o, struct res *r);
+void exec_uffd_unregister(const struct op *o, struct res *r);
+
+// ---------------------------------------------------------------- hello.c
+void hello(void);
+void init_mode(void);
+void tmpfs_setup(int pid1);
+void tmpfs_cleanup(void);
+int wait_deadline(pid_t pid, int *status, uint64_t ms);
+
+#endif
