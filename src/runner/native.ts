@@ -201,7 +201,9 @@ export class NativeRunner implements Runner {
 
   private async spawnHarness(): Promise<TargetInfo> {
     const path = this.opts.harnessPath ?? (await ensureHarness());
-    const proc = spawn(path, ['--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Own process group: a terminal Ctrl-C goes to vmafuzz, which then finishes the batch in
+    // flight; the harness still ends on its own when our end of stdin closes (also after kill -9).
+    const proc = spawn(path, ['--serve'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
