@@ -3,7 +3,7 @@
 // and records nothing twice, Ctrl-C writes the summary and --resume finishes the job.
 
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,19 @@ describe('campaign on the host kernel', () => {
     expect(merged.totals).toEqual(single.totals);
     expect(merged.rules).toEqual(single.rules);
     expect(merged.findings.map((f) => [f.signature, f.count, f.samples])).toEqual(single.findings.map((f) => [f.signature, f.count, f.samples]));
+  }, 300_000);
+
+  it('re-running the same campaign yields the same finding directories (deterministic signatures)', async () => {
+    const base = tmp();
+    const args = ['fuzz', '--count', '2400', '--seed', '8', ...wrong, '--jobs', '2'];
+    const a = await vmafuzz([...args, '--out', join(base, 'a')]);
+    const b = await vmafuzz([...args, '--out', join(base, 'b')]);
+    expect(a.exitCode, a.stderr).toBe(1);
+    expect(b.exitCode, b.stderr).toBe(1);
+    const fa = findingsOf(join(base, 'a'));
+    expect(fa.length).toBeGreaterThan(0);
+    expect(findingsOf(join(base, 'b'))).toEqual(fa);
+    expect(readdirSync(join(base, 'b', 'findings')).sort()).toEqual(readdirSync(join(base, 'a', 'findings')).sort());
   }, 300_000);
 
   it('kill -9 mid-campaign, then --resume: nothing lost, nothing recorded twice', async () => {
