@@ -11,6 +11,7 @@ import { registerMinimize } from './commands/minimize.js';
 import { registerRepro } from './commands/repro.js';
 import { registerBisect } from './commands/bisect.js';
 import { registerKernels } from './commands/kernels.js';
+import { registerMatrix } from './commands/matrix.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vmafuzz')
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRepro(program, setCode);
   registerBisect(program, setCode);
   registerKernels(program, setCode);
+  registerMatrix(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

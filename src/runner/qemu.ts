@@ -11,9 +11,9 @@
 //   - a boot that fails, a VM that dies without a report: infrastructure. Boots are retried
 //     (bootRetries); a sequence hit by an unexplained VM death is retried once on a fresh VM.
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { cacheRoot, type KernelImage, resolveKernel } from '../kernels/index.js';
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
@@ -25,7 +25,7 @@ import { type Hello, toWire, type WireOptions, type WireSequence } from './proto
 import { chooseAccel } from './qemu/accel.js';
 import type { ConsoleReport } from './qemu/console.js';
 import { ensureInitramfs } from './qemu/initramfs.js';
-import { type Accel, QemuVm } from './qemu/vm.js';
+import { type Accel, findOnPath, QemuVm } from './qemu/vm.js';
 import type { Runner, RunOptions, TargetInfo } from './types.js';
 
 // loglevel=5: WARNING, Oops and their register/stack dumps are printed at KERN_WARNING or
@@ -84,11 +84,7 @@ export interface QemuStats {
 }
 
 export function findQemu(): string | null {
-  for (const d of (process.env.PATH ?? '').split(delimiter)) {
-    const p = join(d, 'qemu-system-x86_64');
-    if (d && existsSync(p)) return p;
-  }
-  return null;
+  return findOnPath('qemu-system-x86_64');
 }
 
 interface BatchCtx {
@@ -96,6 +92,8 @@ interface BatchCtx {
   seqs: readonly (Sequence | null)[];
   /** console tag of the batch's first sequence: tags are serial numbers over the runner's life */
   base: number;
+  /** the runner's epoch when the batch started: close() bumps it, and the batch must not boot again */
+  epoch: number;
 }
 
 export class QemuRunner implements Runner {
@@ -115,6 +113,10 @@ export class QemuRunner implements Runner {
   /** the last batch, kept for reports that finish printing after it returned */
   private lastCtx: BatchCtx | null = null;
   private serial = 0;
+  /** bumped by close(): a batch still streaming then stops instead of booting a VM nobody will close */
+  private epoch = 0;
+  /** the last batch submitted: batches run in submission order, never interleaved */
+  private queue: Promise<unknown> = Promise.resolve();
   /** reports seen while booting are boot failures (infrastructure), not kernel findings */
   private booting = false;
   /** reports of the current VM not yet matched with a failure (fatal ones decide a sequence's status) */
@@ -206,18 +208,21 @@ export class QemuRunner implements Runner {
       const vm = new QemuVm(this.vmConfig(this.accel!, this.vmLog));
       this.vmReports = [];
       const t0 = Date.now();
+      const epoch = this.epoch;
       try {
         const hello = await vm.boot(timeout, (e) => {
           // a stalled session means a hung guest: stop it now, run() sorts out the rest
           if (/stalled/.test(e.message)) void vm.kill();
         });
+        if (epoch !== this.epoch) throw new Error('closed'); // close() came while this VM booted: stop it below
         this.vm = vm;
         this.stats.boots++;
         this.stats.bootMs.push(Date.now() - t0);
         return hello;
       } catch (e) {
-        this.stats.failedBoots++;
         await vm.kill();
+        if (epoch !== this.epoch) throw new CannotTestError('the runner was closed while a VM was booting');
+        this.stats.failedBoots++;
         last = `${(e as Error).message}\n--- last console lines (${this.vmLog}) ---\n${vm.console.lastLines(25)}`;
         this.opts.log?.(`qemu: boot attempt ${attempt}/${tries} failed: ${(e as Error).message}`);
       }
@@ -260,19 +265,31 @@ export class QemuRunner implements Runner {
     return this.runWire(batch.map(toWire), opts, batch);
   }
 
-  /** Protocol-level access (tests use the harness's `sleep` op). */
-  async runWire(wires: readonly WireSequence[], opts: WireOptions, seqs: readonly Sequence[] = []): Promise<SeqObservation[]> {
-    if (!this.vm?.alive) await this.start();
+  /** Protocol-level access (tests use the harness's `sleep` op). Overlapping calls run one after the other. */
+  runWire(wires: readonly WireSequence[], opts: WireOptions, seqs: readonly Sequence[] = []): Promise<SeqObservation[]> {
+    const epoch = this.epoch; // a batch submitted before close() does not run after it
+    const p = this.queue.then(() => this.runBatch(wires, opts, seqs, epoch));
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  /** One batch at a time: crash attribution (ctx, console tags) and VM recovery assume it. */
+  private async runBatch(wires: readonly WireSequence[], opts: WireOptions, seqs: readonly Sequence[], epoch: number): Promise<SeqObservation[]> {
+    if (epoch === this.epoch && !this.vm?.alive) await this.start();
     const out: SeqObservation[] = new Array(wires.length);
-    const ctx: BatchCtx = { out, seqs: wires.map((_, i) => seqs[i] ?? null), base: this.serial };
+    const ctx: BatchCtx = { out, seqs: wires.map((_, i) => seqs[i] ?? null), base: this.serial, epoch };
     this.serial += wires.length;
     this.ctx = this.lastCtx = ctx;
     const scale = this.accel === 'tcg' ? TCG_DEADLINE_SCALE : 1;
-    const wopts: WireOptions = { snapshotEveryCall: opts.snapshotEveryCall, deadlineMs: (opts.deadlineMs ?? HARNESS_DEADLINE_MS) * scale };
+    const wopts: WireOptions = { ...opts, deadlineMs: (opts.deadlineMs ?? HARNESS_DEADLINE_MS) * scale };
     const retried = new Set<number>();
     let i = 0;
     try {
       while (i < wires.length) {
+        if (ctx.epoch !== this.epoch) {
+          for (let k = i; k < wires.length; k++) out[k] = { calls: [], snapshots: [], status: 'infra', detail: 'the runner was closed during the batch' };
+          return out;
+        }
         if (!this.vm?.alive) {
           try {
             await this.boot();
@@ -337,7 +354,7 @@ export class QemuRunner implements Runner {
     vm.console.finish();
     const fatal = this.vmReports.find((r) => r.fatal || (r.kind === 'lockup' && r.tag === tag));
     const initDied = this.vmReports.find((r) => /Attempted to kill init/.test(r.excerpt));
-    this.vm = null;
+    if (this.vm === vm) this.vm = null;
     if (fatal && !initDied) {
       out[k] = { calls: [], snapshots: [], status: hung ? 'timeout' : 'crash', detail: `kernel ${fatal.kind}: ${fatal.title}; VM restarted` };
       return k + 1;
@@ -347,6 +364,7 @@ export class QemuRunner implements Runner {
       return k + 1;
     }
     const why = initDied ? `the harness (init) died: ${initDied.title}` : err.message;
+    if (this.ctx!.epoch !== this.epoch) return k; // closed under our feet: runBatch stops
     if (!retried.has(k)) {
       retried.add(k);
       this.opts.log?.(`qemu: VM lost during sequence ${k} (${why}); retrying it on a fresh VM`);
@@ -371,6 +389,7 @@ export class QemuRunner implements Runner {
   }
 
   async close(): Promise<void> {
+    this.epoch++;
     const vm = this.vm;
     this.vm = null;
     this.info = null;

@@ -3,11 +3,11 @@
 // harness prefers /dev/hvc0) and a second UART (/dev/ttyS1, for kernels whose virtio drivers are
 // modules, such as Debian's 6.1 cloud kernel). Whichever channel speaks first is the session.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { HarnessSession } from '../native.js';
 import type { Hello } from '../protocol.js';
@@ -49,6 +49,22 @@ export function qemuArgs(c: VmConfig, serialSock: string, virtioSock: string): s
     '-chardev', `socket,id=ser1,path=${serialSock}`, '-serial', 'chardev:ser1',
     '-device', 'virtio-serial-pci', '-chardev', `socket,id=vcon,path=${virtioSock}`, '-device', 'virtconsole,chardev=vcon',
   ];
+}
+
+export function findOnPath(cmd: string): string | null {
+  return (process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, cmd)).find((p) => p && existsSync(p)) || null;
+}
+
+let setpriv: string | null | undefined;
+
+/**
+ * Spawn QEMU so that it dies with the thread that started it (util-linux `setpriv --pdeathsig`,
+ * which then execs QEMU under the same pid): a vmafuzz killed without closing its runners must not
+ * leave guests spinning on the CPUs. Without setpriv QEMU is spawned directly.
+ */
+export function spawnTied(cmd: string, args: readonly string[], opts: SpawnOptions): ChildProcess {
+  setpriv ??= findOnPath('setpriv');
+  return setpriv ? spawn(setpriv, ['--pdeathsig', 'KILL', '--', cmd, ...args], opts) : spawn(cmd, [...args], opts);
 }
 
 export class QemuVm {
@@ -119,7 +135,7 @@ export class QemuVm {
           }),
       ),
     );
-    const proc = spawn(this.cfg.qemu, qemuArgs(this.cfg, serialSock, virtioSock), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const proc = spawnTied(this.cfg.qemu, qemuArgs(this.cfg, serialSock, virtioSock), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = proc;
     let stderr = '';
     proc.stderr!.setEncoding('utf8');

@@ -1,0 +1,78 @@
+// `vmafuzz matrix` on real Debian kernels (6.1, 6.12, 7.3) in QEMU, through the built CLI as a
+// user runs it (npm test builds first). A few seed corpus files keep it to a few boots.
+
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { matrixJson } from '../src/cli/json.js';
+import { fetchKernel } from '../src/kernels/index.js';
+import { ensureCommand } from './helpers/system.js';
+
+const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const vmafuzz = (args: string[]) => execa(process.execPath, [CLI, ...args], { reject: false, cwd: join(import.meta.dirname, '..') });
+
+// Three files that touch the documented 6.1 vs 7.3 differences (src/model/profile-rows.ts), one that does not.
+const ROWS = ['anon-vma-distinct-refuse-merge', 'noreserve-stack-flags', 'vm-account-mprotect'].map((f) => `corpus/seed/${f}.json`);
+const FILES = [...ROWS, 'corpus/seed/mmap-errnos.json'];
+const VERDICT = /^(match|#\d+ (result|probe|maps|vmflags|pagemap))$/;
+
+beforeAll(async () => {
+  await ensureCommand('qemu-system-x86_64', ['qemu-system-x86']);
+  for (const v of ['6.1', '6.12', '7.3']) await fetchKernel(v);
+}, 900_000);
+
+describe('vmafuzz matrix', () => {
+  it('prints a files x kernels table over 6.1, 6.12 and 7.3, each kernel judged with its own profile', async () => {
+    const r = await vmafuzz(['matrix', ...FILES, '--kernels', '6.1,6.12,7.3', '--jobs', '2']);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^file\s+6\.1\s+6\.12\s+7\.3$/);
+    const cells = FILES.map((f, i) => {
+      const cols = lines[i + 1]!.split(/\s{2,}/);
+      expect(cols[0]).toBe(f);
+      return cols.slice(1);
+    });
+    // verdicts, never an infrastructure failure, a timeout or an untested kernel
+    for (const row of cells) {
+      expect(row).toHaveLength(3);
+      for (const c of row) expect(c).toMatch(VERDICT);
+    }
+    const diverging = cells.flat().filter((c) => c !== 'match').length;
+    expect(r.exitCode).toBe(diverging ? 1 : 0);
+    expect(r.stdout).toMatch(/^ {2}6\.1: 6\.1\.0-\d+-cloud-amd64 .*\n {6}model profile 6\.1\.0 .*pre-7\.3 rows: .*mprotect\.unaccount_unfaulted/m);
+    expect(r.stdout).toMatch(/^ {2}6\.12: 6\.12\.\d+\+deb\d+-cloud-amd64 .*\n {6}model profile 6\.12\.\d+ /m);
+    expect(r.stdout).toMatch(/^ {2}7\.3: 7\.3\.\d+\+deb\d+-cloud-amd64 .*\n {6}model profile 7\.3\.\d+ .*pre-7\.3 rows: none/m);
+    expect(r.stdout).toMatch(new RegExp(`^summary: ${12 - diverging} match, ${diverging} diverge, 0 crash, 0 timeout, 0 infra$`, 'm'));
+  }, 300_000);
+
+  it('shows 6.1 diverging from the 7.3 model where the kernels differ (--profile 7.3 --json)', async () => {
+    const r = await vmafuzz(['matrix', ...FILES, '--kernels', '6.1,7.3', '--profile', '7.3', '--jobs', '2', '--json']);
+    expect(r.exitCode).toBe(1);
+    const doc = matrixJson.parse(JSON.parse(r.stdout));
+    expect(doc.profile).toBe('7.3');
+    expect(doc.kernels.map((k) => [k.kernel, k.status, k.profile?.version])).toEqual([['6.1', 'tested', '7.3.0'], ['7.3', 'tested', '7.3.0']]);
+    expect(doc.kernels[0]!.target!.release).toMatch(/^6\.1\.0-/);
+    expect(doc.rows.map((row) => row.file)).toEqual(FILES);
+    const col = (k: number) => doc.rows.map((row) => row.cells[k]!);
+    // 6.1 keeps the old behaviour in each of the three row files: a maps divergence, with its call
+    expect(col(0).slice(0, 3).map((c) => [c.status, c.divergence?.layer, c.label === `#${c.divergence?.call} maps`])).toEqual(Array(3).fill(['diverge', 'maps', true]));
+    col(0).slice(0, 3).forEach((c, i) => {
+      expect(c.signature).toMatch(/^[0-9a-f]{16}$/);
+      expect(c.replay).toBe(`vmafuzz replay ${ROWS[i]} --runner qemu --kernel 6.1`);
+    });
+    expect(col(0)[3]!.status).toBe('match');
+    expect(col(1).map((c) => c.status)).toEqual(['match', 'match', 'match', 'match']);
+    expect(doc.summary).toEqual({ match: 5, diverge: 3, crash: 0, timeout: 0, infra: 0, untested: 0 });
+    expect(doc.exitCode).toBe(1);
+  }, 300_000);
+
+  it('exits 125 when a kernel cannot be tested, and 2 on bad usage', async () => {
+    const r = await vmafuzz(['matrix', FILES[3]!, '--kernels', '/nonexistent/bzImage', '--json']);
+    expect(r.exitCode).toBe(125);
+    const doc = matrixJson.parse(JSON.parse(r.stdout));
+    expect(doc.kernels[0]).toMatchObject({ kernel: '/nonexistent/bzImage', status: 'cannot-test' });
+    expect(doc.kernels[0]!.error).toMatch(/no such file/);
+    expect(doc.rows[0]!.cells.map((c) => c.status)).toEqual(['untested']);
+    expect((await vmafuzz(['matrix', FILES[3]!, '--kernels', '6.12', '--jobs', '0'])).exitCode).toBe(2);
+    expect((await vmafuzz(['matrix', FILES[3]!])).exitCode).toBe(2);
+  });
+});
