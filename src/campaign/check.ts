@@ -9,7 +9,7 @@ import { signature, signatureText } from '../compare/signature.js';
 import { predict, type Prediction, type Profile } from '../model/index.js';
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
-import type { Runner } from '../runner/types.js';
+import { DETAIL_RUN, FAST_RUN, type Runner } from '../runner/types.js';
 
 export interface Outcome {
   seq: Sequence;
@@ -25,7 +25,12 @@ export interface Outcome {
 
 export function predictAgainst(seq: Sequence, kernel: SeqObservation, profile: Profile, snapshotEveryCall: boolean): Prediction {
   // The kernel legitimately chooses where a non-fixed mmap lands; the model checks that choice.
-  return predict(seq, profile, { snapshotEveryCall, kernelPlacement: (i) => kernel.calls[i]?.ret });
+  // The model predicts the layers the run collected (which ones, not what they showed).
+  const layers = {
+    vmflags: kernel.snapshots.some((s) => s.maps.some((e) => e.vmflags !== undefined)),
+    pagemap: kernel.snapshots.some((s) => s.pagemap !== undefined),
+  };
+  return predict(seq, profile, { snapshotEveryCall, layers, kernelPlacement: (i) => kernel.calls[i]?.ret });
 }
 
 export function rulesAt(p: Prediction, call: number): string[] {
@@ -52,7 +57,7 @@ export interface CheckOptions {
 
 /** Run and judge a batch; divergent ones are re-run in detail mode and stability-checked. */
 export async function checkBatch(runner: Runner, profile: Profile, seqs: readonly Sequence[], opts: CheckOptions): Promise<Outcome[]> {
-  const kernel = await runner.run(seqs, { snapshotEveryCall: false });
+  const kernel = await runner.run(seqs, FAST_RUN);
   const out = seqs.map((s, i) => judge(s, kernel[i]!, profile, false));
   const divergent = out.filter((o) => o.divergence && o.kernel.status === 'ok');
   if (divergent.length === 0) return out;
@@ -61,10 +66,10 @@ export async function checkBatch(runner: Runner, profile: Profile, seqs: readonl
 
 /** Re-run one sequence with a snapshot after every call, then the stability gate. */
 export async function detail(runner: Runner, profile: Profile, seq: Sequence, opts: CheckOptions): Promise<Outcome> {
-  const [k] = await runner.run([seq], { snapshotEveryCall: true });
+  const [k] = await runner.run([seq], DETAIL_RUN);
   const o = judge(seq, k!, profile, true);
   if (!o.divergence || opts.stabilityRuns <= 0) return o;
-  const again = await runner.run(Array(opts.stabilityRuns).fill(seq), { snapshotEveryCall: true });
+  const again = await runner.run(Array(opts.stabilityRuns).fill(seq), DETAIL_RUN);
   const same = again.filter((kk) => judge(seq, kk, profile, true).signature === o.signature).length;
   o.stable = { runs: opts.stabilityRuns, same };
   return o;

@@ -7,10 +7,13 @@ import { firstDivergence } from '../compare/compare.js';
 import { generateGuided, type GuidePool } from '../gen/guided.js';
 import type { GenConfig } from '../gen/generate.js';
 import type { Profile } from '../model/index.js';
-import type { Runner } from '../runner/types.js';
+import { FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
+
+const LAYER_EVERY = 4;
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { minimizeOutcome } from '../findings/minimize.js';
+import { recordRunnerCrashes } from '../findings/crash.js';
 import { detail, predictAgainst, type Outcome } from './check.js';
 import type { FirstHit } from './guidance.js';
 
@@ -22,6 +25,8 @@ export interface WorkConfig {
   /** order of the per-rule and per-op count arrays */
   rules: readonly string[];
   ops: readonly string[];
+  /** campaign directory: kernel crashes the runner saw (QEMU console) are recorded under crashes/ */
+  out?: string;
 }
 
 export interface ChunkTask {
@@ -81,16 +86,24 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
     while (b.length < cfg.batch && next < task.hi) b.push(generateGuided(cfg.seed, next++, cfg.gen, task.pool));
     return b;
   };
+  // Every LAYER_EVERY-th batch of a chunk also collects VmFlags and pagemap after the last call,
+  // so divergences visible only in those layers are found too (detail re-runs collect them all).
+  let batchNo = 0;
+  const runOpts = () => (batchNo++ % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN);
   let batch = makeBatch();
   let start = task.lo;
-  let inflight: Promise<SeqObservation[]> | null = batch.length ? runner.run(batch, { snapshotEveryCall: false }) : null;
+  let inflight: Promise<SeqObservation[]> | null = batch.length ? runner.run(batch, runOpts()) : null;
+  const crashes = async () => {
+    if (cfg.out) await recordRunnerCrashes(runner, cfg.out);
+  };
   while (inflight) {
     const kernel = await inflight;
+    await crashes();
     const current = batch;
     const base = start;
     start += current.length;
     batch = makeBatch();
-    inflight = batch.length ? runner.run(batch, { snapshotEveryCall: false }) : null;
+    inflight = batch.length ? runner.run(batch, runOpts()) : null;
     const suspects: Array<{ seq: Sequence; index: number }> = [];
     for (let j = 0; j < current.length; j++) {
       const seq = current[j]!;
@@ -129,6 +142,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
         res.found.push({ index, kind: stable ? 'divergence' : 'flaky', outcome: o });
       }
       inflight = pending ? Promise.resolve(pending) : null;
+      await crashes();
     }
     onProgress?.(res.n, res.calls);
   }

@@ -15,6 +15,7 @@ import type { Runner } from '../runner/types.js';
 import type { Sequence } from '../seq/schema.js';
 import { CannotTestError } from '../util/errors.js';
 import { determinate, judge, modelPredictor, type Predictor } from './judge.js';
+import { DETAIL_RUN } from '../runner/types.js';
 
 export type Verdict =
   | { kind: 'match'; release?: string; detail: string }
@@ -139,7 +140,7 @@ export function kernelTester(seq: Sequence, opts: KernelTesterOptions = {}): Ker
       const target = await runner.start();
       release = target.release;
       const profile = makeProfile(opts.profileRelease ?? target.release, target.facts);
-      const obs = await runner.run(Array<Sequence>(runs).fill(seq), { snapshotEveryCall: true });
+      const obs = await runner.run(Array<Sequence>(runs).fill(seq), DETAIL_RUN);
       const js = obs.map((k) => judge(predictor, profile, seq, k));
       const bad = js.find((j) => !determinate(j));
       if (bad) return { kind: 'skip', release, detail: `kernel run ${bad.kernel.status}${bad.kernel.detail ? `: ${bad.kernel.detail}` : ''}` };

@@ -15,6 +15,7 @@ import type { Runner } from '../runner/types.js';
 import type { Sequence } from '../seq/schema.js';
 import { determinate, judge, type Judgement, modelPredictor, type Predictor } from './judge.js';
 import { argumentCandidates, cost, isValid, relatedCalls, truncateAfter, withoutCalls } from './shrink.js';
+import { DETAIL_RUN } from '../runner/types.js';
 
 export interface MinimizeOptions {
   /** the model to judge with (default: the real one); tests pass a deliberately wrong one */
@@ -104,7 +105,7 @@ class Minimizer {
     const out: (Judgement | null)[] = [];
     for (let i = 0; i < cands.length; i += this.batchSize) {
       const chunk = cands.slice(i, i + this.batchSize);
-      const kernel = await this.runner.run(chunk, { snapshotEveryCall: true });
+      const kernel = await this.runner.run(chunk, DETAIL_RUN);
       this.batches++;
       this.candidates += chunk.length;
       chunk.forEach((s, k) => {
@@ -272,7 +273,7 @@ export async function minimizeJudgement(runner: Runner, profile: Profile, start:
 
 /** Run `seq` once in detail and minimize it if it diverges. */
 export async function minimizeSequence(runner: Runner, profile: Profile, seq: Sequence, opts: MinimizeOptions = {}): Promise<MinimizeReport> {
-  const [k] = await runner.run([seq], { snapshotEveryCall: true });
+  const [k] = await runner.run([seq], DETAIL_RUN);
   const original = judge(opts.predictor ?? modelPredictor, profile, seq, k!);
   if (!determinate(original)) return { status: 'indeterminate', original };
   if (!original.divergence) return { status: 'match', original };

@@ -15,6 +15,7 @@ import type { Runner, TargetInfo } from '../runner/types.js';
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { CannotTestError, EXIT } from '../util/errors.js';
+import { DETAIL_RUN } from '../runner/types.js';
 
 export type CellStatus = 'match' | 'diverge' | 'crash' | 'timeout' | 'infra' | 'untested';
 
@@ -92,7 +93,7 @@ async function runColumn(kernel: string, seqs: readonly Sequence[], o: MatrixOpt
     target = await runner.start();
     const profile = makeProfile(o.profileRelease ?? target.release, target.facts);
     log(`${kernel}: ${target.release} up (${target.facts['accel'] ?? target.runner}); replaying ${seqs.length} files`);
-    const obs = await runner.run(seqs, { snapshotEveryCall: true });
+    const obs = await runner.run(seqs, DETAIL_RUN);
     const cells = seqs.map((s, i) => cellOf(s, obs[i]!, profile));
     const col: KernelColumn = { kernel, target, profile, seconds: (Date.now() - t0) / 1000, cells };
     log(`${kernel}: done in ${col.seconds.toFixed(1)} s`);

@@ -23,6 +23,13 @@ export interface RunOptions {
   layers?: { vmflags?: boolean; pagemap?: boolean };
 }
 
+/** The fast mode of campaigns: maps before the first and after the last call. */
+export const FAST_RUN: RunOptions = { snapshotEveryCall: false };
+/** Fast mode with every observation layer (campaigns use it for a share of their batches). */
+export const FAST_LAYERS_RUN: RunOptions = { snapshotEveryCall: false, layers: { vmflags: true, pagemap: true } };
+/** Detail mode: every layer after every call; replay, minimize, repro, matrix and bisect use it. */
+export const DETAIL_RUN: RunOptions = { snapshotEveryCall: true, layers: { vmflags: true, pagemap: true } };
+
 export interface Runner {
   readonly name: string;
   /** Build/boot what is needed and probe the target. Throws CannotTestError when impossible. */

@@ -1,3 +1,4 @@
+import { expandOps } from '../../gen/families.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve, relative, join } from 'node:path';
@@ -38,8 +39,12 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
   if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz needs --count N or --time DURATION (or --resume DIR)');
   let weights: Weights = { ...DEFAULT_CONFIG.weights };
   if (o.ops) {
-    const want = String(o.ops).split(',').map((s) => s.trim()).filter(Boolean);
-    for (const w of want) if (!(OPS as readonly string[]).includes(w)) throw new UsageError(`--ops: unknown op ${JSON.stringify(w)} (known: ${OPS.join(', ')})`);
+    let want: Op[];
+    try {
+      want = expandOps(String(o.ops)); // op names and families (src/gen/families.ts)
+    } catch (e) {
+      throw new UsageError(`--ops: ${(e as Error).message}`);
+    }
     weights = Object.fromEntries(OPS.map((op) => [op, want.includes(op) ? weights[op] : 0])) as Record<Op, number>;
   }
   if (o.weights) {
@@ -144,7 +149,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     const init: WorkerInit = {
       runner: ropts,
       ...(config.profilePatch ? { profilePatch: config.profilePatch } : {}),
-      cfg: { seed: config.seed, gen: { ...DEFAULT_CONFIG, ...config.gen, weights: { ...DEFAULT_CONFIG.weights, ...config.gen.weights } }, batch: config.batch, stabilityRuns: config.stabilityRuns, rules: config.rules, ops: config.ops },
+      cfg: { seed: config.seed, gen: { ...DEFAULT_CONFIG, ...config.gen, weights: { ...DEFAULT_CONFIG.weights, ...config.gen.weights } }, batch: config.batch, stabilityRuns: config.stabilityRuns, rules: config.rules, ops: config.ops, out: dir },
     };
     const executor: Executor = jobs === 1 ? await InProcessExecutor.create(init, 1) : new ThreadExecutor(jobs, init);
     let stopRequests = 0;

@@ -10,6 +10,7 @@ import { EXIT } from '../../util/errors.js';
 import { addRunnerOptions, runnerOptionsFrom } from '../common.js';
 import { JSON_VERSION, printJson, replayJson } from '../json.js';
 import type { z } from 'zod';
+import { DETAIL_RUN } from '../../runner/types.js';
 
 export function registerReplay(program: Command, setCode: (c: number) => void): void {
   const cmd = program
@@ -26,7 +27,7 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
     try {
       const target = await runner.start();
       const profile = makeProfile(target.release, target.facts);
-      const kernel = await runner.run(seqs, { snapshotEveryCall: true });
+      const kernel = await runner.run(seqs, DETAIL_RUN);
       const results: z.input<typeof replayJson>['results'] = [];
       let anyDiverge = false;
       let anyIndeterminate = false;

@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { addRunnerOptions, runnerOptionsFrom } from '../common.js';
 import { JSON_VERSION, printJson, reproJson } from '../json.js';
 import type { z } from 'zod';
+import { DETAIL_RUN } from '../../runner/types.js';
 
 export function registerRepro(program: Command, setCode: (c: number) => void): void {
   const cmd = program
@@ -34,7 +35,7 @@ export function registerRepro(program: Command, setCode: (c: number) => void): v
     try {
       const target = await runner.start();
       const profile = makeProfile(target.release, target.facts);
-      const [k] = await runner.run([seq], { snapshotEveryCall: true });
+      const [k] = await runner.run([seq], DETAIL_RUN);
       const model = predictAgainst(seq, k!, profile, true);
       const d = firstDivergence(model, k!);
       const sig = d ? signature({ divergence: d, calls: seq.calls, rules: rulesAt(model, d.call) }) : undefined;
