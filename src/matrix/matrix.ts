@@ -67,6 +67,8 @@ export function cellOf(seq: Sequence, k: SeqObservation, profile: Profile): Cell
     return { status: 'diverge', divergence: d, signature: signature(input), signatureText: signatureText(input), ...(k.detail ? { detail: k.detail } : {}) };
   }
   if (k.status !== 'ok') return { status: k.status, ...(k.detail ? { detail: k.detail } : {}) };
+  // agreement up to a call the model cannot predict is no verdict
+  if (m.unsupported) return { status: 'untested', detail: `the model cannot predict call ${m.unsupported.call}: ${m.unsupported.reason}` };
   return { status: 'match' };
 }
 

@@ -42,6 +42,14 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
           if (!o.json) process.stdout.write(`INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}\n`);
           return;
         }
+        if (!d && m.unsupported) {
+          // Agreement up to a call the model cannot predict is no verdict on the whole file.
+          anyIndeterminate = true;
+          const why = `the model cannot predict call ${m.unsupported.call}: ${m.unsupported.reason}`;
+          results.push({ file, status: 'indeterminate', kernelStatus: `${k.status} (${why})` });
+          if (!o.json) process.stdout.write(`INDETERMINATE ${file}: ${why} (the calls before it match)\n`);
+          return;
+        }
         if (!d) {
           results.push({ file, status: 'match', kernelStatus: k.status });
           if (!o.json) process.stdout.write(`MATCH ${file}\n`);
