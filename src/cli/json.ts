@@ -45,6 +45,8 @@ export const replayJson = z.strictObject({
       signature: z.string().optional(),
       divergence: divergence.optional(),
       kernelStatus: z.string(),
+      /** the file's "known" label (a known kernel bug), when it has one */
+      known: z.string().optional(),
     }),
   ),
 });

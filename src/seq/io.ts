@@ -71,8 +71,9 @@ export function sequenceToInput(s: Sequence): SequenceInput {
   if (s.description !== undefined) o.description = s.description;
   if (s.origin !== undefined) o.origin = s.origin;
   const { vmafuzz, name, description, arenaPages, origin } = o;
+  const known = s.known;
   const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}) }));
-  return { vmafuzz, name, description, arenaPages, origin, files, calls: s.calls.map(callToInput) };
+  return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
 }
 
 export function sequenceToJson(s: Sequence): string {

@@ -116,6 +116,18 @@ export const fileSchema = z.strictObject({
 });
 export type FileDecl = z.output<typeof fileSchema>;
 
+/**
+ * A regression file that pins a known kernel bug: replaying it still diverges (and is reported) on
+ * the kernels that have the bug; the label only says what it is. A bug is never a model profile row.
+ */
+export const knownSchema = z.strictObject({
+  kind: z.literal('kernel-bug'),
+  summary: z.string().max(400),
+  reference: z.string().max(400).describe('kernel source function, commit or report that explains it'),
+  fixedIn: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('a release known to be fixed (the first one, when known); older kernels are expected to diverge'),
+});
+export type Known = z.output<typeof knownSchema>;
+
 export const sequenceSchema = z
   .strictObject({
     vmafuzz: z.literal(FORMAT_VERSION).describe('corpus format version'),
@@ -126,6 +138,7 @@ export const sequenceSchema = z
       .strictObject({ seed: z.number().int(), index: z.number().int().min(0), generator: z.string() })
       .optional()
       .describe('how the generator made it: replayable from (seed, index) alone'),
+    known: knownSchema.optional(),
     files: z.array(fileSchema).max(MAX_FILES).optional(),
     calls: z.array(callSchema).max(MAX_CALLS),
   })

@@ -57,9 +57,10 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
         }
         anyDiverge = true;
         const sig = signature({ divergence: d, calls: seq.calls, rules: rulesAt(m, d.call) });
-        results.push({ file, status: 'diverge', signature: sig, divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail }, kernelStatus: k.status });
+        results.push({ file, status: 'diverge', signature: sig, divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail }, kernelStatus: k.status, ...(seq.known ? { known: seq.known.summary } : {}) });
         if (!o.json) {
-          process.stdout.write(`DIVERGE ${file}: ${d.layer} at call ${d.call} (${d.kind}), signature ${sig}\n`);
+          const known = seq.known ? ` — known kernel bug: ${seq.known.summary} (${seq.known.reference}${seq.known.fixedIn ? `; fixed in ${seq.known.fixedIn}` : ''})` : '';
+          process.stdout.write(`DIVERGE ${file}: ${d.layer} at call ${d.call} (${d.kind}), signature ${sig}${known}\n`);
           if (!o.quiet)
             process.stdout.write(
               renderTextReport({ title: `vmafuzz replay ${file}`, seq, model: m, kernel: k, divergence: d, target: `${target.runner}, kernel ${target.release}`, replayCommand: `vmafuzz replay ${file}${runnerArgs(ropts)}` }) + '\n',
