@@ -97,21 +97,6 @@ static char *next_line(void) {
     }
 }
 
-static char *next_word(char **s) {
-    char *p = *s;
-    while (*p == ' ') p++;
-    if (!*p) return 0;
-    char *t = p;
-    while (*p && *p != ' ') p++;
-    if (*p) *p++ = 0;
-    *s = p;
-    return t;
-}
-static int word_hex(char **s, uint64_t *v) {
-    char *t = next_word(s);
-    const char *e = t ? parse_hex(t, v) : 0;
-    return e && !*e;
-}
 
 // ---------------------------------------------------------------- supervising one sequence
 

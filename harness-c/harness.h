@@ -68,6 +68,23 @@ static inline const char *parse_hex(const char *s, uint64_t *v) {
     *v = x;
     return s;
 }
+// Protocol words: the next space-separated word of *s (NUL-terminated in place), or NULL at the end.
+static inline char *next_word(char **s) {
+    char *p = *s;
+    while (*p == ' ') p++;
+    if (!*p) return 0;
+    char *t = p;
+    while (*p && *p != ' ') p++;
+    if (*p) *p++ = 0;
+    *s = p;
+    return t;
+}
+// The next word as a whole hex number.
+static inline int word_hex(char **s, uint64_t *v) {
+    char *t = next_word(s);
+    const char *e = t ? parse_hex(t, v) : 0;
+    return e && !*e;
+}
 void write_all(int fd, const char *p, size_t n);
 uint64_t now_ns(void);
 long read_fd_all(int fd, char *buf, size_t cap);

@@ -177,21 +177,6 @@ static const struct opdesc OPS[] = {
 
 // ---------------------------------------------------------------- parsing
 
-static char *next_tok(char **s) {
-    char *p = *s;
-    while (*p == ' ') p++;
-    if (!*p) return 0;
-    char *t = p;
-    while (*p && *p != ' ') p++;
-    if (*p) *p++ = 0;
-    *s = p;
-    return t;
-}
-static int tok_hex(char **s, uint64_t *v) {
-    char *t = next_tok(s);
-    const char *e = t ? parse_hex(t, v) : 0;
-    return e && !*e;
-}
 
 // Names of anon_name calls, decoded from hex, NUL-terminated (at most 1024 bytes each).
 static char names[MAX_OPS * 8];
@@ -218,7 +203,7 @@ static int parse_name(const char *t, uint64_t *v) {
 
 // Parse one op line against the table; addresses resolve to base + page*4096 + off (wrapping).
 int parse_op(char *line, struct op *o) {
-    char *name = next_tok(&line);
+    char *name = next_word(&line);
     if (!name) return 0;
     const struct opdesc *d = 0;
     for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
@@ -233,24 +218,24 @@ int parse_op(char *line, struct op *o) {
         char *t;
         switch (d->args[i]) {
         case 'a':
-            t = next_tok(&line);
+            t = next_word(&line);
             if (!t) return 0;
             int null = !strcmp(t, "-"); // NULL (mmap hint, mremap new address): the offset alone
             if (!null) { const char *e = parse_hex(t, &page); if (!e || *e) return 0; }
-            if (!tok_hex(&line, &off)) return 0;
+            if (!word_hex(&line, &off)) return 0;
             o->v[slot] = null ? off : base + page * PAGE + off;
             break;
         case 'x':
-            if (!tok_hex(&line, &o->v[slot])) return 0;
+            if (!word_hex(&line, &o->v[slot])) return 0;
             break;
         case 'c':
-            t = next_tok(&line);
+            t = next_word(&line);
             if (!t || (strcmp(t, "r") && strcmp(t, "w") && strcmp(t, "x"))) return 0;
             o->v[slot] = (uint64_t)t[0];
             break;
         case 'f': // a raw descriptor in hex, or F<file index> (upper case: never hex)
         case 'F': { // a file index
-            t = next_tok(&line);
+            t = next_word(&line);
             if (!t) return 0;
             if (d->args[i] == 'f') {
                 if (t[0] != 'F') { const char *e = parse_hex(t, &o->v[slot]); if (!e || *e) return 0; break; }
@@ -262,10 +247,10 @@ int parse_op(char *line, struct op *o) {
             break;
         }
         case 'h':
-            if (!tok_hex(&line, &o->v[slot]) || o->v[slot] >= MAX_UFFDS) return 0;
+            if (!word_hex(&line, &o->v[slot]) || o->v[slot] >= MAX_UFFDS) return 0;
             break;
         case 'n':
-            t = next_tok(&line);
+            t = next_word(&line);
             if (!t || !parse_name(t, &o->v[slot])) return 0;
             break;
         }
@@ -275,15 +260,15 @@ int parse_op(char *line, struct op *o) {
         o->v[1] = (uint64_t)seq_uffds++; // the handle: index among the sequence's uffd_create calls
     }
     if (d->exec == exec_fork) seq_forks++;
-    return next_tok(&line) == 0;
+    return next_word(&line) == 0;
 }
 
 // "file memfd|tmpfs <size> <ro 0|1>": created by the child before the first call, in order.
 int parse_file(char *line) {
-    char *kind = next_tok(&line);
+    char *kind = next_word(&line);
     uint64_t size, ro;
-    if (!kind || nfiles == MAX_FILES || !tok_hex(&line, &size) || !tok_hex(&line, &ro) || ro > 1) return 0;
+    if (!kind || nfiles == MAX_FILES || !word_hex(&line, &size) || !word_hex(&line, &ro) || ro > 1) return 0;
     if (strcmp(kind, "memfd") && strcmp(kind, "tmpfs")) return 0;
     files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .ro = (int)ro, .size = size };
-    return next_tok(&line) == 0;
+    return next_word(&line) == 0;
 }

@@ -37,8 +37,12 @@ export function rulesAt(p: Prediction, call: number): string[] {
   return call >= 0 ? [...(p.rules[call] ?? [])] : [];
 }
 
-function judge(seq: Sequence, kernel: SeqObservation, profile: Profile, every: boolean): Outcome {
-  const model = predictAgainst(seq, kernel, profile, every);
+/** Predict `seq` given what the kernel did (the kernel legitimately chooses non-fixed placements). */
+export type Predictor = (seq: Sequence, kernel: SeqObservation, profile: Profile, snapshotEveryCall: boolean) => Prediction;
+
+/** Predict, compare and sign one kernel run; the predictor is a parameter so tests can use a wrong model. */
+export function judgeWith(predictor: Predictor, profile: Profile, seq: Sequence, kernel: SeqObservation, every: boolean): Outcome {
+  const model = predictor(seq, kernel, profile, every);
   // A sequence the kernel did not finish (timeout, crash) is compared over the calls it did run.
   const divergence = firstDivergence(model, kernel);
   const o: Outcome = { seq, kernel, model, divergence };
@@ -49,6 +53,8 @@ function judge(seq: Sequence, kernel: SeqObservation, profile: Profile, every: b
   }
   return o;
 }
+
+const judge = (seq: Sequence, kernel: SeqObservation, profile: Profile, every: boolean): Outcome => judgeWith(predictAgainst, profile, seq, kernel, every);
 
 export interface CheckOptions {
   /** stability re-runs for each divergence (0 = report as seen) */
