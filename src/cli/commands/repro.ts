@@ -2,8 +2,8 @@
 // kselftest_harness TEST) for a corpus file. The sequence runs once on the target first: the
 // expectation embedded in the program is the model's for that target's kernel and facts, and the
 // kernel's legal choices of non-fixed mmap addresses are followed. Exit 0 when the program was
-// written (whatever the sequence does), 2 bad input or a call the C reproducer cannot express,
-// 125 cannot test.
+// written (whatever the sequence does), 2 bad input (or a sequence too large for the program's
+// shared state), 125 cannot test.
 
 import type { Command } from 'commander';
 import { predictAgainst, rulesAt } from '../../campaign/check.js';
