@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generate, DEFAULT_CONFIG, parseWeights } from '../src/gen/generate.js';
 import { parseSequence, sequenceToJson } from '../src/seq/io.js';
-import { arenaProblem } from '../src/seq/schema.js';
+import { arenaProblem, OPS } from '../src/seq/schema.js';
 
 describe('generator', () => {
   it('regenerates any case from (seed, index) alone', () => {
@@ -37,7 +37,7 @@ describe('generator', () => {
   });
 
   it('honours op weights', () => {
-    const cfg = { ...DEFAULT_CONFIG, weights: parseWeights('munmap=0,touch=0,mprotect=0') };
+    const cfg = { ...DEFAULT_CONFIG, weights: parseWeights(OPS.filter((o) => o !== 'mmap').map((o) => `${o}=0`).join(',')) };
     for (let i = 0; i < 50; i++) expect(generate(1, i, cfg).calls.every((c) => c.op === 'mmap')).toBe(true);
     expect(() => parseWeights('bogus=1')).toThrow(/bogus/);
   });

@@ -3,7 +3,7 @@
 // is the divergence; everything after it is noise.
 
 import type { CallObs, MapsEntry, SeqObservation, Snapshot } from '../seq/observation.js';
-import { mapsEntryToString } from '../seq/maps.js';
+import { canonicalFileName, mapsEntryToString } from '../seq/maps.js';
 
 /** Oracle layers in the order they are checked for each call. */
 export type Layer = 'result' | 'probe' | 'maps' | 'vmflags' | 'pagemap';
@@ -45,7 +45,7 @@ export function canonicalizeFiles(snaps: readonly Snapshot[]): readonly Snapshot
       const key = `${e.dev}/${e.inode}`;
       let id = ids.get(key);
       if (id === undefined) ids.set(key, (id = ids.size + 1));
-      return { ...e, dev: 'file', inode: id };
+      return { ...e, dev: 'file', inode: id, name: canonicalFileName(e.name) };
     }),
   }));
 }

@@ -5,20 +5,22 @@
 
 import fc from 'fast-check';
 import { MAP, PROT, PAGE_SIZE } from '../seq/consts.js';
-import type { Call, Op, Sequence } from '../seq/schema.js';
+import type { Call, FileDecl, Op, Sequence } from '../seq/schema.js';
 import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
+import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
+import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import type { Addr } from '../seq/values.js';
 
 // 2: caseSeed mixes seed and index separately (in 1 it depended on seed XOR index only, so
 // campaigns with nearby seeds, e.g. dates, ran the same cases in another order).
-export const GENERATOR_VERSION = '2';
+export const GENERATOR_VERSION = '3';
 
 export type Weights = Record<Op, number>;
 // Ops the model and harness do not support yet stay at weight 0 until they land.
 export const DEFAULT_WEIGHTS: Weights = {
-  mmap: 4, munmap: 1.5, mprotect: 3, touch: 2.5, madvise: 0, mremap: 0, mlock: 0, mlock2: 0, munlock: 0, mseal: 0,
-  anon_name: 0, ftruncate: 0, uffd_create: 0, uffd_register: 0, uffd_unregister: 0, fork: 0,
+  mmap: 4, munmap: 1.5, mprotect: 3, touch: 2.5, madvise: 2, mremap: 1, mlock: 0.4, mlock2: 0.4, munlock: 0.4, mseal: 0.3,
+  anon_name: 0.3, ftruncate: 0.4, uffd_create: 0.3, uffd_register: 0.5, uffd_unregister: 0.25, fork: 0.3,
 };
 
 export interface GenConfig {
@@ -116,7 +118,7 @@ function genMmap(p: Picks, a: ArenaAllocator, invalid: boolean): Call {
   return { op: 'mmap', addr, len, prot, flags, offset: undefined };
 }
 
-function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr: { page: number; off: number }; len: bigint } {
+export function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr: { page: number; off: number }; len: bigint } {
   const r = a.range(p);
   let addr = { page: r.page, off: 0 };
   let len = BigInt(r.pages * PAGE_SIZE);
@@ -134,12 +136,19 @@ function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr: { page
 /** One generated call. `first` forces mmap (when allowed) so that a sequence starts with a mapping.
  *  The call is noted in the allocator, so later calls prefer its range and edges. */
 export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPercent: number, first: boolean): Call {
+  // the rest of a multi-call scenario started earlier (src/gen/ops-files.ts)
+  const queued = filesCtx(a).pending.shift();
+  if (queued) {
+    noteCall(a, queued);
+    return queued;
+  }
   const op = first && weights.mmap > 0 ? 'mmap' : p.weighted(weights);
   const invalid = p.int(100) < invalidPercent;
   let c: Call;
   switch (op as Op) {
     case 'mmap':
-      c = genMmap(p, a, invalid);
+      // a sequence with declared files maps them a third of the time (src/gen/ops-files.ts)
+      c = filesCtx(a).files.length && p.chance(35) ? genFileMmap(p, a, invalid) : genMmap(p, a, invalid);
       break;
     case 'munmap':
       c = { op: 'munmap', ...genRange(p, a, invalid) };
@@ -151,7 +160,23 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
       break;
     }
     case 'touch':
-      c = { op: 'touch', addr: { page: a.page(p), off: 0 }, access: p.chance(55) ? 'write' : 'read' };
+      c = { op: 'touch', addr: { page: a.page(p), off: 0 }, access: pickAccess(p) };
+      break;
+    case 'madvise':
+    case 'mlock':
+    case 'mlock2':
+    case 'munlock':
+    case 'mseal':
+    case 'anon_name':
+      c = genMemCall(p, a, op as MemOp, invalid); // src/gen/ops-mem.ts
+      break;
+    case 'ftruncate':
+    case 'mremap':
+    case 'fork':
+    case 'uffd_create':
+    case 'uffd_register':
+    case 'uffd_unregister':
+      c = genFilesCall(p, a, op as FileOp, invalid); // src/gen/ops-files.ts
       break;
     default:
       throw new Error(`the generator has no rule for ${op} yet`);
@@ -167,29 +192,36 @@ export function noteCall(a: ArenaAllocator, c: Call): void {
   if ('len' in c && 'addr' in c && c.addr && c.len > 0n && c.len < 1n << 40n) {
     a.note({ page: c.addr.page, pages: Number((c.len + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) });
   }
+  noteFilesCall(a, c);
 }
 
-export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[] } {
+export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[]; files?: FileDecl[] } {
   const p = new Picks(recipe.picks);
   // Mostly small arenas (dense overlap); some big enough for 2 MiB-aligned THP behaviour.
   const arenaPages = recipe.arena < 70 ? 64 : recipe.arena < 90 ? 256 : 1024;
   const a = new ArenaAllocator(arenaPages);
   const calls: Call[] = [];
   const weights = Object.fromEntries(OPS.map((o) => [o, cfg.weights[o] ?? 0])) as Weights;
+  // Half the sequences of a campaign with the files family declare files (ftruncate's weight
+  // stands for the family: mmap of files, ftruncate).
+  const files = weights.ftruncate > 0 && p.chance(50) ? genFiles(p) : undefined;
+  if (files) filesCtx(a).files = files;
   for (let i = 0; i < recipe.ncalls; i++) calls.push(genCall(p, a, weights, cfg.invalidPercent, i === 0));
-  return { arenaPages, calls };
+  return files ? { arenaPages, calls, files } : { arenaPages, calls };
 }
 
 export function generate(seed: number, index: number, cfg: GenConfig = DEFAULT_CONFIG): Sequence {
   const recipe = recipeFor(seed, index, cfg);
-  const { arenaPages, calls } = interpret(recipe, cfg);
-  return { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: GENERATOR_VERSION }, calls };
+  const { arenaPages, calls, files } = interpret(recipe, cfg);
+  const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: GENERATOR_VERSION }, calls };
+  if (files) seq.files = files;
+  return seq;
 }
 
 export function parseWeights(spec: string, base: Weights = DEFAULT_WEIGHTS): Weights {
   const w = { ...base };
   for (const part of spec.split(',').filter(Boolean)) {
-    const m = /^([a-z_]+)=(\d+(?:\.\d+)?)$/.exec(part.trim());
+    const m = /^([a-z_][a-z_0-9]*)=(\d+(?:\.\d+)?)$/.exec(part.trim());
     if (!m || !(OPS as readonly string[]).includes(m[1]!)) throw new Error(`bad weight ${JSON.stringify(part)} (expected op=number with op one of ${OPS.join(', ')})`);
     w[m[1] as Op] = Number(m[2]);
   }

@@ -8,25 +8,43 @@ import {
   VM_GROWSDOWN,
   VM_HUGEPAGE,
   VM_IGNORE_MERGE,
+  VM_LOCKONFAULT,
   VM_NOHUGEPAGE,
   VM_PKEY_EXEC_ONLY,
   VM_READ,
   VM_SHARED,
+  VM_UFFD_MINOR,
+  VM_UFFD_MISSING,
   VM_WRITE,
 } from './flags.js';
-import { HPAGE_PAGES, Mm, type Vma, vmaPages } from './state.js';
+import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_GUARD, PTE_MAYBE, PTE_ZERO, type Vma, vmaPages } from './state.js';
+import { Unsupported } from './syscalls.js';
+import { anonFaultPte, faultNeeded, thpFaultPtes } from './pages.js';
+import { fileFault, userfault, zeropageResolve, type FaultOrigin } from './filefault.js';
 
 export const SIGSEGV = 11;
+export const EFAULT = 14;
 
 /** mm/vma.c:anon_vma_compatible - may b reuse a's anon_vma (or vice versa)? Flags may differ only in
  *  VM_READ|VM_WRITE|VM_EXEC (and the ignored-for-merge flags); pgoff must be contiguous. */
-function anonVmaCompatible(a: Vma, b: Vma): boolean {
+function anonVmaCompatible(mm: Mm, a: Vma, b: Vma): boolean {
   return (
     a.end === b.start &&
     a.file === b.file &&
     ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) === 0 &&
-    a.pgoff + vmaPages(a) === b.pgoff
+    a.pgoff + vmaPages(a) === b.pgoff &&
+    // 7.3: "Only reached from anon path, so either MAP_PRIVATE file or anon": anon_pgoff contiguous
+    (!mm.profile.rows['merge.anon_pgoff'] || (a.anonDelta ?? 0) === (b.anonDelta ?? 0))
   );
+}
+
+/** mm/vma.c:reusable_anon_vma - a compatible neighbour's anon_vma, unless it came through fork
+ *  (list_is_singular() of its anon_vma_chain). */
+function reusable(mm: Mm, old: Vma, a: Vma, b: Vma): boolean {
+  if (!old.anonVma || !anonVmaCompatible(mm, a, b)) return false;
+  if (!old.forkChild) return true;
+  mm.hit('anon_vma.reuse.fork_child_refused');
+  return false;
 }
 
 /** mm/rmap.c:__anon_vma_prepare + mm/vma.c:find_mergeable_anon_vma: reuse the anon_vma of a
@@ -34,13 +52,13 @@ function anonVmaCompatible(a: Vma, b: Vma): boolean {
 export function anonVmaPrepare(mm: Mm, vma: Vma): void {
   if (vma.anonVma) return;
   const next = mm.nextOf(vma);
-  if (next && next.anonVma && anonVmaCompatible(vma, next)) {
+  if (next && reusable(mm, next, vma, next)) {
     vma.anonVma = next.anonVma;
     mm.hit('anon_vma.reuse.next');
     return;
   }
   const prev = mm.prevOf(vma);
-  if (prev && prev.anonVma && anonVmaCompatible(prev, vma)) {
+  if (prev && reusable(mm, prev, prev, vma)) {
     vma.anonVma = prev.anonVma;
     mm.hit('anon_vma.reuse.prev');
     return;
@@ -70,18 +88,37 @@ function thpFaultAllowed(mm: Mm, vma: Vma, block: number): boolean {
  * still empty and the THP path applies (mm/huge_memory.c:do_huge_pmd_anonymous_page calls
  * vmf_anon_prepare before choosing the huge zero page). Any fault installs a page table or PMD.
  */
-export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean): void {
+export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean, origin: FaultOrigin = 'user'): number {
+  // A present page needs no fault (a write to the zero page or a private file page does: CoW).
+  if (!faultNeeded(mm, vma, page, write)) return 0;
+  // A page the kernel may or may not still have (THP fallback, MADV_FREE, reclaim): whether a
+  // userfaultfd event is raised depends on that choice.
+  if (mm.pte[page] === PTE_MAYBE && vma.flags & (VM_UFFD_MISSING | VM_UFFD_MINOR)) {
+    throw new Unsupported('userfaultfd event on a page the kernel may have kept or dropped');
+  }
+  // shmem-backed VMAs (files, shared anonymous memory): src/model/filefault.ts
+  if (vma.file > 0) {
+    const e = mm.pte[page]!;
+    if (write && (e === PTE_ZERO || e === PTE_FILE)) {
+      // do_wp_page on a present page of a private file VMA: CoW
+      mm.hit('fault.cow_present');
+      anonVmaPrepare(mm, vma);
+      mm.pte[page] = PTE_ANON;
+      return 0;
+    }
+    return fileFault(mm, vma, page, write, origin);
+  }
   const block = Math.floor(page / HPAGE_PAGES);
   const pmdNone = mm.pmd[block] === 0;
   mm.pmd[block] = 1;
-  if (vma.flags & VM_SHARED) {
-    mm.hit('fault.shared');
-    return;
-  }
   if (pmdNone && thpFaultAllowed(mm, vma, block)) {
     mm.hit(write ? 'fault.thp.write' : 'fault.thp.read');
     anonVmaPrepare(mm, vma);
-    return;
+    // do_huge_pmd_anonymous_page: a missing-registered VMA raises the event instead; the 4 KiB
+    // UFFDIO_ZEROPAGE answer installs a page table, so the retry takes the 4 KiB path
+    if (vma.flags & VM_UFFD_MISSING) return missingAnon(mm, vma, page, write, origin);
+    thpFaultPtes(mm, page, write);
+    return 0;
   }
   if (write) {
     mm.hit('fault.write.anon_vma');
@@ -89,6 +126,19 @@ export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean): v
   } else {
     mm.hit(pmdNone ? 'fault.read.zero_page' : 'fault.read.zero_page_pmd_present');
   }
+  // do_anonymous_page: userfaultfd_missing() -> handle_userfault (reads: before the zero page)
+  if (vma.flags & VM_UFFD_MISSING && mm.pte[page] !== PTE_ZERO) return missingAnon(mm, vma, page, write, origin);
+  anonFaultPte(mm, page, write);
+  return 0;
+}
+
+/** A missing page of a MISSING-registered private anonymous VMA (none, or zero page being written
+ *  is not missing: do_wp_page). */
+function missingAnon(mm: Mm, vma: Vma, page: number, write: boolean, origin: FaultOrigin): number {
+  const s = userfault(mm, vma, 'missing', origin);
+  if (s) return s;
+  zeropageResolve(mm, vma, page, write);
+  return 0;
 }
 
 /** mm/vma.c:expand_downwards - a fault below a VM_GROWSDOWN VMA grows it down to the page.
@@ -120,7 +170,7 @@ function expandDownwards(mm: Mm, vma: Vma, page: number): boolean {
  * A touch of a page that is already present changes nothing the model tracks, so every access is
  * treated as a fault.
  */
-export function touch(mm: Mm, page: number, write: boolean): number {
+export function touch(mm: Mm, page: number, write: boolean, exec = false): number {
   const i = mm.findIndex(page);
   const vma = mm.vmas[i]!;
   if (vma.start > page) {
@@ -135,8 +185,9 @@ export function touch(mm: Mm, page: number, write: boolean): number {
       return SIGSEGV;
     }
   } else {
-    // x86 access_error: a read needs any of VM_READ|VM_WRITE|VM_EXEC, and the pkey must allow it.
-    if (vma.flags & VM_PKEY_EXEC_ONLY) {
+    // x86 access_error: a read (or a not-present instruction fetch) needs any of
+    // VM_READ|VM_WRITE|VM_EXEC, and the pkey must allow it (execute-only keys allow fetches).
+    if (vma.flags & VM_PKEY_EXEC_ONLY && !exec) {
       mm.hit('touch.segv.pkey');
       return SIGSEGV;
     }
@@ -145,32 +196,77 @@ export function touch(mm: Mm, page: number, write: boolean): number {
       return SIGSEGV;
     }
   }
-  handleMmFault(mm, vma, page, write);
+  // mm/memory.c:handle_pte_marker - a guard marker answers every access with VM_FAULT_SIGSEGV.
+  if (mm.pte[page] === PTE_GUARD) {
+    mm.hit('touch.segv.guard');
+    return SIGSEGV;
+  }
+  // An instruction fetch faults like a read; the page is mapped with NX unless VM_EXEC, so the
+  // retried fetch hits a present page: "read, present" with X86_PF_PROT -> access_error.
+  const sig = handleMmFault(mm, vma, page, write);
+  if (sig) return sig;
+  if (exec) {
+    if (!(vma.flags & VM_EXEC)) {
+      mm.hit('touch.segv.exec_nx');
+      return SIGSEGV;
+    }
+    mm.hit('touch.exec');
+  }
   return 0;
 }
 
-/** mm/gup.c:populate_vma_page_range for [start, end) inside vma: PROT_NONE is skipped (-EFAULT,
- *  ignored by mm_populate); private writable VMAs are write-faulted, everything else read-faulted. */
-export function populateVmaPageRange(mm: Mm, vma: Vma, start: number, end: number): void {
+/**
+ * mm/gup.c:populate_vma_page_range for [start, end) inside vma: VM_LOCKONFAULT has nothing to do,
+ * PROT_NONE is refused (-EFAULT); private writable VMAs are write-faulted (FOLL_WRITE), everything
+ * else read-faulted (FOLL_FORCE). __get_user_pages faults page by page and stops at a guard marker
+ * (VM_FAULT_SIGSEGV -> -EFAULT). Returns the pages done, or -EFAULT when none could be.
+ */
+export function populateVmaPageRange(mm: Mm, vma: Vma, start: number, end: number, origin: FaultOrigin = 'gup'): number {
+  if (vma.flags & VM_LOCKONFAULT) return end - start;
   if (!(vma.flags & VM_ACCESS_FLAGS)) {
     mm.hit('populate.prot_none');
-    return;
+    return -EFAULT;
   }
   const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
   mm.hit(write ? 'populate.write' : 'populate.read');
-  // One fault per 2 MiB block is enough: later pages of a block find the PMD populated.
-  for (let p = start; p < end; p = (Math.floor(p / HPAGE_PAGES) + 1) * HPAGE_PAGES) {
-    handleMmFault(mm, vma, p, write);
-  }
+  return faultinRange(mm, vma, start, end, write, origin);
 }
 
-/** mm/gup.c:__mm_populate(start, len, ignore_errors=1) over every VMA in [start, end). */
-export function mmPopulate(mm: Mm, start: number, end: number): void {
-  for (let i = mm.findIndex(start); i < mm.vmas.length; i++) {
-    const v = mm.vmas[i]!;
-    if (v.start >= end) break;
-    populateVmaPageRange(mm, v, Math.max(v.start, start), Math.min(v.end, end));
+/** __get_user_pages over [start, end) of one VMA: fault every page that needs it; a guard marker
+ *  or a SIGBUS (file page beyond EOF, userfaultfd that cannot answer) ends the walk. Returns the
+ *  pages done before it, or -EFAULT if it is the first page. */
+export function faultinRange(mm: Mm, vma: Vma, start: number, end: number, write: boolean, origin: FaultOrigin = 'gup'): number {
+  for (let p = start; p < end; p++) {
+    if (mm.pte[p] === PTE_GUARD) {
+      mm.hit('populate.guard');
+      return p > start ? p - start : -EFAULT;
+    }
+    if (handleMmFault(mm, vma, p, write, origin)) return p > start ? p - start : -EFAULT;
   }
+  return end - start;
+}
+
+/**
+ * mm/gup.c:__mm_populate(start, len, ignore_errors) over every VMA in [start, end): with
+ * ignore_errors a failing VMA is skipped, else the error ends the walk. A short count (a guard
+ * marker part-way) makes the next round start at the marker, which then fails. Returns 0 or -EFAULT.
+ */
+export function mmPopulate(mm: Mm, start: number, end: number, ignoreErrors = true): number {
+  let nstart = start;
+  while (nstart < end) {
+    const v = mm.intersect(nstart, end);
+    if (!v || mm.isFence(v)) break;
+    const s = Math.max(v.start, nstart);
+    const nend = Math.min(v.end, end);
+    const r = populateVmaPageRange(mm, v, s, nend);
+    if (r < 0) {
+      if (!ignoreErrors) return r;
+      nstart = nend;
+      continue;
+    }
+    nstart = s + r;
+  }
+  return 0;
 }
 
 /**

@@ -9,3 +9,4 @@ export { predict, applyCall, renderMaps, legalPlacement, SHMEM_DEV, type Predict
 export { Mm, HPAGE_PAGES, type Vma } from './state.js';
 export { vmFlagsToString, permsOf } from './flags.js';
 export { Unsupported, classifyLen } from './syscalls.js';
+export { vmFlagsLayer, pagemapLayer } from './layers.js';

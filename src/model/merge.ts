@@ -2,7 +2,7 @@
 // A "vmg" (struct vma_merge_struct) describes the proposed range: its flags, file, pgoff and the
 // anon_vma it carries (NULL for a new mapping, the middle VMA's for a modification).
 
-import { VM_IGNORE_MERGE } from './flags.js';
+import { VM_IGNORE_MERGE, VM_MAYWRITE, VM_SHARED } from './flags.js';
 import { Mm, type Vma, vmaPages } from './state.js';
 
 export interface Vmg {
@@ -13,30 +13,66 @@ export interface Vmg {
   file: number;
   /** the anon_vma of the range being merged (vmg->anon_vma) */
   anonVma: number;
+  /** vmg->anon_pgoff - vmg->pgoff (file VMAs, see Vma.anonDelta) */
+  anonDelta?: number;
+  /** vmg->uffd_ctx (absent: the middle VMA's, or none for a new range) */
+  uffd?: number;
+  /** mremap: the VMA being copied (vmg->copied_from) */
+  copiedFrom?: Vma | null;
+  /** vmg->anon_name: absent = the middle (or copied) VMA's; null = none (vma_modify_name clearing) */
+  anonName?: string | null;
   prev: Vma | null;
   next: Vma | null;
   /** existing-range merges: the VMA being modified (vmg->middle) */
   middle: Vma | null;
 }
 
-/** mm/vma.c:is_mergeable_vma - flags equal modulo VMA_IGNORE_MERGE_FLAGS, same file (policy, uffd
- *  context and anon name are always equal for the calls modelled). */
-function isMergeableVma(vmg: Vmg, tgt: Vma): boolean {
-  return ((tgt.flags ^ vmg.flags) & ~VM_IGNORE_MERGE) === 0 && tgt.file === vmg.file;
+/** mm/vma.c:is_mergeable_vma - flags equal modulo VMA_IGNORE_MERGE_FLAGS, same file (struct file),
+ *  same userfaultfd context (is_mergeable_vm_userfaultfd_ctx); policy is always equal here. */
+function isMergeableVma(mm: Mm, vmg: Vmg, tgt: Vma): boolean {
+  const uffd = vmg.uffd ?? vmg.middle?.uffd ?? 0;
+  if (((tgt.flags ^ vmg.flags) & ~VM_IGNORE_MERGE) !== 0 || tgt.file !== vmg.file) return false;
+  if ((tgt.uffd ?? 0) !== uffd) {
+    mm.hit('merge.uffd_ctx_differs');
+    return false;
+  }
+  return sameAnonName(vmg, tgt);
 }
 
-/** mm/vma.c:is_mergeable_anon_vma. No VMA is a fork child here (no fork in the call set), so
- *  vma_is_fork_child() is always false. */
+/** include/linux/mm_inline.h:anon_vma_name_eq - names compare by content, none == none. */
+function sameAnonName(vmg: Vmg, tgt: Vma): boolean {
+  const name = vmg.anonName !== undefined ? vmg.anonName : (vmg.middle ?? vmg.copiedFrom)?.anonName;
+  return (name ?? null) === (tgt.anonName ?? null);
+}
+
+/** mm/vma.c:vma_is_fork_child - an anon_vma whose anon_vma_chain is not singular (inherited by fork). */
+function isForkChild(v: Vma | null | undefined): boolean {
+  return !!v && v.anonVma !== 0 && v.forkChild === true;
+}
+
+/** mm/vma.c:is_mergeable_anon_vma, with vma_is_fork_child() of the middle VMA (existing-range
+ *  merges), of the mremap source (copied_from) and of the target. */
 function isMergeableAnonVma(mm: Mm, vmg: Vmg, tgt: Vma): boolean {
   const src = vmg.anonVma;
   if (!tgt.anonVma && src) {
     // Case 1 - we will dup_anon_vma() from src into tgt. 6.1/6.12: list_is_singular() on the
     // target's empty chain fails and the merge is refused.
-    if (mm.profile.rows['anon_vma.merge_faulted_into_unfaulted']) return true;
-    mm.hit('anon_vma.refuse.faulted_into_unfaulted');
+    if (!mm.profile.rows['anon_vma.merge_faulted_into_unfaulted']) {
+      mm.hit('anon_vma.refuse.faulted_into_unfaulted');
+      return false;
+    }
+    if (isForkChild(vmg.middle) || isForkChild(vmg.copiedFrom)) {
+      mm.hit('anon_vma.refuse.fork_child');
+      return false;
+    }
+    return true;
+  }
+  if (tgt.anonVma && !src) {
+    // Case 2 - use tgt's anon_vma, unless it came from a parent (all kernels: list_is_singular)
+    if (!isForkChild(tgt)) return true;
+    mm.hit('anon_vma.refuse.fork_child');
     return false;
   }
-  if (tgt.anonVma && !src) return true; // Case 2 - use tgt's anon_vma
   if (src === tgt.anonVma) return true; // Case 3 - already shared
   mm.hit('anon_vma.refuse.distinct');
   return false;
@@ -46,14 +82,32 @@ function isMergeableAnonVma(mm: Mm, vmg: Vmg, tgt: Vma): boolean {
 function canVmaMergeBefore(mm: Mm, vmg: Vmg): boolean {
   const next = vmg.next!;
   return (
-    isMergeableVma(vmg, next) && isMergeableAnonVma(mm, vmg, next) && vmg.pgoff + (vmg.end - vmg.start) === next.pgoff
+    isMergeableVma(mm, vmg, next) &&
+    isMergeableAnonVma(mm, vmg, next) &&
+    vmg.pgoff + (vmg.end - vmg.start) === next.pgoff &&
+    adjacentAnonPgoff(mm, vmg, next)
   );
 }
 
 /** mm/vma.c:can_vma_merge_after - may the range merge behind vmg.prev? */
 function canVmaMergeAfter(mm: Mm, vmg: Vmg): boolean {
   const prev = vmg.prev!;
-  return isMergeableVma(vmg, prev) && isMergeableAnonVma(mm, vmg, prev) && prev.pgoff + vmaPages(prev) === vmg.pgoff;
+  return (
+    isMergeableVma(mm, vmg, prev) &&
+    isMergeableAnonVma(mm, vmg, prev) &&
+    prev.pgoff + vmaPages(prev) === vmg.pgoff &&
+    adjacentAnonPgoff(mm, vmg, prev)
+  );
+}
+
+/** 7.3 mm/vma.c:needs_adjacent_anon_pgoff - a MAP_PRIVATE file range must also continue its
+ *  neighbour's anonymous page offset; given contiguous pgoff that means equal anon_pgoff - pgoff. */
+function adjacentAnonPgoff(mm: Mm, vmg: Vmg, tgt: Vma): boolean {
+  if (!vmg.file || (vmg.flags & (VM_SHARED | VM_MAYWRITE)) !== VM_MAYWRITE || !mm.profile.rows['merge.anon_pgoff']) return true;
+  const delta = vmg.anonDelta ?? vmg.middle?.anonDelta ?? 0;
+  if ((tgt.anonDelta ?? 0) === delta) return true;
+  mm.hit('merge.anon_pgoff_refused');
+  return false;
 }
 
 /** mm/vma.c:can_vma_merge_left */
@@ -77,6 +131,8 @@ function canVmaMergeRight(mm: Mm, vmg: Vmg, canMergeLeft: boolean): boolean {
 function dupAnonVma(mm: Mm, dst: Vma, src: Vma): void {
   if (src.anonVma && !dst.anonVma) {
     dst.anonVma = src.anonVma;
+    // anon_vma_clone: dst's chain mirrors src's, so a fork child's stays non-singular
+    if (src.forkChild) dst.forkChild = true;
     mm.hit('anon_vma.dup');
   }
 }
@@ -119,6 +175,8 @@ export function vmaMergeNewRange(mm: Mm, vmg: Vmg): Vma | null {
     target.flags |= next.flags & VM_IGNORE_MERGE;
     mm.remove(next);
   }
+  // ... and the mremap source's (vmg->copied_from) into a target without one
+  if (vmg.copiedFrom) dupAnonVma(mm, target, vmg.copiedFrom);
   target.start = start;
   target.end = end;
   target.pgoff = pgoff;
@@ -262,7 +320,7 @@ export function splitVma(mm: Mm, vma: Vma, addr: number, newBelow: boolean): num
  * fails). Returns the VMA now covering [start, end) - merged or split - or a negative errno.
  * The caller sets the flags on the result.
  */
-export function vmaModifyFlags(mm: Mm, prev: Vma, vma: Vma, start: number, end: number, flags: number): Vma | number {
+export function vmaModifyFlags(mm: Mm, prev: Vma, vma: Vma, start: number, end: number, flags: number, uffd?: number, anonName?: string | null): Vma | number {
   const vmg: Vmg = {
     start,
     end,
@@ -270,6 +328,10 @@ export function vmaModifyFlags(mm: Mm, prev: Vma, vma: Vma, start: number, end: 
     pgoff: vma.pgoff + (start - vma.start),
     file: vma.file,
     anonVma: vma.anonVma,
+    // vma_modify_flags_uffd (src/model/uffd.ts) proposes a new userfaultfd context
+    uffd: uffd ?? vma.uffd ?? 0,
+    // vma_modify_name (src/model/anon-name.ts) proposes a new name
+    anonName,
     prev,
     next: null,
     middle: vma,

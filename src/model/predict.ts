@@ -9,9 +9,24 @@ import type { Placement } from './placement.js';
 import type { Profile } from './profile.js';
 import type { RuleHits } from './rules.js';
 import { checkInArena, sysMmap, sysMprotect, sysMunmap, Unsupported } from './syscalls.js';
+import { MAP } from '../seq/consts.js';
+import { sysMmapFile } from './mmap-file.js';
+import { sysFtruncate } from './ftruncate.js';
+import { sysFork } from './fork.js';
+import { sysUffdCreate, sysUffdRegister, sysUffdUnregister } from './uffd.js';
+import { sysMremap } from './mremap.js';
+import type { FileObj } from './sys.js';
+import { TMPFS_DIR } from '../seq/maps.js';
+import { sysMadvise } from './madvise.js';
+import { sysMlock } from './mlock.js';
+import { sysMseal } from './mseal.js';
+import { sysAnonName } from './anon-name.js';
+import { pagemapLayer, vmFlagsLayer } from './layers.js';
 
 export interface PredictOptions {
   snapshotEveryCall: boolean;
+  /** predict these layers in every snapshot too (smaps VmFlags per VMA, pagemap per page) */
+  layers?: { vmflags?: boolean; pagemap?: boolean };
   /** the kernel's return value for call i (non-fixed mmap placement); used only if legal */
   kernelPlacement?: (callIndex: number) => Ret | undefined;
 }
@@ -26,6 +41,17 @@ export interface Prediction extends SeqObservation {
 /** The shmem device of "/dev/zero (deleted)" mappings (the internal shm mount), as on the host. */
 export const SHMEM_DEV = '00:01';
 
+/** The device of the harness's tmpfs directory is the host's; compare canonicalises (dev, inode). */
+export const TMPFS_DEV = 'tmpfs';
+
+/** d_path of the files' dentries, all unlinked (docs/harness-protocol.md "Files"); the tmpfs
+ *  directory is the harness's choice, so compare canonicalises it to `<tmpfs>`. */
+function filePath(f: FileObj): string {
+  if (f.kind === 'anon') return '/dev/zero (deleted)';
+  if (f.kind === 'memfd') return `/memfd:f${f.index} (deleted)`;
+  return `${TMPFS_DIR}/f${f.index} (deleted)`;
+}
+
 /** /proc/self/maps lines of the arena (fs/proc/task_mmu.c:show_map_vma). Shared anonymous VMAs
  *  are shmem files: offset = pgoff, inode = the model's shmem file identity (1, 2, ...). */
 export function renderMaps(mm: Mm): MapsEntry[] {
@@ -34,14 +60,16 @@ export function renderMaps(mm: Mm): MapsEntry[] {
   for (let i = 1; i < a.length - 1; i++) {
     const v = a[i]!;
     const file = v.file > 0;
+    const f = file ? mm.sys.file(v.file) : null;
     out.push({
       start: v.start,
       end: v.end,
       perms: permsOf(v.flags),
       offset: file ? v.pgoff * 4096 : 0,
-      dev: file ? SHMEM_DEV : '00:00',
+      dev: f?.kind === 'tmpfs' ? TMPFS_DEV : file ? SHMEM_DEV : '00:00',
       inode: file ? v.file : 0,
-      name: file ? '/dev/zero (deleted)' : '',
+      // fs/proc/task_mmu.c:get_vma_name - a PR_SET_VMA_ANON_NAME name beats the file path of anon shmem
+      name: v.anonName !== undefined ? (file ? `[anon_shmem:${v.anonName}]` : `[anon:${v.anonName}]`) : f ? filePath(f) : '',
     });
   }
   return out;
@@ -54,9 +82,11 @@ const failed = (errno: number): CallObs => ({ ret: { kind: 'int', value: -1 }, e
 export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
   switch (c.op) {
     case 'mmap': {
-      if (c.fd !== undefined) throw new Unsupported('file mappings are not modelled yet');
       const legal = kernel ? (p: Placement, len: number, hint: number | null, thp: boolean) => legalPlacement(mm, kernel, p, len, hint, thp) : undefined;
-      const r = sysMmap(mm, { addr: c.addr, len: c.len, prot: c.prot, flags: c.flags, offset: c.offset ?? 0n }, legal);
+      const args = { addr: c.addr, len: c.len, prot: c.prot, flags: c.flags, offset: c.offset ?? 0n };
+      // mm/mmap.c:ksys_mmap_pgoff: with MAP_ANONYMOUS the descriptor is ignored
+      if (c.fd !== undefined && c.flags & MAP.MAP_ANONYMOUS) mm.hit('mmap.file.anon_ignores_fd');
+      const r = c.fd !== undefined && !(c.flags & MAP.MAP_ANONYMOUS) ? sysMmapFile(mm, { ...args, fd: c.fd }, legal) : sysMmap(mm, args, legal);
       if ('err' in r) return failed(r.err);
       if (r.placement.kind === 'outside') {
         return { ret: { kind: 'outside', hex: kernel?.kind === 'outside' ? kernel.hex : '' }, errno: 0, signal: 0 };
@@ -72,11 +102,59 @@ export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
       return e ? failed(e) : OK;
     }
     case 'touch':
-      if (c.access === 'exec') throw new Unsupported('exec probes are not modelled yet');
       checkInArena(mm, c.addr.page, c.addr.page + 1);
-      return { ret: { kind: 'int', value: 0 }, errno: 0, signal: touch(mm, c.addr.page, c.access === 'write') };
+      return { ret: { kind: 'int', value: 0 }, errno: 0, signal: touch(mm, c.addr.page, c.access === 'write', c.access === 'exec') };
+    case 'madvise': {
+      const e = sysMadvise(mm, c.addr, c.len, c.advice);
+      return e ? failed(e) : OK;
+    }
+    case 'mlock':
+    case 'munlock': {
+      const e = sysMlock(mm, c.op, c.addr, c.len);
+      return e ? failed(e) : OK;
+    }
+    case 'mlock2': {
+      const e = sysMlock(mm, 'mlock2', c.addr, c.len, c.flags);
+      return e ? failed(e) : OK;
+    }
+    case 'mseal': {
+      const e = sysMseal(mm, c.addr, c.len, c.flags);
+      return e ? failed(e) : OK;
+    }
+    case 'anon_name': {
+      const e = sysAnonName(mm, c.addr, c.len, c.name);
+      return e ? failed(e) : OK;
+    }
+    case 'ftruncate': {
+      const e = sysFtruncate(mm, c.file, c.len);
+      return e ? failed(e) : OK;
+    }
+    case 'fork':
+      sysFork(mm);
+      return OK;
+    case 'uffd_create': {
+      const h = sysUffdCreate(mm, c.features);
+      return h < 0 ? failed(-h) : { ret: { kind: 'int', value: h }, errno: 0, signal: 0 };
+    }
+    case 'uffd_register': {
+      const e = sysUffdRegister(mm, c.uffd, c.addr, c.len, c.mode);
+      return e ? failed(e) : OK;
+    }
+    case 'uffd_unregister': {
+      const e = sysUffdUnregister(mm, c.uffd, c.addr, c.len);
+      return e ? failed(e) : OK;
+    }
+    case 'mremap': {
+      const legal = kernel ? (p: Placement, len: number, hint: number | null, thp: boolean) => legalPlacement(mm, kernel, p, len, hint, thp) : undefined;
+      const r = sysMremap(mm, c.addr, c.oldLen, c.newLen, c.flags, c.newAddr ?? null, legal);
+      if ('err' in r) return failed(r.err);
+      if (r.placement.kind === 'outside') {
+        return { ret: { kind: 'outside', hex: kernel?.kind === 'outside' ? kernel.hex : '' }, errno: 0, signal: 0 };
+      }
+      return { ret: { kind: 'addr', page: r.placement.page, off: 0 }, errno: 0, signal: 0 };
+    }
     default:
-      throw new Unsupported(`${c.op} is not modelled yet`);
+      throw new Unsupported(`${(c as Call).op} is not modelled yet`);
   }
 }
 
@@ -110,16 +188,38 @@ export function legalPlacement(mm: Mm, kernel: Ret, own: Placement, len: number,
   return p === expect ? { kind: 'arena', page: p } : null;
 }
 
+/** A snapshot of the arena with the requested layers (src/model/layers.ts). `proc`: set in
+ *  sequences with fork (the harness's `p=`). */
+export function snapshotOf(mm: Mm, after: number, opts: PredictOptions, proc?: number): Snapshot {
+  const snap: Snapshot = { after, maps: renderMaps(mm) };
+  if (proc !== undefined) snap.proc = proc;
+  if (opts.layers?.vmflags) {
+    const f = vmFlagsLayer(mm);
+    snap.maps.forEach((e, i) => (e.vmflags = f[i]!));
+  }
+  if (opts.layers?.pagemap) snap.pagemap = pagemapLayer(mm);
+  return snap;
+}
+
 /** Predict the observation of a sequence on a kernel described by `profile`. Pure and deterministic. */
 export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): Prediction {
-  const mm = new Mm(seq.arenaPages, profile);
+  const first = new Mm(seq.arenaPages, profile);
+  const sys = first.sys;
+  sys.procs.push(first);
+  sys.current = first;
+  if (seq.files) sys.declareFiles(seq.files);
+  // the harness tags snapshots with the process only in sequences that fork
+  const forks = seq.calls.some((c) => c.op === 'fork');
+  const snap = (mm: Mm, after: number) => snapshotOf(mm, after, opts, forks ? mm.proc : undefined);
   const calls: CallObs[] = [];
   const rules: RuleHits = [];
-  const snapshots: Snapshot[] = [{ after: -1, maps: [] }];
+  const snapshots: Snapshot[] = [snap(first, -1)];
   const pred: Prediction = { calls, snapshots, status: 'ok', rules };
   const n = seq.calls.length;
   for (let i = 0; i < n; i++) {
+    const mm = sys.current!;
     mm.hits = [];
+    sys.events = [];
     let obs: CallObs;
     try {
       obs = applyCall(mm, seq.calls[i]!, opts.kernelPlacement?.(i));
@@ -127,12 +227,15 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
       if (!(e instanceof Unsupported)) throw e;
       pred.unsupported = { call: i, reason: e.message };
       pred.detail = `model: call ${i} unsupported: ${e.message}`;
-      if (i > 0 && !opts.snapshotEveryCall) snapshots.push({ after: i - 1, maps: renderMaps(mm) });
+      if (i > 0 && !opts.snapshotEveryCall) snapshots.push(snap(mm, i - 1));
       break;
     }
+    if (sys.events.length) obs = { ...obs, event: sys.events.join(',') };
     calls.push(obs);
     rules.push(mm.hits);
-    if (opts.snapshotEveryCall || i === n - 1) snapshots.push({ after: i, maps: renderMaps(mm) });
+    if (opts.snapshotEveryCall || i === n - 1) snapshots.push(snap(sys.current!, i));
+    // every waiting parent takes its final snapshot after its child ends, innermost first
+    if (i === n - 1) for (let p = sys.current!.proc - 1; p >= 0; p--) snapshots.push(snap(sys.procs[p]!, i));
   }
   return pred;
 }

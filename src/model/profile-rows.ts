@@ -7,6 +7,9 @@
 // are listed in `evidence`; where the exact release is inferred (between anchors), `inferred` says
 // so and makeProfile() warns for kernels between the last anchor without and the first with it.
 
+import { PROFILE_ROWS_MEM } from './profile-rows-mem.js';
+import { PROFILE_ROWS_FILES } from './profile-rows-files.js';
+
 export type Version = readonly [number, number, number];
 
 export interface ProfileRow {
@@ -29,6 +32,21 @@ export const ROW_IDS = [
   'mmap.thp_align_anon',
   'mmap.map_droppable',
   'merge.new_range_prefers_prev',
+  // madvise, mlock, mseal, anon names, layers (src/model/madvise.ts, mlock.ts, mseal.ts, anon-name.ts, layers.ts)
+  'madvise.guard_regions',
+  'madvise.guard_file',
+  'madvise.maybe_guard_flag',
+  'pagemap.guard_bit',
+  'madvise.populate_hole_enomem',
+  'madvise.dontneed_reclaims_pt',
+  'smaps.lf_mnemonic',
+  'mseal.syscall',
+  'anon_name.shmem',
+  // files, fork, mremap, userfaultfd (src/model/mmap-file.ts, fork.ts, mremap.ts, uffd.ts, merge.ts)
+  'merge.anon_pgoff',
+  'uffd.register_drop_wp_ebusy',
+  'mremap.multi_vma',
+  'mremap.map_count_exact',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -98,6 +116,8 @@ export const PROFILE_ROWS: readonly ProfileRow[] = [
     evidence: '6.1.158 src: __mmap_region "Check next" then "Check prev"; 6.12.107, 7.3.4 src: vma_merge_new_range',
     ref: '7.3 mm/vma.c:vma_merge_new_range, can_vma_merge_right vs 6.1 mm/mmap.c:__mmap_region',
   },
+  ...PROFILE_ROWS_MEM,
+  ...PROFILE_ROWS_FILES,
 ];
 
 export function cmpVersion(a: Version, b: Version): number {

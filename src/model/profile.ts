@@ -1,6 +1,7 @@
 // What the model needs to know about a target kernel: its version (for the profile rows) and the
 // run-time facts the harness probes at start-up (docs/harness-protocol.md `hello` line).
 
+import { ERRNO } from '../seq/consts.js';
 import { cmpVersion, PROFILE_ROWS, type RowId, type Version } from './profile-rows.js';
 
 export type ThpMode = 'always' | 'madvise' | 'never' | 'none';
@@ -34,6 +35,20 @@ export interface Profile {
   /** RLIMIT_MEMLOCK in pages when the process lacks CAP_IPC_LOCK, null = unlimited/CAP_IPC_LOCK;
    *  facts `memlock` (bytes) and `cap_ipc_lock` */
   memlockPages: number | null;
+  /** guard regions (MADV_GUARD_INSTALL): none, anonymous VMAs only (6.13/6.14), any VMA; fact `guard` */
+  guard: 'none' | 'anon' | 'file';
+  /** pagemap reports guard markers as PM_GUARD_REGION ('G'), else as PM_SWAP ('S'); fact `pm_guard` */
+  pmGuard: boolean;
+  /** CONFIG_ANON_VMA_NAME: PR_SET_VMA_ANON_NAME works (else EINVAL); fact `anon_name` */
+  anonVmaName: boolean;
+  /** mseal(2) available (else ENOSYS); fact `mseal` */
+  mseal: boolean;
+  /** UFFDIO_API features the kernel supports; null = userfaultfd() fails with `uffdErrno`; facts
+   *  `uffd_features` (hex) and `uffd` (errno name) */
+  uffdFeatures: number | null;
+  uffdErrno: number;
+  /** effective uid 0: CAP_SYS_PTRACE (UFFD_FEATURE_EVENT_FORK) assumed with it; fact `euid` */
+  root: boolean;
   /** which profile rows (src/model/profile-rows.ts) have their 7.3 behaviour on this kernel */
   rows: Record<RowId, boolean>;
   /** things the model had to guess (missing facts, version between anchors) */
@@ -87,9 +102,25 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     warnings.push(`${release}: THP alignment of anonymous mmap used other rules in 6.7-6.11 (not modelled)`);
   }
 
+  // Facts probed by the harness win over what the version rows say (configs differ between builds).
+  const guardFact = facts['guard'];
+  const guard =
+    guardFact === 'none' || guardFact === 'anon' || guardFact === 'file'
+      ? guardFact
+      : rows['madvise.guard_file'] ? 'file' : rows['madvise.guard_regions'] ? 'anon' : 'none';
+  const anonName = facts['anon_name'];
+  if (anonName !== '0' && anonName !== '1') warnings.push('no anon_name fact: assuming CONFIG_ANON_VMA_NAME=y');
+
   return {
     release,
     version,
+    guard,
+    pmGuard: facts['pm_guard'] === '1' || (facts['pm_guard'] !== '0' && rows['pagemap.guard_bit']),
+    anonVmaName: anonName !== '0',
+    mseal: facts['mseal'] === '1' || (facts['mseal'] !== '0' && rows['mseal.syscall']),
+    uffdFeatures: facts['uffd_features'] === undefined ? 0x1ffff : hexFact(facts, 'uffd_features') ?? null,
+    uffdErrno: ERRNO[facts['uffd'] ?? 'EPERM'] ?? 1,
+    root: (hexFact(facts, 'euid') ?? 0) === 0,
     thp,
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,

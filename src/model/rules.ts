@@ -1,6 +1,9 @@
 // Every modelled rule, with the kernel function it follows. predict() records, per call, which of
 // these fired; the campaign reports coverage over RULE_IDS and steers generation with it.
 
+import { RULES_FILES } from './rules-files.js';
+import { RULES_MEM } from './rules-mem.js';
+
 export const RULES = {
   // mmap errno paths, in the order the kernel checks them
   'errno.mmap.offset_unaligned': 'EINVAL: offset not page aligned (arch/x86/kernel/sys_x86_64.c:sys_mmap)',
@@ -102,6 +105,10 @@ export const RULES = {
   'populate.write': 'population write-faults a private writable VMA (mm/gup.c:populate_vma_page_range)',
   'populate.read': 'population read-faults (mm/gup.c:populate_vma_page_range FOLL_FORCE)',
   'populate.prot_none': 'PROT_NONE VMA not populated (mm/gup.c:populate_vma_page_range)',
+  // file mappings, ftruncate, fork, mremap, userfaultfd (src/model/rules-files.ts)
+  ...RULES_FILES,
+  // madvise, mlock, mseal, anon names, page state (src/model/rules-mem.ts)
+  ...RULES_MEM,
 } as const;
 
 export type RuleId = keyof typeof RULES;

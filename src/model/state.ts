@@ -5,6 +5,7 @@
 import { VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_MAYEXEC, VM_SHARED } from './flags.js';
 import type { Profile } from './profile.js';
 import type { RuleId } from './rules.js';
+import { Sys } from './sys.js';
 
 /** PMD_SIZE in pages: 2 MiB / 4 KiB. The arena base is 2 MiB aligned, so arena-relative page
  *  numbers have the same alignment as absolute ones. */
@@ -22,6 +23,38 @@ export interface Vma {
   file: number;
   /** 0 = none; otherwise anon_vma identity */
   anonVma: number;
+  /** the anon_vma_chain is not singular (mm/vma.c:vma_is_fork_child): a fork child's inherited anon_vma */
+  forkChild?: boolean;
+  /** userfaultfd context identity (vm_userfaultfd_ctx.ctx), 0/absent = none (src/model/uffd.ts) */
+  uffd?: number;
+  /** file VMAs: 7.3's vm_anon_pgoff minus vm_pgoff (mm/vma.c:needs_adjacent_anon_pgoff). Splits and
+   *  merges move both offsets together, so the difference is a per-VMA constant: addr - pgoff at
+   *  mmap, kept by a faulted VMA's mremap, reset by an unfaulted one's. Absent = 0 (anonymous). */
+  anonDelta?: number;
+  /** anon_vma_name (PR_SET_VMA_ANON_NAME), compared by content; absent = none (src/model/anon-name.ts) */
+  anonName?: string;
+}
+
+// Page-table entries of one arena page, for the pagemap layer (Snapshot.pagemap).
+export const PTE_NONE = 0;
+/** the shared zero page (read fault on private memory) */
+export const PTE_ZERO = 1;
+/** an anonymous page (private memory written, CoW copy of a file page) */
+export const PTE_ANON = 2;
+/** a page-cache page of the VMA's file (shmem) */
+export const PTE_FILE = 3;
+/** either none or present: the kernel chooses (THP allocation that may fall back to 4 KiB) */
+export const PTE_MAYBE = 4;
+/** a guard-region marker (PM_GUARD_REGION) */
+export const PTE_GUARD = 5;
+/** another non-present entry (swap, uffd-wp marker) */
+export const PTE_MARKER = 6;
+const PTE_CHARS = '-PPP?GS';
+export function pteChar(v: number): string {
+  return PTE_CHARS[v] ?? '?';
+}
+export function ptePresent(v: number): boolean {
+  return v === PTE_ZERO || v === PTE_ANON || v === PTE_FILE;
 }
 
 export function vmaPages(v: Vma): number {
@@ -38,15 +71,22 @@ export class Mm {
   pmd: Uint8Array;
   /** VMAs created outside the arena (non-fixed mmaps that found no room inside it) */
   outside = 0;
-  nextAnonVma = 1;
-  nextFile = 1;
   /** rule ids fired by the current call */
   hits: RuleId[] = [];
+  /** per arena page: PTE_* (what /proc/self/pagemap shows) */
+  pte: Uint8Array;
+  /** what the processes of one sequence share: files, userfaultfds, fork chain (src/model/sys.ts) */
+  sys: Sys;
+  /** 0 = the sequence's first process, n = the n-th fork child */
+  proc = 0;
 
   constructor(
     readonly arenaPages: number,
     readonly profile: Profile,
+    sys?: Sys,
   ) {
+    this.sys = sys ?? new Sys();
+    this.pte = new Uint8Array(arenaPages);
     const fenceFlags = VM_SHARED | VM_MAYSHARE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     this.vmas = [
       { start: -1, end: 0, flags: fenceFlags, pgoff: 0, file: -1, anonVma: 0 },
@@ -118,7 +158,7 @@ export class Mm {
   }
 
   newAnonVma(): number {
-    return this.nextAnonVma++;
+    return this.sys.newAnonVma();
   }
 
   /** Arena VMAs only (what /proc/self/maps shows inside the arena). */

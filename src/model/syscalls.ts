@@ -11,6 +11,7 @@ import {
   VM_EXEC,
   VM_FLAGS_CLEAR,
   VM_GROWSDOWN,
+  VM_IGNORE_MERGE,
   VM_LOCKED,
   VM_MAYEXEC,
   VM_MAYREAD,
@@ -21,6 +22,7 @@ import {
   VM_PKEY_EXEC_ONLY,
   VM_READ,
   VM_SHARED,
+  VM_SEALED,
   VM_SOFTDIRTY,
   VM_SYNC,
   VM_WIPEONFORK,
@@ -30,6 +32,8 @@ import { freePgtables, mmPopulate, populateVmaPageRange, vmaIsAnonymous } from '
 import { splitVmaUnchecked, vmaMergeNewRange, vmaModifyFlags } from './merge.js';
 import { getUnmappedArea, type Placement, thpAlignApplies } from './placement.js';
 import { Mm, type Vma } from './state.js';
+import { zapPtes } from './pages.js';
+import { unmapEvents } from './uffd.js';
 
 export const EPERM = 1;
 export const EBADF = 9;
@@ -76,7 +80,7 @@ const MAP_TYPE = 0x0f;
 const MAP_DROPPABLE = 0x08;
 
 /** mm/mmap.c:calc_vm_prot_bits (+ x86 execute-only pkey, arch/x86/mm/pkeys.c:execute_only_pkey). */
-function calcVmProtBits(mm: Mm, prot: number, execOnlyPkey: boolean): number {
+export function calcVmProtBits(mm: Mm, prot: number, execOnlyPkey: boolean): number {
   let f = 0;
   if (prot & PROT.PROT_READ) f |= VM_READ;
   if (prot & PROT.PROT_WRITE) f |= VM_WRITE;
@@ -193,8 +197,9 @@ export function sysMmap(mm: Mm, a: MmapArgs, judge?: PlacementJudge): MmapResult
   return { placement };
 }
 
-/** mm/vma.c:__mmap_region for [start, end) in the arena; returns 0 or a positive errno. */
-function mmapRegion(mm: Mm, start: number, end: number, vmFlags: number, pgoff: number): number {
+/** mm/vma.c:__mmap_region for [start, end) in the arena; returns 0 or a positive errno. `file`: the
+ *  vm_file identity of a file mapping (src/model/mmap-file.ts), 0 for anonymous memory. */
+export function mmapRegion(mm: Mm, start: number, end: number, vmFlags: number, pgoff: number, file = 0): number {
   // __mmap_setup: gather (and split) whatever MAP_FIXED replaces
   const first = mm.intersect(start, end);
   let prev: Vma | null;
@@ -221,7 +226,9 @@ function mmapRegion(mm: Mm, start: number, end: number, vmFlags: number, pgoff: 
     end,
     flags: vmFlags,
     pgoff,
-    file: 0,
+    file,
+    // 7.3 anon_pgoff of a new mapping: addr >> PAGE_SHIFT (mm/vma.c:__mmap_region)
+    anonDelta: file ? start - pgoff : 0,
     anonVma: 0,
     prev,
     next,
@@ -229,9 +236,10 @@ function mmapRegion(mm: Mm, start: number, end: number, vmFlags: number, pgoff: 
   });
   if (!vma) {
     // __mmap_new_vma; shared anonymous memory becomes a new shmem file (shmem_zero_setup)
-    vma = { start, end, flags: vmFlags, pgoff, file: vmFlags & VM_SHARED ? mm.nextFile++ : 0, anonVma: 0 };
+    vma = { start, end, flags: vmFlags, pgoff, file: file || (vmFlags & VM_SHARED ? mm.sys.newAnonShmem(end - start) : 0), anonVma: 0 };
+    if (file) vma.anonDelta = start - pgoff;
     mm.insert(vma);
-    if (vma.file) mm.hit('mmap.shared_anon');
+    if (vma.file && !file) mm.hit('mmap.shared_anon');
   }
   // __mmap_complete: new or expanded VMAs get VM_SOFTDIRTY
   if (mm.profile.softDirty) vma.flags |= VM_SOFTDIRTY;
@@ -255,14 +263,32 @@ function vmsGatherMunmapVmas(
   end: number,
   mapCountRule: 'errno.munmap.map_count' | 'errno.mmap.fixed_map_count',
 ): Gathered | number {
+  const sealedRule = mapCountRule === 'errno.munmap.map_count' ? 'errno.munmap.sealed' : 'errno.mmap.fixed_sealed';
   if (start > first.start) {
     if (end < first.end && mm.mapCount >= mm.profile.maxMapCount) {
       mm.hit(mapCountRule);
       return ENOMEM;
     }
+    // "Don't bother splitting the VMA if we can't unmap it anyway"
+    if (first.flags & VM_SEALED) {
+      mm.hit(sealedRule);
+      return EPERM;
+    }
     mm.hit('munmap.split_start');
     splitVmaUnchecked(mm, first, start, true);
   }
+  // A sealed VMA anywhere in the range: EPERM before anything is detached (the start split stays).
+  for (let j = mm.findIndex(start); mm.vmas[j]!.start < end; j++) {
+    if (mm.vmas[j]!.flags & VM_SEALED) {
+      mm.hit(sealedRule);
+      // the VMAs before it were already gathered: their uffd unmap events are still sent
+      // (userfaultfd_unmap_complete runs whatever do_vmi_munmap returned)
+      unmapEvents(mm, start, mm.vmas[j]!.start);
+      return EPERM;
+    }
+  }
+  // userfaultfd_unmap_prep for each VMA of the range (events sent when the call completes)
+  unmapEvents(mm, start, end);
   let i = mm.findIndex(start);
   for (;;) {
     const v = mm.vmas[i]!;
@@ -273,6 +299,8 @@ function vmsGatherMunmapVmas(
     }
     mm.vmas.splice(i, 1);
   }
+  // unmap_vmas: every pte of the range goes, guard markers too (ZAP_FLAG_DROP_MARKER)
+  zapPtes(mm, start, end, true);
   return { prev: mm.vmas[i - 1]!, next: mm.vmas[i]! };
 }
 
@@ -389,6 +417,10 @@ function overrideMprotectPkey(prot: number): boolean {
 /** mm/mprotect.c:mprotect_fixup. Returns the VMA now covering [start, end) or a positive errno. */
 function mprotectFixup(mm: Mm, vma: Vma, prev: Vma, start: number, end: number, newflags: number): Vma | number {
   const oldflags = vma.flags;
+  if (oldflags & VM_SEALED) {
+    mm.hit('errno.mprotect.sealed');
+    return EPERM;
+  }
   if (newflags === oldflags) {
     mm.hit('mprotect.unchanged');
     return vma;
@@ -409,11 +441,12 @@ function mprotectFixup(mm: Mm, vma: Vma, prev: Vma, start: number, end: number, 
   const r = vmaModifyFlags(mm, prev, vma, start, end, newflags);
   if (typeof r === 'number') return -r;
   // vma_flags_reset_once: the merged VMA keeps the sticky flags it gained
-  r.flags = newflags | (r.flags & VM_SOFTDIRTY);
+  r.flags = newflags | (r.flags & VM_IGNORE_MERGE);
   // "Private VMA_LOCKED_BIT VMA becoming writable: trigger COW to avoid major fault on access."
   if (newflags & VM_WRITE && oldflags & VM_LOCKED && !(oldflags & (VM_WRITE | VM_SHARED))) {
     mm.hit('mprotect.locked_populate');
-    populateVmaPageRange(mm, r, start, end);
+    // populate_vma_page_range(..., NULL): no FOLL_UNLOCKABLE, a userfault cannot be answered
+    populateVmaPageRange(mm, r, start, end, 'gup_noretry');
   }
   return r;
 }

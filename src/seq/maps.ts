@@ -40,3 +40,14 @@ export function mapsEntryToString(e: MapsEntry): string {
   const file = e.inode || e.dev !== '00:00' ? ` ${e.offset.toString(16).padStart(8, '0')} ${e.dev} ${e.inode}` : '';
   return `A+${e.start}p-A+${e.end}p ${e.perms}${file}${name}`;
 }
+
+/** The harness's private tmpfs directory is chosen at start-up (docs/harness-protocol.md "Files"),
+ *  so names of declared tmpfs files are compared with this placeholder for the directory. */
+export const TMPFS_DIR = '<tmpfs>';
+
+/** `<tmpfs_dir>/f<n> (deleted)` of the harness (mkdtemp `vmafuzz-XXXXXX`, or `/vmafuzz-tmpfs` in
+ *  init mode) becomes `<tmpfs>/f<n> (deleted)`; every other name is returned unchanged. */
+export function canonicalFileName(name: string): string {
+  const m = /^\/(?:[^ ]*\/)?vmafuzz-[^/]*\/(f\d+ \(deleted\))$/.exec(name);
+  return m ? `${TMPFS_DIR}/${m[1]}` : name;
+}

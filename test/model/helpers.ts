@@ -95,16 +95,27 @@ export class World {
   hits: RuleId[] = [];
   constructor(arenaPages: number, profile: Profile) {
     this.mm = new Mm(arenaPages, profile);
+    this.mm.sys.procs.push(this.mm);
+    this.mm.sys.current = this.mm;
   }
-  /** Run calls; returns the observation of the last one. */
+  /** Run calls; returns the observation of the last one. Calls run in the current process (a
+   *  fork moves on to the child, as the harness does); `events` are the last call's uffd events. */
   run(...calls: Call[]): CallObs {
     let o: CallObs | undefined;
     for (const c of calls) {
-      this.mm.hits = [];
-      o = applyCall(this.mm, c);
-      this.hits = this.mm.hits;
+      const mm = this.cur;
+      mm.hits = [];
+      mm.sys.events = [];
+      o = applyCall(mm, c);
+      this.hits = mm.hits;
+      this.events = [...mm.sys.events];
     }
     return o!;
+  }
+  events: string[] = [];
+  /** the process that runs the next call (the newest fork child) */
+  get cur(): Mm {
+    return this.mm.sys.current ?? this.mm;
   }
   /** Run a call that must succeed (errno 0, no signal). */
   ok(...calls: Call[]): this {
@@ -119,8 +130,8 @@ export class World {
     return this.run(c).errno;
   }
   vma(page: number): Vma {
-    const v = this.mm.lookup(page);
-    if (!v) throw new Error(`nothing mapped at ${page}\n${render(this.mm)}`);
+    const v = this.cur.lookup(page);
+    if (!v) throw new Error(`nothing mapped at ${page}\n${render(this.cur)}`);
     return v;
   }
   anon(page: number): number {
@@ -170,7 +181,7 @@ export function parseDiagram(d: string): Array<[number, number, string]> {
  * "rw-p ac !nr" (perms, required VmFlags mnemonics, forbidden ones).
  */
 export function expectLayout(w: World | Mm, d: string, attrs: Record<string, string> = {}): void {
-  const mm = w instanceof World ? w.mm : w;
+  const mm = w instanceof World ? w.cur : w;
   const want = parseDiagram(d);
   const got = mm.arenaVmas().map((v) => [v.start, v.end] as const);
   const ctx = `expected\n      ${d}\nmodel\n${render(mm)}`;

@@ -6,10 +6,12 @@ describe('makeProfile', () => {
   it('parses the harness hello facts (hex)', () => {
     const p = makeProfile('6.18.44-fc-v657', {
       thp: 'always', max_map_count: 'fffa', mmap_min_addr: '1000', base_map_count: '1a', soft_dirty: '1', overcommit: '2',
-      rlimit_stack: '800000', pkeys: '1', memlock: '10000', cap_ipc_lock: '0',
+      rlimit_stack: '800000', pkeys: '1', memlock: '10000', cap_ipc_lock: '0', guard: 'anon', pm_guard: '0', anon_name: '1', mseal: '1',
     });
     expect(p.version).toEqual([6, 18, 44]);
     expect(p).toMatchObject({ thp: 'always', maxMapCount: 65530, mmapMinAddr: 4096, baseMapCount: 26, softDirty: true, overcommitNever: true, rlimitStackPages: 2048, execOnlyPkey: true, memlockPages: 16 });
+    // facts win over the version rows (a 6.18.44 kernel would have file guards and PM_GUARD_REGION)
+    expect(p).toMatchObject({ guard: 'anon', pmGuard: false, anonVmaName: true, mseal: true });
     expect(p.warnings).toEqual([]);
   });
 
@@ -17,10 +19,11 @@ describe('makeProfile', () => {
     const hello = {
       release: '6.18.44-fc-v657', page: '1000', thp: 'madvise', max_map_count: 'fffa', mmap_min_addr: '1000', window: '4000000',
       base_map_count: 'e', soft_dirty: '0', pkeys: '0', cap_ipc_lock: '1', thp_shmem: 'never', overcommit: '0',
-      memlock: '800000', rlimit_stack: '800000', stack_guard_gap: '100', euid: '0',
+      memlock: '800000', rlimit_stack: '800000', stack_guard_gap: '100', euid: '0', guard: 'file', pm_guard: '1', anon_name: '0', mseal: '1',
     };
     const p = makeProfile(hello.release, hello);
     expect(p).toMatchObject({ baseMapCount: 14, memlockPages: null, shmemHugePages: 0, stackGuardGapPages: 256, rlimitStackPages: 2048 });
+    expect(p).toMatchObject({ guard: 'file', pmGuard: true, anonVmaName: false, mseal: true });
     expect(p.warnings).toEqual([]);
     expect(makeProfile('7.3.4', { ...hello, cap_ipc_lock: '0', thp_shmem: 'advise' })).toMatchObject({ memlockPages: 2048, shmemHugePages: 512 });
   });
@@ -44,8 +47,25 @@ describe('makeProfile', () => {
       'mmap.thp_align_anon': true,
       'mmap.map_droppable': true,
       'merge.new_range_prefers_prev': true,
+      // src/model/profile-rows-mem.ts
+      'madvise.guard_regions': false,
+      'madvise.guard_file': false,
+      'madvise.maybe_guard_flag': false,
+      'pagemap.guard_bit': false,
+      'madvise.populate_hole_enomem': true,
+      'madvise.dontneed_reclaims_pt': false,
+      'smaps.lf_mnemonic': true,
+      'mseal.syscall': true,
+      'anon_name.shmem': true,
+      // src/model/profile-rows-files.ts
+      'merge.anon_pgoff': false,
+      'uffd.register_drop_wp_ebusy': false,
+      'mremap.multi_vma': false,
+      'mremap.map_count_exact': false,
     });
-    expect(Object.values(rows('6.18.44')).every((v) => v)).toBe(true);
+    // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
+    const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact'];
+    expect(Object.entries(rows('6.18.44')).filter(([, v]) => !v).map(([k]) => k).sort()).toEqual(only73.sort());
     expect(Object.values(rows('7.3.4')).every((v) => v)).toBe(true);
   });
 
@@ -56,6 +76,6 @@ describe('makeProfile', () => {
 
   it('the row table is complete and cites kernel source', () => {
     expect(PROFILE_ROWS.map((r) => r.id)).toEqual([...ROW_IDS]);
-    for (const r of PROFILE_ROWS) expect(r.ref).toMatch(/mm\/\w+\.c:|include\/linux\/\w+\.h:/);
+    for (const r of PROFILE_ROWS) expect(r.ref).toMatch(/mm\/\w+\.c:|include\/linux\/\w+\.h:|fs\/proc\/\w+\.c:/);
   });
 });

@@ -5,6 +5,9 @@ import { VM_MAYWRITE } from '../../src/model/flags.js';
 import { makeProfile, RULE_IDS, type Profile, type RuleId } from '../../src/model/index.js';
 import type { Call } from '../../src/seq/schema.js';
 import { mmap, mprotect, munmap, touch, world } from './helpers.js';
+import { S_MEM } from './rules-mem.scenarios.js';
+import { S_FILES } from './rules-files.scenarios.js';
+import type { FileDecl } from '../../src/seq/schema.js';
 
 const p61 = () => makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise' });
 const G = 0x01000000; // PROT_GROWSDOWN
@@ -15,6 +18,8 @@ interface Scenario {
   setup?: Call[];
   /** mutate the state before the last call (for rules unreachable through anonymous calls alone) */
   tweak?: (w: ReturnType<typeof world>) => void;
+  /** files the sequence declares (test/model/rules-files.scenarios.ts) */
+  files?: FileDecl[];
   call: Call;
 }
 
@@ -123,6 +128,10 @@ const S: Record<RuleId, Scenario> = {
   'populate.write': { call: mmap(0, 1, 'rw', 'fixed', 'populate') },
   'populate.read': { call: mmap(0, 1, 'r', 'fixed', 'populate') },
   'populate.prot_none': { call: mmap(0, 1, 'none', 'fixed', 'locked') },
+  // madvise, mlock, mseal, anon names, page state (test/model/rules-mem.scenarios.ts)
+  ...S_MEM,
+  // files, ftruncate, fork, mremap, userfaultfd (test/model/rules-files.scenarios.ts)
+  ...S_FILES,
 };
 
 describe('rule reachability', () => {
@@ -134,6 +143,7 @@ describe('rule reachability', () => {
     it(id, () => {
       const s = S[id];
       const w = world(s.arena ?? 8, s.profile ?? {});
+      if (s.files) w.mm.sys.declareFiles(s.files);
       if (s.setup) w.ok(...s.setup);
       s.tweak?.(w);
       w.run(s.call);

@@ -1,0 +1,90 @@
+// What the processes of one sequence share beyond their own address spaces: the files (declared
+// memfd/tmpfs files and the shmem files behind MAP_SHARED|MAP_ANONYMOUS, each with its size and
+// page cache), the userfaultfd contexts, the fork chain, and the userfaultfd events the current call
+// raised. One Sys per predicted sequence; every Mm of the sequence points to it.
+
+import type { FileDecl } from '../seq/schema.js';
+import type { Mm } from './state.js';
+
+export type FileKind = 'anon' | 'memfd' | 'tmpfs';
+
+/** One open file (struct file) and its inode: all mappings of it share vm_file, so they may merge. */
+export interface FileObj {
+  /** identity (Vma.file) */
+  id: number;
+  kind: FileKind;
+  /** declared files: index in Sequence.files */
+  index: number;
+  /** i_size in bytes */
+  size: bigint;
+  /** page-cache pages (shmem folios) by file page index */
+  cache: Set<number>;
+  /** opened O_RDONLY: no FMODE_WRITE */
+  readOnly: boolean;
+}
+
+/** A userfaultfd context (struct userfaultfd_ctx). */
+export interface UffdCtx {
+  id: number;
+  features: number;
+  /** ctx->mm: the process that created it (or, for EVENT_FORK copies, the child) */
+  mm: Mm;
+}
+
+export class Sys {
+  files: FileObj[] = [];
+  /** uffd contexts by id (1-based; index 0 unused) */
+  uffds: (UffdCtx | null)[] = [null];
+  /** per uffd_create call (handle): the context id, or 0 when creation failed (descriptor -1) */
+  handles: number[] = [];
+  /** every process of the sequence, by process number */
+  procs: Mm[] = [];
+  /** the process that runs the next call */
+  current: Mm | null = null;
+  /** userfaultfd events raised by the current call, in order (CallObs.event) */
+  events: string[] = [];
+  private nextFile = 1;
+  private nextAnonVma = 1;
+
+  /** Declare the sequence's files (created by the harness before the first call). */
+  declareFiles(decls: readonly FileDecl[]): void {
+    decls.forEach((d, i) => {
+      this.files.push({ id: this.nextFile++, kind: d.kind, index: i, size: d.size, cache: new Set(), readOnly: d.readOnly === true });
+    });
+  }
+
+  /** mm/shmem.c:shmem_zero_setup - the shmem file behind a MAP_SHARED|MAP_ANONYMOUS mapping of `pages`. */
+  newAnonShmem(pages: number): number {
+    const f: FileObj = { id: this.nextFile++, kind: 'anon', index: -1, size: BigInt(pages) * 4096n, cache: new Set(), readOnly: false };
+    this.files.push(f);
+    return f.id;
+  }
+
+  file(id: number): FileObj {
+    const f = this.files.find((x) => x.id === id);
+    if (!f) throw new Error(`model bug: no file ${id}`);
+    return f;
+  }
+
+  declared(index: number): FileObj {
+    const f = this.files.find((x) => x.index === index && x.kind !== 'anon');
+    if (!f) throw new Error(`model bug: no declared file ${index}`);
+    return f;
+  }
+
+  /** anon_vma identities are unique across the processes of a sequence */
+  newAnonVma(): number {
+    return this.nextAnonVma++;
+  }
+
+  /** Record a userfaultfd event of the current call. */
+  event(name: 'missing' | 'wp' | 'minor' | 'fork' | 'remap' | 'remove' | 'unmap'): void {
+    this.events.push(name);
+  }
+}
+
+/** ceil(size / PAGE_SIZE): the first file page index beyond EOF. */
+export function filePages(f: FileObj): number {
+  const p = (f.size + 4095n) / 4096n;
+  return p > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(p);
+}
