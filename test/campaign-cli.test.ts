@@ -113,7 +113,7 @@ describe('campaign on the host kernel', () => {
 
   it('Ctrl-C writes the summary and the last stats line; --resume finishes the campaign', async () => {
     const dir = join(tmp(), 'c');
-    const child = spawn(process.execPath, [CLI, 'fuzz', '--count', '8000', '--seed', '5', '--jobs', '1', '--out', dir, '--progress', 'lines', '--stats-every', '200ms', ...SMALL_LAYOUT], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'fuzz', '--count', '8000', '--seed', '5', '--ops', 'core', '--jobs', '1', '--out', dir, '--progress', 'lines', '--stats-every', '200ms', ...SMALL_LAYOUT], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

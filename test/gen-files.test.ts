@@ -39,3 +39,16 @@ describe('file/process generation', () => {
     expect(expandOps('uffd')).toEqual(expect.arrayContaining(['uffd_create', 'uffd_register', 'uffd_unregister', 'mmap']));
   });
 });
+
+describe('generated sequences are always valid corpus files', () => {
+  it('never asks for MAP_FIXED at NULL, whatever the family (campaign seeds 21 and 5 once did)', async () => {
+    const { generate, DEFAULT_CONFIG } = await import('../src/gen/generate.js');
+    const { sequenceSchema } = await import('../src/seq/schema.js');
+    const { sequenceToInput } = await import('../src/seq/io.js');
+    for (let i = 0; i < 3000; i++) {
+      const s = generate(21, i, DEFAULT_CONFIG);
+      const r = sequenceSchema.safeParse(sequenceToInput(s));
+      expect(r.success, r.success ? '' : `case ${i}: ${JSON.stringify(r.error.issues[0])}`).toBe(true);
+    }
+  });
+});

@@ -144,7 +144,8 @@ describe('vmafuzz report', () => {
 
   it('reports a clean campaign as clean (exit 0, one passing testcase)', async () => {
     const dir = join(tmp(), 'clean');
-    expect((await vmafuzz(['fuzz', '--count', '400', '--seed', '2', '--jobs', '1', '--out', dir, '--progress', 'off'])).exitCode).toBe(0);
+    // core calls only: campaigns over other families meet the host's known kernel bugs (corpus/regression)
+    expect((await vmafuzz(['fuzz', '--count', '400', '--seed', '2', '--ops', 'core', '--jobs', '1', '--out', dir, '--progress', 'off'])).exitCode).toBe(0);
     const html = join(dir, 'r.html');
     const junit = join(dir, 'r.xml');
     const r = await vmafuzz(['report', dir, '--html', html, '--junit', junit]);

@@ -99,6 +99,8 @@ export function genFileMmap(p: Picks, a: ArenaAllocator, invalid: boolean): Call
       default: prot = pickProt(p, true); break;
     }
   }
+  // MAP_FIXED(_NOREPLACE) at NULL would map page 0, outside the arena: the schema refuses it.
+  if (addr === null) flags &= ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE);
   return { op: 'mmap', addr, len, prot, flags: flags >>> 0, fd, offset };
 }
 

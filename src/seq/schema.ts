@@ -124,7 +124,8 @@ export const knownSchema = z.strictObject({
   kind: z.literal('kernel-bug'),
   summary: z.string().max(400),
   reference: z.string().max(400).describe('kernel source function, commit or report that explains it'),
-  fixedIn: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('a release known to be fixed (the first one, when known); older kernels are expected to diverge'),
+  seenIn: z.array(z.string().regex(/^\d+\.\d+(\.\d+)?$/)).min(1).describe('kernel versions where it was observed; replaying there must diverge'),
+  fixedIn: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('a release whose source has the fix, when known'),
 });
 export type Known = z.output<typeof knownSchema>;
 
