@@ -8,7 +8,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate } from '../gen/generate.js';
+import { DEFAULT_CONFIG, generate, type GenConfig, type Weights } from '../gen/generate.js';
+import { expandOps } from '../gen/families.js';
+import { OPS } from '../seq/schema.js';
 import { ensureHarness, projectRoot } from '../runner/harness-build.js';
 import { encodeWire, toWire } from '../runner/protocol.js';
 import { NativeRunner } from '../runner/native.js';
@@ -36,10 +38,15 @@ async function cOnly(harness: string, seqs: Sequence[]): Promise<number> {
   return seqs.length / ((performance.now() - t0) / 1000);
 }
 
+// The core calls (mmap, munmap, mprotect, touch) with plain generation, so the end-to-end run
+// executes exactly the sequences of the baseline: generate(SEED, i, CORE).
+const CORE: GenConfig = { ...DEFAULT_CONFIG, weights: Object.fromEntries(OPS.map((op) => [op, expandOps('core').includes(op) ? DEFAULT_CONFIG.weights[op] : 0])) as Weights };
+
 function endToEnd(n: number): { perSec: number; divergences: number } {
   const out = mkdtempSync(join(tmpdir(), 'vmafuzz-bench-'));
   try {
-    const [cmd, args] = pinned(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'fuzz', '--count', String(n), '--seed', String(SEED), '--out', out, '--json']);
+    const fuzz = ['fuzz', '--count', String(n), '--seed', String(SEED), '--ops', 'core', '--no-guidance', '--no-minimize', '--progress', 'off', '--out', out, '--json'];
+    const [cmd, args] = pinned(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), ...fuzz]);
     const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status !== 0 && r.status !== 1) throw new Error(`fuzz failed (${r.status}): ${r.stderr}`);
     const j = JSON.parse(r.stdout) as { sequencesPerSecond: number; divergences: number };
@@ -57,7 +64,7 @@ async function jsBreakdown(seqs: Sequence[]): Promise<Record<string, number>> {
   await runner.close();
   const us = (ms: number) => (ms * 1000) / seqs.length;
   let t = performance.now();
-  for (let i = 0; i < seqs.length; i++) generate(SEED, i);
+  for (let i = 0; i < seqs.length; i++) generate(SEED, i, CORE);
   const gen = us(performance.now() - t);
   t = performance.now();
   const preds = seqs.map((s, i) => predict(s, profile, { snapshotEveryCall: false, kernelPlacement: (c) => kernel[i]!.calls[c]?.ret }));
@@ -76,9 +83,9 @@ export interface BenchSection {
 async function main(): Promise<void> {
   const n = Number(process.env.VMAFUZZ_BENCH_N ?? 6000);
   const harness = await ensureHarness();
-  const seqs = Array.from({ length: n }, (_, i) => generate(SEED, i));
+  const seqs = Array.from({ length: n }, (_, i) => generate(SEED, i, CORE));
   const calls = seqs.reduce((s, q) => s + q.calls.length, 0);
-  console.log(`vmafuzz bench: ${n} sequences (${calls} calls), seed ${SEED}, one core (taskset -c 0)`);
+  console.log(`vmafuzz bench: ${n} sequences of the core calls (${calls} calls), seed ${SEED}, one core (taskset -c 0)`);
   // Warm up the page cache and the harness binary once, then measure.
   await cOnly(harness, seqs.slice(0, 200));
   const base = await cOnly(harness, seqs);

@@ -62,9 +62,7 @@ export function fileFault(mm: Mm, vma: Vma, page: number, write: boolean, origin
     // do_read_fault: map the cached pages around first (->map_pages), ->fault only if needed
     if (vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR)) mm.hit('uffd.no_fault_around');
     else {
-      const before = mm.pte.slice(Math.max(0, page - HPAGE_PAGES), page + HPAGE_PAGES).join();
-      faultAround(mm, vma, page, f.cache);
-      if (mm.pte.slice(Math.max(0, page - HPAGE_PAGES), page + HPAGE_PAGES).join() !== before) {
+      if (faultAround(mm, vma, page, f.cache)) {
         mm.pmd[block] = 1;
         mm.hit('fault.file.around');
       }

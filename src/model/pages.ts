@@ -92,20 +92,26 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
 }
 
 /** mm/memory.c:do_fault_around: the window [from, from + 16) clamped to the VMA and the PTE table. */
-export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>): void {
+/** Returns whether any page was mapped. */
+export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>): boolean {
   const pteOff = page % HPAGE_PAGES;
   const vmaOff = page - vma.start;
   const from = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
   const to = Math.min(from + FAULT_AROUND_PAGES, HPAGE_PAGES, pteOff + (vma.end - vma.start) - vmaOff) - 1;
   const base = page - pteOff;
   const eof = filePages(mm.sys.file(vma.file));
+  let mapped = false;
   for (let i = from; i <= to; i++) {
     const p = base + i;
     if (p >= mm.arenaPages || mm.pte[p] !== PTE_NONE) continue;
     const o = vma.pgoff + (p - vma.start);
     if (o >= eof) break; // filemap_map_pages: end_pgoff clamped to i_size
-    if (cache.has(o)) mm.pte[p] = cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
+    if (cache.has(o)) {
+      mm.pte[p] = cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
+      mapped = true;
+    }
   }
+  return mapped;
 }
 
 /**
