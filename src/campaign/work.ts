@@ -9,7 +9,8 @@ import type { GenConfig } from '../gen/generate.js';
 import type { Profile } from '../model/index.js';
 import { FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
 
-const LAYER_EVERY = 4;
+/** Every LAYER_EVERY-th batch of a chunk collects the VmFlags and pagemap layers too. */
+export const LAYER_EVERY = 4;
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { minimizeOutcome } from '../findings/minimize.js';
