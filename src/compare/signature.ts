@@ -21,13 +21,18 @@ const SHAPE_RULES = [
   'merge.new.', 'merge.existing.', 'split.head', 'split.tail', 'munmap.', 'anon_vma.new', 'anon_vma.dup',
   'anon_vma.reuse.', 'mprotect.unchanged', 'mprotect.account_', 'mprotect.locked_populate', 'populate.', 'pgtable.',
   'mmap.fixed_replace', 'mmap.shared_anon', 'mmap.flags.', 'mmap.populate',
+  'mremap.move', 'mremap.fixed_unmap', 'mremap.multi',
 ];
+// Where a mapping landed decides the result (an address); for a later layer it is set-up.
+const PLACEMENT_RULES = ['mmap.place.'];
 // Fault rules decide probe outcomes; elsewhere (a fault that gave a VMA its anon_vma) they are set-up.
 const FAULT_RULES = ['fault.', 'touch.'];
 
 /** The rules that enter the signature of a divergence in `layer`. */
 export function decisiveRules(layer: string, rules: readonly string[]): string[] {
-  const keep = (r: string) => !SHAPE_RULES.some((p) => r.startsWith(p)) && (layer === 'probe' || !FAULT_RULES.some((p) => r.startsWith(p)));
+  const shape = (r: string) => SHAPE_RULES.some((p) => r.startsWith(p) && !r.startsWith('mremap.move.pgoff_'));
+  const keep = (r: string) =>
+    !shape(r) && (layer === 'probe' || !FAULT_RULES.some((p) => r.startsWith(p))) && (layer === 'result' || !PLACEMENT_RULES.some((p) => r.startsWith(p)));
   return [...new Set(rules.filter(keep))].sort();
 }
 
