@@ -20,6 +20,7 @@ import { mmPopulate } from './fault.js';
 import { getUnmappedArea, type Placement } from './placement.js';
 import type { Mm } from './state.js';
 import {
+  acceptPlacement,
   calcVmProtBits,
   checkInArena,
   classifyLen,
@@ -101,15 +102,7 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
     const hint = a.addr === null ? null : a.addr.page;
     // shmemHugePages == 0: the shmem getter is the plain mm_get_unmapped_area (no anonymous THP alignment)
     placement = getUnmappedArea(mm, hint, pages, true, (flags & MAP.MAP_32BIT) !== 0);
-    if (judge) {
-      const accepted = judge(placement, pages, hint, false);
-      if (accepted) {
-        if (accepted.kind !== placement.kind || (accepted.kind === 'arena' && placement.kind === 'arena' && accepted.page !== placement.page)) {
-          mm.hit('mmap.place.kernel_accepted');
-        }
-        placement = accepted;
-      }
-    }
+    if (judge) placement = acceptPlacement(mm, placement, judge(placement, pages, hint, false));
   }
   const start = placement.kind === 'arena' ? placement.page : -1;
   const end = start + pages;

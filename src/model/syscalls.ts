@@ -92,6 +92,14 @@ export function calcVmProtBits(mm: Mm, prot: number, execOnlyPkey: boolean): num
 /** Judges the kernel's placement of a non-fixed mmap (see predict.ts:legalPlacement). */
 export type PlacementJudge = (own: Placement, len: number, hint: number | null, thp: boolean) => Placement | null;
 
+/** The kernel's placement when the legality check accepted it (the kernel legitimately chooses
+ *  where a non-fixed mapping lands), else the model's own. */
+export function acceptPlacement(mm: Mm, own: Placement, accepted: Placement | null): Placement {
+  if (!accepted) return own;
+  if (accepted.kind !== own.kind || (accepted.kind === 'arena' && own.kind === 'arena' && accepted.page !== own.page)) mm.hit('mmap.place.kernel_accepted');
+  return accepted;
+}
+
 /** x86-64 sys_mmap -> ksys_mmap_pgoff -> vm_mmap_pgoff -> do_mmap -> mmap_region, fd = -1. */
 export function sysMmap(mm: Mm, a: MmapArgs, judge?: PlacementJudge): MmapResult {
   const p = mm.profile;
@@ -140,16 +148,7 @@ export function sysMmap(mm: Mm, a: MmapArgs, judge?: PlacementJudge): MmapResult
     const shared = (flags & MAP.MAP_SHARED) !== 0;
     const map32 = (flags & MAP.MAP_32BIT) !== 0;
     placement = getUnmappedArea(mm, hint, pages, shared, map32);
-    if (judge) {
-      const thp = thpAlignApplies(mm, hint, pages, shared, map32);
-      const accepted = judge(placement, pages, hint, thp);
-      if (accepted) {
-        if (accepted.kind !== placement.kind || (accepted.kind === 'arena' && placement.kind === 'arena' && accepted.page !== placement.page)) {
-          mm.hit('mmap.place.kernel_accepted');
-        }
-        placement = accepted;
-      }
-    }
+    if (judge) placement = acceptPlacement(mm, placement, judge(placement, pages, hint, thpAlignApplies(mm, hint, pages, shared, map32)));
   }
   const start = placement.kind === 'arena' ? placement.page : -1;
   const end = start + pages;
