@@ -17,6 +17,18 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+// Older libc headers lack these (PR_SET_VMA: 5.17, mseal: 6.10).
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+
 #define PROTO_VERSION "1"
 #define PAGE 4096UL
 #define PMD_SIZE (2UL << 20)

@@ -21,13 +21,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#ifndef PR_SET_VMA
-#define PR_SET_VMA 0x53564d41
-#define PR_SET_VMA_ANON_NAME 0
-#endif
-#ifndef SYS_mseal
-#define SYS_mseal 462
-#endif
 #define MADV_GUARD_INSTALL_ 102
 struct procmap_query_ { uint64_t size, query_flags, query_addr, out[6]; uint32_t dev[2], sizes[2]; uint64_t addrs[2]; };
 #define PROCMAP_QUERY_ _IOWR('f', 17, struct procmap_query_)

@@ -11,13 +11,6 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#ifndef PR_SET_VMA
-#define PR_SET_VMA 0x53564d41
-#define PR_SET_VMA_ANON_NAME 0
-#endif
-#ifndef SYS_mseal
-#define SYS_mseal 462
-#endif
 
 // Generic syscall: file indexes become descriptors, everything else goes through unchanged.
 static void exec_syscall(const struct op *o, struct res *r) {

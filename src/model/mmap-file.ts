@@ -7,21 +7,17 @@ import { MAP, PROT } from '../seq/consts.js';
 import {
   VM_GROWSDOWN,
   VM_LOCKED,
-  VM_MAYEXEC,
-  VM_MAYREAD,
   VM_MAYSHARE,
   VM_MAYWRITE,
-  VM_NOHUGEPAGE,
   VM_NORESERVE,
   VM_SHARED,
-  VM_SYNC,
 } from './flags.js';
 import { mmPopulate } from './fault.js';
 import { getUnmappedArea, type Placement } from './placement.js';
 import type { Mm } from './state.js';
 import {
   acceptPlacement,
-  calcVmProtBits,
+  mmapVmFlags,
   checkInArena,
   classifyLen,
   EAGAIN,
@@ -77,16 +73,8 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
   if (len.kind === 'pages' && pgoffBig + BigInt(len.pages) >= 1n << 64n) return err(EOVERFLOW, 'errno.mmap.file_overflow');
   if (mm.mapCount > p.maxMapCount) return err(ENOMEM, 'errno.mmap.map_count');
 
-  let vmFlags = calcVmProtBits(mm, a.prot, a.prot === PROT.PROT_EXEC);
-  // include/linux/mman.h:calc_vm_flag_bits (computed before the MAP_SHARED flags are masked)
-  if (flags & MAP.MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
-  if (flags & MAP.MAP_LOCKED) vmFlags |= VM_LOCKED;
-  if (flags & MAP.MAP_SYNC) vmFlags |= VM_SYNC;
-  if (flags & MAP.MAP_STACK && p.thp !== 'none' && p.rows['mmap.map_stack_nohugepage']) {
-    vmFlags |= VM_NOHUGEPAGE;
-    mm.hit('mmap.flags.stack_nohugepage');
-  }
-  vmFlags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  // computed before the MAP_SHARED flags are masked
+  let vmFlags = mmapVmFlags(mm, a.prot, flags);
 
   // mm/mmap.c:__get_unmapped_area -> shmem_get_unmapped_area (f_op->get_unmapped_area)
   if (len.kind === 'beyond_task') return err(ENOMEM, 'errno.mmap.len_task_size');

@@ -92,6 +92,20 @@ export function calcVmProtBits(mm: Mm, prot: number, execOnlyPkey: boolean): num
 /** Judges the kernel's placement of a non-fixed mmap (see predict.ts:legalPlacement). */
 export type PlacementJudge = (own: Placement, len: number, hint: number | null, thp: boolean) => Placement | null;
 
+/** do_mmap's vm_flags before the mapping type is looked at: calc_vm_prot_bits |
+ *  include/linux/mman.h:calc_vm_flag_bits | VM_MAY{READ,WRITE,EXEC} (anonymous and file alike). */
+export function mmapVmFlags(mm: Mm, prot: number, flags: number): number {
+  let vmFlags = calcVmProtBits(mm, prot, prot === PROT.PROT_EXEC);
+  if (flags & MAP.MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+  if (flags & MAP.MAP_LOCKED) vmFlags |= VM_LOCKED;
+  if (flags & MAP.MAP_SYNC) vmFlags |= VM_SYNC;
+  if (flags & MAP.MAP_STACK && mm.profile.thp !== 'none' && mm.profile.rows['mmap.map_stack_nohugepage']) {
+    vmFlags |= VM_NOHUGEPAGE;
+    mm.hit('mmap.flags.stack_nohugepage');
+  }
+  return vmFlags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+}
+
 /** The kernel's placement when the legality check accepted it (the kernel legitimately chooses
  *  where a non-fixed mapping lands), else the model's own. */
 export function acceptPlacement(mm: Mm, own: Placement, accepted: Placement | null): Placement {
@@ -121,16 +135,7 @@ export function sysMmap(mm: Mm, a: MmapArgs, judge?: PlacementJudge): MmapResult
   if (a.len > ALIGN_OVERFLOW) return err(ENOMEM, 'errno.mmap.len_overflow');
   if (mm.mapCount > p.maxMapCount) return err(ENOMEM, 'errno.mmap.map_count');
 
-  let vmFlags = calcVmProtBits(mm, a.prot, a.prot === PROT.PROT_EXEC);
-  // include/linux/mman.h:calc_vm_flag_bits
-  if (flags & MAP.MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
-  if (flags & MAP.MAP_LOCKED) vmFlags |= VM_LOCKED;
-  if (flags & MAP.MAP_SYNC) vmFlags |= VM_SYNC;
-  if (flags & MAP.MAP_STACK && p.thp !== 'none' && p.rows['mmap.map_stack_nohugepage']) {
-    vmFlags |= VM_NOHUGEPAGE;
-    mm.hit('mmap.flags.stack_nohugepage');
-  }
-  vmFlags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  let vmFlags = mmapVmFlags(mm, a.prot, flags);
 
   // mm/mmap.c:__get_unmapped_area
   const len = classifyLen(a.len);
