@@ -1,7 +1,8 @@
-// Where chunks run. `--jobs N` means N runners (N harness processes, containers or VMs), each
-// driven by its own JavaScript thread so that generation and prediction scale too: worker threads
-// for N > 1, this thread for N = 1 (no message passing on the single-job hot path). Tests can
-// also run several runners in this thread (InProcessExecutor with N runners).
+// Where chunks run. `--jobs N` means N lanes: N runners (harness processes, containers or VMs),
+// each driven by its own JavaScript thread so that generation and prediction scale too: worker
+// threads for N > 1, this thread for N = 1 (no message passing on the single-job hot path). A lane
+// may be bound to one CPU (affinity.ts). Tests can also run several runners in this thread
+// (InProcessExecutor with N runners).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,10 +13,14 @@ import { createRunner, type RunnerOptions } from '../runner/index.js';
 import { projectRoot } from '../runner/harness-build.js';
 import type { Runner, TargetInfo } from '../runner/types.js';
 import { CannotTestError } from '../util/errors.js';
+import { bindProcess } from './affinity.js';
 import { runChunk, runMinimize, type ChunkProgress, type ChunkResult, type ChunkTask, type MinimizeDone, type MinimizeTask, type WorkConfig } from './work.js';
 
 export interface Executor {
   readonly slots: number;
+  /** after start(): the CPU each lane is bound to (null: unbound), and why a bind failed */
+  readonly cpus: Array<number | null>;
+  readonly bindErrors: string[];
   start(): Promise<TargetInfo>;
   chunk(task: ChunkTask, onProgress?: ChunkProgress): Promise<ChunkResult>;
   minimize(task: MinimizeTask): Promise<MinimizeDone>;
@@ -24,6 +29,8 @@ export interface Executor {
 
 export interface WorkerInit {
   runner: RunnerOptions;
+  /** bind the lane's thread (and so its harness) to this CPU */
+  cpu?: number;
   profilePatch?: Record<string, unknown>;
   cfg: WorkConfig;
 }
@@ -37,6 +44,8 @@ export class InProcessExecutor implements Executor {
   private readonly busy: boolean[];
   private profiles: Profile[] = [];
   readonly slots: number;
+  cpus: Array<number | null> = [];
+  bindErrors: string[] = [];
 
   constructor(
     private readonly runners: Runner[],
@@ -47,10 +56,15 @@ export class InProcessExecutor implements Executor {
     this.busy = runners.map(() => false);
   }
 
+  /** With init.cpu, the whole process (this one lane) is bound to it before the runners spawn anything. */
   static async create(init: WorkerInit, jobs: number): Promise<InProcessExecutor> {
+    const bindError = init.cpu === undefined ? null : bindProcess([init.cpu]);
     const runners: Runner[] = [];
     for (let i = 0; i < jobs; i++) runners.push(await createRunner(init.runner));
-    return new InProcessExecutor(runners, init.cfg, init.profilePatch);
+    const ex = new InProcessExecutor(runners, init.cfg, init.profilePatch);
+    ex.cpus = runners.map(() => (init.cpu !== undefined && bindError === null && jobs === 1 ? init.cpu : null));
+    if (bindError) ex.bindErrors.push(bindError);
+    return ex;
   }
 
   async start(): Promise<TargetInfo> {
@@ -93,7 +107,7 @@ function workerScript(): string {
 }
 
 type Reply =
-  | { type: 'ready'; target: TargetInfo }
+  | { type: 'ready'; target: TargetInfo; cpu: number | null; bindError: string | null }
   | { type: 'fail'; error: string; cannotTest: boolean }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: string }
@@ -107,24 +121,35 @@ interface Slot {
   dead: boolean;
 }
 
-/** N worker threads, each with its own runner. A thread that dies is replaced on next use. */
+/**
+ * N worker threads, each with its own runner, lane i bound to laneCpus[i] when given. A thread
+ * that dies is replaced on next use, on the same CPU.
+ */
 export class ThreadExecutor implements Executor {
   private slotsList: Slot[] = [];
   private nextId = 0;
   private closing = false;
+  cpus: Array<number | null> = [];
+  bindErrors: string[] = [];
 
   constructor(
     readonly slots: number,
     private readonly init: WorkerInit,
+    private laneCpus: ReadonlyArray<number | undefined> = [],
   ) {}
 
-  private spawn(): Slot {
-    const worker = new Worker(workerScript(), { workerData: this.init });
+  private spawn(lane: number): Slot {
+    const cpu = this.laneCpus[lane];
+    const worker = new Worker(workerScript(), { workerData: cpu === undefined ? this.init : { ...this.init, cpu } });
     const pending: Slot['pending'] = new Map();
     const slot: Slot = { worker, pending, busy: false, dead: false, ready: undefined as unknown as Promise<TargetInfo> };
     slot.ready = new Promise<TargetInfo>((resolve, reject) => {
       worker.on('message', (m: Reply) => {
-        if (m.type === 'ready') resolve(m.target);
+        if (m.type === 'ready') {
+          this.cpus[lane] = m.cpu;
+          if (m.bindError && !this.bindErrors.includes(m.bindError)) this.bindErrors.push(m.bindError);
+          resolve(m.target);
+        }
         else if (m.type === 'fail') reject(m.cannotTest ? new CannotTestError(m.error) : new Error(m.error));
         else if (m.type === 'progress') pending.get(m.id)?.progress?.(m.n, m.calls);
         else {
@@ -148,7 +173,14 @@ export class ThreadExecutor implements Executor {
   }
 
   async start(): Promise<TargetInfo> {
-    this.slotsList = Array.from({ length: this.slots }, () => this.spawn());
+    // The process first (main thread, V8 helpers, and the workers until they bind themselves).
+    const lanes = this.laneCpus.filter((c): c is number => c !== undefined);
+    const err = lanes.length ? bindProcess(lanes) : null;
+    if (err) {
+      this.bindErrors.push(err);
+      this.laneCpus = [];
+    }
+    this.slotsList = Array.from({ length: this.slots }, (_, i) => this.spawn(i));
     const targets = await Promise.all(this.slotsList.map((s) => s.ready));
     return targets[0]!;
   }
@@ -156,7 +188,7 @@ export class ThreadExecutor implements Executor {
   private async call<T>(type: 'chunk' | 'minimize', task: unknown, progress?: ChunkProgress): Promise<T> {
     let i = this.slotsList.findIndex((s) => !s.busy);
     if (i < 0) throw new Error('executor: more tasks than slots');
-    if (this.slotsList[i]!.dead && !this.closing) this.slotsList[i] = this.spawn();
+    if (this.slotsList[i]!.dead && !this.closing) this.slotsList[i] = this.spawn(i);
     const slot = this.slotsList[i]!;
     slot.busy = true;
     try {

@@ -3,6 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRunner } from '../runner/index.js';
+import { bindThisThread } from './affinity.js';
 import { CannotTestError } from '../util/errors.js';
 import { profileFor, type WorkerInit } from './executor.js';
 import { runChunk, runMinimize, type ChunkTask, type MinimizeTask, type WorkContext } from './work.js';
@@ -11,12 +12,14 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 
 async function main(): Promise<void> {
+  // Bind before the runner spawns its harness: the harness inherits this thread's CPU (affinity.ts).
+  const bindError = init.cpu === undefined ? null : bindThisThread(init.cpu);
   const runner = await createRunner(init.runner);
   let ctx: WorkContext;
   try {
     const target = await runner.start();
     ctx = { runner, profile: profileFor(target, init.profilePatch), cfg: init.cfg };
-    port.postMessage({ type: 'ready', target });
+    port.postMessage({ type: 'ready', target, cpu: init.cpu !== undefined && bindError === null ? init.cpu : null, bindError });
   } catch (e) {
     port.postMessage({ type: 'fail', error: (e as Error).message, cannotTest: e instanceof CannotTestError });
     await runner.close();

@@ -14,6 +14,8 @@ export const fuzzJson = z.strictObject({
   seed: z.number().int(),
   shard: z.strictObject({ index: z.number().int(), count: z.number().int() }),
   jobs: z.number().int(),
+  /** the CPU each lane was bound to (null: unbound; see --no-pin) */
+  cpus: z.array(z.number().int().nullable()),
   target,
   /** this session */
   sequences: z.number().int(),

@@ -10,6 +10,7 @@ import { runnerArgs, type RunnerOptions } from '../../runner/index.js';
 import { parseDuration } from '../../campaign/fuzz.js';
 import { CAMPAIGN_FILE, readConfig, writeConfig, type CampaignConfig } from '../../campaign/config.js';
 import { DEFAULT_LAYOUT, parseShard, type Layout } from '../../campaign/layout.js';
+import { planLanes, type LanePlan } from '../../campaign/affinity.js';
 import { InProcessExecutor, ThreadExecutor, type Executor, type WorkerInit } from '../../campaign/executor.js';
 import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/campaign.js';
 import { findingsDir, FindingStore } from '../../campaign/findings.js';
@@ -99,6 +100,14 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
   };
 }
 
+/** " on CPUs 0,1", plus why some lanes are unbound (no free CPU, no taskset, a failed bind). */
+function lanesText(ex: Executor, plan: LanePlan | null): string {
+  if (!plan) return '';
+  const bound = ex.cpus.filter((c): c is number => c !== null);
+  const notes = [plan.note, ...ex.bindErrors.map((e) => 'bind failed: ' + e)].filter((n): n is string => !!n);
+  return (bound.length ? ` on CPU${bound.length > 1 ? 's' : ''} ${bound.join(',')}` : '') + (notes.length ? ` (${notes.join('; ')})` : '');
+}
+
 export function registerFuzz(program: Command, setCode: (c: number) => void): void {
   const cmd = program
     .command('fuzz')
@@ -106,7 +115,8 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     .option('--seed <n>', 'campaign seed (printed first; default: random)')
     .option('--count <n>', 'run cases [0, N) of the seed (with --shard: the whole campaign range)')
     .option('--time <duration>', 'time budget, e.g. 60s, 10m, 8h (with --resume: for this session)')
-    .option('--jobs <n>', 'parallel runners (harness processes, containers or VMs); default: all cores')
+    .option('--jobs <n>', 'parallel lanes, each a runner (harness process, container or VM) and its JavaScript thread; default: all cores')
+    .option('--no-pin', 'do not bind each native lane to a free CPU of its own (AFL++ style)')
     .option('--out <dir>', 'output directory', 'out')
     .option('--resume <dir>', 'continue the campaign in DIR (its campaign.json gives every campaign option)')
     .option('--shard <i/M>', 'run only the i-th of M disjoint parts of the campaign (no coordination needed)')
@@ -151,7 +161,10 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       ...(config.profilePatch ? { profilePatch: config.profilePatch } : {}),
       cfg: { seed: config.seed, gen: { ...DEFAULT_CONFIG, ...config.gen, weights: { ...DEFAULT_CONFIG.weights, ...config.gen.weights } }, batch: config.batch, stabilityRuns: config.stabilityRuns, rules: config.rules, ops: config.ops, out: dir },
     };
-    const executor: Executor = jobs === 1 ? await InProcessExecutor.create(init, 1) : new ThreadExecutor(jobs, init);
+    // Native lanes are bound to free CPUs; a container's or VM's work is scheduled elsewhere.
+    const lanes = o.pin !== false && ropts.runner === 'native' ? planLanes(jobs) : null;
+    const cpu0 = lanes?.cpus[0];
+    const executor: Executor = jobs === 1 ? await InProcessExecutor.create(cpu0 === undefined ? init : { ...init, cpu: cpu0 }, 1) : new ThreadExecutor(jobs, init, lanes?.cpus);
     let stopRequests = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       stopRequests++;
@@ -163,7 +176,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     let panel: Panel | null = null;
     try {
       const target = await executor.start();
-      log(`target: ${target.runner}, kernel ${target.release}; ${jobs} job${jobs > 1 ? 's' : ''}; output ${dir}`);
+      log(`target: ${target.runner}, kernel ${target.release}; ${jobs} job${jobs > 1 ? 's' : ''}${lanesText(executor, lanes)}; output ${dir}`);
       if (config.target && (config.target.release !== target.release || config.target.runner !== target.runner)) {
         log(`warning: resuming on ${target.runner} kernel ${target.release}; the campaign started on ${config.target.runner} kernel ${config.target.release}`);
       }
@@ -237,6 +250,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
           seed: config.seed,
           shard: config.shard,
           jobs,
+          cpus: executor.cpus,
           target: { runner: target.runner, release: target.release, facts: target.facts },
           sequences: summary.session.sequences,
           calls: summary.session.calls,
