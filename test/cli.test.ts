@@ -66,6 +66,9 @@ describe('vmafuzz CLI', () => {
     };
     const bad = out.results.filter((x) => !expected(x.file).includes(x.status));
     expect(bad, JSON.stringify(bad, null, 2)).toEqual([]);
+    // A known bug lists the signatures its replay gives: campaigns label their findings by them.
+    const stale = out.results.filter((x) => x.status === 'diverge' && !loadSequenceFile(x.file).known?.signatures?.includes(x.signature!));
+    expect(stale, JSON.stringify(stale, null, 2)).toEqual([]);
     expect(r.exitCode).toBe(out.results.some((x) => x.status === 'diverge') ? 1 : 0);
   });
 

@@ -15,6 +15,7 @@ import { InputError } from '../util/errors.js';
 import type { CampaignConfig, StatsLine } from './config.js';
 import { statsLineSchema } from './config.js';
 import type { Executor } from './executor.js';
+import type { KnownLabel } from '../findings/known.js';
 import { FindingStore, type RecordResult } from './findings.js';
 import { Guidance, type FirstHit } from './guidance.js';
 import { Plan } from './layout.js';
@@ -34,6 +35,8 @@ export interface CampaignRun {
   dir: string;
   config: CampaignConfig;
   executor: Executor;
+  /** labels findings that pin a known kernel bug (src/findings/known.ts) */
+  known?: (signature: string, release: string) => KnownLabel | undefined;
   target: TargetInfo;
   /** absolute end of this session (ms since epoch) */
   deadline?: number;
@@ -108,7 +111,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const ev = run.events ?? {};
   const plan = new Plan(cfg.layout, cfg.shard, cfg.count ?? undefined);
   const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled);
-  const store = new FindingStore(dir);
+  const store = new FindingStore(dir, run.known);
   const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
   const done = new Set<number>();
 

@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { sequenceToInput, sequenceToJson } from '../seq/io.js';
 import { renderTextReport } from '../report/text.js';
 import type { Outcome } from './check.js';
+import { knownText, type KnownLabel } from '../findings/known.js';
 
 export const findingSchema = z.strictObject({
   vmafuzz: z.literal(1),
@@ -26,6 +27,8 @@ export const findingSchema = z.strictObject({
   samples: z.array(z.strictObject({ file: z.string(), seed: z.number().int().optional(), index: z.number().int().optional(), call: z.number().int() })),
   target: z.strictObject({ runner: z.string(), release: z.string() }),
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
+  /** the known kernel bug of the regression corpus with this signature (src/findings/known.ts) */
+  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean() }).optional(),
   /** set once the campaign minimized the finding (src/findings) */
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
 });
@@ -90,7 +93,11 @@ export function readFinding(dir: string): Finding {
 }
 
 export class FindingStore {
-  constructor(readonly root: string) {}
+  /** `known`: label a finding whose signature pins a known kernel bug (src/findings/known.ts) */
+  constructor(
+    readonly root: string,
+    private readonly known?: (signature: string, release: string) => KnownLabel | undefined,
+  ) {}
 
   dirOf(sig: string, kind: Finding['kind']): string {
     return join(findingsDir(this.root, kind), sig);
@@ -122,11 +129,13 @@ export class FindingStore {
           samples: [],
           target,
         };
+    const label = this.known?.(sig, target.release);
+    if (label) finding.known = label;
     const samples = finding.samples;
-    const known = samples.some((s) => s.file === name);
+    const seen = samples.some((s) => s.file === name);
     const full = samples.length >= MAX_SAMPLES;
     const worst = samples.reduce<Finding['samples'][number] | undefined>((w, s) => (!w || before(w, s) ? s : w), undefined);
-    const keep = !known && (!full || (worst !== undefined && before(sample, worst)));
+    const keep = !seen && (!full || (worst !== undefined && before(sample, worst)));
     let dropped: string | undefined;
     if (keep) {
       const sampleFile = join(dir, name);
@@ -160,7 +169,7 @@ export class FindingStore {
       divergence: d,
       target: `${target.runner}, kernel ${target.release}`,
       replayCommand: replayCmd,
-      extra: o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : [],
+      extra: [...(o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : []), ...(f.known ? [knownText(f.known)] : [])],
     });
     writeFileAtomic(join(dir, 'report.txt'), report);
     const detail: Detail = {

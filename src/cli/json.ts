@@ -33,7 +33,13 @@ export const fuzzJson = z.strictObject({
   interrupted: z.boolean(),
   complete: z.boolean(),
   out: z.string(),
-  findings: z.array(z.strictObject({ signature: z.string(), kind: z.string(), count: z.number().int(), dir: z.string(), replay: z.string(), layer: z.string(), op: z.string(), diff: z.string() })),
+  findings: z.array(
+    z.strictObject({
+      signature: z.string(), kind: z.string(), count: z.number().int(), dir: z.string(), replay: z.string(), layer: z.string(), op: z.string(), diff: z.string(),
+      /** the summary of the known kernel bug (corpus/regression) this finding pins */
+      known: z.string().optional(),
+    }),
+  ),
 });
 
 export const replayJson = z.strictObject({
@@ -68,6 +74,8 @@ const reportFinding = z.strictObject({
   dir: z.string(),
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
+  /** the known kernel bug of corpus/regression with this signature */
+  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean() }).optional(),
   replay: z.string().optional(),
   divergence: z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string(), proc: z.number().int().optional() }).optional(),
 });

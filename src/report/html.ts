@@ -3,6 +3,7 @@
 // side by side), flaky results and model-rule coverage. One file, inline CSS and SVG; the only
 // script is an optional one-liner that notes how many VMA bars the browser laid out.
 
+import { knownText } from '../findings/known.js';
 import { basename } from 'node:path';
 import { PAGE_SIZE } from '../seq/consts.js';
 import { mapsEntryToString } from '../seq/maps.js';
@@ -30,7 +31,7 @@ td.diff{background:#ffebee}.tag{display:inline-block;padding:0 6px;border-radius
 .tag.bad{background:#d32f2f;color:#fff}.tag.warn{background:#f9a825}.tag.ok{background:#388e3c;color:#fff}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.charts svg{background:#fff;border:1px solid #ddd}
 svg.arena{background:#fff;border:1px solid #ddd;margin:6px 0}
-.muted{color:#777}.rules td{font-size:12.5px}.rules tr.miss td{color:#999}
+.known{background:#fff8e1;padding:4px 8px;border-left:3px solid #f9a825}.muted{color:#777}.rules td{font-size:12.5px}.rules tr.miss td{color:#999}
 .legend span{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 4px 0 10px}
 `;
 
@@ -109,10 +110,12 @@ function findingSection(v: FindingView, idx: number): string {
     `<span class="tag">${esc(f.diff)}</span>`,
     f.stability ? `<span class="tag ${f.stability.same === f.stability.runs ? 'ok' : 'warn'}">stable ${f.stability.same}/${f.stability.runs}</span>` : '',
     f.minimized ? `<span class="tag ok">minimized: ${f.minimized.calls} calls</span>` : '',
+    f.known ? `<span class="tag warn">known kernel bug${f.known.afterFix ? ', past its fix' : ''}</span>` : '',
   ].join('');
   out.push(`<section class="finding${f.kind === 'flaky' ? ' flaky' : ''}" id="f-${esc(f.signature)}" data-signature="${esc(f.signature)}">`);
   out.push(`<h2>${idx + 1}. <code>${esc(f.signature)}</code></h2><div>${tags}</div>`);
   out.push(`<p class="mono">${esc(f.signatureText)}</p>`);
+  if (f.known) out.push(`<p class="known">${esc(knownText(f.known))}</p>`);
   out.push(`<table><tr><th>seen</th><td class="num">${f.count}×</td><th>first</th><td>${esc(f.firstSeen)}</td><th>last</th><td>${esc(f.lastSeen)}</td></tr>`);
   out.push(`<tr><th>target</th><td colspan="5">${esc(f.target.runner)}, kernel ${esc(f.target.release)}</td></tr>`);
   out.push(`<tr><th>samples</th><td colspan="5" class="mono">${f.samples.map((s) => esc(s.file)).join(', ')}</td></tr></table>`);

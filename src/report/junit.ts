@@ -2,6 +2,7 @@
 // one) plus one passing "campaign" testcase that carries the totals, so a clean night shows up
 // as a green test rather than an empty suite.
 
+import { knownText } from '../findings/known.js';
 import type { ReportData, FindingView } from './load.js';
 import { rulesHit } from './load.js';
 
@@ -16,7 +17,8 @@ function testcase(v: FindingView): string {
   const name = `${f.signature} ${f.layer} ${f.op} ${f.diff}`;
   const cls = `vmafuzz.${f.kind}.${f.op}`;
   const body = v.reportText ?? f.signatureText;
-  const msg = `${f.layer} divergence in ${f.op}: ${f.diff} (seen ${f.count}x; ${f.signatureText})`;
+  const known = f.known ? ` - ${knownText(f.known)}` : '';
+  const msg = `${f.layer} divergence in ${f.op}: ${f.diff} (seen ${f.count}x; ${f.signatureText})${known}`;
   const inner = f.kind === 'flaky' ? `<skipped message="${x(`flaky: ${msg}`)}"/>` : `<failure message="${x(msg)}" type="${x(f.layer)}">${x(body)}</failure>`;
   return `    <testcase classname="${x(cls)}" name="${x(name)}" time="0">\n      ${inner}\n      <system-out>${x(`${v.dir}\n${v.detail?.replay ?? ''}`)}</system-out>\n    </testcase>`;
 }

@@ -126,6 +126,11 @@ export const knownSchema = z.strictObject({
   reference: z.string().max(400).describe('kernel source function, commit or report that explains it'),
   seenIn: z.array(z.string().regex(/^\d+\.\d+(\.\d+)?$/)).min(1).describe('kernel versions where it was observed; replaying there must diverge'),
   fixedIn: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('a release whose source has the fix, when known'),
+  signatures: z
+    .array(z.string().regex(/^[0-9a-f]{16}$/))
+    .max(16)
+    .optional()
+    .describe('divergence signatures replaying it gives (src/compare/signature.ts); campaign findings with one of them are labelled with this bug'),
 });
 export type Known = z.output<typeof knownSchema>;
 

@@ -7,10 +7,12 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_CONFIG, parseWeights, type GenConfig, type Weights } from '../../gen/generate.js';
 import { RULE_IDS } from '../../model/index.js';
 import { runnerArgs, type RunnerOptions } from '../../runner/index.js';
+import { projectRoot } from '../../runner/harness-build.js';
 import { parseDuration } from '../../campaign/fuzz.js';
 import { CAMPAIGN_FILE, readConfig, writeConfig, type CampaignConfig } from '../../campaign/config.js';
 import { DEFAULT_LAYOUT, parseShard, type Layout } from '../../campaign/layout.js';
 import { planLanes, type LanePlan } from '../../campaign/affinity.js';
+import { knownLabel, knownText, loadKnownBugs } from '../../findings/known.js';
 import { InProcessExecutor, ThreadExecutor, type Executor, type WorkerInit } from '../../campaign/executor.js';
 import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/campaign.js';
 import { findingsDir, FindingStore } from '../../campaign/findings.js';
@@ -98,6 +100,12 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
     rules: [...RULE_IDS],
     created: new Date().toISOString(),
   };
+}
+
+/** " (2 known kernel bugs)" when some unique findings pin a known bug of corpus/regression. */
+function knownCount(dir: string): string {
+  const n = new FindingStore(dir).list('divergence').filter((f) => f.known).length;
+  return n ? ` (${n} known kernel bug${n > 1 ? 's' : ''})` : '';
 }
 
 /** " on CPUs 0,1", plus why some lanes are unbound (no free CPU, no taskset, a failed bind). */
@@ -200,11 +208,16 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       if (usePanel) panel = new Panel(process.stderr);
       const say = (s: string) => (panel ? panel.message(s) : log(s));
       let lastBeat = Date.now();
+      const knownBugs = loadKnownBugs(join(projectRoot(), 'corpus', 'regression'), projectRoot());
       const summary = await runCampaign({
         dir,
         config,
         executor,
         target,
+        known: (sig, release) => {
+          const bug = knownBugs.get(sig);
+          return bug ? knownLabel(bug, release) : undefined;
+        },
         deadline,
         replay,
         statsEveryMs: statsEvery,
@@ -213,7 +226,10 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
         events: {
           log: say,
           onFinding: (r, oc) => {
-            if (r.isNew) say(`${r.finding.kind === 'flaky' ? 'flaky' : 'NEW finding'} ${r.finding.signature}: ${oc.divergence!.layer} divergence at call ${oc.divergence!.call} (${r.finding.op}: ${r.finding.diff})\n  report: ${rel(r.dir)}/report.txt\n  replay: ${replay(r.sampleFile)}`);
+            if (!r.isNew) return;
+            const what = r.finding.kind === 'flaky' ? 'flaky' : r.finding.known ? 'known finding' : 'NEW finding';
+            const known = r.finding.known ? `\n  ${knownText(r.finding.known)}` : '';
+            say(`${what} ${r.finding.signature}: ${oc.divergence!.layer} divergence at call ${oc.divergence!.call} (${r.finding.op}: ${r.finding.diff})${known}\n  report: ${rel(r.dir)}/report.txt\n  replay: ${replay(r.sampleFile)}`);
           },
           onMinimized: (d) => {
             if (d.seq) say(`minimized ${d.signature}: ${d.seq.calls.length} calls, ${rel(join(findingsDir(dir, d.kind), d.signature, 'minimized.json'))}`);
@@ -235,14 +251,14 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       const state = summary.interrupted ? ' (interrupted)' : config.count !== null && !summary.complete ? ' (time budget used up)' : '';
       log(
         `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
-          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique, ${s.flaky} flaky, ${s.indeterminate} indeterminate, rules ${s.rulesHit}/${s.rulesTotal}`,
+          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(dir)}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, rules ${s.rulesHit}/${s.rulesTotal}`,
       );
       if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
       if (o.json) {
         const store = new FindingStore(dir);
         const findings = [...store.list('divergence'), ...store.list('flaky')].map((f) => {
           const fdir = join(findingsDir(dir, f.kind), f.signature);
-          return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff };
+          return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff, ...(f.known ? { known: f.known.summary } : {}) };
         });
         printJson(fuzzJson, {
           vmafuzz: JSON_VERSION,

@@ -1,3 +1,4 @@
+import { knownText } from '../../findings/known.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { mergeCampaigns } from '../../campaign/merge.js';
@@ -54,6 +55,7 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
           dir: v.dir,
           ...(v.finding.stability ? { stability: v.finding.stability } : {}),
           ...(v.finding.minimized ? { minimized: v.finding.minimized } : {}),
+          ...(v.finding.known ? { known: v.finding.known } : {}),
           ...(v.detail ? { replay: v.detail.replay, divergence: v.detail.divergence } : {}),
         });
         printJson(reportJson, {
@@ -73,7 +75,7 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
         });
       } else {
         log(`${data.dir}: ${t.sequences} sequences, ${data.findings.length} findings, ${data.flaky.length} flaky, model rules ${rulesHit(t)}/${Object.keys(t.rules).length}`);
-        for (const v of data.findings) log(`  ${v.finding.signature}  ${v.finding.count}x  ${v.finding.signatureText}`);
+        for (const v of data.findings) log(`  ${v.finding.signature}  ${v.finding.count}x  ${v.finding.signatureText}${v.finding.known ? `\n    ${knownText(v.finding.known)}` : ''}`);
         if (html) log(`html: ${html}`);
         if (junit) log(`junit: ${junit}`);
       }
