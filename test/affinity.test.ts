@@ -22,9 +22,10 @@ describe('cpulist and lane plans', () => {
 
   it('gives each lane a free CPU, skips CPUs others are bound to, and says why lanes stay unbound', () => {
     expect(planLanes(2, { allowed: [0, 1, 2, 3], bound: new Set([1]), taskset: true })).toEqual({ cpus: [0, 2], note: null });
+    // all or nothing: the process is bound to the lanes' CPUs, which would confine an unbound lane
     const short = planLanes(4, { allowed: [0, 1, 2, 3], bound: new Set([1]), taskset: true });
-    expect(short.cpus).toEqual([0, 2, 3, undefined]);
-    expect(short.note).toBe('1 of 4 lanes unbound: only 3 free CPUs (0,2,3)');
+    expect(short.cpus).toEqual([undefined, undefined, undefined, undefined]);
+    expect(short.note).toBe('not bound to CPUs: 4 lanes, 3 free CPUs (0,2,3)');
     const none = planLanes(2, { allowed: [4, 5], bound: new Set([4, 5]), taskset: true });
     expect(none.cpus).toEqual([undefined, undefined]);
     expect(none.note).toMatch(/every allowed CPU \(4,5\) is bound/);

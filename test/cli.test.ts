@@ -82,6 +82,14 @@ describe('vmafuzz CLI', () => {
     expect(s.sequences).toBe(3000);
     expect(s.findings, readFileSafe(out)).toEqual([]);
     expect(r.exitCode).toBe(0);
+    // default jobs: every CPU; lanes are bound to distinct CPUs, or (CPUs taken by a concurrent
+    // test's campaign) none is, and the header says which
+    expect(s.cpus).toHaveLength(s.jobs);
+    const bound = s.cpus.filter((c) => c !== null);
+    if (bound.length) {
+      expect(new Set(bound).size).toBe(s.jobs);
+      expect(r.stderr).toContain(`${s.jobs} job${s.jobs > 1 ? 's' : ''} on CPU${s.jobs > 1 ? 's' : ''} ${bound.join(',')};`);
+    } else expect(r.stderr).toMatch(/not bound to CPUs: /);
   });
 });
 

@@ -75,7 +75,7 @@ export function boundCpus(proc = '/proc'): Set<number> {
 }
 
 export interface LanePlan {
-  /** the CPU of each lane, in lane order; lanes beyond the free CPUs run unbound (undefined) */
+  /** the CPU of each lane, in lane order; all undefined when there are fewer free CPUs than lanes */
   cpus: Array<number | undefined>;
   /** why some or all lanes stay unbound, for the campaign header; null when every lane is bound */
   note: string | null;
@@ -89,9 +89,9 @@ export function planLanes(lanes: number, opts: { allowed?: number[]; bound?: Set
   const bound = opts.bound ?? boundCpus();
   const free = allowed.filter((c) => !bound.has(c));
   if (free.length === 0) return unbound(`not bound to CPUs: every allowed CPU (${allowed.join(',')}) is bound by another process`);
-  const cpus = Array.from({ length: lanes }, (_, i) => free[i]);
-  const n = Math.min(lanes, free.length);
-  return { cpus, note: n < lanes ? `${lanes - n} of ${lanes} lanes unbound: only ${n} free CPU${n > 1 ? 's' : ''} (${free.join(',')})` : null };
+  // All or nothing: the process is bound to the lanes' CPUs, so an unbound lane would be confined to them.
+  if (free.length < lanes) return unbound(`not bound to CPUs: ${lanes} lanes, ${free.length} free CPU${free.length === 1 ? '' : 's'} (${free.join(',')})`);
+  return { cpus: free.slice(0, lanes), note: null };
 }
 
 let tasksetFound: boolean | undefined;
