@@ -147,6 +147,15 @@ describe('coverage guidance', () => {
     }
   }, 240_000);
 
+  it('counts the sequences the model could judge only up to a call it declines to predict', async () => {
+    const { stats, dir } = await modelCampaign(7, 3000, false);
+    let expected = 0;
+    for (let i = 0; i < 3000; i++) if (predict(generate(7, i), hostProfile(), { snapshotEveryCall: false }).unsupported) expected++;
+    expect(expected).toBeGreaterThan(0);
+    expect(stats.partial).toBe(expected);
+    expect(ndjson(join(dir, 'progress.ndjson')).reduce((n, l) => n + (l.partial as number), 0)).toBe(expected);
+  }, 60_000);
+
   it('does not depend on scheduling: one runner or two give the same per-chunk results', async () => {
     const one = await modelCampaign(3, 4000, true, 1);
     const two = await modelCampaign(3, 4000, true, 2);

@@ -59,6 +59,7 @@ export interface Totals {
   timeout: number;
   crash: number;
   infra: number;
+  partial: number;
   ops: number[];
   rules: number[];
   chunksDone: number;
@@ -91,6 +92,7 @@ function addChunk(t: Totals, l: ChunkLine | ChunkResult): void {
   t.timeout += l.timeout;
   t.crash += l.crash;
   t.infra += l.infra;
+  t.partial += l.partial ?? 0;
   l.ops.forEach((v, i) => (t.ops[i] = (t.ops[i] ?? 0) + v));
   l.rules.forEach((v, i) => (t.rules[i] = (t.rules[i] ?? 0) + v));
   t.chunksDone++;
@@ -112,7 +114,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const plan = new Plan(cfg.layout, cfg.shard, cfg.count ?? undefined);
   const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled);
   const store = new FindingStore(dir, run.known);
-  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
+  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0, ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
   const done = new Set<number>();
 
   // --- state from earlier sessions -------------------------------------------------------------
@@ -198,7 +200,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     }
     const first = r.first.map((h) => ({ ...h, seq: normal(h.seq, `chunk ${r.g}`) }));
     const line: ChunkLine = {
-      g: r.g, lo: r.lo, hi: r.hi, n: r.n, calls: r.calls, div: r.div, flaky: r.flaky, timeout: r.timeout, crash: r.crash, infra: r.infra,
+      g: r.g, lo: r.lo, hi: r.hi, n: r.n, calls: r.calls, div: r.div, flaky: r.flaky, timeout: r.timeout, crash: r.crash, infra: r.infra, partial: r.partial,
       ops: r.ops, rules: r.rules, first: first.map((h) => ({ r: h.rule, i: h.index, k: h.call, seq: sequenceToInput(h.seq) })),
     };
     progress.add(line);
@@ -304,6 +306,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       timeout: totals.timeout,
       crash: totals.crash,
       infra: totals.infra,
+      partial: totals.partial,
       sinceNewFinding: lastNew === null ? null : Math.max(0, (now - lastNew) / 1000),
       ops: Object.fromEntries(cfg.ops.map((o, i) => [o, totals.ops[i]!])),
       rulesHit: totals.rules.filter((v) => v > 0).length,

@@ -93,6 +93,8 @@ export const statsLineSchema = z.strictObject({
   timeout: count,
   crash: count,
   infra: count,
+  /** sequences judged only up to a call the model cannot predict (absent before this field existed) */
+  partial: count.optional(),
   /** seconds since the last new unique finding (null: none yet) */
   sinceNewFinding: z.number().min(0).nullable(),
   ops: z.record(z.string(), count),

@@ -23,6 +23,8 @@ export const chunkLineSchema = z.strictObject({
   timeout: z.number().int().min(0),
   crash: z.number().int().min(0),
   infra: z.number().int().min(0),
+  /** judged only up to a call the model cannot predict (absent in ledgers of older versions) */
+  partial: z.number().int().min(0).optional(),
   ops: z.array(z.number().int().min(0)),
   rules: z.array(z.number().int().min(0)),
   /** rules this chunk hit that the pool of its epoch did not have: the earliest case for each */

@@ -14,6 +14,7 @@ export function fmtDuration(secs: number): string {
 }
 
 const num = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (n: number, of: number) => `${of ? ((100 * n) / of).toFixed(1) : '0.0'}%`;
 
 /** The one-line heartbeat (no TTY, CI). */
 export function heartbeatLine(v: ProgressView): string {
@@ -22,7 +23,7 @@ export function heartbeatLine(v: ProgressView): string {
   const planned = s.planned ? `/${num(s.planned)}` : '';
   return (
     `[${fmtDuration(s.elapsed)}] ${num(s.sequences)}${planned} sequences (${num(s.sequencesPerSec)}/s, ${num(s.callsPerSec)} calls/s), ` +
-    `${s.unique} unique / ${s.divergences} divergences, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ` +
+    `${s.unique} unique / ${s.divergences} divergences, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, ` +
     `rules ${s.rulesHit}/${s.rulesTotal}, last new finding ${last}`
   );
 }
@@ -57,6 +58,7 @@ export function panelLines(v: ProgressView, color = true, width = 78): string[] 
   rows.push(line(`calls/s      ${num(s.callsPerSec)}`, `last new     ${since}`));
   rows.push(line(`sequences    ${done}`, `flaky        ${num(s.flaky)} (${s.flakyUnique} kept)`));
   rows.push(line(`calls        ${num(s.calls)}`, `indeterm.    ${num(s.indeterminate)} (${s.crash} crash, ${s.timeout} t/o)`));
+  rows.push(line(`partial      ${num(s.partial ?? 0)} (${pct(s.partial ?? 0, s.sequences)})`, ''));
   rows.push(head('calls per op'));
   const opText = ops.map(([o, n]) => `${o} ${num(n)} (${((100 * n) / opTotal).toFixed(0)}%)`);
   for (let i = 0; i < opText.length; i += 2) rows.push(line(opText[i]!, opText[i + 1] ?? ''));

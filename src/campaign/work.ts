@@ -56,6 +56,8 @@ export interface ChunkResult {
   timeout: number;
   crash: number;
   infra: number;
+  /** sequences judged only up to a call the model cannot predict (Prediction.unsupported) */
+  partial: number;
   ops: number[];
   rules: number[];
   first: FirstHit[];
@@ -78,7 +80,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
   const known = new Set(task.known);
   const first = new Map<number, FirstHit>();
   const res: ChunkResult = {
-    g: task.g, lo: task.lo, hi: task.hi, n: 0, calls: 0, div: 0, flaky: 0, timeout: 0, crash: 0, infra: 0,
+    g: task.g, lo: task.lo, hi: task.hi, n: 0, calls: 0, div: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0,
     ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [],
   };
   let next = task.lo;
@@ -118,6 +120,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
       }
       if (k.status !== 'ok') res[k.status]++;
       const m = predictAgainst(seq, k, profile, false);
+      if (m.unsupported) res.partial++;
       for (let ci = 0; ci < m.rules.length; ci++) {
         for (const r of m.rules[ci]!) {
           const ri = ruleIdx.get(r);

@@ -28,6 +28,8 @@ export const fuzzJson = z.strictObject({
   unique: z.number().int(),
   flaky: z.number().int(),
   indeterminate: z.number().int(),
+  /** sequences judged only up to a call the model cannot predict */
+  partial: z.number().int(),
   rulesHit: z.number().int(),
   rulesTotal: z.number().int(),
   interrupted: z.boolean(),
@@ -94,6 +96,8 @@ export const reportJson = z.strictObject({
     timeout: z.number().int(),
     crash: z.number().int(),
     infra: z.number().int(),
+    /** sequences judged only up to a call the model cannot predict */
+    partial: z.number().int(),
     chunks: z.number().int(),
     ops: z.record(z.string(), z.number().int()),
   }),

@@ -214,6 +214,7 @@ export function renderHtml(data: ReportData, now = new Date()): string {
     ['unique findings', data.findings.length],
     ['flaky', `${t.flaky} (${data.flaky.length} signatures kept)`],
     ['indeterminate', `${t.timeout + t.crash + t.infra} (${t.crash} crash, ${t.timeout} timeout, ${t.infra} infra)`],
+    ['judged up to an unmodelled call', `${t.partial} (${t.sequences ? ((100 * t.partial) / t.sequences).toFixed(1) : '0.0'}%)`],
     ['model rules hit', `${rulesHit(t)} / ${Object.keys(t.rules).length}`],
     ['calls per op', Object.entries(t.ops).filter(([, n]) => n > 0).map(([o, n]) => `${o} ${n.toLocaleString('en-US')}`).join(', ')],
   ];

@@ -31,6 +31,8 @@ export interface Totals {
   timeout: number;
   crash: number;
   infra: number;
+  /** judged only up to a call the model cannot predict */
+  partial: number;
   chunks: number;
   ops: Record<string, number>;
   rules: Record<string, number>;
@@ -87,7 +89,7 @@ export function loadReport(d: string): ReportData {
   const cfg = readConfig(dir);
   const sources = cfg.kind === 'campaign' ? [{ dir, config: cfg }] : cfg.sources;
   const allRules = [...new Set([...RULE_IDS, ...sources.flatMap((s) => s.config.rules)])];
-  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, chunks: 0, ops: {}, rules: Object.fromEntries(allRules.map((r) => [r, 0])) };
+  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0, chunks: 0, ops: {}, rules: Object.fromEntries(allRules.map((r) => [r, 0])) };
   const prog = readNdjson(join(dir, PROGRESS_FILE), chunkLineSchema);
   if (prog.damaged) throw new InputError(join(dir, PROGRESS_FILE), '', `damaged in the middle (${prog.bad})`);
   const seen = new Set<string>();
@@ -104,6 +106,7 @@ export function loadReport(d: string): ReportData {
     totals.timeout += l.timeout;
     totals.crash += l.crash;
     totals.infra += l.infra;
+    totals.partial += l.partial ?? 0;
     totals.chunks++;
     l.ops.forEach((v, i) => (totals.ops[c.ops[i]!] = (totals.ops[c.ops[i]!] ?? 0) + v));
     l.rules.forEach((v, i) => (totals.rules[c.rules[i]!] = (totals.rules[c.rules[i]!] ?? 0) + v));

@@ -251,7 +251,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       const state = summary.interrupted ? ' (interrupted)' : config.count !== null && !summary.complete ? ' (time budget used up)' : '';
       log(
         `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
-          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(dir)}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, rules ${s.rulesHit}/${s.rulesTotal}`,
+          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(dir)}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
       );
       if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
       if (o.json) {
@@ -277,6 +277,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
           unique: s.unique,
           flaky: s.flaky,
           indeterminate: s.indeterminate,
+          partial: s.partial ?? 0,
           rulesHit: s.rulesHit,
           rulesTotal: s.rulesTotal,
           interrupted: summary.interrupted,

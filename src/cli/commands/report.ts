@@ -64,7 +64,7 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
           dir: data.dir,
           kind: data.kind,
           sources: data.sources.map((s) => ({ dir: s.dir, seed: s.config.seed, shard: s.config.shard, target: s.config.target ? { runner: s.config.target.runner, release: s.config.target.release } : null })),
-          totals: { sequences: t.sequences, calls: t.calls, divergences: t.divergences, flaky: t.flaky, timeout: t.timeout, crash: t.crash, infra: t.infra, chunks: t.chunks, ops: t.ops },
+          totals: { sequences: t.sequences, calls: t.calls, divergences: t.divergences, flaky: t.flaky, timeout: t.timeout, crash: t.crash, infra: t.infra, partial: t.partial, chunks: t.chunks, ops: t.ops },
           rulesHit: rulesHit(t),
           rulesTotal: Object.keys(t.rules).length,
           rules: t.rules,
