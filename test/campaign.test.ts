@@ -2,7 +2,7 @@
 // writes, order-independent guidance and findings, guided generation, and coverage guidance
 // reaching more model rules than plain generation for the same number of cases.
 
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { hostProfile, predict, RULE_IDS } from '../src/model/index.js';
 import { parseSequence, sequenceToJson } from '../src/seq/io.js';
 import { OPS } from '../src/seq/schema.js';
 import { findingsOf, modelRunner, ndjson } from './campaign-support.js';
+import type { Runner } from '../src/runner/types.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `vmafuzz-${p}-`));
 
@@ -154,6 +155,30 @@ describe('coverage guidance', () => {
     expect(expected).toBeGreaterThan(0);
     expect(stats.partial).toBe(expected);
     expect(ndjson(join(dir, 'progress.ndjson')).reduce((n, l) => n + (l.partial as number), 0)).toBe(expected);
+  }, 60_000);
+
+  it('minimizes new findings during a time-budgeted campaign while another lane goes on fuzzing', async () => {
+    const dir = tmp('minimize');
+    const cfg = { ...config(11, 0, { chunk: 200, epochChunks: 2, segmentEpochs: 1000 }, false), count: null, timeMs: 5000, minimize: true };
+    // the "kernel" is the model; the campaign judges with a wrong one, so it has findings to minimize
+    // lanes of different speeds, so that their chunks end at different times as real lanes' do
+    const slow = (ms: number): Runner => {
+      const r = modelRunner(hostProfile());
+      return { ...r, run: async (b, o) => (await new Promise((res) => setTimeout(res, ms)), r.run(b, o)) };
+    };
+    const ex = new InProcessExecutor([slow(3), slow(7)], { seed: 11, gen: DEFAULT_CONFIG, batch: 64, stabilityRuns: 0, rules: RULE_IDS, ops: OPS }, { baseMapCount: 65524 });
+    const target = await ex.start();
+    const minimizedAt: number[] = [];
+    const deadline = Date.now() + 5000;
+    const s = await runCampaign({ dir, config: cfg, executor: ex, target, replay: (f) => f, deadline, minimizeMs: 1500, tickMs: 50, events: { onMinimized: () => minimizedAt.push(Date.now()) } });
+    const found = findingsOf(dir);
+    expect(found.length).toBeGreaterThan(0);
+    expect(minimizedAt.length).toBeGreaterThan(0);
+    expect(minimizedAt[0]).toBeLessThan(deadline); // not only in the drain at the end
+    const chunksAfter = ndjson(join(dir, 'progress.ndjson')).length;
+    expect(chunksAfter).toBeGreaterThan(2); // fuzzing went on
+    expect(readdirSync(join(dir, 'findings')).filter((f) => existsSync(join(dir, 'findings', f, 'minimized.json'))).length).toBe(minimizedAt.length);
+    expect(s.interrupted).toBe(false);
   }, 60_000);
 
   it('does not depend on scheduling: one runner or two give the same per-chunk results', async () => {

@@ -241,9 +241,11 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     tasks.add(t);
   };
 
+  let minimizing = 0;
   const dispatchMinimize = () => {
     const m = minimizeQueue.shift()!;
     busy++;
+    minimizing++;
     const t = executor
       .minimize({ signature: m.sig, kind: m.kind, outcome: m.outcome, timeLimitMs: run.minimizeMs ?? 30_000 })
       .then(
@@ -258,6 +260,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       )
       .finally(() => {
         busy--;
+        minimizing--;
         tasks.delete(t);
       });
     tasks.add(t);
@@ -340,7 +343,8 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       stopAt = Date.now();
     }
     if (!stopping) {
-      while (busy < executor.slots && minimizeQueue.length && busy < Math.max(1, executor.slots - 1)) dispatchMinimize();
+      // Minimizations take a free lane first, but leave at least one lane fuzzing when there are several.
+      while (busy < executor.slots && minimizeQueue.length && minimizing < Math.max(1, executor.slots - 1)) dispatchMinimize();
       while (busy < executor.slots) {
         const g = pick();
         if (g === null) break;
