@@ -257,6 +257,7 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
   const start = vrm.addr;
   const end = vrm.addr + vrm.oldLen;
   if (preSplit) {
+    if (vma.start < start || vma.end > end) mm.hit('mremap.dontunmap.presplit');
     if (vma.start < start) {
       const e = splitVma(mm, vma, start, true);
       if (e) return { err: -e };
@@ -298,6 +299,8 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
   let prev: Vma | null = mm.vmas[i - 1]!;
   let next: Vma | null = mm.vmas[i]!;
   if (canSelfMerge && dontunmap) {
+    // "A merge violates this, so in this case disallow a self-merge" (mm/vma.c:copy_vma)
+    if (prev === vma || next === vma) mm.hit('mremap.dontunmap.no_self_merge');
     if (prev === vma) prev = null;
     if (next === vma) next = null;
   }

@@ -84,6 +84,8 @@ export const RULES_FILES = {
   'mremap.move.pgoff_kept': 'a faulted VMA keeps its page offset when moved (mm/vma.c:copy_vma)',
   'mremap.fixed_unmap': 'MREMAP_FIXED unmaps the destination first (mm/mremap.c:remap_move)',
   'mremap.dontunmap': 'MREMAP_DONTUNMAP: the source VMA stays, emptied and unlocked (mm/mremap.c:dontunmap_complete)',
+  'mremap.dontunmap.no_self_merge': 'MREMAP_DONTUNMAP: the copy of an unfaulted anonymous VMA placed next to its kept source never merges into it (mm/vma.c:copy_vma)',
+  'mremap.dontunmap.presplit': 'MREMAP_DONTUNMAP of part of an mlocked VMA splits the moved range out first, so only it loses VM_LOCKED (mm/mremap.c:prep_move_vma, needs_pre_split)',
   'mremap.multi': 'multi-VMA move: each VMA moved on its own (mm/mremap.c:remap_move)',
   'mremap.uffd_reset': 'a registered VMA moved without UFFD_FEATURE_EVENT_REMAP loses its registration (mm/userfaultfd.c:mremap_userfaultfd_prep)',
   'mremap.uffd_event': 'UFFD_FEATURE_EVENT_REMAP: a remap event (mm/userfaultfd.c:mremap_userfaultfd_complete)',

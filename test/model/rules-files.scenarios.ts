@@ -108,6 +108,9 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'mremap.move.pgoff_kept': { setup: [rw2, touch(0, 'w')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.fixed_unmap': { setup: [rw2, mmap(4, 2, 'r', 'fixed')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.dontunmap': { setup: [rw2], call: mremap(0, 2, 2, ['maymove', 'fixed', 'dontunmap'], 4) },
+  'mremap.dontunmap.presplit': { setup: [mmap(0, 4, 'rw', 'fixed', 'locked')], call: mremap(3, 1, 1, ['maymove', 'fixed', 'dontunmap'], 6) },
+  // the copy lands right after its kept source, which it must not merge into
+  'mremap.dontunmap.no_self_merge': { setup: [mmap(0, 1, 'rw', 'fixed')], call: mremap(0, 1, 1, ['maymove', 'fixed', 'dontunmap'], 1) },
   'mremap.multi': { setup: [rw2, mmap(3, 1, 'r', 'fixed')], call: mremap(0, 4, 4, ['maymove', 'fixed'], 4) },
   'mremap.uffd_reset': { setup: reg, call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.uffd_event': { setup: [rw2, uffdCreate('remap'), uffdRegister(0, 0, 2, 'm')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
