@@ -121,15 +121,20 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
       if (k.status !== 'ok') res[k.status]++;
       const m = predictAgainst(seq, k, profile, false);
       if (m.unsupported) res.partial++;
+      const diverges = k.status === 'ok' && firstDivergence(m, k) !== null;
+      // A divergent case never seeds the guidance pool (as AFL keeps crashing inputs out of its
+      // queue): its mutants would mostly re-find the same divergence, each at the cost of detail
+      // and stability re-runs, and crowd out the search elsewhere.
+      const seeds = !diverges;
       for (let ci = 0; ci < m.rules.length; ci++) {
         for (const r of m.rules[ci]!) {
           const ri = ruleIdx.get(r);
           if (ri === undefined) continue;
           res.rules[ri]!++;
-          if (!known.has(ri) && !first.has(ri)) first.set(ri, { rule: ri, index, call: ci, seq });
+          if (seeds && !known.has(ri) && !first.has(ri)) first.set(ri, { rule: ri, index, call: ci, seq });
         }
       }
-      if (k.status === 'ok' && firstDivergence(m, k)) suspects.push({ seq, index });
+      if (diverges) suspects.push({ seq, index });
     }
     if (suspects.length) {
       // Detail runs go after the in-flight batch on the same harness; wait for it to keep order simple.
