@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fuzzJson, replayJson } from '../src/cli/json.js';
+import { KnownBugs } from '../src/findings/known.js';
 import { loadSequenceFile } from '../src/seq/io.js';
 import { parseRelease } from '../src/model/index.js';
 
@@ -69,6 +70,14 @@ describe('vmafuzz CLI', () => {
     // A known bug lists the signatures its replay gives: campaigns label their findings by them.
     const stale = out.results.filter((x) => x.status === 'diverge' && !loadSequenceFile(x.file).known?.signatures?.includes(x.signature!));
     expect(stale, JSON.stringify(stale, null, 2)).toEqual([]);
+    // and the patterns alone (a signature no file lists) attribute every pinned shape to its own bug
+    const kb = KnownBugs.load('corpus/regression', '.');
+    const misfiled = out.results
+      .filter((x) => x.status === 'diverge' && x.signatureText !== undefined)
+      .filter((x) => kb.patterns.some((p) => p.bug.known.summary === loadSequenceFile(x.file).known?.summary)) // bugs with patterns
+      .filter((x) => kb.lookup('-', x.signatureText!, out.target.release)?.summary !== loadSequenceFile(x.file).known?.summary)
+      .map((x) => [x.file, x.signatureText]);
+    if (out.results.some((x) => x.status === 'diverge')) expect(misfiled).toEqual([]);
     expect(r.exitCode).toBe(out.results.some((x) => x.status === 'diverge') ? 1 : 0);
   });
 

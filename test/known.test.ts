@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFinding } from '../src/campaign/findings.js';
 import { fuzzJson, reportJson } from '../src/cli/json.js';
-import { knownLabel, knownText, loadKnownBugs } from '../src/findings/known.js';
+import { KnownBugs, knownLabel, knownText, matchesPattern } from '../src/findings/known.js';
 import { parseRelease } from '../src/model/index.js';
 import { loadSequenceFile } from '../src/seq/io.js';
 import { ensureBuilt, ROOT, vmafuzz } from './campaign-support.js';
@@ -18,14 +18,14 @@ const SELF_MERGE = 'corpus/regression/mremap-dontunmap-self-merge.json';
 
 describe('known kernel bugs of the regression corpus', () => {
   it('indexes every listed signature to its file', () => {
-    const index = loadKnownBugs(REGRESSION, ROOT);
+    const index = KnownBugs.load(REGRESSION, ROOT).bySignature;
     expect(index.size).toBeGreaterThanOrEqual(17);
     expect(index.get('4d8952ac084954f0')?.file).toBe(SELF_MERGE);
     for (const [sig, bug] of index) expect(loadSequenceFile(join(ROOT, bug.file)).known?.signatures).toContain(sig);
   });
 
   it('flags a known bug seen at or past the release that fixed it', () => {
-    const bug = loadKnownBugs(REGRESSION, ROOT).get('4d8952ac084954f0')!;
+    const bug = KnownBugs.load(REGRESSION, ROOT).bySignature.get('4d8952ac084954f0')!;
     expect(bug.known.fixedIn).toBe('7.3');
     expect(knownLabel(bug, '6.18.44-fc-v657').afterFix).toBe(false);
     expect(knownLabel(bug, '7.3.4-cloud-amd64').afterFix).toBe(true);
@@ -38,7 +38,22 @@ describe('known kernel bugs of the regression corpus', () => {
     doc.known.signatures = ['not-a-signature'];
     mkdirSync(join(dir, 'regression'));
     writeFileSync(join(dir, 'regression', 'bad.json'), JSON.stringify(doc));
-    expect(() => loadKnownBugs(join(dir, 'regression'), dir)).toThrow(/bad\.json.*known\.signatures\[0\]/s);
+    expect(() => KnownBugs.load(join(dir, 'regression'), dir)).toThrow(/bad\.json.*known\.signatures\[0\]/s);
+  });
+
+  it('matches patterns on layer, op, kind and required rules, the most specific first, naming the others', () => {
+    expect(matchesPattern('maps|mremap|kernel-merged|a.b', 'maps|mremap|kernel-merged|a.b,c.d')).toBe(true);
+    expect(matchesPattern('maps|mremap|kernel-merged|a.b,x', 'maps|mremap|kernel-merged|a.b,c.d')).toBe(false);
+    expect(matchesPattern('maps|mremap|kernel-merged|a.b', 'maps|mremap|kernel-split|a.b')).toBe(false);
+    expect(matchesPattern('result|madvise|errno:0!=22|', 'result|madvise|errno:0!=22|anything')).toBe(true);
+    const kb = KnownBugs.load(REGRESSION, ROOT);
+    // the pre-split bug with a uffd reset: both bugs' patterns match; the pre-split file sorts first
+    const both = kb.lookup('0000000000000000', 'maps|mremap|kernel-merged|mremap.dontunmap,mremap.dontunmap.presplit,mremap.move.pgoff_reset,mremap.uffd_reset', '6.18.44')!;
+    expect(both.file).toMatch(/mremap-dontunmap-mlock-presplit/);
+    expect(both.pattern).toBe('maps|mremap|kernel-merged|mremap.dontunmap.presplit');
+    expect(both.also).toEqual(['corpus/regression/mremap-uffd-source-registration-lost.json']);
+    expect(knownText(both)).toMatch(/matched by its pattern .*, as are corpus\/regression\/mremap-uffd-source-registration-lost\.json\)$/);
+    expect(kb.lookup('0000000000000000', 'maps|mremap|kernel-merged|mremap.dontunmap,mremap.move.pgoff_reset', '6.18.44')).toBeUndefined();
   });
 });
 

@@ -36,7 +36,7 @@ export interface CampaignRun {
   config: CampaignConfig;
   executor: Executor;
   /** labels findings that pin a known kernel bug (src/findings/known.ts) */
-  known?: (signature: string, release: string) => KnownLabel | undefined;
+  known?: (signature: string, signatureText: string, release: string) => KnownLabel | undefined;
   target: TargetInfo;
   /** absolute end of this session (ms since epoch) */
   deadline?: number;

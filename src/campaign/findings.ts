@@ -28,7 +28,7 @@ export const findingSchema = z.strictObject({
   target: z.strictObject({ runner: z.string(), release: z.string() }),
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
   /** the known kernel bug of the regression corpus with this signature (src/findings/known.ts) */
-  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean() }).optional(),
+  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean(), pattern: z.string().optional(), also: z.array(z.string()).optional() }).optional(),
   /** set once the campaign minimized the finding (src/findings) */
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
 });
@@ -96,7 +96,7 @@ export class FindingStore {
   /** `known`: label a finding whose signature pins a known kernel bug (src/findings/known.ts) */
   constructor(
     readonly root: string,
-    private readonly known?: (signature: string, release: string) => KnownLabel | undefined,
+    private readonly known?: (signature: string, signatureText: string, release: string) => KnownLabel | undefined,
   ) {}
 
   dirOf(sig: string, kind: Finding['kind']): string {
@@ -129,7 +129,7 @@ export class FindingStore {
           samples: [],
           target,
         };
-    const label = this.known?.(sig, target.release);
+    const label = this.known?.(sig, finding.signatureText, target.release);
     if (label) finding.known = label;
     const samples = finding.samples;
     const seen = samples.some((s) => s.file === name);

@@ -53,6 +53,8 @@ export const replayJson = z.strictObject({
       file: z.string(),
       status: z.enum(['match', 'diverge', 'indeterminate']),
       signature: z.string().optional(),
+      /** layer|op|kind|decisive rules: what the signature hashes */
+      signatureText: z.string().optional(),
       divergence: divergence.optional(),
       kernelStatus: z.string(),
       /** the file's "known" label (a known kernel bug), when it has one */
@@ -77,7 +79,7 @@ const reportFinding = z.strictObject({
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
   /** the known kernel bug of corpus/regression with this signature */
-  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean() }).optional(),
+  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean(), pattern: z.string().optional(), also: z.array(z.string()).optional() }).optional(),
   replay: z.string().optional(),
   divergence: z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string(), proc: z.number().int().optional() }).optional(),
 });

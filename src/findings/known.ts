@@ -1,9 +1,10 @@
 // Known kernel bugs: the regression corpus (corpus/regression/*.json) pins each one with a `known`
-// label and the divergence signatures replaying it gives. A campaign finding with one of those
-// signatures is labelled with the bug, so the morning report says "known: <summary>" next to it.
-// The label never hides a finding: it is still recorded, counted and reported (exit status 1);
-// a bug is never a model profile row. A known bug seen on a release at or past its fix is flagged
-// as such, since that is a regression of the fix or a different bug with the same signature.
+// label, the divergence signatures replaying it gives and, optionally, patterns that describe the
+// bug whatever incidental rules come with it. A campaign finding with one of those signatures, or
+// whose signature text matches a pattern, is labelled with the bug, so the morning report says
+// "known: <summary>" next to it. The label never hides a finding: it is still recorded, counted and
+// reported (exit status 1); a bug is never a model profile row. A known bug seen on a release at or
+// past its fix is flagged as such: a regression of the fix, or a different bug with its signature.
 
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -25,19 +26,59 @@ export interface KnownLabel {
   fixedIn?: string;
   /** the target's release is at or past fixedIn */
   afterFix: boolean;
+  /** how it matched: the exact signature, or a pattern of the file (given) */
+  pattern?: string;
+  /** other known bugs whose patterns match too (their files) */
+  also?: string[];
 }
 
-/** Index of the known bugs of a regression corpus directory by signature (bad files throw InputError). */
-export function loadKnownBugs(dir: string, root: string): Map<string, KnownBug> {
-  const index = new Map<string, KnownBug>();
-  if (!existsSync(dir)) return index;
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
-    const path = join(dir, f);
-    const seq = loadSequenceFile(path);
-    if (!seq.known?.signatures) continue;
-    for (const sig of seq.known.signatures) if (!index.has(sig)) index.set(sig, { file: relative(root, path), known: seq.known });
+/**
+ * A pattern is `layer|op|kind|rule,rule,...` in the form of a signature text
+ * (src/compare/signature.ts): layer, op and kind must be equal, the listed rules must all be among
+ * the finding's decisive rules (others may come along).
+ */
+export function matchesPattern(pattern: string, signatureText: string): boolean {
+  const [pl, po, pk, pr = ''] = pattern.split('|');
+  const [l, o, k, r = ''] = signatureText.split('|');
+  if (pl !== l || po !== o || pk !== k) return false;
+  const have = new Set(r.split(',').filter(Boolean));
+  return pr.split(',').filter(Boolean).every((x) => have.has(x));
+}
+
+const ruleCount = (pattern: string) => (pattern.split('|')[3] ?? '').split(',').filter(Boolean).length;
+
+export class KnownBugs {
+  readonly bySignature = new Map<string, KnownBug>();
+  readonly patterns: Array<{ pattern: string; bug: KnownBug }> = [];
+
+  /** The known bugs of a regression corpus directory (bad files throw InputError naming the file). */
+  static load(dir: string, root: string): KnownBugs {
+    const kb = new KnownBugs();
+    if (!existsSync(dir)) return kb;
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+      const path = join(dir, f);
+      const seq = loadSequenceFile(path);
+      if (!seq.known) continue;
+      const bug = { file: relative(root, path), known: seq.known };
+      for (const sig of seq.known.signatures ?? []) if (!kb.bySignature.has(sig)) kb.bySignature.set(sig, bug);
+      for (const pattern of seq.known.patterns ?? []) kb.patterns.push({ pattern, bug });
+    }
+    return kb;
   }
-  return index;
+
+  /**
+   * The bug a finding pins: by exact signature, else by the most specific matching pattern (most
+   * required rules; ties go to the first file by name). Other bugs that also match are named.
+   */
+  lookup(signature: string, signatureText: string, release: string): KnownLabel | undefined {
+    const exact = this.bySignature.get(signature);
+    if (exact) return knownLabel(exact, release);
+    const hits = this.patterns.filter((p) => matchesPattern(p.pattern, signatureText)).sort((a, b) => ruleCount(b.pattern) - ruleCount(a.pattern));
+    if (!hits.length) return undefined;
+    const best = hits[0]!;
+    const also = [...new Set(hits.filter((h) => h.bug.known.summary !== best.bug.known.summary).map((h) => h.bug.file))];
+    return { ...knownLabel(best.bug, release), pattern: best.pattern, ...(also.length ? { also } : {}) };
+  }
 }
 
 const cmp = (a: number[], b: number[]) => {
@@ -60,5 +101,6 @@ export function knownLabel(bug: KnownBug, release: string): KnownLabel {
 /** One line for terminals and text reports. */
 export function knownText(k: KnownLabel): string {
   const fix = k.fixedIn ? `; fixed in ${k.fixedIn}${k.afterFix ? ' - but this kernel is at or past that release: a regression of the fix, or another bug' : ''}` : '';
-  return `known kernel bug: ${k.summary} (${k.file}; ${k.reference}${fix})`;
+  const how = k.pattern ? `; matched by its pattern ${k.pattern}${k.also ? `, as are ${k.also.join(', ')}` : ''}` : '';
+  return `known kernel bug: ${k.summary} (${k.file}; ${k.reference}${fix}${how})`;
 }

@@ -131,6 +131,11 @@ export const knownSchema = z.strictObject({
     .max(16)
     .optional()
     .describe('divergence signatures replaying it gives (src/compare/signature.ts); campaign findings with one of them are labelled with this bug'),
+  patterns: z
+    .array(z.string().regex(/^[a-z]+\|[a-z_0-9]+\|[^|]+\|[a-z0-9_.,]*$/, 'layer|op|kind|rule,rule,... (a signature text whose rules must all be present)'))
+    .max(8)
+    .optional()
+    .describe('signature texts (layer|op|kind|required rules) that mean this bug whatever other rules come along; its own replay must match one'),
 });
 export type Known = z.output<typeof knownSchema>;
 

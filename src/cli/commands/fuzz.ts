@@ -12,7 +12,7 @@ import { parseDuration } from '../../campaign/fuzz.js';
 import { CAMPAIGN_FILE, readConfig, writeConfig, type CampaignConfig } from '../../campaign/config.js';
 import { DEFAULT_LAYOUT, parseShard, type Layout } from '../../campaign/layout.js';
 import { planLanes, type LanePlan } from '../../campaign/affinity.js';
-import { knownLabel, knownText, loadKnownBugs } from '../../findings/known.js';
+import { KnownBugs, knownText } from '../../findings/known.js';
 import { InProcessExecutor, ThreadExecutor, type Executor, type WorkerInit } from '../../campaign/executor.js';
 import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/campaign.js';
 import { findingsDir, FindingStore } from '../../campaign/findings.js';
@@ -208,16 +208,13 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       if (usePanel) panel = new Panel(process.stderr);
       const say = (s: string) => (panel ? panel.message(s) : log(s));
       let lastBeat = Date.now();
-      const knownBugs = loadKnownBugs(join(projectRoot(), 'corpus', 'regression'), projectRoot());
+      const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
       const summary = await runCampaign({
         dir,
         config,
         executor,
         target,
-        known: (sig, release) => {
-          const bug = knownBugs.get(sig);
-          return bug ? knownLabel(bug, release) : undefined;
-        },
+        known: (sig, text, release) => knownBugs.lookup(sig, text, release),
         deadline,
         replay,
         statsEveryMs: statsEvery,

@@ -4,7 +4,7 @@ import { makeProfile } from '../../model/index.js';
 import { createRunner, runnerArgs } from '../../runner/index.js';
 import { predictAgainst, rulesAt } from '../../campaign/check.js';
 import { firstDivergence } from '../../compare/compare.js';
-import { signature } from '../../compare/signature.js';
+import { signature, signatureText } from '../../compare/signature.js';
 import { renderTextReport } from '../../report/text.js';
 import { EXIT } from '../../util/errors.js';
 import { addRunnerOptions, runnerOptionsFrom } from '../common.js';
@@ -56,8 +56,9 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
           return;
         }
         anyDiverge = true;
-        const sig = signature({ divergence: d, calls: seq.calls, rules: rulesAt(m, d.call) });
-        results.push({ file, status: 'diverge', signature: sig, divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail }, kernelStatus: k.status, ...(seq.known ? { known: seq.known.summary } : {}) });
+        const sigIn = { divergence: d, calls: seq.calls, rules: rulesAt(m, d.call) };
+        const sig = signature(sigIn);
+        results.push({ file, status: 'diverge', signature: sig, signatureText: signatureText(sigIn), divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail }, kernelStatus: k.status, ...(seq.known ? { known: seq.known.summary } : {}) });
         if (!o.json) {
           const known = seq.known ? ` — known kernel bug: ${seq.known.summary} (${seq.known.reference}${seq.known.fixedIn ? `; fixed in ${seq.known.fixedIn}` : ''})` : '';
           process.stdout.write(`DIVERGE ${file}: ${d.layer} at call ${d.call} (${d.kind}), signature ${sig}${known}\n`);
