@@ -14,6 +14,8 @@ const vmafuzz = (args: string[]) => execa(process.execPath, [CLI, ...args], { re
 // Three files that touch the documented 6.1 vs 7.3 differences (src/model/profile-rows.ts), one that does not.
 const ROWS = ['anon-vma-distinct-refuse-merge', 'noreserve-stack-flags', 'vm-account-mprotect'].map((f) => `corpus/seed/${f}.json`);
 const FILES = [...ROWS, 'corpus/seed/mmap-errnos.json'];
+// TCG's -cpu max has PKU (harness fact pkeys=1), unlike this host: execute-only pkeys are only tried here
+const PKEY = 'corpus/seed/pkey-exec-only-populate.json';
 const VERDICT = /^(match|#\d+ (result|probe|maps|vmflags|pagemap))$/;
 
 beforeAll(async () => {
@@ -23,10 +25,11 @@ beforeAll(async () => {
 
 describe('vmafuzz matrix', () => {
   it('prints a files x kernels table over 6.1, 6.12 and 7.3, each kernel judged with its own profile', async () => {
-    const r = await vmafuzz(['matrix', ...FILES, '--kernels', '6.1,6.12,7.3', '--jobs', '2']);
+    const files = [...FILES, PKEY];
+    const r = await vmafuzz(['matrix', ...files, '--kernels', '6.1,6.12,7.3', '--jobs', '2']);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^file\s+6\.1\s+6\.12\s+7\.3$/);
-    const cells = FILES.map((f, i) => {
+    const cells = files.map((f, i) => {
       const cols = lines[i + 1]!.split(/\s{2,}/);
       expect(cols[0]).toBe(f);
       return cols.slice(1);
@@ -41,7 +44,8 @@ describe('vmafuzz matrix', () => {
     expect(r.stdout).toMatch(/^ {2}6\.1: 6\.1\.0-\d+-cloud-amd64 .*\n {6}model profile 6\.1\.0 .*pre-7\.3 rows: .*mprotect\.unaccount_unfaulted/m);
     expect(r.stdout).toMatch(/^ {2}6\.12: 6\.12\.\d+\+deb\d+-cloud-amd64 .*\n {6}model profile 6\.12\.\d+ /m);
     expect(r.stdout).toMatch(/^ {2}7\.3: 7\.3\.\d+\+deb\d+-cloud-amd64 .*\n {6}model profile 7\.3\.\d+ .*pre-7\.3 rows: none/m);
-    expect(r.stdout).toMatch(new RegExp(`^summary: ${12 - diverging} match, ${diverging} diverge, 0 crash, 0 timeout, 0 infra$`, 'm'));
+    expect(cells[files.indexOf(PKEY)]).toEqual(['match', 'match', 'match']);
+    expect(r.stdout).toMatch(new RegExp(`^summary: ${3 * files.length - diverging} match, ${diverging} diverge, 0 crash, 0 timeout, 0 infra$`, 'm'));
   }, 300_000);
 
   it('shows 6.1 diverging from the 7.3 model where the kernels differ (--profile 7.3 --json)', async () => {

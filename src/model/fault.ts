@@ -19,7 +19,8 @@ import {
 } from './flags.js';
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_GUARD, PTE_MAYBE, PTE_ZERO, type Vma, vmaPages } from './state.js';
 import { Unsupported } from './syscalls.js';
-import { anonFaultPte, faultNeeded, thpFaultPtes } from './pages.js';
+import { anonFaultPte, cacheSure, faultNeeded, thpFaultPtes } from './pages.js';
+import { filePages } from './sys.js';
 import { fileFault, userfault, zeropageResolve, type FaultOrigin } from './filefault.js';
 
 export const SIGSEGV = 11;
@@ -227,6 +228,12 @@ export function populateVmaPageRange(mm: Mm, vma: Vma, start: number, end: numbe
     mm.hit('populate.prot_none');
     return -EFAULT;
   }
+  // __get_user_pages -> check_vma_flags: arch_vma_access_permitted(vma, write, false, foreign=0) -
+  // GUP is a data access, and the execute-only pkey denies reads (x86 __pkru_allows_pkey)
+  if (vma.flags & VM_PKEY_EXEC_ONLY) {
+    mm.hit('populate.pkey');
+    return -EFAULT;
+  }
   const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
   mm.hit(write ? 'populate.write' : 'populate.read');
   return faultinRange(mm, vma, start, end, write, origin);
@@ -244,6 +251,25 @@ export function faultinRange(mm: Mm, vma: Vma, start: number, end: number, write
     if (handleMmFault(mm, vma, p, write, origin)) return p > start ? p - start : -EFAULT;
   }
   return end - start;
+}
+
+/**
+ * populate_vma_page_range of `pages` pages from file offset `pgoff` of a shmem-backed VMA the model
+ * does not track (a copy mremap placed outside the arena): only the page cache, which arena VMAs
+ * of the same file see, keeps a trace. Every fault, read (shmem_fault, SGP_CACHE) or private
+ * write (do_cow_fault), leaves the file page cached; a page at or beyond i_size is SIGBUS
+ * (shmem_get_folio_gfp -EINVAL), which ends the walk.
+ */
+export function populateUntracked(mm: Mm, vma: Vma, pgoff: number, pages: number): void {
+  if (vma.file <= 0 || vma.flags & VM_LOCKONFAULT || !(vma.flags & VM_ACCESS_FLAGS) || vma.flags & VM_PKEY_EXEC_ONLY) return;
+  if (vma.flags & (VM_UFFD_MISSING | VM_UFFD_MINOR)) throw new Unsupported('population of a registered VMA outside the arena');
+  const f = mm.sys.file(vma.file);
+  const eof = filePages(f);
+  mm.hit('mremap.populate_outside');
+  for (let o = pgoff; o < pgoff + pages && o < eof; o++) {
+    f.cache.add(o);
+    cacheSure(mm.sys, vma.file, o);
+  }
 }
 
 /**

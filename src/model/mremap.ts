@@ -8,7 +8,7 @@ import { MREMAP } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
 import { UFFD_FEATURE } from '../seq/consts.js';
 import { VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_SEALED, VM_SHARED, VM_UFFD_FLAGS } from './flags.js';
-import { mmPopulate, vmaIsAnonymous } from './fault.js';
+import { mmPopulate, populateUntracked, vmaIsAnonymous } from './fault.js';
 import { vmaMergeNewRange, splitVma } from './merge.js';
 import { getUnmappedArea, thpAlignApplies, type Placement } from './placement.js';
 import { HPAGE_PAGES, Mm, PTE_NONE, type Vma } from './state.js';
@@ -274,6 +274,11 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
     mm.outside++;
     if (srcUffd && keepsUffd) vrm.remapEvent = true;
     for (let p = start; p < end; p++) mm.pte[p] = PTE_NONE;
+    // do_mremap: mm_populate(new_addr + old_len, delta) of an mlock'd, grown VMA still faults the
+    // copy's file pages into the shared page cache (sysMremap only populates arena placements)
+    if (vrm.populateExpand && vrm.newLen > vrm.oldLen) {
+      populateUntracked(mm, vma, vma.pgoff + (start - vma.start) + vrm.oldLen, vrm.newLen - vrm.oldLen);
+    }
     if (!dontunmap) unmapRange(mm, start, vrm.oldLen);
     else dontunmapComplete(mm, vma, start, end);
     mm.hit('mremap.move');

@@ -80,6 +80,7 @@ export const RULES_FILES = {
   'mremap.noop': 'same size, no move: nothing happens (mm/mremap.c:mremap_at)',
   'mremap.expand': 'grow in place: the VMA is extended and may merge with next (mm/vma.c:vma_merge_extend)',
   'mremap.move': 'move: copy_vma at the destination (merging there), source unmapped (mm/mremap.c:move_vma)',
+  'mremap.populate_outside': 'grown mlock\'d file VMA moved outside the arena: its populate fills the page cache (mm/mremap.c:do_mremap mm_populate)',
   'mremap.move.pgoff_reset': 'moving an unfaulted VMA resets its anonymous page offset to the destination (mm/vma.c:copy_vma)',
   'mremap.move.pgoff_kept': 'a faulted VMA keeps its page offset when moved (mm/vma.c:copy_vma)',
   'mremap.fixed_unmap': 'MREMAP_FIXED unmaps the destination first (mm/mremap.c:remap_move)',

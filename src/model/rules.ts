@@ -105,6 +105,7 @@ export const RULES = {
   'populate.write': 'population write-faults a private writable VMA (mm/gup.c:populate_vma_page_range)',
   'populate.read': 'population read-faults (mm/gup.c:populate_vma_page_range FOLL_FORCE)',
   'populate.prot_none': 'PROT_NONE VMA not populated (mm/gup.c:populate_vma_page_range)',
+  'populate.pkey': 'execute-only pkey VMA not populated: -EFAULT (mm/gup.c:check_vma_flags arch_vma_access_permitted)',
   // file mappings, ftruncate, fork, mremap, userfaultfd (src/model/rules-files.ts)
   ...RULES_FILES,
   // madvise, mlock, mseal, anon names, page state (src/model/rules-mem.ts)

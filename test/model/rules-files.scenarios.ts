@@ -5,6 +5,7 @@ import type { RULES_FILES } from '../../src/model/rules-files.js';
 import { MADV } from '../../src/seq/consts.js';
 import type { Call, FileDecl } from '../../src/seq/schema.js';
 import { mmap, mprotect, munmap, touch, type World } from './helpers.js';
+import { mlock } from './helpers-mem.js';
 import { fmmap, fork, ftruncate, memfd, mremap, uffdCreate, uffdRegister, uffdUnregister } from './helpers-files.js';
 
 export interface FilesScenario {
@@ -104,6 +105,7 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'mremap.noop': { setup: [rw2], call: mremap(0, 2, 2) },
   'mremap.expand': { setup: [rw2], call: mremap(0, 2, 3) },
   'mremap.move': { setup: [rw2], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
+  'mremap.populate_outside': { arena: 5, setup: [mmap(0, 5, 'x', 'fixed', 'shared'), mlock(1, 2)], call: mremap(2, 1, 3, ['maymove']) },
   'mremap.move.pgoff_reset': { setup: [rw2], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.move.pgoff_kept': { setup: [rw2, touch(0, 'w')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.fixed_unmap': { setup: [rw2, mmap(4, 2, 'r', 'fixed')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },

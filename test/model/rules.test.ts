@@ -128,6 +128,7 @@ const S: Record<RuleId, Scenario> = {
   'populate.write': { call: mmap(0, 1, 'rw', 'fixed', 'populate') },
   'populate.read': { call: mmap(0, 1, 'r', 'fixed', 'populate') },
   'populate.prot_none': { call: mmap(0, 1, 'none', 'fixed', 'locked') },
+  'populate.pkey': { profile: { execOnlyPkey: true }, call: mmap(0, 1, 'x', 'fixed', 'locked') },
   // madvise, mlock, mseal, anon names, page state (test/model/rules-mem.scenarios.ts)
   ...S_MEM,
   // files, ftruncate, fork, mremap, userfaultfd (test/model/rules-files.scenarios.ts)
