@@ -255,17 +255,17 @@ export function faultinRange(mm: Mm, vma: Vma, start: number, end: number, write
 
 /**
  * populate_vma_page_range of `pages` pages from file offset `pgoff` of a shmem-backed VMA the model
- * does not track (a copy mremap placed outside the arena): only the page cache, which arena VMAs
- * of the same file see, keeps a trace. Every fault, read (shmem_fault, SGP_CACHE) or private
+ * does not track (placed outside the arena by mmap or mremap): only the page cache, which arena
+ * VMAs of the same file see, keeps a trace. Every fault, read (shmem_fault, SGP_CACHE) or private
  * write (do_cow_fault), leaves the file page cached; a page at or beyond i_size is SIGBUS
  * (shmem_get_folio_gfp -EINVAL), which ends the walk.
  */
-export function populateUntracked(mm: Mm, vma: Vma, pgoff: number, pages: number): void {
+export function populateUntracked(mm: Mm, vma: Pick<Vma, 'file' | 'flags'>, pgoff: number, pages: number, rule: 'mremap.populate_outside' | 'mmap.populate_outside'): void {
   if (vma.file <= 0 || vma.flags & VM_LOCKONFAULT || !(vma.flags & VM_ACCESS_FLAGS) || vma.flags & VM_PKEY_EXEC_ONLY) return;
   if (vma.flags & (VM_UFFD_MISSING | VM_UFFD_MINOR)) throw new Unsupported('population of a registered VMA outside the arena');
   const f = mm.sys.file(vma.file);
   const eof = filePages(f);
-  mm.hit('mremap.populate_outside');
+  mm.hit(rule);
   for (let o = pgoff; o < pgoff + pages && o < eof; o++) {
     f.cache.add(o);
     cacheSure(mm.sys, vma.file, o);

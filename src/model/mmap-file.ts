@@ -12,7 +12,7 @@ import {
   VM_NORESERVE,
   VM_SHARED,
 } from './flags.js';
-import { mmPopulate } from './fault.js';
+import { mmPopulate, populateUntracked } from './fault.js';
 import { getUnmappedArea, type Placement } from './placement.js';
 import type { Mm } from './state.js';
 import {
@@ -128,13 +128,16 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
   }
   if (flags & MAP.MAP_NORESERVE && !p.overcommitNever) vmFlags |= VM_NORESERVE;
 
+  const populate = vmFlags & VM_LOCKED || (flags & (MAP.MAP_POPULATE | MAP.MAP_NONBLOCK)) === MAP.MAP_POPULATE;
   if (placement.kind === 'outside') {
     mm.outside++;
+    // vm_mmap_pgoff -> mm_populate still faults the file's pages into the shared page cache
+    if (populate) populateUntracked(mm, { file: file.id, flags: vmFlags }, Number(pgoffBig), pages, 'mmap.populate_outside');
     return { placement };
   }
   const r = mmapRegion(mm, start, end, vmFlags, Number(pgoffBig), file.id);
   if (r) return { err: r };
-  if (vmFlags & VM_LOCKED || (flags & (MAP.MAP_POPULATE | MAP.MAP_NONBLOCK)) === MAP.MAP_POPULATE) {
+  if (populate) {
     mm.hit('mmap.populate');
     mmPopulate(mm, start, end);
   }

@@ -277,7 +277,7 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
     // do_mremap: mm_populate(new_addr + old_len, delta) of an mlock'd, grown VMA still faults the
     // copy's file pages into the shared page cache (sysMremap only populates arena placements)
     if (vrm.populateExpand && vrm.newLen > vrm.oldLen) {
-      populateUntracked(mm, vma, vma.pgoff + (start - vma.start) + vrm.oldLen, vrm.newLen - vrm.oldLen);
+      populateUntracked(mm, vma, vma.pgoff + (start - vma.start) + vrm.oldLen, vrm.newLen - vrm.oldLen, 'mremap.populate_outside');
     }
     if (!dontunmap) unmapRange(mm, start, vrm.oldLen);
     else dontunmapComplete(mm, vma, start, end);

@@ -38,6 +38,7 @@ export const RULES = {
   'mmap.shared_anon': 'MAP_SHARED|MAP_ANONYMOUS: a new shmem file "/dev/zero (deleted)" (mm/shmem.c:shmem_zero_setup)',
   'mmap.fixed_replace': 'MAP_FIXED over existing VMAs: split and removed first (mm/vma.c:__mmap_setup)',
   'mmap.populate': 'MAP_POPULATE or MAP_LOCKED: populate the new range (mm/gup.c:__mm_populate)',
+  'mmap.populate_outside': 'a populated file mapping placed outside the arena fills the page cache the arena sees (mm/util.c:vm_mmap_pgoff mm_populate)',
   // merges (mm/vma.c)
   'merge.new.prev': 'new range merged into prev (mm/vma.c:vma_merge_new_range)',
   'merge.new.next': 'new range merged into next (mm/vma.c:vma_merge_new_range)',

@@ -5,6 +5,7 @@ import { VM_MAYWRITE } from '../../src/model/flags.js';
 import { makeProfile, RULE_IDS, type Profile, type RuleId } from '../../src/model/index.js';
 import type { Call } from '../../src/seq/schema.js';
 import { mmap, mprotect, munmap, touch, world } from './helpers.js';
+import { fmmap, memfd } from './helpers-files.js';
 import { S_MEM } from './rules-mem.scenarios.js';
 import { S_FILES } from './rules-files.scenarios.js';
 import type { FileDecl } from '../../src/seq/schema.js';
@@ -55,6 +56,8 @@ const S: Record<RuleId, Scenario> = {
   'mmap.shared_anon': { call: mmap(0, 1, 'rw', 'fixed', 'shared') },
   'mmap.fixed_replace': { setup: [mmap(0, 2, 'rw', 'fixed')], call: mmap(0, 1, 'r', 'fixed') },
   'mmap.populate': { call: mmap(0, 1, 'rw', 'fixed', 'populate') },
+  // no room in a 2-page arena: the populated file mapping lands outside it
+  'mmap.populate_outside': { arena: 2, files: [memfd(4)], call: fmmap(0, 4, 'r', 0, 0, 'shared', 'populate') },
   'merge.new.prev': { setup: [mmap(0, 1, 'rw', 'fixed')], call: mmap(1, 1, 'rw', 'fixed') },
   'merge.new.next': { setup: [mmap(1, 1, 'rw', 'fixed')], call: mmap(0, 1, 'rw', 'fixed') },
   'merge.new.both': { setup: [mmap(0, 1, 'rw', 'fixed'), mmap(2, 1, 'rw', 'fixed')], call: mmap(1, 1, 'rw', 'fixed') },
