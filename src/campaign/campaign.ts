@@ -19,7 +19,7 @@ import type { KnownLabel } from '../findings/known.js';
 import { FindingStore, type RecordResult } from './findings.js';
 import { Guidance, type FirstHit } from './guidance.js';
 import { Plan } from './layout.js';
-import { chunkLineSchema, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
+import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
 import type { Outcome } from './check.js';
 import type { ChunkResult, MinimizeDone } from './work.js';
 
@@ -51,15 +51,7 @@ export interface CampaignRun {
   graceMs?: number;
 }
 
-export interface Totals {
-  sequences: number;
-  calls: number;
-  divergences: number;
-  flaky: number;
-  timeout: number;
-  crash: number;
-  infra: number;
-  partial: number;
+export interface Totals extends CountTotals {
   ops: number[];
   rules: number[];
   chunksDone: number;
@@ -85,14 +77,7 @@ export interface CampaignSummary {
 }
 
 function addChunk(t: Totals, l: ChunkLine | ChunkResult): void {
-  t.sequences += l.n;
-  t.calls += l.calls;
-  t.divergences += l.div;
-  t.flaky += l.flaky;
-  t.timeout += l.timeout;
-  t.crash += l.crash;
-  t.infra += l.infra;
-  t.partial += l.partial ?? 0;
+  addCounts(t, l);
   l.ops.forEach((v, i) => (t.ops[i] = (t.ops[i] ?? 0) + v));
   l.rules.forEach((v, i) => (t.rules[i] = (t.rules[i] ?? 0) + v));
   t.chunksDone++;
@@ -114,7 +99,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const plan = new Plan(cfg.layout, cfg.shard, cfg.count ?? undefined);
   const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled);
   const store = new FindingStore(dir, run.known);
-  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0, ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
+  const totals: Totals = { ...zeroCounts(), ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
   const done = new Set<number>();
 
   // --- state from earlier sessions -------------------------------------------------------------

@@ -34,6 +34,33 @@ export const chunkLineSchema = z.strictObject({
 });
 export type ChunkLine = z.infer<typeof chunkLineSchema>;
 
+/** The scalar counts of chunks summed over a campaign: the campaign's totals and the report's. */
+export interface CountTotals {
+  sequences: number;
+  calls: number;
+  divergences: number;
+  flaky: number;
+  timeout: number;
+  crash: number;
+  infra: number;
+  /** judged only up to a call the model cannot predict */
+  partial: number;
+}
+
+export const zeroCounts = (): CountTotals => ({ sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0 });
+
+/** Add one chunk's counts (a ledger line or a worker's result; `partial` is absent in older ledgers). */
+export function addCounts(t: CountTotals, l: Pick<ChunkLine, 'n' | 'calls' | 'div' | 'flaky' | 'timeout' | 'crash' | 'infra' | 'partial'>): void {
+  t.sequences += l.n;
+  t.calls += l.calls;
+  t.divergences += l.div;
+  t.flaky += l.flaky;
+  t.timeout += l.timeout;
+  t.crash += l.crash;
+  t.infra += l.infra;
+  t.partial += l.partial ?? 0;
+}
+
 /** A divergence recorded in the findings store (written after the store update). */
 export const recordedLineSchema = z.strictObject({ i: z.number().int().min(0), sig: z.string(), kind: z.enum(['divergence', 'flaky']), src: z.number().int().min(0).optional() });
 export type RecordedLine = z.infer<typeof recordedLineSchema>;

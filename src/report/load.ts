@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readConfig, statsLineSchema, type CampaignConfig, type StatsLine } from '../campaign/config.js';
 import { detailSchema, findingsDir, readFinding, type Detail, type Finding } from '../campaign/findings.js';
-import { chunkLineSchema, PROGRESS_FILE, readNdjson, STATS_FILE } from '../campaign/ledger.js';
+import { addCounts, chunkLineSchema, PROGRESS_FILE, readNdjson, STATS_FILE, zeroCounts, type CountTotals } from '../campaign/ledger.js';
 import { RULE_IDS } from '../model/index.js';
 import { parseSequence } from '../seq/io.js';
 import type { Sequence } from '../seq/schema.js';
@@ -23,16 +23,7 @@ export interface FindingView {
   problem?: string;
 }
 
-export interface Totals {
-  sequences: number;
-  calls: number;
-  divergences: number;
-  flaky: number;
-  timeout: number;
-  crash: number;
-  infra: number;
-  /** judged only up to a call the model cannot predict */
-  partial: number;
+export interface Totals extends CountTotals {
   chunks: number;
   ops: Record<string, number>;
   rules: Record<string, number>;
@@ -89,7 +80,7 @@ export function loadReport(d: string): ReportData {
   const cfg = readConfig(dir);
   const sources = cfg.kind === 'campaign' ? [{ dir, config: cfg }] : cfg.sources;
   const allRules = [...new Set([...RULE_IDS, ...sources.flatMap((s) => s.config.rules)])];
-  const totals: Totals = { sequences: 0, calls: 0, divergences: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0, chunks: 0, ops: {}, rules: Object.fromEntries(allRules.map((r) => [r, 0])) };
+  const totals: Totals = { ...zeroCounts(), chunks: 0, ops: {}, rules: Object.fromEntries(allRules.map((r) => [r, 0])) };
   const prog = readNdjson(join(dir, PROGRESS_FILE), chunkLineSchema);
   if (prog.damaged) throw new InputError(join(dir, PROGRESS_FILE), '', `damaged in the middle (${prog.bad})`);
   const seen = new Set<string>();
@@ -99,14 +90,7 @@ export function loadReport(d: string): ReportData {
     seen.add(key);
     const c = sources[l.src ?? 0]?.config;
     if (!c) throw new InputError(join(dir, PROGRESS_FILE), '', `line for unknown source ${l.src}`);
-    totals.sequences += l.n;
-    totals.calls += l.calls;
-    totals.divergences += l.div;
-    totals.flaky += l.flaky;
-    totals.timeout += l.timeout;
-    totals.crash += l.crash;
-    totals.infra += l.infra;
-    totals.partial += l.partial ?? 0;
+    addCounts(totals, l);
     totals.chunks++;
     l.ops.forEach((v, i) => (totals.ops[c.ops[i]!] = (totals.ops[c.ops[i]!] ?? 0) + v));
     l.rules.forEach((v, i) => (totals.rules[c.rules[i]!] = (totals.rules[c.rules[i]!] ?? 0) + v));
