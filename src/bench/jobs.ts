@@ -23,9 +23,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG, generate } from '../gen/generate.js';
 import { ensureHarness, projectRoot } from '../runner/harness-build.js';
-import { encodeWire, toWire } from '../runner/protocol.js';
-import { FAST_LAYERS_RUN, FAST_RUN } from '../runner/types.js';
-import { LAYER_EVERY } from '../campaign/work.js';
+import { harnessInput } from './input.js';
 import { statsLineSchema } from '../campaign/config.js';
 import type { BenchSection } from './main.js';
 
@@ -71,8 +69,7 @@ async function cOnlyPair(n: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'vmafuzz-bench-pair-'));
   try {
     const file = join(dir, 'in');
-    const opts = (i: number) => (Math.floor(i / 64) % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN);
-    writeFileSync(file, Array.from({ length: n }, (_, i) => encodeWire(String(i), toWire(generate(SEED, i, DEFAULT_CONFIG)), opts(i))).join('') + 'quit\n');
+    writeFileSync(file, harnessInput(Array.from({ length: n }, (_, i) => generate(SEED, i, DEFAULT_CONFIG))));
     const run = (cpu: number) =>
       new Promise<void>((resolve, reject) => {
         const fd = openSync(file, 'r');

@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { DEFAULT_CONFIG, generate, type GenConfig, type Weights } from '../gen/generate.js';
 import { expandOps } from '../gen/families.js';
 import { OPS } from '../seq/schema.js';
-import { LAYER_EVERY } from '../campaign/work.js';
-import { FAST_LAYERS_RUN, FAST_RUN } from '../runner/types.js';
 import { ensureHarness, projectRoot } from '../runner/harness-build.js';
-import { encodeWire, toWire } from '../runner/protocol.js';
+import { harnessInput } from './input.js';
 import { NativeRunner } from '../runner/native.js';
 import { makeProfile, predict } from '../model/index.js';
 import { firstDivergence } from '../compare/compare.js';
@@ -27,10 +25,8 @@ function pinned(cmd: string, args: string[]): [string, string[]] {
 }
 
 async function cOnly(harness: string, seqs: Sequence[]): Promise<number> {
-  // The same observations the campaign collects: maps at the end, and every LAYER_EVERY-th batch
-  // (of 64, the default) the VmFlags and pagemap layers too (src/campaign/work.ts).
-  const opts = (i: number) => (Math.floor(i / 64) % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN);
-  const input = seqs.map((s, i) => encodeWire(String(i), toWire(s), opts(i))).join('') + 'quit\n';
+  // The same observations the campaign collects (src/bench/input.ts).
+  const input = harnessInput(seqs);
   const [cmd, args] = pinned(harness, ['--serve']);
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {

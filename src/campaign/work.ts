@@ -7,10 +7,13 @@ import { firstDivergence } from '../compare/compare.js';
 import { generateGuided, type GuidePool } from '../gen/guided.js';
 import type { GenConfig } from '../gen/generate.js';
 import type { Profile } from '../model/index.js';
-import { FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
+import { FAST_LAYERS_RUN, FAST_RUN, type Runner, type RunOptions } from '../runner/types.js';
 
 /** Every LAYER_EVERY-th batch of a chunk collects the VmFlags and pagemap layers too. */
 export const LAYER_EVERY = 4;
+
+/** The run options of a chunk's batch number `n` (0-based): the observations a campaign collects. */
+export const batchRunOptions = (n: number): RunOptions => (n % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN);
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { minimizeOutcome } from '../findings/minimize.js';
@@ -92,7 +95,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
   // Every LAYER_EVERY-th batch of a chunk also collects VmFlags and pagemap after the last call,
   // so divergences visible only in those layers are found too (detail re-runs collect them all).
   let batchNo = 0;
-  const runOpts = () => (batchNo++ % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN);
+  const runOpts = () => batchRunOptions(batchNo++);
   let batch = makeBatch();
   let start = task.lo;
   let inflight: Promise<SeqObservation[]> | null = batch.length ? runner.run(batch, runOpts()) : null;
