@@ -15,7 +15,7 @@ import { planLanes, type LanePlan } from '../../campaign/affinity.js';
 import { KnownBugs, knownText } from '../../findings/known.js';
 import { InProcessExecutor, ThreadExecutor, type Executor, type WorkerInit } from '../../campaign/executor.js';
 import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/campaign.js';
-import { findingsDir, FindingStore } from '../../campaign/findings.js';
+import { findingsDir, FindingStore, type Finding } from '../../campaign/findings.js';
 import { heartbeatLine, Panel } from '../../campaign/progress.js';
 import { EXIT, UsageError } from '../../util/errors.js';
 import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
@@ -103,8 +103,8 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
 }
 
 /** " (2 known kernel bugs)" when some unique findings pin a known bug of corpus/regression. */
-function knownCount(dir: string): string {
-  const n = new FindingStore(dir).list('divergence').filter((f) => f.known).length;
+function knownCount(divergences: readonly Finding[]): string {
+  const n = divergences.filter((f) => f.known).length;
   return n ? ` (${n} known kernel bug${n > 1 ? 's' : ''})` : '';
 }
 
@@ -246,14 +246,15 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       const secs = summary.session.seconds;
       const rate = summary.session.sequences / Math.max(secs, 1e-9);
       const state = summary.interrupted ? ' (interrupted)' : config.count !== null && !summary.complete ? ' (time budget used up)' : '';
+      const store = new FindingStore(dir);
+      const divergences = store.list('divergence');
       log(
         `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
-          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(dir)}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
+          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(divergences)}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
       );
       if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
       if (o.json) {
-        const store = new FindingStore(dir);
-        const findings = [...store.list('divergence'), ...store.list('flaky')].map((f) => {
+        const findings = [...divergences, ...store.list('flaky')].map((f) => {
           const fdir = join(findingsDir(dir, f.kind), f.signature);
           return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff, ...(f.known ? { known: f.known.summary } : {}) };
         });
