@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { sequenceToInput, sequenceToJson } from '../seq/io.js';
 import { renderTextReport } from '../report/text.js';
 import type { Outcome } from './check.js';
-import { knownText, type KnownLabel } from '../findings/known.js';
+import { knownLabelSchema, knownText, type KnownLabel } from '../findings/known.js';
 
 export const findingSchema = z.strictObject({
   vmafuzz: z.literal(1),
@@ -28,7 +28,7 @@ export const findingSchema = z.strictObject({
   target: z.strictObject({ runner: z.string(), release: z.string() }),
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
   /** the known kernel bug of the regression corpus with this signature (src/findings/known.ts) */
-  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean(), pattern: z.string().optional(), also: z.array(z.string()).optional() }).optional(),
+  known: knownLabelSchema.optional(),
   /** set once the campaign minimized the finding (src/findings) */
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
 });

@@ -2,6 +2,7 @@
 // format version) and `command`; we validate before printing so a bug cannot emit a malformed one.
 
 import { z } from 'zod';
+import { knownLabelSchema } from '../findings/known.js';
 
 export const JSON_VERSION = 1;
 
@@ -79,7 +80,7 @@ const reportFinding = z.strictObject({
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
   /** the known kernel bug of corpus/regression with this signature */
-  known: z.strictObject({ file: z.string(), summary: z.string(), reference: z.string(), fixedIn: z.string().optional(), afterFix: z.boolean(), pattern: z.string().optional(), also: z.array(z.string()).optional() }).optional(),
+  known: knownLabelSchema.optional(),
   replay: z.string().optional(),
   divergence: z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string(), proc: z.number().int().optional() }).optional(),
 });

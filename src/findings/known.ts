@@ -7,6 +7,7 @@
 // past its fix is flagged as such: a regression of the fix, or a different bug with its signature.
 
 import { existsSync, readdirSync } from 'node:fs';
+import { z } from 'zod';
 import { join, relative } from 'node:path';
 import { loadSequenceFile } from '../seq/io.js';
 import type { Known } from '../seq/schema.js';
@@ -18,19 +19,20 @@ export interface KnownBug {
   known: Known;
 }
 
-/** What a finding records about the known bug it matches. */
-export interface KnownLabel {
-  file: string;
-  summary: string;
-  reference: string;
-  fixedIn?: string;
+/** What a finding records about the known bug it matches (finding.json, report --json). */
+export const knownLabelSchema = z.strictObject({
+  file: z.string(),
+  summary: z.string(),
+  reference: z.string(),
+  fixedIn: z.string().optional(),
   /** the target's release is at or past fixedIn */
-  afterFix: boolean;
+  afterFix: z.boolean(),
   /** how it matched: the exact signature, or a pattern of the file (given) */
-  pattern?: string;
+  pattern: z.string().optional(),
   /** other known bugs whose patterns match too (their files) */
-  also?: string[];
-}
+  also: z.array(z.string()).optional(),
+});
+export type KnownLabel = z.infer<typeof knownLabelSchema>;
 
 /**
  * A pattern is `layer|op|kind|rule,rule,...` in the form of a signature text
