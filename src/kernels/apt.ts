@@ -196,6 +196,13 @@ export class PrivateApt {
     return parseRecords(r.stdout);
   }
 
+  /** The suites each version of the named packages comes from ("name=version" -> suites). */
+  async suites(names: readonly string[]): Promise<Map<string, string[]>> {
+    if (names.length === 0) return new Map();
+    const r = await execa('apt-cache', [...this.opts(), 'policy', ...names], { reject: false });
+    return parsePolicySuites(r.stdout);
+  }
+
   /** Download exact package versions (name=version) into `dest`; returns the .deb paths. */
   async download(pkgs: readonly string[], dest: string): Promise<string[]> {
     mkdirSync(dest, { recursive: true });
@@ -222,6 +229,36 @@ export function parseRecords(text: string): Record<string, string>[] {
       }
     }
     if (rec.Package) out.push(rec);
+  }
+  return out;
+}
+
+/**
+ * `apt-cache policy` output -> "name=version" -> suites. A version line ("     6.18.15-1~bpo13+1 100",
+ * "*** 7.3-1 500" when installed) is followed by its origins ("        100 URI suite/component arch Packages").
+ */
+export function parsePolicySuites(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let pkg = '';
+  let key = '';
+  for (const line of text.split('\n')) {
+    const p = /^(\S+):$/.exec(line);
+    if (p) {
+      pkg = p[1]!;
+      key = '';
+      continue;
+    }
+    const origin = /^\s+-?\d+\s+\S+\s+([^/\s]+)\/\S+\s+\S+\s+Packages$/.exec(line);
+    if (origin && key) {
+      const l = out.get(key)!;
+      if (!l.includes(origin[1]!)) l.push(origin[1]!);
+      continue;
+    }
+    const v = /^\s+(?:\*\*\*\s+)?(\S+)\s+-?\d+$/.exec(line);
+    if (v && pkg) {
+      key = `${pkg}=${v[1]}`;
+      if (!out.has(key)) out.set(key, []);
+    }
   }
   return out;
 }

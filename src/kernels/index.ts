@@ -1,9 +1,11 @@
 // Debian kernel images for the QEMU runner: list what the mirror offers for a flavour, fetch the
 // newest package matching a version string ("6.1", "6.12", "7.3", "6.12.107+deb13"), and keep the
-// vmlinuz and config in a cache with a small manifest. Since 6.19 the image package is a stub that
-// depends on linux-binary-<release> (the vmlinuz) and linux-base-<release> (the config), so the
-// files are looked for in every package of that set.
-
+// vmlinuz and config in a cache with a small manifest. Since 6.18 the image package depends on
+// linux-base-<release> (System.map, config), and since 6.19 it is a stub that also depends on
+// linux-binary-<release> (the vmlinuz). The mirror does not carry every linux-base (none for 6.18 to
+// 7.1 in trixie-backports), so only linux-binary is required when the image depends on it: the
+// config is taken from whichever package has it (a whole image's /boot, linux-base), and is absent
+// when none does - it is informative only, nothing reads it to run a kernel.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,8 +41,18 @@ export interface KernelPackage {
   upstream: string;
   release: string;
   flavour: string;
-  /** name=version of every package to download for this kernel (image, binary, base) */
+  /** "6.18": the upstream major.minor */
+  series: string;
+  /** suites of the mirror that carry this version (trixie-backports, sid, ...) */
+  suites: string[];
+  /** name=version of every package to download for this kernel (image, binary, base when present) */
   debs: string[];
+  /** split packages the image depends on that the mirror lacks (name=version) */
+  missing: string[];
+  /** the vmlinuz is on the mirror (a stub image whose linux-binary is missing is not) */
+  fetchable: boolean;
+  /** the config should come with it: in a whole image package (up to 6.18) or in a linux-base on the mirror */
+  hasConfig: boolean;
   /** bytes to download */
   size: number;
   /** already in the cache */
@@ -107,26 +119,80 @@ export function cachedKernels(): KernelManifest[] {
     .sort((a, b) => compareDebVersions(a.version, b.version));
 }
 
-/** Package records → kernel packages for one flavour. */
-export function kernelPackagesFrom(records: readonly Record<string, string>[], flavour: string, cached: ReadonlySet<string>): KernelPackage[] {
+/** Package records → kernel packages for one flavour; `suites` maps "name=version" to its suites. */
+export function kernelPackagesFrom(
+  records: readonly Record<string, string>[],
+  flavour: string,
+  cached: ReadonlySet<string>,
+  suites: ReadonlyMap<string, readonly string[]> = new Map(),
+): KernelPackage[] {
   const byKey = new Map<string, Record<string, string>>();
   for (const r of records) byKey.set(`${r.Package}=${r.Version}`, r);
+  const seen = new Set<string>();
   const out: KernelPackage[] = [];
   for (const r of records) {
     const name = r.Package!;
     const m = new RegExp(`^linux-image-([0-9].*-${flavour.replace(/[.+]/g, '\\$&')})$`).exec(name);
-    if (!m || !r.Version) continue;
+    if (!m || !r.Version || seen.has(`${name}=${r.Version}`)) continue;
+    seen.add(`${name}=${r.Version}`); // the same version in two suites is listed twice by apt-cache show
     const release = m[1]!;
     const debs = [`${name}=${r.Version}`];
+    const missing: string[] = [];
+    let needsBinary = false;
+    let needsBase = false;
     // The split packages: "linux-binary-<release> (= <version>)", "linux-base-<release> (= <version>)".
     for (const dep of (r.Depends ?? '').split(',')) {
-      const d = /^\s*(linux-(?:binary|base)-(\S+))\s*\(=\s*([^)\s]+)\)\s*$/.exec(dep);
-      if (d && d[2] === release) debs.push(`${d[1]}=${d[3]}`);
+      const d = /^\s*(linux-(binary|base)-(\S+))\s*\(=\s*([^)\s]+)\)\s*$/.exec(dep);
+      if (!d || d[3] !== release) continue;
+      const key = `${d[1]}=${d[4]}`;
+      if (d[2] === 'binary') needsBinary = true;
+      else needsBase = true;
+      (byKey.has(key) ? debs : missing).push(key);
     }
+    const fetchable = !needsBinary || debs.some((k) => k.startsWith('linux-binary-'));
+    // a whole image (6.18 too, though it also depends on linux-base) has /boot/config-*; a stub does not
+    const hasConfig = !needsBinary || !needsBase || debs.some((k) => k.startsWith('linux-base-'));
     const size = debs.reduce((s, k) => s + Number(byKey.get(k)?.Size ?? 0), 0);
-    out.push({ package: name, version: r.Version, upstream: parseDebVersion(r.Version).upstream, release, flavour, debs, size, cached: cached.has(`${release}=${r.Version}`) });
+    const upstream = parseDebVersion(r.Version).upstream;
+    out.push({
+      package: name,
+      version: r.Version,
+      upstream,
+      release,
+      flavour,
+      series: /^[0-9]+\.[0-9]+/.exec(upstream)?.[0] ?? upstream,
+      suites: [...(suites.get(`${name}=${r.Version}`) ?? [])],
+      debs,
+      missing,
+      fetchable,
+      hasConfig,
+      size,
+      cached: cached.has(`${release}=${r.Version}`),
+    });
   }
   return out.sort((a, b) => compareDebVersions(a.version, b.version) || a.release.localeCompare(b.release));
+}
+
+/** What `kernels list` shows per series: the newest fetchable package, and the newest one cached. */
+export interface KernelSeries {
+  series: string;
+  newest: KernelPackage;
+  /** packages of the series on the mirror */
+  count: number;
+  cached: KernelPackage | null;
+}
+
+export function kernelSeries(pkgs: readonly KernelPackage[]): KernelSeries[] {
+  const by = new Map<string, KernelPackage[]>();
+  for (const p of pkgs) by.set(p.series, [...(by.get(p.series) ?? []), p]);
+  const out: KernelSeries[] = [];
+  for (const [series, l] of by) {
+    const newest = pickKernel(l, series);
+    if (!newest) continue; // nothing fetchable in this series
+    const cached = l.filter((p) => p.cached).at(-1) ?? null;
+    out.push({ series, newest, count: l.length, cached });
+  }
+  return out.sort((a, b) => compareDebVersions(a.series, b.series));
 }
 
 async function ensureLists(apt: PrivateApt, refresh: boolean): Promise<void> {
@@ -159,13 +225,14 @@ export async function listKernels(o: ListOptions = {}): Promise<KernelPackage[]>
 async function listFromLists(apt: PrivateApt, flavour: string): Promise<KernelPackage[]> {
   const names = (await apt.pkgnames('linux-')).filter((n) => n.endsWith(`-${flavour}`) && /^linux-(image|binary|base)-[0-9]/.test(n));
   const records = await apt.show(names);
+  const suites = await apt.suites(names.filter((n) => n.startsWith('linux-image-')));
   const cached = new Set(cachedKernels().map((m) => `${m.release}=${m.version}`));
-  return kernelPackagesFrom(records, flavour, cached);
+  return kernelPackagesFrom(records, flavour, cached, suites);
 }
 
-/** The newest package matching `version`. */
+/** The newest fetchable package matching `version`. */
 export function pickKernel(pkgs: readonly KernelPackage[], version: string): KernelPackage | null {
-  const hits = pkgs.filter((p) => versionMatches(version, p));
+  const hits = pkgs.filter((p) => p.fetchable && versionMatches(version, p));
   return hits.reduce<KernelPackage | null>((best, p) => (!best || compareDebVersions(p.version, best.version) > 0 ? p : best), null);
 }
 
@@ -202,13 +269,18 @@ export async function fetchKernel(version: string, o: FetchOptions = {}): Promis
     }
     const p = pickKernel(pkgs, version);
     if (!p) {
+      const stub = pkgs.filter((k) => versionMatches(version, k)).at(-1);
+      if (stub) throw new CannotTestError(`${stub.package} (${stub.version}) is a stub and the mirror ${apt.mirror.uri} lacks ${stub.missing.join(', ')}, which holds the vmlinuz`);
       const known = [...new Set(pkgs.map((k) => /^[0-9]+\.[0-9]+/.exec(k.upstream)?.[0]))].filter(Boolean).join(', ');
       throw new CannotTestError(`no ${flavour} kernel package matches "${version}" on ${apt.mirror.uri} (versions offered: ${known || 'none'})`);
     }
     const have = readManifest(join(kernelsDir(), p.release));
     if (have && have.version === p.version) return imageOf(have);
     log(`fetching ${p.debs.join(' ')} (${(p.size / 1e6).toFixed(1)} MB)`);
-    return imageOf(await download(apt, p));
+    if (p.missing.length) log(`not on the mirror: ${p.missing.join(', ')}`);
+    const m = await download(apt, p);
+    if (!m.config) log(`${p.release}: no kernel config in ${p.debs.map((d) => d.split('=')[0]).join(', ')}; fetched without one`);
+    return imageOf(m);
   });
 }
 
