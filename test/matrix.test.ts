@@ -6,6 +6,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { matrixJson } from '../src/cli/json.js';
 import { fetchKernel } from '../src/kernels/index.js';
+import { KnownBugs } from '../src/findings/known.js';
+import type { MatrixResult } from '../src/matrix/matrix.js';
+import { columnLabels, matrixDocument, renderMatrix } from '../src/matrix/render.js';
+import { makeProfile } from '../src/model/index.js';
 import { ensureCommand } from './helpers/system.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -22,6 +26,51 @@ beforeAll(async () => {
   await ensureCommand('qemu-system-x86_64', ['qemu-system-x86']);
   for (const v of ['6.1', '6.12', '7.3']) await fetchKernel(v);
 }, 900_000);
+
+// The table of a matrix result, without booting: what a column is called and how a known bug shows.
+describe('matrix rendering', () => {
+  const ROOT = join(import.meta.dirname, '..');
+  const known = KnownBugs.load(join(ROOT, 'corpus', 'regression'), ROOT);
+  const [sig, bug] = [...known.bySignature.entries()][0]!; // a real known bug, by its exact signature
+  const build = '/home/dev/src/linux-with-a-rather-long-worktree-name/arch/x86/boot/bzImage';
+  const col = (kernel: string, release: string | null, cells: MatrixResult['kernels'][number]['cells']) => ({
+    kernel,
+    target: release ? { runner: 'qemu', release, facts: {} } : null,
+    profile: release ? makeProfile(release, {}) : null,
+    ...(release ? {} : { error: `--kernel-image ${kernel}: no such file` }),
+    seconds: 1,
+    cells,
+  });
+  const diverge = { status: 'diverge' as const, divergence: { call: 3, layer: 'maps' as const, kind: 'k', detail: 'd' }, signature: sig, signatureText: 'maps|mremap|k|' };
+  const r: MatrixResult = {
+    files: ['a.json', 'b.json'],
+    kernels: [
+      col('6.12', '6.12.117+deb13-cloud-amd64', [{ status: 'match' }, { ...diverge, known: known.lookup(sig, diverge.signatureText, '6.12.117+deb13-cloud-amd64')! }]),
+      col(build, '7.3.0-rc7-00123-g0123456789ab-dirty', [{ status: 'match' }, diverge]),
+      col('/tmp/other-build/arch/x86/boot/bzImage', '7.3.0-rc7-00123-g0123456789ab-dirty', [{ status: 'match' }, { status: 'match' }]),
+      col('/nonexistent/bzImage', null, [{ status: 'untested' }, { status: 'untested' }]),
+    ],
+  };
+  it('labels a column by the kernel as given, else the booted release (shortened), else the file name; unique', () => {
+    expect(columnLabels(r.kernels)).toEqual(['6.12', '7.3.0-rc7-00123-g012345678..', '7.3.0-rc7-00123-g012345678..#2', 'bzImage']);
+  });
+  it('prints short headers with a legend, and tags the known bug in its cell', () => {
+    const text = renderMatrix(r, { runner: 'qemu' });
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^file\s+6\.12\s+7\.3\.0-rc7-00123-g012345678\.\.\s+7\.3\.0-rc7-00123-g012345678\.\.#2\s+bzImage$/);
+    expect(lines[0]!.length).toBeLessThan(120);
+    expect(lines[2]).toMatch(/^b\.json\s+#3 maps \[k1\]\s+#3 maps\s+match\s+-$/);
+    expect(text).toContain(`known kernel bugs (the cells still count as divergences):\n  [k1] known kernel bug: ${bug.known.summary} (${bug.file}; `);
+    expect(text).toContain(`  7.3.0-rc7-00123-g012345678..: ${build}\n      7.3.0-rc7-00123-g0123456789ab-dirty, 1.0 s`);
+    expect(text).toContain(`  b.json on 6.12: maps at call 3 (k), signature ${sig}: d\n      [k1] known kernel bug: ${bug.known.summary}`);
+    expect(text).toMatch(/^summary: 4 match, 2 diverge \(1 known\), 0 crash, 0 timeout, 0 infra, 2 untested$/m);
+    const doc = matrixJson.parse(matrixDocument(r, { runner: 'qemu' }));
+    expect(doc.kernels.map((k) => k.label)).toEqual(columnLabels(r.kernels));
+    expect(doc.rows[1]!.cells[0]!.known).toMatchObject({ file: bug.file, summary: bug.known.summary });
+    expect(doc.rows[1]!.cells[1]!.known).toBeUndefined();
+    expect(doc.exitCode).toBe(1); // a known bug is still a divergence
+  });
+});
 
 describe('vmafuzz matrix', () => {
   it('prints a files x kernels table over 6.1, 6.12 and 7.3, each kernel judged with its own profile', async () => {
@@ -73,11 +122,20 @@ describe('vmafuzz matrix', () => {
     expect(doc.exitCode).toBe(1);
   }, 300_000);
 
+  it('names a --kernel-image column by the release the booted kernel reported, with the path in the legend', async () => {
+    const k = await fetchKernel('6.12');
+    const r = await vmafuzz(['matrix', FILES[3]!, '--kernels', `6.12,${k.vmlinuz}`]);
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(`file${' '.repeat(FILES[3]!.length - 4)}  6.12   ${k.release}`);
+    expect(r.stdout).toContain(`\n  ${k.release}: ${k.vmlinuz}\n      ${k.release}, `);
+  }, 300_000);
+
   it('exits 125 when a kernel cannot be tested, and 2 on bad usage', async () => {
     const r = await vmafuzz(['matrix', FILES[3]!, '--kernels', '/nonexistent/bzImage', '--json']);
     expect(r.exitCode).toBe(125);
     const doc = matrixJson.parse(JSON.parse(r.stdout));
-    expect(doc.kernels[0]).toMatchObject({ kernel: '/nonexistent/bzImage', status: 'cannot-test' });
+    expect(doc.kernels[0]).toMatchObject({ kernel: '/nonexistent/bzImage', label: 'bzImage', status: 'cannot-test' });
     expect(doc.kernels[0]!.error).toMatch(/no such file/);
     expect(doc.rows[0]!.cells.map((c) => c.status)).toEqual(['untested']);
     expect((await vmafuzz(['matrix', FILES[3]!, '--kernels', '6.12', '--jobs', '0'])).exitCode).toBe(2);

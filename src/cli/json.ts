@@ -189,6 +189,8 @@ const matrixCell = z.strictObject({
   divergence: divergence.optional(),
   signature: z.string().optional(),
   signatureText: z.string().optional(),
+  /** the known kernel bug the signature pins (corpus/regression); the cell still diverges */
+  known: knownLabelSchema.optional(),
   detail: z.string().optional(),
   replay: z.string().optional(),
 });
@@ -203,6 +205,8 @@ export const matrixJson = z.strictObject({
   kernels: z.array(
     z.strictObject({
       kernel: z.string(),
+      /** the column's short label in the text table */
+      label: z.string(),
       status: z.enum(['tested', 'cannot-test']),
       error: z.string().optional(),
       target: target.optional(),

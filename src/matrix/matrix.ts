@@ -9,6 +9,7 @@ import { predictAgainst, rulesAt } from '../campaign/check.js';
 import { firstDivergence, type Divergence } from '../compare/compare.js';
 import { signature, signatureText } from '../compare/signature.js';
 import { kernelRunnerOptions } from '../findings/bisect.js';
+import type { KnownLabel } from '../findings/known.js';
 import { makeProfile, PROFILE_ROWS, type Profile } from '../model/index.js';
 import { createRunner, type RunnerOptions } from '../runner/index.js';
 import type { Runner, TargetInfo } from '../runner/types.js';
@@ -24,6 +25,8 @@ export interface Cell {
   divergence?: Divergence;
   signature?: string;
   signatureText?: string;
+  /** the known kernel bug this divergence's signature pins (corpus/regression), if any */
+  known?: KnownLabel;
   /** the kernel run's detail (crash title, timeout, infra reason) or why the kernel was untested */
   detail?: string;
 }
@@ -54,6 +57,8 @@ export interface MatrixOptions {
   profileRelease?: string;
   /** progress lines (kernel booted, kernel done) */
   log?: (line: string) => void;
+  /** known-bug lookup (KnownBugs.lookup): a divergent cell is labelled with the bug it pins, never hidden */
+  known?: (signature: string, signatureText: string, release: string) => KnownLabel | undefined;
 }
 
 /** Judge one kernel run of `seq` against the profile. A crash outranks a divergence seen before it. */
@@ -70,6 +75,12 @@ export function cellOf(seq: Sequence, k: SeqObservation, profile: Profile): Cell
   // agreement up to a call the model cannot predict is no verdict
   if (m.unsupported) return { status: 'untested', detail: `the model cannot predict call ${m.unsupported.call}: ${m.unsupported.reason}` };
   return { status: 'match' };
+}
+
+function withKnown(c: Cell, release: string, known: MatrixOptions['known']): Cell {
+  if (!known || c.status !== 'diverge') return c;
+  const k = known(c.signature!, c.signatureText!, release);
+  return k ? { ...c, known: k } : c;
 }
 
 async function runColumn(kernel: string, seqs: readonly Sequence[], o: MatrixOptions): Promise<KernelColumn> {
@@ -96,7 +107,7 @@ async function runColumn(kernel: string, seqs: readonly Sequence[], o: MatrixOpt
     const profile = makeProfile(o.profileRelease ?? target.release, target.facts);
     log(`${kernel}: ${target.release} up (${target.facts['accel'] ?? target.runner}); replaying ${seqs.length} files`);
     const obs = await runner.run(seqs, DETAIL_RUN);
-    const cells = seqs.map((s, i) => cellOf(s, obs[i]!, profile));
+    const cells = seqs.map((s, i) => withKnown(cellOf(s, obs[i]!, profile), target!.release, o.known));
     const col: KernelColumn = { kernel, target, profile, seconds: (Date.now() - t0) / 1000, cells };
     log(`${kernel}: done in ${col.seconds.toFixed(1)} s`);
     return col;
