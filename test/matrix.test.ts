@@ -1,5 +1,6 @@
 // `vmafuzz matrix` on real Debian kernels (6.1, 6.12, 7.3) in QEMU, through the built CLI as a
-// user runs it (npm test builds first). A few seed corpus files keep it to a few boots.
+// user runs it (npm test builds first). A few seed corpus files keep it to a few boots. The table's
+// labels and known-bug tags are also checked on a hand-made result, without booting.
 
 import { execa } from 'execa';
 import { join } from 'node:path';
@@ -129,6 +130,16 @@ describe('vmafuzz matrix', () => {
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe(`file${' '.repeat(FILES[3]!.length - 4)}  6.12   ${k.release}`);
     expect(r.stdout).toContain(`\n  ${k.release}: ${k.vmlinuz}\n      ${k.release}, `);
+  }, 300_000);
+
+  it('tags a divergence that pins a known kernel bug, and still exits 1', async () => {
+    // MADV_COLLAPSE inside one 2 MiB block: EINVAL up to 7.2 (corpus/regression, fixed in 7.3)
+    const f = 'corpus/regression/madvise-collapse-sub-pmd.json';
+    const r = await vmafuzz(['matrix', f, '--kernels', '6.12']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout.split('\n')[1]).toMatch(new RegExp(`^${f}\\s+#\\d+ result \\[k1\\]$`));
+    expect(r.stdout).toMatch(/^ {2}\[k1\] known kernel bug: MADV_COLLAPSE .*\(corpus\/regression\/madvise-collapse-sub-pmd\.json; .*fixed in 7\.3\)$/m);
+    expect(r.stdout).toMatch(/^summary: 0 match, 1 diverge \(1 known\), /m);
   }, 300_000);
 
   it('exits 125 when a kernel cannot be tested, and 2 on bad usage', async () => {
