@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SeqObservation } from '../seq/observation.js';
@@ -139,7 +140,8 @@ export class DockerRunner implements Runner {
   }
 
   private async launch(seccomp: string): Promise<Container> {
-    const name = `vmafuzz-${process.pid}-${serial++}`;
+    // lanes are worker threads of one process: the thread id keeps their names apart
+    const name = `vmafuzz-${process.pid}-${threadId}-${serial++}`;
     const sec = seccomp === 'default' ? [] : ['--security-opt', `seccomp=${seccomp}`];
     // --init: docker's tini is PID 1, so the harness does not take itself for a VM's init
     const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...sec, ...(this.opts.runArgs ?? []), this.image];
