@@ -7,7 +7,8 @@ export function addRunnerOptions(c: Command): Command {
     .option('--kernel <version>', 'qemu: Debian kernel version to boot (e.g. 6.12, 7.3)')
     .option('--kernel-image <path>', 'qemu: boot this bzImage (e.g. your own build)')
     .option('--memory <size>', 'qemu: guest memory', '512M')
-    .option('--append <args>', 'qemu: extra kernel command line');
+    .option('--append <args>', 'qemu: extra kernel command line')
+    .option('--seccomp <profile>', 'docker: seccomp profile: vmafuzz (docker/seccomp.json, default), default (the engine\'s), unconfined, or a JSON file');
 }
 
 export function runnerOptionsFrom(o: Record<string, unknown>): RunnerOptions {
@@ -16,6 +17,7 @@ export function runnerOptionsFrom(o: Record<string, unknown>): RunnerOptions {
   if (typeof o.kernelImage === 'string') r.kernelImage = o.kernelImage;
   if (typeof o.memory === 'string') r.memory = o.memory;
   if (typeof o.append === 'string') r.append = o.append;
+  if (typeof o.seccomp === 'string') r.seccomp = o.seccomp;
   return r;
 }
 

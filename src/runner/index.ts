@@ -13,6 +13,8 @@ export interface RunnerOptions {
   kernelImage?: string;
   memory?: string;
   append?: string;
+  /** docker: seccomp profile, "vmafuzz" (docker/seccomp.json), "default", "unconfined" or a file */
+  seccomp?: string;
 }
 
 export async function createRunner(o: RunnerOptions): Promise<Runner> {
@@ -35,5 +37,6 @@ export function runnerArgs(o: RunnerOptions): string {
   if (o.runner !== 'native') a.push(`--runner ${o.runner}`);
   if (o.kernel) a.push(`--kernel ${o.kernel}`);
   if (o.kernelImage) a.push(`--kernel-image ${o.kernelImage}`);
+  if (o.seccomp) a.push(`--seccomp ${o.seccomp}`);
   return a.length ? ' ' + a.join(' ') : '';
 }
