@@ -6,8 +6,9 @@
 // The container gets what the harness has on the host where it matters to mm (containerArgs):
 // an exec-able tmpfs at /dev/shm (the engine mounts its own noexec, and a noexec file backing
 // store changes mmap(PROT_EXEC) and VM_MAYEXEC), CAP_IPC_LOCK and CAP_SYS_PTRACE (mlock limits,
-// kernel-mode userfaultfd and UFFD_FEATURE_EVENT_FORK), and docker/seccomp.json, which lets every
-// call of the sequence language through while still refusing what leaves the container.
+// kernel-mode userfaultfd and UFFD_FEATURE_EVENT_FORK), this process's memlock, stack and data
+// limits (as the native harness inherits them), and docker/seccomp.json, which lets
+// every call of the sequence language through while still refusing what leaves the container.
 //
 // A seccomp profile that denies a syscall makes it fail with EPERM or ENOSYS before the mm code
 // sees it: a property of the target, not a divergence. When a call fails that way, the sequence is
@@ -66,10 +67,32 @@ export function seccompProfilePath(seccomp: string): string {
   return seccomp;
 }
 
+// The resource limits that mm consults (mlock, stack growth and mmap_base, may_expand_vm), by
+// their /proc/<pid>/limits name. A container inherits dockerd's; the native harness this process's.
+// (RLIMIT_AS has no `--ulimit` name: the container keeps dockerd's.)
+const MM_LIMITS: Record<string, string> = {
+  'Max locked memory': 'memlock',
+  'Max stack size': 'stack',
+  'Max data size': 'data',
+};
+
+/** `--ulimit` arguments that give the container this process's mm-relevant limits. */
+export function ulimitArgs(procLimits: string): string[] {
+  const out: string[] = [];
+  for (const line of procLimits.split('\n')) {
+    const name = Object.keys(MM_LIMITS).find((k) => line.startsWith(k));
+    if (!name) continue;
+    const [soft, hard] = line.slice(name.length).trim().split(/\s+/).map((v) => (v === 'unlimited' ? '-1' : v));
+    if (soft && hard && /^-?\d+$/.test(soft) && /^-?\d+$/.test(hard)) out.push('--ulimit', `${MM_LIMITS[name]}=${soft}:${hard}`);
+  }
+  return out;
+}
+
 /** `docker run` arguments that give the harness the host's conditions (see the header). */
 export function containerArgs(seccomp: string): string[] {
   const profile = seccompProfilePath(seccomp);
   return [
+    ...ulimitArgs(readFileSync('/proc/self/limits', 'utf8')),
     // the engine's /dev/shm is noexec: do_mmap() then refuses PROT_EXEC on its files (EPERM) and
     // clears VM_MAYEXEC; the host's /dev/shm is exec-able, and `file tmpfs` lives there
     '--tmpfs', '/dev/shm:rw,exec,mode=1777',
