@@ -166,6 +166,21 @@ describe('DockerRunner', () => {
     }
   }, 300_000);
 
+  it('probes CAP_SYS_PTRACE in the container: without it, EVENT_FORK is EPERM and the model says so', async () => {
+    // root in a container with the engine's default capabilities (+ IPC_LOCK): no CAP_SYS_PTRACE
+    const r = new DockerRunner({ capAdd: ['IPC_LOCK'] });
+    try {
+      const info = await r.start();
+      expect(info.facts['euid']).toBe('0');
+      expect(info.facts['cap_sys_ptrace']).toBe('0');
+      const [o] = await verdicts(r, [uffdSeal]);
+      expect(o!.kernel.calls[1]!.errno).toBe(1); // fs/userfaultfd.c:userfaultfd_api
+      expect(verdict(o!)).toBe('ok agrees');
+    } finally {
+      await r.close();
+    }
+  }, 300_000);
+
   it('passes this process\'s memlock, stack and data limits to the container', () => {
     const limits = [
       'Limit                     Soft Limit           Hard Limit           Units     ',

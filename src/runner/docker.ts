@@ -43,6 +43,8 @@ export interface DockerRunnerOptions {
   /** "vmafuzz" (docker/seccomp.json, the default), "default" (the engine's own profile),
    *  "unconfined", or a profile JSON file */
   seccomp?: string;
+  /** capabilities added to the engine's default set (default CONTAINER_CAPS) */
+  capAdd?: readonly string[];
   /** more `docker run` arguments (e.g. ["--memory", "256m"]) */
   runArgs?: string[];
   stallMs?: number;
@@ -88,16 +90,19 @@ export function ulimitArgs(procLimits: string): string[] {
   return out;
 }
 
+// mm/mlock.c:can_do_mlock (CAP_IPC_LOCK lifts RLIMIT_MEMLOCK); fs/userfaultfd.c: EVENT_FORK and,
+// with vm.unprivileged_userfaultfd=0, kernel-mode faults need CAP_SYS_PTRACE
+export const CONTAINER_CAPS = ['IPC_LOCK', 'SYS_PTRACE'] as const;
+
 /** `docker run` arguments that give the harness the host's conditions (see the header). */
-export function containerArgs(seccomp: string): string[] {
+export function containerArgs(seccomp: string, capAdd: readonly string[] = CONTAINER_CAPS): string[] {
   const profile = seccompProfilePath(seccomp);
   return [
     ...ulimitArgs(readFileSync('/proc/self/limits', 'utf8')),
     // the engine's /dev/shm is noexec: do_mmap() then refuses PROT_EXEC on its files (EPERM) and
     // clears VM_MAYEXEC; the host's /dev/shm is exec-able, and `file tmpfs` lives there
     '--tmpfs', '/dev/shm:rw,exec,mode=1777',
-    // mm/mlock.c:can_do_mlock; fs/userfaultfd.c: kernel-mode faults and EVENT_FORK need CAP_SYS_PTRACE
-    '--cap-add', 'IPC_LOCK', '--cap-add', 'SYS_PTRACE',
+    ...capAdd.flatMap((c) => ['--cap-add', c]),
     ...(profile ? ['--security-opt', `seccomp=${profile}`] : []),
   ];
 }
@@ -199,7 +204,7 @@ export class DockerRunner implements Runner {
     // lanes are worker threads of one process: the thread id keeps their names apart
     const name = `vmafuzz-${process.pid}-${threadId}-${serial++}`;
     // --init: docker's tini is PID 1, so the harness does not take itself for a VM's init
-    const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...containerArgs(seccomp), ...(this.opts.runArgs ?? []), this.image];
+    const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...containerArgs(seccomp, this.opts.capAdd), ...(this.opts.runArgs ?? []), this.image];
     const proc = spawn(this.docker, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(this.opts.host ? { DOCKER_HOST: this.opts.host } : {}) } });
     const c = new Container(proc, name, this.opts.stallMs);
     const spawnError = new Promise<never>((_, rej) => proc.once('error', (e) => rej(e)));
