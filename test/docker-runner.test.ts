@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBatch, type Outcome } from '../src/campaign/check.js';
+import { runnerOptionsFrom } from '../src/cli/common.js';
 import { makeProfile } from '../src/model/index.js';
 import { DockerRunner, ulimitArgs } from '../src/runner/docker.js';
 import { ensureHarness } from '../src/runner/harness-build.js';
@@ -18,7 +19,7 @@ import type { Runner } from '../src/runner/types.js';
 import { loadSequenceFile, parseSequence } from '../src/seq/io.js';
 import type { SeqObservation } from '../src/seq/observation.js';
 import type { Sequence } from '../src/seq/schema.js';
-import { CannotTestError } from '../src/util/errors.js';
+import { CannotTestError, UsageError } from '../src/util/errors.js';
 import { type Dockerd, ensureDockerd } from './helpers/system.js';
 
 const seq = (arenaPages: number, calls: unknown[]): Sequence => parseSequence({ vmafuzz: 1, arenaPages, calls }, 'test');
@@ -191,6 +192,13 @@ describe('DockerRunner', () => {
       'Max address space         unlimited            unlimited            bytes     ',
     ].join('\n');
     expect(ulimitArgs(limits)).toEqual(['--ulimit', 'data=-1:-1', '--ulimit', 'stack=8388608:-1', '--ulimit', 'memlock=65536:65536']);
+  });
+
+  it('takes --seccomp vmafuzz|default|unconfined|FILE for the docker runner only (else exit 2)', () => {
+    expect(runnerOptionsFrom({ runner: 'docker', seccomp: 'unconfined' })).toEqual({ runner: 'docker', seccomp: 'unconfined' });
+    expect(runnerOptionsFrom({ runner: 'docker', seccomp: 'docker/seccomp.json' }).seccomp).toBe('docker/seccomp.json');
+    expect(() => runnerOptionsFrom({ runner: 'native', seccomp: 'default' })).toThrow(UsageError);
+    expect(() => runnerOptionsFrom({ runner: 'docker', seccomp: '/nonexistent/profile.json' })).toThrow(/--seccomp: "\/nonexistent\/profile.json" is neither vmafuzz, default, unconfined nor an existing profile file/);
   });
 
   it('says clearly when no engine is running', async () => {

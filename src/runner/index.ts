@@ -5,6 +5,8 @@ import type { Runner } from './types.js';
 
 export const RUNNERS = ['native', 'docker', 'qemu'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
+/** docker --seccomp names (anything else is a profile file) */
+export const SECCOMP_PROFILES = ['vmafuzz', 'default', 'unconfined'] as const;
 
 export interface RunnerOptions {
   runner: RunnerName;
