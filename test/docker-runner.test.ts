@@ -69,8 +69,9 @@ async function verdicts(r: Runner, seqs: Sequence[]): Promise<Outcome[]> {
   return checkBatch(r, makeProfile(info.release, info.facts), seqs, { stabilityRuns: 0 });
 }
 const verdict = (o: Outcome) => `${o.kernel.status}${o.kernel.detail ? ` (${o.kernel.detail})` : ''} ${o.signatureText ?? 'agrees'}`;
-/** hello facts that name this harness instance or the runner, not the target */
-const INSTANCE_FACTS = ['tmpfs_dir', 'engine', 'image', 'seccomp'];
+/** hello facts that name this harness instance or the runner, not the target (and the free
+ *  hugepage count, which other processes on the host change at any time) */
+const INSTANCE_FACTS = ['tmpfs_dir', 'engine', 'image', 'seccomp', 'hugepages_free'];
 const targetFacts = (f: Record<string, string>) => Object.fromEntries(Object.entries(f).filter(([k]) => !INSTANCE_FACTS.includes(k)));
 
 let dockerd: Dockerd;
