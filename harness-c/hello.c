@@ -145,6 +145,9 @@ static void probe(struct obuf *b) {
     uint64_t capv = 0;
     if (cap) { cap += 7; while (*cap == '\t' || *cap == ' ') cap++; parse_hex(cap, &capv); }
     key(b, "cap_ipc_lock"); ob_chr(b, capv >> 14 & 1 ? '1' : '0');
+    // CAP_SYS_PTRACE (bit 19): UFFD_FEATURE_EVENT_FORK (fs/userfaultfd.c:userfaultfd_api), and
+    // kernel-mode userfaultfd when vm.unprivileged_userfaultfd is 0; a container may lack it as root.
+    key(b, "cap_sys_ptrace"); ob_chr(b, capv >> 19 & 1 ? '1' : '0');
 }
 
 static void probe_facts(void) {

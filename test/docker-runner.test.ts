@@ -1,19 +1,25 @@
 // DockerRunner against a real engine (a dockerd started here when none runs): the FROM-scratch
-// harness image, replaying sequences on the host kernel through the container, a clear
-// CannotTestError without an engine, and seccomp-blocked calls reported as such.
+// harness image, replaying sequences on the host kernel through the container, the host's
+// conditions inside it (same facts, exec-able tmpfs, userfaultfd and mseal let through, so the
+// same verdicts as natively), a clear CannotTestError without an engine, and seccomp-blocked
+// calls reported as such.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerRunner } from '../src/runner/docker.js';
+import { checkBatch, type Outcome } from '../src/campaign/check.js';
+import { runnerOptionsFrom } from '../src/cli/common.js';
+import { makeProfile } from '../src/model/index.js';
+import { DockerRunner, ulimitArgs } from '../src/runner/docker.js';
 import { ensureHarness } from '../src/runner/harness-build.js';
 import { NativeRunner } from '../src/runner/native.js';
-import { parseSequence } from '../src/seq/io.js';
+import type { Runner } from '../src/runner/types.js';
+import { loadSequenceFile, parseSequence } from '../src/seq/io.js';
 import type { SeqObservation } from '../src/seq/observation.js';
 import type { Sequence } from '../src/seq/schema.js';
-import { CannotTestError } from '../src/util/errors.js';
+import { CannotTestError, UsageError } from '../src/util/errors.js';
 import { type Dockerd, ensureDockerd } from './helpers/system.js';
 
 const seq = (arenaPages: number, calls: unknown[]): Sequence => parseSequence({ vmafuzz: 1, arenaPages, calls }, 'test');
@@ -30,8 +36,43 @@ const rx = seq(8, [
   { op: 'mprotect', addr: 'A+1p', len: '1p', prot: 'PROT_READ|PROT_EXEC' },
   { op: 'mprotect', addr: 'A+2p', len: '1p', prot: 'PROT_READ' },
 ]);
+// PROT_EXEC on a file of the harness's tmpfs directory: a noexec mount refuses it (EPERM) and
+// leaves VM_MAYEXEC out of a read mapping (mm/mmap.c:do_mmap, path_noexec)
+const tmpfsExec = parseSequence({
+  vmafuzz: 1, arenaPages: 8, files: [{ kind: 'tmpfs', size: '4p' }],
+  calls: [
+    { op: 'mmap', addr: 'A+0p', len: '2p', prot: 'PROT_READ|PROT_EXEC', flags: 'MAP_SHARED|MAP_FIXED', fd: 0, offset: '0' },
+    { op: 'mmap', addr: 'A+2p', len: '2p', prot: 'PROT_READ', flags: 'MAP_PRIVATE|MAP_FIXED', fd: 0, offset: '2p' },
+    { op: 'mprotect', addr: 'A+2p', len: '1p', prot: 'PROT_READ|PROT_EXEC' },
+    { op: 'touch', addr: 'A+0p', access: 'read' },
+  ],
+}, 'tmpfs-exec');
+// userfaultfd with UFFD_FEATURE_EVENT_FORK (CAP_SYS_PTRACE), a fork, and mseal: the engine's
+// default profile refuses userfaultfd and (before 2024 engines) mseal
+const uffdSeal = parseSequence({
+  vmafuzz: 1, arenaPages: 8,
+  calls: [
+    { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: FIXED },
+    { op: 'uffd_create', features: 'UFFD_FEATURE_EVENT_FORK' },
+    { op: 'uffd_register', uffd: 0, addr: 'A+1p', len: '1p', mode: 'UFFDIO_REGISTER_MODE_MISSING' },
+    { op: 'mseal', addr: 'A+3p', len: '1p', flags: '0' },
+    { op: 'fork' },
+    { op: 'touch', addr: 'A+1p', access: 'read' },
+    { op: 'munmap', addr: 'A+3p', len: '1p' },
+  ],
+}, 'uffd-seal');
 const maps = (o: SeqObservation) => o.snapshots[o.snapshots.length - 1]!.maps.map((m) => `${m.start}-${m.end} ${m.perms}`);
 const strip = (o: SeqObservation) => ({ calls: o.calls, snapshots: o.snapshots, status: o.status });
+/** Each sequence's verdict on `r` with the model profiled from r's own facts, as a campaign judges it. */
+async function verdicts(r: Runner, seqs: Sequence[]): Promise<Outcome[]> {
+  const info = await r.start();
+  return checkBatch(r, makeProfile(info.release, info.facts), seqs, { stabilityRuns: 0 });
+}
+const verdict = (o: Outcome) => `${o.kernel.status}${o.kernel.detail ? ` (${o.kernel.detail})` : ''} ${o.signatureText ?? 'agrees'}`;
+/** hello facts that name this harness instance or the runner, not the target (and the free
+ *  hugepage count, which other processes on the host change at any time) */
+const INSTANCE_FACTS = ['tmpfs_dir', 'engine', 'image', 'seccomp', 'hugepages_free'];
+const targetFacts = (f: Record<string, string>) => Object.fromEntries(Object.entries(f).filter(([k]) => !INSTANCE_FACTS.includes(k)));
 
 let dockerd: Dockerd;
 beforeAll(async () => {
@@ -54,7 +95,7 @@ describe('DockerRunner', () => {
       console.log(`docker: image build + container start ${Date.now() - t0} ms`);
       expect(info.runner).toBe('docker');
       expect(info.release).toBe(release()); // a container runs on the host's kernel
-      expect(info.facts['seccomp']).toBe('default');
+      expect(info.facts['seccomp']).toBe('vmafuzz');
       const layers = JSON.parse((await execa('docker', ['image', 'inspect', '--format', '{{json .RootFS.Layers}}', tag])).stdout) as string[];
       expect(layers).toHaveLength(1);
       const [d] = await r.run([split], { snapshotEveryCall: true });
@@ -71,6 +112,95 @@ describe('DockerRunner', () => {
       await native.close();
     }
   }, 300_000);
+
+  it('gives the harness the host\'s conditions: the same facts inside the container as natively', async () => {
+    const r = new DockerRunner();
+    const native = new NativeRunner();
+    try {
+      const d = await r.start();
+      const n = await native.start();
+      // cap_ipc_lock, uffd_mode/uffd_features, mseal, memlock, rlimit_stack... all as on the host
+      expect(targetFacts(d.facts)).toEqual(targetFacts(n.facts));
+      expect(d.facts['tmpfs_dir']).toMatch(/^\/dev\/shm\/vmafuzz-/);
+    } finally {
+      await r.close();
+      await native.close();
+    }
+  }, 300_000);
+
+  it('runs PROT_EXEC tmpfs mappings, userfaultfd, fork and mseal as on the host, and as the model predicts', async () => {
+    const r = new DockerRunner();
+    const native = new NativeRunner();
+    try {
+      const [dx, du] = await verdicts(r, [tmpfsExec, uffdSeal]);
+      const [nx, nu] = await verdicts(native, [tmpfsExec, uffdSeal]);
+      // an exec-able tmpfs: the PROT_EXEC mapping succeeds and a read mapping may become executable
+      expect(dx!.kernel.calls.map((c) => c.errno)).toEqual([0, 0, 0, 0]);
+      expect(verdict(dx!)).toBe('ok agrees');
+      // not cut short by seccomp (status infra), no EPERM from a missing capability
+      expect(du!.kernel.calls.map((c) => c.errno)).toEqual([0, 0, 0, 0, 0, 0, 1]); // munmap of a sealed page: EPERM
+      expect(verdict(du!)).toBe('ok agrees');
+      expect([verdict(dx!), verdict(du!)]).toEqual([verdict(nx!), verdict(nu!)]);
+      expect(dx!.kernel.calls).toEqual(nx!.kernel.calls);
+      expect(du!.kernel.calls).toEqual(nu!.kernel.calls);
+      expect(r.takeSeccompBlocks()).toEqual([]);
+    } finally {
+      await r.close();
+      await native.close();
+    }
+  }, 300_000);
+
+  it('gives every seed corpus sequence the verdict it gets natively (nothing indeterminate)', async () => {
+    const dir = join(import.meta.dirname, '..', 'corpus', 'seed');
+    const seqs = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => loadSequenceFile(join(dir, f)));
+    expect(seqs.length).toBeGreaterThan(30);
+    const r = new DockerRunner();
+    const native = new NativeRunner();
+    try {
+      const d = (await verdicts(r, seqs)).map(verdict);
+      const n = (await verdicts(native, seqs)).map(verdict);
+      expect(d).toEqual(n);
+      expect(d.filter((v) => !v.startsWith('ok'))).toEqual([]);
+      expect(r.takeSeccompBlocks()).toEqual([]);
+    } finally {
+      await r.close();
+      await native.close();
+    }
+  }, 300_000);
+
+  it('probes CAP_SYS_PTRACE in the container: without it, EVENT_FORK is EPERM and the model says so', async () => {
+    // root in a container with the engine's default capabilities (+ IPC_LOCK): no CAP_SYS_PTRACE
+    const r = new DockerRunner({ capAdd: ['IPC_LOCK'] });
+    try {
+      const info = await r.start();
+      expect(info.facts['euid']).toBe('0');
+      expect(info.facts['cap_sys_ptrace']).toBe('0');
+      const [o] = await verdicts(r, [uffdSeal]);
+      expect(o!.kernel.calls[1]!.errno).toBe(1); // fs/userfaultfd.c:userfaultfd_api
+      expect(verdict(o!)).toBe('ok agrees');
+    } finally {
+      await r.close();
+    }
+  }, 300_000);
+
+  it('passes this process\'s memlock, stack and data limits to the container', () => {
+    const limits = [
+      'Limit                     Soft Limit           Hard Limit           Units     ',
+      'Max data size             unlimited            unlimited            bytes     ',
+      'Max stack size            8388608              unlimited            bytes     ',
+      'Max open files            20000                20000                files     ',
+      'Max locked memory         65536                65536                bytes     ',
+      'Max address space         unlimited            unlimited            bytes     ',
+    ].join('\n');
+    expect(ulimitArgs(limits)).toEqual(['--ulimit', 'data=-1:-1', '--ulimit', 'stack=8388608:-1', '--ulimit', 'memlock=65536:65536']);
+  });
+
+  it('takes --seccomp vmafuzz|default|unconfined|FILE for the docker runner only (else exit 2)', () => {
+    expect(runnerOptionsFrom({ runner: 'docker', seccomp: 'unconfined' })).toEqual({ runner: 'docker', seccomp: 'unconfined' });
+    expect(runnerOptionsFrom({ runner: 'docker', seccomp: 'docker/seccomp.json' }).seccomp).toBe('docker/seccomp.json');
+    expect(() => runnerOptionsFrom({ runner: 'native', seccomp: 'default' })).toThrow(UsageError);
+    expect(() => runnerOptionsFrom({ runner: 'docker', seccomp: '/nonexistent/profile.json' })).toThrow(/--seccomp: "\/nonexistent\/profile.json" is neither vmafuzz, default, unconfined nor an existing profile file/);
+  });
 
   it('says clearly when no engine is running', async () => {
     const r = new DockerRunner({ host: 'unix:///nonexistent/docker.sock' });

@@ -98,7 +98,7 @@ describe('hello facts', () => {
     const kids = await live.waitDescendants(1);
     const h = parseHello(live.hello)!;
     const f = h.facts;
-    for (const k of ['guard', 'pm_guard', 'anon_name', 'mseal', 'procmap_query', 'uffd_features', 'uffd_minor_shmem', 'soft_dirty', 'hugepages_free', 'thp_shmem', 'overcommit', 'memlock', 'euid', 'base_map_count', 'rlimit_stack', 'stack_guard_gap', 'pkeys', 'cap_ipc_lock', 'tmpfs_dir', 'memfd_noexec']) {
+    for (const k of ['guard', 'pm_guard', 'anon_name', 'mseal', 'procmap_query', 'uffd_features', 'uffd_minor_shmem', 'soft_dirty', 'hugepages_free', 'thp_shmem', 'overcommit', 'memlock', 'euid', 'base_map_count', 'rlimit_stack', 'stack_guard_gap', 'pkeys', 'cap_ipc_lock', 'cap_sys_ptrace', 'tmpfs_dir', 'memfd_noexec']) {
       expect(f[k], k).toBeDefined();
     }
     expect(f['guard']).toMatch(/^(anon|file|none)$/);

@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { RUNNERS, type RunnerName, type RunnerOptions } from '../runner/index.js';
+import { existsSync } from 'node:fs';
+import { RUNNERS, SECCOMP_PROFILES, type RunnerName, type RunnerOptions } from '../runner/index.js';
+import { UsageError } from '../util/errors.js';
 
 export function addRunnerOptions(c: Command): Command {
   return c
@@ -7,7 +9,8 @@ export function addRunnerOptions(c: Command): Command {
     .option('--kernel <version>', 'qemu: Debian kernel version to boot (e.g. 6.12, 7.3)')
     .option('--kernel-image <path>', 'qemu: boot this bzImage (e.g. your own build)')
     .option('--memory <size>', 'qemu: guest memory', '512M')
-    .option('--append <args>', 'qemu: extra kernel command line');
+    .option('--append <args>', 'qemu: extra kernel command line')
+    .option('--seccomp <profile>', 'docker: seccomp profile: vmafuzz (docker/seccomp.json, default), default (the engine\'s), unconfined, or a JSON file');
 }
 
 export function runnerOptionsFrom(o: Record<string, unknown>): RunnerOptions {
@@ -16,6 +19,13 @@ export function runnerOptionsFrom(o: Record<string, unknown>): RunnerOptions {
   if (typeof o.kernelImage === 'string') r.kernelImage = o.kernelImage;
   if (typeof o.memory === 'string') r.memory = o.memory;
   if (typeof o.append === 'string') r.append = o.append;
+  if (typeof o.seccomp === 'string') {
+    if (r.runner !== 'docker') throw new UsageError(`--seccomp: only the docker runner has a seccomp profile (runner: ${r.runner})`);
+    if (!(SECCOMP_PROFILES as readonly string[]).includes(o.seccomp) && !existsSync(o.seccomp)) {
+      throw new UsageError(`--seccomp: ${JSON.stringify(o.seccomp)} is neither ${SECCOMP_PROFILES.join(', ')} nor an existing profile file`);
+    }
+    r.seccomp = o.seccomp;
+  }
   return r;
 }
 

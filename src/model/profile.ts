@@ -47,8 +47,9 @@ export interface Profile {
    *  `uffd_features` (hex) and `uffd` (errno name) */
   uffdFeatures: number | null;
   uffdErrno: number;
-  /** effective uid 0: CAP_SYS_PTRACE (UFFD_FEATURE_EVENT_FORK) assumed with it; fact `euid` */
-  root: boolean;
+  /** CAP_SYS_PTRACE (UFFD_FEATURE_EVENT_FORK); fact `cap_sys_ptrace`, else assumed with euid 0
+   *  (fact `euid`; harnesses before the fact) */
+  capSysPtrace: boolean;
   /** which profile rows (src/model/profile-rows.ts) have their 7.3 behaviour on this kernel */
   rows: Record<RowId, boolean>;
   /** things the model had to guess (missing facts, version between anchors) */
@@ -120,7 +121,7 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     mseal: facts['mseal'] === '1' || (facts['mseal'] !== '0' && rows['mseal.syscall']),
     uffdFeatures: facts['uffd_features'] === undefined ? 0x1ffff : hexFact(facts, 'uffd_features') ?? null,
     uffdErrno: ERRNO[facts['uffd'] ?? 'EPERM'] ?? 1,
-    root: (hexFact(facts, 'euid') ?? 0) === 0,
+    capSysPtrace: facts['cap_sys_ptrace'] !== undefined ? facts['cap_sys_ptrace'] === '1' : (hexFact(facts, 'euid') ?? 0) === 0,
     thp,
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,

@@ -36,8 +36,8 @@ export function sysUffdCreate(mm: Mm, features: number): number {
     mm.hit('errno.uffd.unavailable');
     return -p.uffdErrno;
   }
-  // mm/userfaultfd.c:userfaultfd_api
-  if (features & UFFD_FEATURE.UFFD_FEATURE_EVENT_FORK && !p.root) {
+  // fs/userfaultfd.c:userfaultfd_api: EVENT_FORK needs capable(CAP_SYS_PTRACE)
+  if (features & UFFD_FEATURE.UFFD_FEATURE_EVENT_FORK && !p.capSysPtrace) {
     mm.hit('errno.uffd.event_fork_perm');
     return -EPERM;
   }

@@ -1,7 +1,14 @@
-// Sequences in a Docker container: the host's kernel, but behind the container's seccomp profile,
-// namespaces and cgroup limits. The image is docker/Dockerfile.harness (FROM scratch + the static
+// Sequences in a Docker container: the host's kernel, behind the container's namespaces, cgroup
+// limits and seccomp profile. The image is docker/Dockerfile.harness (FROM scratch + the static
 // harness, so no registry is involved), tagged by the harness's hash and built on first use. One
 // long-lived `docker run -i` per runner speaks the protocol on stdin/stdout.
+//
+// The container gets what the harness has on the host where it matters to mm (containerArgs):
+// an exec-able tmpfs at /dev/shm (the engine mounts its own noexec, and a noexec file backing
+// store changes mmap(PROT_EXEC) and VM_MAYEXEC), CAP_IPC_LOCK and CAP_SYS_PTRACE (mlock limits,
+// kernel-mode userfaultfd and UFFD_FEATURE_EVENT_FORK), this process's memlock, stack and data
+// limits (as the native harness inherits them), and docker/seccomp.json, which lets
+// every call of the sequence language through while still refusing what leaves the container.
 //
 // A seccomp profile that denies a syscall makes it fail with EPERM or ENOSYS before the mm code
 // sees it: a property of the target, not a divergence. When a call fails that way, the sequence is
@@ -12,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SeqObservation } from '../seq/observation.js';
@@ -32,8 +40,11 @@ export interface DockerRunnerOptions {
   /** DOCKER_HOST for the CLI (default: the environment's) */
   host?: string;
   harnessPath?: string;
-  /** "default" (the engine's profile), "unconfined", or a profile JSON file */
+  /** "vmafuzz" (docker/seccomp.json, the default), "default" (the engine's own profile),
+   *  "unconfined", or a profile JSON file */
   seccomp?: string;
+  /** capabilities added to the engine's default set (default CONTAINER_CAPS) */
+  capAdd?: readonly string[];
   /** more `docker run` arguments (e.g. ["--memory", "256m"]) */
   runArgs?: string[];
   stallMs?: number;
@@ -47,6 +58,51 @@ export interface SeccompBlock {
   errno: number;
   /** what the same call did without a seccomp profile */
   unconfined: string;
+}
+
+/** The profile file that `--security-opt seccomp=` gets for a seccomp option ("" = the engine's). */
+export function seccompProfilePath(seccomp: string): string {
+  if (seccomp === 'vmafuzz') return join(projectRoot(), 'docker', 'seccomp.json');
+  if (seccomp === 'default') return '';
+  return seccomp;
+}
+
+// The resource limits that mm consults (mlock, stack growth and mmap_base, may_expand_vm), by
+// their /proc/<pid>/limits name. A container inherits dockerd's; the native harness this process's.
+// (RLIMIT_AS has no `--ulimit` name: the container keeps dockerd's.)
+const MM_LIMITS: Record<string, string> = {
+  'Max locked memory': 'memlock',
+  'Max stack size': 'stack',
+  'Max data size': 'data',
+};
+
+/** `--ulimit` arguments that give the container this process's mm-relevant limits. */
+export function ulimitArgs(procLimits: string): string[] {
+  const out: string[] = [];
+  for (const line of procLimits.split('\n')) {
+    const name = Object.keys(MM_LIMITS).find((k) => line.startsWith(k));
+    if (!name) continue;
+    const [soft, hard] = line.slice(name.length).trim().split(/\s+/).map((v) => (v === 'unlimited' ? '-1' : v));
+    if (soft && hard && /^-?\d+$/.test(soft) && /^-?\d+$/.test(hard)) out.push('--ulimit', `${MM_LIMITS[name]}=${soft}:${hard}`);
+  }
+  return out;
+}
+
+// mm/mlock.c:can_do_mlock (CAP_IPC_LOCK lifts RLIMIT_MEMLOCK); fs/userfaultfd.c: EVENT_FORK and,
+// with vm.unprivileged_userfaultfd=0, kernel-mode faults need CAP_SYS_PTRACE
+export const CONTAINER_CAPS = ['IPC_LOCK', 'SYS_PTRACE'] as const;
+
+/** `docker run` arguments that give the harness the host's conditions (see the header). */
+export function containerArgs(seccomp: string, capAdd: readonly string[] = CONTAINER_CAPS): string[] {
+  const profile = seccompProfilePath(seccomp);
+  return [
+    ...ulimitArgs(readFileSync('/proc/self/limits', 'utf8')),
+    // the engine's /dev/shm is noexec: do_mmap() then refuses PROT_EXEC on its files (EPERM) and
+    // clears VM_MAYEXEC; the host's /dev/shm is exec-able, and `file tmpfs` lives there
+    '--tmpfs', '/dev/shm:rw,exec,mode=1777',
+    ...capAdd.flatMap((c) => ['--cap-add', c]),
+    ...(profile ? ['--security-opt', `seccomp=${profile}`] : []),
+  ];
 }
 
 class Container {
@@ -90,6 +146,10 @@ export class DockerRunner implements Runner {
   private blocks: SeccompBlock[] = [];
 
   constructor(private readonly opts: DockerRunnerOptions = {}) {}
+
+  private get seccomp(): string {
+    return this.opts.seccomp ?? 'vmafuzz';
+  }
 
   private get docker(): string {
     return this.opts.docker ?? 'docker';
@@ -139,10 +199,10 @@ export class DockerRunner implements Runner {
   }
 
   private async launch(seccomp: string): Promise<Container> {
-    const name = `vmafuzz-${process.pid}-${serial++}`;
-    const sec = seccomp === 'default' ? [] : ['--security-opt', `seccomp=${seccomp}`];
+    // lanes are worker threads of one process: the thread id keeps their names apart
+    const name = `vmafuzz-${process.pid}-${threadId}-${serial++}`;
     // --init: docker's tini is PID 1, so the harness does not take itself for a VM's init
-    const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...sec, ...(this.opts.runArgs ?? []), this.image];
+    const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...containerArgs(seccomp, this.opts.capAdd), ...(this.opts.runArgs ?? []), this.image];
     const proc = spawn(this.docker, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(this.opts.host ? { DOCKER_HOST: this.opts.host } : {}) } });
     const c = new Container(proc, name, this.opts.stallMs);
     const spawnError = new Promise<never>((_, rej) => proc.once('error', (e) => rej(e)));
@@ -161,10 +221,10 @@ export class DockerRunner implements Runner {
     const engine = await this.engineVersion();
     const harness = this.opts.harnessPath ?? (await ensureHarness());
     this.image = await this.ensureImage(harness);
-    this.main = await this.launch(this.opts.seccomp ?? 'default');
+    this.main = await this.launch(this.seccomp);
     const hello = await this.main.session.hello;
     this.info = targetInfo(this.name, hello);
-    this.info.facts = { ...this.info.facts, engine, image: this.image, seccomp: this.opts.seccomp ?? 'default' };
+    this.info.facts = { ...this.info.facts, engine, image: this.image, seccomp: this.seccomp };
     return this.info;
   }
 
@@ -175,7 +235,7 @@ export class DockerRunner implements Runner {
   async runWire(wires: readonly WireSequence[], opts: WireOptions): Promise<SeqObservation[]> {
     if (!this.main?.session.alive) await this.start();
     const out = await this.main!.session.runWire(wires, opts);
-    if ((this.opts.seccomp ?? 'default') === 'unconfined') return out;
+    if (this.seccomp === 'unconfined') return out;
     const suspects = out.map((o, i) => (o.calls.some((c) => c.errno === EPERM || c.errno === ENOSYS) ? i : -1)).filter((i) => i >= 0);
     if (suspects.length) await this.confirmSeccomp(wires, out, suspects, opts);
     return out;
@@ -204,7 +264,7 @@ export class DockerRunner implements Runner {
       o.status = 'infra';
       o.detail =
         `seccomp: call ${call} (${op}) failed with ${errno === EPERM ? 'EPERM' : 'ENOSYS'} ` +
-        `under the container's seccomp profile (${this.opts.seccomp ?? 'default'}) but gave ${unconfined} without it; ` +
+        `under the container's seccomp profile (${this.seccomp}) but gave ${unconfined} without it; ` +
         'a property of the target, not a divergence';
     });
   }
@@ -232,6 +292,6 @@ export class DockerRunner implements Runner {
 }
 
 /** Entry point for src/runner/index.ts (--runner docker). */
-export async function createRunnerFromOptions(_o: RunnerOptions): Promise<Runner> {
-  return new DockerRunner();
+export async function createRunnerFromOptions(o: RunnerOptions): Promise<Runner> {
+  return new DockerRunner(o.seccomp !== undefined ? { seccomp: o.seccomp } : {}); // checked by the CLI
 }

@@ -5,6 +5,8 @@ import type { Runner } from './types.js';
 
 export const RUNNERS = ['native', 'docker', 'qemu'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
+/** docker --seccomp names (anything else is a profile file) */
+export const SECCOMP_PROFILES = ['vmafuzz', 'default', 'unconfined'] as const;
 
 export interface RunnerOptions {
   runner: RunnerName;
@@ -13,6 +15,8 @@ export interface RunnerOptions {
   kernelImage?: string;
   memory?: string;
   append?: string;
+  /** docker: seccomp profile, "vmafuzz" (docker/seccomp.json), "default", "unconfined" or a file */
+  seccomp?: string;
 }
 
 export async function createRunner(o: RunnerOptions): Promise<Runner> {
@@ -35,5 +39,6 @@ export function runnerArgs(o: RunnerOptions): string {
   if (o.runner !== 'native') a.push(`--runner ${o.runner}`);
   if (o.kernel) a.push(`--kernel ${o.kernel}`);
   if (o.kernelImage) a.push(`--kernel-image ${o.kernelImage}`);
+  if (o.seccomp) a.push(`--seccomp ${o.seccomp}`);
   return a.length ? ' ' + a.join(' ') : '';
 }

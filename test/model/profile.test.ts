@@ -26,6 +26,10 @@ describe('makeProfile', () => {
     expect(p).toMatchObject({ guard: 'file', pmGuard: true, anonVmaName: false, mseal: true });
     expect(p.warnings).toEqual([]);
     expect(makeProfile('7.3.4', { ...hello, cap_ipc_lock: '0', thp_shmem: 'advise' })).toMatchObject({ memlockPages: 2048, shmemHugePages: 512 });
+    // root without CAP_SYS_PTRACE (a container's default capability set): EVENT_FORK is refused
+    expect(makeProfile(hello.release, hello).capSysPtrace).toBe(true); // no fact: euid 0 assumed to have it
+    expect(makeProfile(hello.release, { ...hello, cap_sys_ptrace: '0' }).capSysPtrace).toBe(false);
+    expect(makeProfile(hello.release, { ...hello, euid: '3e8', cap_sys_ptrace: '1' }).capSysPtrace).toBe(true);
   });
 
   it('warns about missing facts and defaults sensibly', () => {

@@ -64,7 +64,7 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'fork.copy_ptes': { setup: [rw2, touch(0, 'w')], call: fork() },
   'fork.no_ptes': { setup: [rw2, touch(0, 'r')], call: fork() },
   'errno.uffd.unavailable': { profile: { uffdFeatures: null, uffdErrno: 1 }, call: uffdCreate() },
-  'errno.uffd.event_fork_perm': { profile: { root: false }, call: uffdCreate('fork') },
+  'errno.uffd.event_fork_perm': { profile: { capSysPtrace: false }, call: uffdCreate('fork') },
   'errno.uffd.features': { call: uffdCreate(String(1 << 30)) },
   'errno.uffd.bad_handle': { tweak: (w) => void w.run(uffdCreate(String(1 << 30))), call: uffdRegister(0, 0, 1, 'm') },
   'errno.uffd.mode': { setup: [uffdCreate()], call: uffdRegister(0, 0, 1, '') },

@@ -36,7 +36,7 @@ function duration(name: string, v: string): number {
 }
 
 /** Options that define a campaign; on --resume they come from campaign.json. */
-const CAMPAIGN_OPTIONS = ['seed', 'count', 'ops', 'weights', 'maxCalls', 'batch', 'stability', 'shard', 'guidance', 'minimize', 'chunk', 'epochChunks', 'segmentEpochs', 'profileOverride', 'runner', 'kernel', 'kernelImage', 'memory', 'append'];
+const CAMPAIGN_OPTIONS = ['seed', 'count', 'ops', 'weights', 'maxCalls', 'batch', 'stability', 'shard', 'guidance', 'minimize', 'chunk', 'epochChunks', 'segmentEpochs', 'profileOverride', 'runner', 'kernel', 'kernelImage', 'memory', 'append', 'seccomp'];
 
 function newConfig(o: Record<string, unknown>): CampaignConfig {
   if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz needs --count N or --time DURATION (or --resume DIR)');
