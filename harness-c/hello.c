@@ -70,6 +70,28 @@ static const char *errno_name(int e) {
     }
 }
 
+// zero_page: does a read fault on private anonymous memory map the shared zero page
+// (mm/memory.c:do_anonymous_page), or, where mm_forbids_zeropage(), a real page with an anon_vma?
+// Two pages are read-faulted (no THP: the huge zero page is another fact) and judged from pagemap:
+// one PFN for both = the zero page; without PFNs (no CAP_SYS_ADMIN) PM_MMAP_EXCLUSIVE (bit 56),
+// which a page without a struct page (vm_normal_page NULL: the zero page) never has.
+static void probe_zero_page(struct obuf *b) {
+    key(b, "zero_page");
+    volatile char *z = mmap(0, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int pfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint64_t pm[2] = { 0, 0 };
+    if (z == MAP_FAILED || pfd < 0) { ob_chr(b, '-'); if (pfd >= 0) close(pfd); return; }
+    syscall(SYS_madvise, z, 2 * PAGE, MADV_NOHUGEPAGE);
+    (void)z[0]; (void)z[PAGE];
+    int ok = pread(pfd, pm, 16, (off_t)((uint64_t)z / PAGE * 8)) == 16;
+    close(pfd);
+    uint64_t pfn0 = pm[0] & ((1ull << 55) - 1), pfn1 = pm[1] & ((1ull << 55) - 1);
+    if (!ok || !(pm[0] >> 63 & 1) || !(pm[1] >> 63 & 1)) ob_chr(b, '-');
+    else if (pfn0 && pfn0 == pfn1) ob_chr(b, '1');
+    else ob_chr(b, (pm[0] | pm[1]) >> 56 & 1 ? '0' : '1');
+    munmap((void *)z, 2 * PAGE);
+}
+
 // The facts that need mappings, userfaultfd or /proc of a process like a sequence's child; runs in
 // a throw-away child and writes " key=value" text into b.
 static void probe(struct obuf *b) {
@@ -137,6 +159,7 @@ static void probe(struct obuf *b) {
         }
     }
     key(b, "soft_dirty"); ob_chr(b, sd ? '1' : '0');
+    probe_zero_page(b);
     key(b, "pkeys"); ob_chr(b, syscall(SYS_pkey_alloc, 0, 0) >= 0 ? '1' : '0');
     // CAP_IPC_LOCK (bit 14) lifts RLIMIT_MEMLOCK for mlock (mm/mlock.c:can_do_mlock).
     char st[4096];
@@ -183,6 +206,7 @@ void hello(void) {
     probe_facts();
     fact_dec_as_hex("hugepages_free", "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
     fact_bracket("thp_shmem", "/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+    fact_dec_as_hex("thp_zero_page", "/sys/kernel/mm/transparent_hugepage/use_zero_page");
     fact_dec_as_hex("overcommit", "/proc/sys/vm/overcommit_memory");
     fact_dec_as_hex("memfd_noexec", "/proc/sys/vm/memfd_noexec");
     fact_rlimit("memlock", RLIMIT_MEMLOCK);

@@ -12,6 +12,11 @@ export interface Profile {
   version: [number, number, number];
   /** effective PMD-size THP mode for anonymous memory; 'none' = CONFIG_TRANSPARENT_HUGEPAGE=n */
   thp: ThpMode;
+  /** a read fault on private anonymous memory maps the shared zero page (mm/memory.c:do_anonymous_page);
+   *  false where mm_forbids_zeropage(): a real page and an anon_vma instead. Fact `zero_page`. */
+  zeroPage: boolean;
+  /** transparent_hugepage/use_zero_page: a THP read fault may map the huge zero page; fact `thp_zero_page` */
+  thpZeroPage: boolean;
   /** vm.max_map_count */
   maxMapCount: number;
   /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
@@ -108,6 +113,9 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     guardFact === 'none' || guardFact === 'anon' || guardFact === 'file'
       ? guardFact
       : rows['madvise.guard_file'] ? 'file' : rows['madvise.guard_regions'] ? 'anon' : 'none';
+  // Environment facts with an upstream default: a missing one (older harness, failed probe) warns.
+  const zeroPage = facts['zero_page'];
+  if (zeroPage !== '0' && zeroPage !== '1') warnings.push('no zero_page fact: assuming read faults map the shared zero page (upstream default)');
   const anonName = facts['anon_name'];
   if (anonName !== '0' && anonName !== '1') warnings.push('no anon_name fact: assuming CONFIG_ANON_VMA_NAME=y');
 
@@ -122,6 +130,8 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     uffdErrno: ERRNO[facts['uffd'] ?? 'EPERM'] ?? 1,
     root: (hexFact(facts, 'euid') ?? 0) === 0,
     thp,
+    zeroPage: zeroPage !== '0',
+    thpZeroPage: facts['thp_zero_page'] !== '0',
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
     baseMapCount: baseMapCount ?? 0,
@@ -137,7 +147,8 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
   };
 }
 
-/** The profile of the development host (6.18.44, THP madvise, no soft-dirty), for tests and tools. */
+/** The profile of the development host (6.18.44, THP madvise, no soft-dirty), for tests and tools.
+ *  The zero page is the upstream default; the host's probed fact may differ (zeroPage override). */
 export function hostProfile(overrides: Partial<Profile> = {}): Profile {
-  return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0' }), ...overrides };
+  return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0', zero_page: '1' }), ...overrides };
 }

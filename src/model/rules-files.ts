@@ -58,6 +58,7 @@ export const RULES_FILES = {
   'uffd.register.skip': 'already registered with this context and the requested modes: untouched (mm/userfaultfd.c:userfaultfd_register_range)',
   'uffd.unregister': 'registration cleared, merge-then-split (mm/userfaultfd.c:userfaultfd_clear_vma)',
   'uffd.event.missing': 'fault on a missing page of a MISSING-registered VMA: event, resolved with UFFDIO_ZEROPAGE (mm/memory.c:do_anonymous_page, mm/shmem.c:shmem_get_folio_gfp -> handle_userfault)',
+  'uffd.zeropage.no_zero_page': 'zero page forbidden: UFFDIO_ZEROPAGE installs a zeroed page (7.3: a page-cache page for private shmem) (mm/userfaultfd.c:mfill_atomic_pte_zeropage -> mfill_atomic_pte_zeroed_folio)',
   'uffd.event.minor': 'fault on a cached page of a MINOR-registered shmem VMA: event, resolved with UFFDIO_CONTINUE (mm/shmem.c:shmem_get_folio_gfp)',
   'uffd.sigbus': 'UFFD_FEATURE_SIGBUS, or a fault that cannot retry: SIGBUS instead of an event (mm/userfaultfd.c:handle_userfault)',
   'uffd.event.remove': 'UFFD_FEATURE_EVENT_REMOVE: MADV_DONTNEED/FREE/REMOVE of a registered VMA reads a remove event (mm/madvise.c:madvise_dontneed_free -> userfaultfd_remove)',

@@ -80,6 +80,7 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'uffd.register.skip': { setup: reg, call: uffdRegister(0, 0, 2, 'm') },
   'uffd.unregister': { setup: reg, call: uffdUnregister(0, 0, 1) },
   'uffd.event.missing': { setup: reg, call: touch(0, 'r') },
+  'uffd.zeropage.no_zero_page': { profile: { zeroPage: false }, setup: reg, call: touch(0, 'r') },
   'uffd.event.minor': {
     files: f4,
     setup: [fmmap(0, 2, 'rw', 0, 0, 'shared', 'fixed'), touch(0, 'w'), fmmap(4, 2, 'rw', 0, 0, 'shared', 'fixed'), uffdCreate(), uffdRegister(0, 4, 2, 'i')],
