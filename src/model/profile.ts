@@ -147,6 +147,25 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
   };
 }
 
+/** Upstream defaults of the environment facts the model follows; a host that differs (e.g. a
+ *  hypervisor that forbids the zero page) changes many outcomes, so headers and reports name it. */
+const FACT_DEFAULTS: Record<string, string> = { zero_page: '1', thp_zero_page: '1' };
+
+/** The probed facts that differ from their upstream default (missing facts: the default assumed). */
+export function unusualFacts(facts: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, d] of Object.entries(FACT_DEFAULTS)) if (facts[k] !== undefined && facts[k] !== '-' && facts[k] !== d) out[k] = facts[k]!;
+  return out;
+}
+
+/** One line for campaign headers: the zero-page fact and the other unusual facts. */
+export function environmentText(facts: Record<string, string>): string {
+  const z = facts['zero_page'];
+  const zero = z === '0' ? 'zero page FORBIDDEN (zero_page=0: read faults allocate pages and anon_vmas)' : z === '1' ? 'zero page present' : 'zero page not probed (assumed present)';
+  const rest = Object.entries(unusualFacts(facts)).filter(([k]) => k !== 'zero_page').map(([k, v]) => `${k}=${v}`);
+  return [zero, ...rest].join(', ');
+}
+
 /** The profile of the development host (6.18.44, THP madvise, no soft-dirty), for tests and tools.
  *  The zero page is the upstream default; the host's probed fact may differ (zeroPage override). */
 export function hostProfile(overrides: Partial<Profile> = {}): Profile {

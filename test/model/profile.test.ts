@@ -1,6 +1,6 @@
 // makeProfile(): facts parsing and the per-version rows.
 import { describe, expect, it } from 'vitest';
-import { makeProfile, PROFILE_ROWS, ROW_IDS } from '../../src/model/index.js';
+import { environmentText, makeProfile, PROFILE_ROWS, ROW_IDS, unusualFacts } from '../../src/model/index.js';
 
 describe('makeProfile', () => {
   it('parses the harness hello facts (hex)', () => {
@@ -42,6 +42,15 @@ describe('makeProfile', () => {
     // an older harness (or a failed probe) says nothing about the zero page: upstream default
     expect(p).toMatchObject({ zeroPage: true, thpZeroPage: true });
     expect(p.warnings.join('\n')).toMatch(/zero_page/);
+  });
+
+  it('names the facts that differ from upstream defaults (campaign header, finding.json)', () => {
+    expect(unusualFacts({ zero_page: '1', thp_zero_page: '1', thp: 'always' })).toEqual({});
+    expect(unusualFacts({ zero_page: '0', thp_zero_page: '0' })).toEqual({ zero_page: '0', thp_zero_page: '0' });
+    expect(unusualFacts({ zero_page: '-' })).toEqual({}); // not probed: the default is assumed
+    expect(environmentText({ zero_page: '1' })).toBe('zero page present');
+    expect(environmentText({ zero_page: '0', thp_zero_page: '0' })).toMatch(/^zero page FORBIDDEN .*, thp_zero_page=0$/);
+    expect(environmentText({})).toMatch(/not probed/);
   });
 
   it('sets each row by version: 6.1 old everywhere, 6.12 partly, 6.18.44 and 7.3 new', () => {
