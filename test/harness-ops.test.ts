@@ -348,3 +348,25 @@ describe('userfaultfd', () => {
     expect(flags(last(o)).at(-1)).toBe('rd wr sh mr mw me ms ui');
   });
 });
+
+describe('zero page', () => {
+  // The hello fact zero_page (pagemap PFNs / PM_MMAP_EXCLUSIVE) must agree with what the anon_vma
+  // of a read fault does elsewhere: mprotect_fixup keeps VM_ACCOUNT of a VMA with an anon_vma
+  // (6.6+), and fork copies its page tables (vma_needs_copy). Either answer is a valid host.
+  it('the zero_page fact agrees with VM_ACCOUNT after mprotect and the fork child pagemap', async () => {
+    const zero = info.facts['zero_page'];
+    expect(zero).toMatch(/^[01]$/);
+    expect(info.facts['thp_zero_page']).toMatch(/^([01]|-)$/);
+    const o = await run([
+      { op: 'mmap', addr: 'A+0p', len: '2p', prot: RW, flags: FIXED },
+      { op: 'madvise', addr: 'A+0p', len: '2p', advice: 'MADV_NOHUGEPAGE' },
+      { op: 'touch', addr: 'A+0p', access: 'read' },
+      { op: 'mprotect', addr: 'A+0p', len: '2p', prot: 'PROT_READ' },
+      { op: 'fork' },
+    ]);
+    expect(res(o).map((r) => r.slice(1))).toEqual(Array(5).fill([0, 0]));
+    const ac = flags(after(o, 3))[0]!.split(' ').includes('ac');
+    expect(ac, `zero_page=${zero}`).toBe(zero === '0');
+    expect(after(o, 4, 1).pagemap!.slice(0, 2), `zero_page=${zero}`).toBe(zero === '0' ? 'P-' : '--');
+  });
+});
