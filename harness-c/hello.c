@@ -15,6 +15,7 @@
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -218,6 +219,10 @@ void hello(void) {
     key(&out, "stack_guard_gap"); ob_hex(&out, g ? strtoull(g + 16, 0, 0) : 256);
     key(&out, "euid"); ob_hex(&out, (uint64_t)geteuid());
     key(&out, "tmpfs_dir"); ob_str(&out, tmpfs_dir[0] ? tmpfs_dir : "-");
+    // a noexec mount (Docker's /dev/shm) refuses PROT_EXEC file mappings (mm/mmap.c:do_mmap path_noexec)
+    struct statvfs sv;
+    key(&out, "tmpfs_noexec");
+    ob_chr(&out, !tmpfs_dir[0] || statvfs(tmpfs_dir, &sv) != 0 ? '-' : sv.f_flag & ST_NOEXEC ? '1' : '0');
     ob_chr(&out, '\n');
 }
 

@@ -162,6 +162,20 @@ describe('mlock, mseal, anon names', () => {
 });
 
 describe('files', () => {
+  it('the tmpfs_noexec fact agrees with PROT_EXEC mappings of a tmpfs file (either answer valid)', async () => {
+    const noexec = info.facts['tmpfs_noexec'];
+    expect(noexec).toMatch(/^[01]$/);
+    const o = await run(
+      [
+        { op: 'mmap', addr: 'A+0p', len: '1p', prot: 'PROT_READ|PROT_EXEC', flags: 'MAP_PRIVATE|MAP_FIXED', fd: 0 },
+        { op: 'mmap', addr: 'A+2p', len: '1p', prot: 'PROT_READ', flags: 'MAP_SHARED|MAP_FIXED', fd: 0 },
+        { op: 'mprotect', addr: 'A+2p', len: '1p', prot: 'PROT_READ|PROT_EXEC' },
+      ],
+      { files: [{ kind: 'tmpfs', size: '1p' }] },
+    );
+    expect(o.calls.map((c) => c.errno), `tmpfs_noexec=${noexec}`).toEqual(noexec === '1' ? [EPERM, 0, EACCES] : [0, 0, 0]);
+  });
+
   it('memfd shared mapping, ftruncate shrink: touch beyond EOF raises SIGBUS', async () => {
     const o = await run(
       [

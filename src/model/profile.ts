@@ -17,6 +17,8 @@ export interface Profile {
   zeroPage: boolean;
   /** transparent_hugepage/use_zero_page: a THP read fault may map the huge zero page; fact `thp_zero_page` */
   thpZeroPage: boolean;
+  /** the harness's tmpfs directory (`file tmpfs`) is on a noexec mount; fact `tmpfs_noexec` */
+  tmpfsNoexec: boolean;
   /** vm.max_map_count */
   maxMapCount: number;
   /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
@@ -132,6 +134,7 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     thp,
     zeroPage: zeroPage !== '0',
     thpZeroPage: facts['thp_zero_page'] !== '0',
+    tmpfsNoexec: facts['tmpfs_noexec'] === '1',
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
     baseMapCount: baseMapCount ?? 0,
@@ -149,7 +152,7 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
 
 /** Upstream defaults of the environment facts the model follows; a host that differs (e.g. a
  *  hypervisor that forbids the zero page) changes many outcomes, so headers and reports name it. */
-const FACT_DEFAULTS: Record<string, string> = { zero_page: '1', thp_zero_page: '1' };
+const FACT_DEFAULTS: Record<string, string> = { zero_page: '1', thp_zero_page: '1', tmpfs_noexec: '0' };
 
 /** The probed facts that differ from their upstream default (missing facts: the default assumed). */
 export function unusualFacts(facts: Record<string, string>): Record<string, string> {

@@ -12,6 +12,8 @@ export const RULES_FILES = {
   'errno.mmap.file_overflow': 'EOVERFLOW: pgoff + len wraps or exceeds the file size limit (mm/mmap.c:do_mmap, file_mmap_ok)',
   'errno.mmap.file_validate': 'EOPNOTSUPP: MAP_SHARED_VALIDATE with flags outside LEGACY_MAP_MASK (mm/mmap.c:do_mmap)',
   'errno.mmap.file_shared_rdonly': 'EACCES: MAP_SHARED with PROT_WRITE on an O_RDONLY file (mm/mmap.c:do_mmap)',
+  'errno.mmap.file_noexec': 'EPERM: PROT_EXEC mapping of a file on a noexec mount (fact tmpfs_noexec) (mm/mmap.c:do_mmap path_noexec)',
+  'mmap.file.noexec': 'file on a noexec mount: VM_MAYEXEC cleared, so mprotect(PROT_EXEC) is EACCES (mm/mmap.c:do_mmap path_noexec)',
   'errno.mmap.file_growsdown': 'EINVAL: MAP_GROWSDOWN on a file mapping (mm/mmap.c:do_mmap vma_flags_can_grow)',
   'errno.mmap.file_bad_type': 'EINVAL: file map type not SHARED/SHARED_VALIDATE/PRIVATE (mm/mmap.c:do_mmap default)',
   'mmap.file.shared': 'MAP_SHARED of a file: VM_SHARED|VM_MAYSHARE (mm/mmap.c:do_mmap)',
