@@ -212,6 +212,7 @@ void hello(void) {
     fact_dec_as_hex("memfd_noexec", "/proc/sys/vm/memfd_noexec");
     fact_rlimit("memlock", RLIMIT_MEMLOCK);
     fact_rlimit("rlimit_stack", RLIMIT_STACK);
+    fact_rlimit("rlimit_as", RLIMIT_AS);
     // stack_guard_gap (pages) is a boot parameter only; 256 pages is mm/mmap.c's default.
     char cl[4096];
     read_fact("/proc/cmdline", cl, sizeof cl);

@@ -109,12 +109,25 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     warnings.push(`${release}: THP alignment of anonymous mmap used other rules in 6.7-6.11 (not modelled)`);
   }
 
-  // Facts probed by the harness win over what the version rows say (configs differ between builds).
+  // Facts probed by the harness win over what the version rows say (configs differ between builds);
+  // a disagreement is worth a warning: a backport, a config, or a row whose version is wrong.
   const guardFact = facts['guard'];
-  const guard =
-    guardFact === 'none' || guardFact === 'anon' || guardFact === 'file'
-      ? guardFact
-      : rows['madvise.guard_file'] ? 'file' : rows['madvise.guard_regions'] ? 'anon' : 'none';
+  const guardRows = rows['madvise.guard_file'] ? 'file' : rows['madvise.guard_regions'] ? 'anon' : 'none';
+  const guard = guardFact === 'none' || guardFact === 'anon' || guardFact === 'file' ? guardFact : guardRows;
+  const disagree = (fact: string, value: string, row: string, rowValue: string) =>
+    warnings.push(`fact ${fact}=${value} disagrees with the version row${row.includes(',') ? 's' : ''} ${row} for ${release} (${rowValue}): the fact wins`);
+  if (guard !== guardRows) disagree('guard', guard, 'madvise.guard_regions, madvise.guard_file', guardRows);
+  // pm_guard is only informative where a guard marker could be installed
+  if (guard !== 'none' && (facts['pm_guard'] === '1' || facts['pm_guard'] === '0') && (facts['pm_guard'] === '1') !== rows['pagemap.guard_bit']) {
+    disagree('pm_guard', facts['pm_guard']!, 'pagemap.guard_bit', rows['pagemap.guard_bit'] ? '1' : '0');
+  }
+  if ((facts['mseal'] === '1' || facts['mseal'] === '0') && (facts['mseal'] === '1') !== rows['mseal.syscall']) {
+    disagree('mseal', facts['mseal']!, 'mseal.syscall', rows['mseal.syscall'] ? '1' : '0');
+  }
+  const rlimitAs = facts['rlimit_as'];
+  if (rlimitAs !== undefined && rlimitAs !== '-') {
+    warnings.push(`RLIMIT_AS is limited (${rlimitAs} bytes, hex): ENOMEM from may_expand_vm is not modelled`);
+  }
   // Environment facts with an upstream default: a missing one (older harness, failed probe) warns.
   const zeroPage = facts['zero_page'];
   if (zeroPage !== '0' && zeroPage !== '1') warnings.push('no zero_page fact: assuming read faults map the shared zero page (upstream default)');

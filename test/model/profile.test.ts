@@ -14,7 +14,10 @@ describe('makeProfile', () => {
     // facts win over the version rows (a 6.18.44 kernel would have file guards and PM_GUARD_REGION)
     expect(p).toMatchObject({ guard: 'anon', pmGuard: false, anonVmaName: true, mseal: true });
     expect(p).toMatchObject({ zeroPage: false, thpZeroPage: false });
-    expect(p.warnings).toEqual([]);
+    // ... and say so: a backport, a config or a wrong row (mseal=1 agrees with its row)
+    expect(p.warnings).toEqual([expect.stringMatching(/^fact guard=anon disagrees with .*madvise\.guard_file.*\(file\)/), expect.stringMatching(/^fact pm_guard=0 disagrees with .*pagemap\.guard_bit.*\(1\)/)]);
+    expect(makeProfile('6.1.158', { thp: 'never', base_map_count: '0', zero_page: '1', anon_name: '1', mseal: '1', guard: 'none', pm_guard: '0' }).warnings).toEqual([expect.stringMatching(/^fact mseal=1 disagrees with the version row mseal\.syscall for 6\.1\.158 \(0\)/)]);
+    expect(makeProfile('7.3.4', { thp: 'never', base_map_count: '0', zero_page: '1', anon_name: '1', rlimit_as: '40000000' }).warnings).toEqual([expect.stringMatching(/RLIMIT_AS is limited/)]);
   });
 
   it('reads the facts of the real harness hello line', () => {
