@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { expectLayout, mmap, mprotect, touch, world } from './helpers.js';
 import { madvise, mlock } from './helpers-mem.js';
-import { fork, mremap, pm, uffdCreate, uffdRegister } from './helpers-files.js';
+import { fmmap, fork, memfd, mremap, pm, uffdCreate, uffdRegister, withFiles } from './helpers-files.js';
+import { makeProfile, Unsupported } from '../../src/model/index.js';
 
 const SETTINGS = [
   { name: 'zero page', zeroPage: true },
@@ -127,5 +128,41 @@ describe.each(SETTINGS)('read faults with $name', ({ zeroPage }) => {
       w.ok(touch(0, 'w'));
       expect(w.hits.length > 0).toBe(zeroPage && thpZeroPage);
     }
+  });
+});
+
+describe('UFFDIO_ZEROPAGE into a private shmem VMA without the zero page, by version', () => {
+  // mm/userfaultfd.c:mfill_atomic_pte_zeropage -> mfill_atomic_pte_zeroed_folio: 6.12 allocates an
+  // anonymous folio; 7.3 uses the VMA's vm_uffd_ops (shmem_mfill_filemap_add: the page enters the
+  // page cache, mapped read-only in the private VMA); 6.1 maps the zero page whatever the host says.
+  const seq = [fmmap(0, 2, 'rw', 0, 0, 'fixed'), uffdCreate(), uffdRegister(0, 0, 2, 'm')];
+  const at = (release: string) => withFiles(world(4, { ...makeProfile(release, { base_map_count: '0', thp: 'never' }), zeroPage: false }), memfd(2)).ok(...seq);
+
+  it('7.3: the zeroed page is a page-cache page of the file; a write copies it', () => {
+    const w = at('7.3.4').ok(touch(0, 'r'));
+    expect(w.hits).toContain('uffd.zeropage.no_zero_page');
+    expect(w.mm.sys.files[0]!.cache.has(0)).toBe(true);
+    w.ok(touch(0, 'w'));
+    expect(w.hits).toContain('fault.cow_present');
+  });
+
+  it('6.12: an anonymous zeroed page, the file untouched; a write needs no fault', () => {
+    const w = at('6.12.117').ok(touch(0, 'r'));
+    expect(w.hits).toContain('uffd.zeropage.no_zero_page');
+    expect(w.mm.sys.files[0]!.cache.has(0)).toBe(false);
+    w.ok(touch(0, 'w'));
+    expect(w.hits).toEqual([]);
+  });
+
+  it('6.1: the zero page (no mm_forbids_zeropage check in mfill_zeropage_pte)', () => {
+    const w = at('6.1.158').ok(touch(0, 'r'));
+    expect(w.hits).not.toContain('uffd.zeropage.no_zero_page');
+    w.ok(touch(0, 'w'));
+    expect(w.hits).toContain('fault.cow_present');
+  });
+
+  it('between 6.12 and 7.3 (the 6.18 host) the model declines: not verified', () => {
+    const w = at('6.18.44');
+    expect(() => w.run(touch(0, 'r'))).toThrow(Unsupported);
   });
 });
