@@ -15,6 +15,7 @@
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -68,6 +69,28 @@ static const char *errno_name(int e) {
     case EPERM: return "EPERM"; case ENOSYS: return "ENOSYS"; case EINVAL: return "EINVAL";
     case EACCES: return "EACCES"; case ENOMEM: return "ENOMEM"; default: return "other";
     }
+}
+
+// zero_page: does a read fault on private anonymous memory map the shared zero page
+// (mm/memory.c:do_anonymous_page), or, where mm_forbids_zeropage(), a real page with an anon_vma?
+// Two pages are read-faulted (no THP: the huge zero page is another fact) and judged from pagemap:
+// one PFN for both = the zero page; without PFNs (no CAP_SYS_ADMIN) PM_MMAP_EXCLUSIVE (bit 56),
+// which a page without a struct page (vm_normal_page NULL: the zero page) never has.
+static void probe_zero_page(struct obuf *b) {
+    key(b, "zero_page");
+    volatile char *z = mmap(0, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int pfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint64_t pm[2] = { 0, 0 };
+    if (z == MAP_FAILED || pfd < 0) { ob_chr(b, '-'); if (pfd >= 0) close(pfd); return; }
+    syscall(SYS_madvise, z, 2 * PAGE, MADV_NOHUGEPAGE);
+    (void)z[0]; (void)z[PAGE];
+    int ok = pread(pfd, pm, 16, (off_t)((uint64_t)z / PAGE * 8)) == 16;
+    close(pfd);
+    uint64_t pfn0 = pm[0] & ((1ull << 55) - 1), pfn1 = pm[1] & ((1ull << 55) - 1);
+    if (!ok || !(pm[0] >> 63 & 1) || !(pm[1] >> 63 & 1)) ob_chr(b, '-');
+    else if (pfn0 && pfn0 == pfn1) ob_chr(b, '1');
+    else ob_chr(b, (pm[0] | pm[1]) >> 56 & 1 ? '0' : '1');
+    munmap((void *)z, 2 * PAGE);
 }
 
 // The facts that need mappings, userfaultfd or /proc of a process like a sequence's child; runs in
@@ -137,6 +160,7 @@ static void probe(struct obuf *b) {
         }
     }
     key(b, "soft_dirty"); ob_chr(b, sd ? '1' : '0');
+    probe_zero_page(b);
     key(b, "pkeys"); ob_chr(b, syscall(SYS_pkey_alloc, 0, 0) >= 0 ? '1' : '0');
     // CAP_IPC_LOCK (bit 14) lifts RLIMIT_MEMLOCK for mlock (mm/mlock.c:can_do_mlock).
     char st[4096];
@@ -186,10 +210,12 @@ void hello(void) {
     probe_facts();
     fact_dec_as_hex("hugepages_free", "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
     fact_bracket("thp_shmem", "/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+    fact_dec_as_hex("thp_zero_page", "/sys/kernel/mm/transparent_hugepage/use_zero_page");
     fact_dec_as_hex("overcommit", "/proc/sys/vm/overcommit_memory");
     fact_dec_as_hex("memfd_noexec", "/proc/sys/vm/memfd_noexec");
     fact_rlimit("memlock", RLIMIT_MEMLOCK);
     fact_rlimit("rlimit_stack", RLIMIT_STACK);
+    fact_rlimit("rlimit_as", RLIMIT_AS);
     // stack_guard_gap (pages) is a boot parameter only; 256 pages is mm/mmap.c's default.
     char cl[4096];
     read_fact("/proc/cmdline", cl, sizeof cl);
@@ -197,6 +223,10 @@ void hello(void) {
     key(&out, "stack_guard_gap"); ob_hex(&out, g ? strtoull(g + 16, 0, 0) : 256);
     key(&out, "euid"); ob_hex(&out, (uint64_t)geteuid());
     key(&out, "tmpfs_dir"); ob_str(&out, tmpfs_dir[0] ? tmpfs_dir : "-");
+    // a noexec mount (Docker's /dev/shm) refuses PROT_EXEC file mappings (mm/mmap.c:do_mmap path_noexec)
+    struct statvfs sv;
+    key(&out, "tmpfs_noexec");
+    ob_chr(&out, !tmpfs_dir[0] || statvfs(tmpfs_dir, &sv) != 0 ? '-' : sv.f_flag & ST_NOEXEC ? '1' : '0');
     ob_chr(&out, '\n');
 }
 

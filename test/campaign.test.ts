@@ -2,7 +2,7 @@
 // writes, order-independent guidance and findings, guided generation, and coverage guidance
 // reaching more model rules than plain generation for the same number of cases.
 
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { runCampaign } from '../src/campaign/campaign.js';
 import { detail, type Outcome } from '../src/campaign/check.js';
 import type { CampaignConfig } from '../src/campaign/config.js';
 import { InProcessExecutor } from '../src/campaign/executor.js';
-import { FindingStore } from '../src/campaign/findings.js';
+import { findingTarget, FindingStore } from '../src/campaign/findings.js';
 import { Guidance } from '../src/campaign/guidance.js';
 import { Plan, parseShard, type Layout } from '../src/campaign/layout.js';
 import { chunkLineSchema, NdjsonAppender, readNdjson } from '../src/campaign/ledger.js';
@@ -223,5 +223,23 @@ describe('findings store', () => {
       expect(d(b)).toBe(d(a));
       expect(JSON.parse(d(a)).sample).toBe((f.samples as Array<{ file: string }>)[0]!.file);
     }
+  });
+
+  it('carries the probed facts that differ from upstream defaults into finding.json and report.txt', async () => {
+    const kernel = modelRunner(hostProfile());
+    const wrong = hostProfile({ baseMapCount: 65524 });
+    let o: Outcome | undefined;
+    for (let i = 0; !o && i < 2000; i++) {
+      const r = await detail(kernel, wrong, generate(4, i), { stabilityRuns: 0 });
+      if (r.divergence) o = r;
+    }
+    const dir = tmp('store-facts');
+    const st = new FindingStore(dir);
+    const usual = st.record(o!, findingTarget({ runner: 'model', release: 'x', facts: { zero_page: '1', thp: 'madvise' } }), (f) => f, 'divergence');
+    expect(usual.finding.target).toEqual({ runner: 'model', release: 'x' });
+    rmSync(join(dir, 'findings'), { recursive: true });
+    const res = st.record(o!, findingTarget({ runner: 'model', release: 'x', facts: { zero_page: '0', thp: 'madvise' } }), (f) => f, 'divergence');
+    expect(JSON.parse(readFileSync(join(res.dir, 'finding.json'), 'utf8')).target).toEqual({ runner: 'model', release: 'x', facts: { zero_page: '0' } });
+    expect(readFileSync(join(res.dir, 'report.txt'), 'utf8')).toMatch(/target: +model, kernel x; zero_page=0/);
   });
 });

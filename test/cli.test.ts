@@ -91,6 +91,10 @@ describe('vmafuzz CLI', () => {
     expect(s.sequences).toBe(3000);
     expect(s.findings, readFileSafe(out)).toEqual([]);
     expect(r.exitCode).toBe(0);
+    // the header and the summary name the probed zero-page fact, whichever it is on this host
+    const zero = s.target.facts['zero_page'];
+    expect(zero).toMatch(/^[01]$/);
+    expect(r.stderr.match(/^environment: .*$/gm)).toEqual(Array(2).fill(expect.stringMatching(zero === '1' ? /^environment: zero page present/ : /^environment: zero page FORBIDDEN/)));
     // default jobs: every CPU; lanes are bound to distinct CPUs, or (CPUs taken by a concurrent
     // test's campaign) none is, and the header says which
     expect(s.cpus).toHaveLength(s.jobs);

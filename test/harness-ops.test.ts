@@ -162,6 +162,20 @@ describe('mlock, mseal, anon names', () => {
 });
 
 describe('files', () => {
+  it('the tmpfs_noexec fact agrees with PROT_EXEC mappings of a tmpfs file (either answer valid)', async () => {
+    const noexec = info.facts['tmpfs_noexec'];
+    expect(noexec).toMatch(/^[01]$/);
+    const o = await run(
+      [
+        { op: 'mmap', addr: 'A+0p', len: '1p', prot: 'PROT_READ|PROT_EXEC', flags: 'MAP_PRIVATE|MAP_FIXED', fd: 0 },
+        { op: 'mmap', addr: 'A+2p', len: '1p', prot: 'PROT_READ', flags: 'MAP_SHARED|MAP_FIXED', fd: 0 },
+        { op: 'mprotect', addr: 'A+2p', len: '1p', prot: 'PROT_READ|PROT_EXEC' },
+      ],
+      { files: [{ kind: 'tmpfs', size: '1p' }] },
+    );
+    expect(o.calls.map((c) => c.errno), `tmpfs_noexec=${noexec}`).toEqual(noexec === '1' ? [EPERM, 0, EACCES] : [0, 0, 0]);
+  });
+
   it('memfd shared mapping, ftruncate shrink: touch beyond EOF raises SIGBUS', async () => {
     const o = await run(
       [
@@ -346,5 +360,27 @@ describe('userfaultfd', () => {
     expect(o.calls.map((c) => c.event)).toEqual([undefined, undefined, undefined, 'remove', 'remap,unmap', 'unmap', undefined, undefined, undefined, undefined, undefined, 'minor']);
     expect(last(o).pagemap!.slice(10, 12)).toBe('P-');
     expect(flags(last(o)).at(-1)).toBe('rd wr sh mr mw me ms ui');
+  });
+});
+
+describe('zero page', () => {
+  // The hello fact zero_page (pagemap PFNs / PM_MMAP_EXCLUSIVE) must agree with what the anon_vma
+  // of a read fault does elsewhere: mprotect_fixup keeps VM_ACCOUNT of a VMA with an anon_vma
+  // (6.6+), and fork copies its page tables (vma_needs_copy). Either answer is a valid host.
+  it('the zero_page fact agrees with VM_ACCOUNT after mprotect and the fork child pagemap', async () => {
+    const zero = info.facts['zero_page'];
+    expect(zero).toMatch(/^[01]$/);
+    expect(info.facts['thp_zero_page']).toMatch(/^([01]|-)$/);
+    const o = await run([
+      { op: 'mmap', addr: 'A+0p', len: '2p', prot: RW, flags: FIXED },
+      { op: 'madvise', addr: 'A+0p', len: '2p', advice: 'MADV_NOHUGEPAGE' },
+      { op: 'touch', addr: 'A+0p', access: 'read' },
+      { op: 'mprotect', addr: 'A+0p', len: '2p', prot: 'PROT_READ' },
+      { op: 'fork' },
+    ]);
+    expect(res(o).map((r) => r.slice(1))).toEqual(Array(5).fill([0, 0]));
+    const ac = flags(after(o, 3))[0]!.split(' ').includes('ac');
+    expect(ac, `zero_page=${zero}`).toBe(zero === '0');
+    expect(after(o, 4, 1).pagemap!.slice(0, 2), `zero_page=${zero}`).toBe(zero === '0' ? 'P-' : '--');
   });
 });

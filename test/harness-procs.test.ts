@@ -98,15 +98,20 @@ describe('hello facts', () => {
     const kids = await live.waitDescendants(1);
     const h = parseHello(live.hello)!;
     const f = h.facts;
-    for (const k of ['guard', 'pm_guard', 'anon_name', 'mseal', 'procmap_query', 'uffd_features', 'uffd_minor_shmem', 'soft_dirty', 'hugepages_free', 'thp_shmem', 'overcommit', 'memlock', 'euid', 'base_map_count', 'rlimit_stack', 'stack_guard_gap', 'pkeys', 'cap_ipc_lock', 'cap_sys_ptrace', 'tmpfs_dir', 'memfd_noexec']) {
+    for (const k of ['guard', 'pm_guard', 'anon_name', 'mseal', 'procmap_query', 'uffd_features', 'uffd_minor_shmem', 'soft_dirty', 'hugepages_free', 'thp_shmem', 'overcommit', 'memlock', 'euid', 'base_map_count', 'rlimit_stack', 'stack_guard_gap', 'pkeys', 'cap_ipc_lock', 'cap_sys_ptrace', 'tmpfs_dir', 'memfd_noexec', 'zero_page', 'thp_zero_page', 'tmpfs_noexec', 'rlimit_as']) {
       expect(f[k], k).toBeDefined();
     }
     expect(f['guard']).toMatch(/^(anon|file|none)$/);
+    expect(f['zero_page']).toMatch(/^[01]$/); // which one: test/harness-ops.test.ts 'zero page'
+    const uzp = '/sys/kernel/mm/transparent_hugepage/use_zero_page';
+    expect(f['thp_zero_page']).toBe(existsSync(uzp) ? parseInt(readFileSync(uzp, 'utf8')).toString(16) : '-');
     expect(f['thp_shmem']).toMatch(/^(always|within_size|advise|never|deny|force|none)$/);
     expect(f['euid']).toBe(process.geteuid!().toString(16));
     expect(f['overcommit']).toBe(parseInt(readFileSync('/proc/sys/vm/overcommit_memory', 'utf8')).toString(16));
     const kb = (await execa('sh', ['-c', 'ulimit -l'])).stdout.trim();
     expect(f['memlock']).toBe(kb === 'unlimited' ? '-' : (Number(kb) * 1024).toString(16));
+    const as = (await execa('sh', ['-c', 'ulimit -v'])).stdout.trim();
+    expect(f['rlimit_as']).toBe(as === 'unlimited' ? '-' : (Number(as) * 1024).toString(16));
     if (existsSync('/proc/config.gz')) {
       const cfg = gunzipSync(readFileSync('/proc/config.gz')).toString();
       const on = (n: string) => new RegExp(`^CONFIG_${n}=y`, 'm').test(cfg);

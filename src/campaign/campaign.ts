@@ -16,7 +16,7 @@ import type { CampaignConfig, StatsLine } from './config.js';
 import { statsLineSchema } from './config.js';
 import type { Executor } from './executor.js';
 import type { KnownLabel } from '../findings/known.js';
-import { FindingStore, type RecordResult } from './findings.js';
+import { findingTarget, FindingStore, type RecordResult } from './findings.js';
 import { Guidance, type FirstHit } from './guidance.js';
 import { Plan } from './layout.js';
 import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
@@ -170,7 +170,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     const found = [...r.found].sort((a, b) => a.index - b.index);
     for (const f of found) {
       if (recorded.has(f.index)) continue;
-      const res = store.record(f.outcome, { runner: target.runner, release: target.release }, run.replay, f.kind);
+      const res = store.record(f.outcome, findingTarget(target), run.replay, f.kind);
       recordedLog.add({ i: f.index, sig: f.outcome.signature!, kind: f.kind });
       recordedLog.flush(true);
       recorded.add(f.index);

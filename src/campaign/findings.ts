@@ -12,6 +12,10 @@ import { sequenceToInput, sequenceToJson } from '../seq/io.js';
 import { renderTextReport } from '../report/text.js';
 import type { Outcome } from './check.js';
 import { knownLabelSchema, knownText, type KnownLabel } from '../findings/known.js';
+import { unusualFacts } from '../model/index.js';
+
+/** `facts`: the probed environment facts that differ from upstream defaults (e.g. zero_page=0) */
+const targetSchema = z.strictObject({ runner: z.string(), release: z.string(), facts: z.record(z.string(), z.string()).optional() });
 
 export const findingSchema = z.strictObject({
   vmafuzz: z.literal(1),
@@ -25,7 +29,7 @@ export const findingSchema = z.strictObject({
   lastSeen: z.string(),
   count: z.number().int().min(1),
   samples: z.array(z.strictObject({ file: z.string(), seed: z.number().int().optional(), index: z.number().int().optional(), call: z.number().int() })),
-  target: z.strictObject({ runner: z.string(), release: z.string() }),
+  target: targetSchema,
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
   /** the known kernel bug of the regression corpus with this signature (src/findings/known.ts) */
   known: knownLabelSchema.optional(),
@@ -62,7 +66,7 @@ export const detailSchema = z.strictObject({
   kernel: observationSchema,
   /** model rule ids that fired, per call */
   rules: z.array(z.array(z.string())),
-  target: z.strictObject({ runner: z.string(), release: z.string() }),
+  target: targetSchema,
   replay: z.string(),
 });
 export type Detail = z.infer<typeof detailSchema>;
@@ -83,6 +87,12 @@ const before = (a: Finding['samples'][number], b: Finding['samples'][number]) =>
   const [bs, bi] = order(b);
   return as !== bs ? as < bs : ai < bi;
 };
+
+/** A finding's target: runner, release and the probed facts that differ from upstream defaults. */
+export function findingTarget(t: { runner: string; release: string; facts: Record<string, string> }): Finding['target'] {
+  const facts = unusualFacts(t.facts);
+  return { runner: t.runner, release: t.release, ...(Object.keys(facts).length ? { facts } : {}) };
+}
 
 export function findingsDir(root: string, kind: Finding['kind']): string {
   return join(root, kind === 'flaky' ? 'flaky' : 'findings');
@@ -167,7 +177,7 @@ export class FindingStore {
       model: o.model,
       kernel: o.kernel,
       divergence: d,
-      target: `${target.runner}, kernel ${target.release}`,
+      target: `${target.runner}, kernel ${target.release}${target.facts ? `; ${Object.entries(target.facts).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`,
       replayCommand: replayCmd,
       extra: [...(o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : []), ...(f.known ? [knownText(f.known)] : [])],
     });

@@ -87,7 +87,9 @@ function thpFaultAllowed(mm: Mm, vma: Vma, block: number): boolean {
  * mm/memory.c:__handle_mm_fault for one page of vma. A write to private memory (do_anonymous_page,
  * do_wp_page) prepares the anon_vma; a read maps the zero page (no anon_vma) unless the PMD is
  * still empty and the THP path applies (mm/huge_memory.c:do_huge_pmd_anonymous_page calls
- * vmf_anon_prepare before choosing the huge zero page). Any fault installs a page table or PMD.
+ * vmf_anon_prepare before choosing the huge zero page), or the zero page is forbidden
+ * (Profile.zeroPage false: the read is served like a write). Any fault installs a page table or PMD.
+ * GUP population (MAP_POPULATE, MADV_POPULATE_*, mlock) faults through here too (faultin_page).
  */
 export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean, origin: FaultOrigin = 'user'): number {
   // A present page needs no fault (a write to the zero page or a private file page does: CoW).
@@ -118,11 +120,22 @@ export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean, or
     // do_huge_pmd_anonymous_page: a missing-registered VMA raises the event instead; the 4 KiB
     // UFFDIO_ZEROPAGE answer installs a page table, so the retry takes the 4 KiB path
     if (vma.flags & VM_UFFD_MISSING) return missingAnon(mm, vma, page, write, origin);
-    thpFaultPtes(mm, page, write);
+    // a read maps the huge zero page only if !mm_forbids_zeropage && use_zero_page; else a THP
+    // is allocated (__do_huge_pmd_anonymous_page) or the fault falls back to do_anonymous_page:
+    // a real page, or (zero page allowed) the 4 KiB zero page - PTE_ANON covers both for the
+    // model (MADV_PAGEOUT treats it as maybe-present, no later fault is decided by it)
+    const hugeZero = mm.profile.zeroPage && mm.profile.thpZeroPage;
+    if (!write && !hugeZero) mm.hit('fault.thp.read_no_huge_zero_page');
+    thpFaultPtes(mm, page, write || !hugeZero);
     return 0;
   }
   if (write) {
     mm.hit('fault.write.anon_vma');
+    anonVmaPrepare(mm, vma);
+  } else if (!mm.profile.zeroPage) {
+    // do_anonymous_page: "Use the zero-page for reads" needs !mm_forbids_zeropage; otherwise
+    // vmf_anon_prepare and a real page, before the userfaultfd_missing check
+    mm.hit('fault.read.no_zero_page');
     anonVmaPrepare(mm, vma);
   } else {
     mm.hit(pmdNone ? 'fault.read.zero_page' : 'fault.read.zero_page_pmd_present');

@@ -35,12 +35,33 @@ export function userfault(mm: Mm, vma: Vma, reason: 'missing' | 'minor', origin:
   return 0;
 }
 
-/** Resolution of a missing private anonymous page: UFFDIO_ZEROPAGE prepares the anon_vma
+/** Resolution of a missing page of a private VMA: UFFDIO_ZEROPAGE prepares the anon_vma
  *  (uffd_lock_vma) and maps the zero page; a write then copies it (do_wp_page). */
 export function zeropageResolve(mm: Mm, vma: Vma, page: number, write: boolean): void {
   anonVmaPrepare(mm, vma);
   mm.pmd[Math.floor(page / HPAGE_PAGES)] = 1;
-  mm.pte[page] = write ? PTE_ANON : PTE_ZERO;
+  if (mm.profile.zeroPage || !mm.profile.rows['uffd.zeropage_forbidden_folio']) {
+    mm.pte[page] = write ? PTE_ANON : PTE_ZERO;
+    return;
+  }
+  // mm/userfaultfd.c:mfill_atomic_pte_zeropage: mm_forbids_zeropage -> mfill_atomic_pte_zeroed_folio.
+  // 6.12 allocates an anonymous folio for every private VMA; 7.3 takes the VMA's vm_uffd_ops, so a
+  // private shmem VMA gets a page-cache folio (shmem_mfill_filemap_add), mapped read-only
+  // (mfill_atomic_install_pte: page_in_cache && !vm_shared) - a write then copies it.
+  mm.hit('uffd.zeropage.no_zero_page');
+  if (vma.file > 0) {
+    const v = mm.profile.version;
+    if (v[0] === 7 ? v[1] < 3 : v[0] === 6 && v[1] > 12) throw new Unsupported('UFFDIO_ZEROPAGE into a private shmem VMA without zero page: not verified between 6.12 and 7.3');
+    if (v[0] >= 7) {
+      const f = mm.sys.file(vma.file);
+      const idx = vma.pgoff + (page - vma.start);
+      f.cache.add(idx);
+      cacheSure(mm.sys, vma.file, idx);
+      mm.pte[page] = write ? PTE_ANON : PTE_FILE;
+      return;
+    }
+  }
+  mm.pte[page] = PTE_ANON;
 }
 
 /** do_fault for one page of a shmem-backed VMA. Returns 0 or SIGBUS. */

@@ -2,7 +2,7 @@
 // language, with explicit per-version differences (src/model/profile-rows.ts). Pure TypeScript,
 // no I/O, deterministic. See docs/model-behaviour.md.
 
-export { makeProfile, hostProfile, parseRelease, type Profile, type ThpMode } from './profile.js';
+export { environmentText, makeProfile, hostProfile, parseRelease, unusualFacts, type Profile, type ThpMode } from './profile.js';
 export { PROFILE_ROWS, ROW_IDS, type ProfileRow, type RowId } from './profile-rows.js';
 export { RULES, RULE_IDS, type RuleId, type RuleHits } from './rules.js';
 export { predict, applyCall, renderMaps, legalPlacement, SHMEM_DEV, type Prediction, type PredictOptions } from './predict.js';

@@ -5,8 +5,10 @@
 
 import { MAP, PROT } from '../seq/consts.js';
 import {
+  VM_EXEC,
   VM_GROWSDOWN,
   VM_LOCKED,
+  VM_MAYEXEC,
   VM_MAYSHARE,
   VM_MAYWRITE,
   VM_NORESERVE,
@@ -119,7 +121,14 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
       } else mm.hit('mmap.file.shared');
     // fallthrough
     case MAP.MAP_PRIVATE:
-      // FMODE_READ always; the tmpfs mount and shm_mnt are not noexec (assumed); vma_flags_can_grow
+      // FMODE_READ always. path_noexec: a tmpfs file on a noexec mount (fact tmpfs_noexec) refuses
+      // VM_EXEC and loses VM_MAYEXEC (so mprotect(PROT_EXEC) is EACCES later); memfds live on
+      // shm_mnt, never noexec. Then vma_flags_can_grow.
+      if (file.kind === 'tmpfs' && p.tmpfsNoexec) {
+        if (vmFlags & VM_EXEC) return err(EPERM, 'errno.mmap.file_noexec');
+        vmFlags &= ~VM_MAYEXEC;
+        mm.hit('mmap.file.noexec');
+      }
       if (vmFlags & VM_GROWSDOWN) return err(EINVAL, 'errno.mmap.file_growsdown');
       if (!(vmFlags & VM_MAYSHARE)) mm.hit('mmap.file.private');
       break;

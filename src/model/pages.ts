@@ -50,10 +50,11 @@ export function faultNeeded(mm: Mm, vma: Vma, page: number, write: boolean): boo
 }
 
 /** A 4 KiB fault on private memory: write -> an anonymous page (do_anonymous_page / wp_page_copy),
- *  read -> the zero page. A page that may already be present becomes present either way. */
+ *  read -> the zero page, or a real page where the zero page is forbidden (Profile.zeroPage). A page
+ *  that may already be present becomes present either way. */
 export function anonFaultPte(mm: Mm, page: number, write: boolean): void {
   const e = mm.pte[page]!;
-  mm.pte[page] = write || e === PTE_MAYBE ? PTE_ANON : PTE_ZERO;
+  mm.pte[page] = write || e === PTE_MAYBE || !mm.profile.zeroPage ? PTE_ANON : PTE_ZERO;
 }
 
 /**

@@ -50,4 +50,16 @@ export const PROFILE_ROWS_FILES: readonly ProfileRow[] = [
     evidence: '6.12.107 src: prep_move_vma / mremap_to fixed slack; 7.3.4 src: check_map_count_against_split',
     ref: '7.3 mm/mremap.c:check_map_count_against_split vs 6.12 mm/mremap.c:move_vma, mremap_to',
   },
+  {
+    id: 'uffd.zeropage_forbidden_folio',
+    description:
+      'Where the zero page is forbidden (fact zero_page=0), UFFDIO_ZEROPAGE into a private VMA installs a zeroed ' +
+      'page instead of the zero page. Older kernels map the zero page whatever mm_forbids_zeropage() says. Only ' +
+      'matters on hosts without the zero page.',
+    since: [6, 10, 0],
+    lastOld: [6, 1, 999],
+    inferred: true,
+    evidence: '6.1.158 src: mfill_zeropage_pte always maps zero_pfn; 6.12.117 and 7.3.4 src: mfill_atomic_pte_zeroed_folio',
+    ref: '7.3 mm/userfaultfd.c:mfill_atomic_pte_zeropage -> mfill_atomic_pte_zeroed_folio vs 6.1 mm/userfaultfd.c:mfill_zeropage_pte',
+  },
 ];

@@ -47,6 +47,7 @@ export const ROW_IDS = [
   'uffd.register_drop_wp_ebusy',
   'mremap.multi_vma',
   'mremap.map_count_exact',
+  'uffd.zeropage_forbidden_folio',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 

@@ -12,6 +12,13 @@ export interface Profile {
   version: [number, number, number];
   /** effective PMD-size THP mode for anonymous memory; 'none' = CONFIG_TRANSPARENT_HUGEPAGE=n */
   thp: ThpMode;
+  /** a read fault on private anonymous memory maps the shared zero page (mm/memory.c:do_anonymous_page);
+   *  false where mm_forbids_zeropage(): a real page and an anon_vma instead. Fact `zero_page`. */
+  zeroPage: boolean;
+  /** transparent_hugepage/use_zero_page: a THP read fault may map the huge zero page; fact `thp_zero_page` */
+  thpZeroPage: boolean;
+  /** the harness's tmpfs directory (`file tmpfs`) is on a noexec mount; fact `tmpfs_noexec` */
+  tmpfsNoexec: boolean;
   /** vm.max_map_count */
   maxMapCount: number;
   /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
@@ -103,12 +110,28 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     warnings.push(`${release}: THP alignment of anonymous mmap used other rules in 6.7-6.11 (not modelled)`);
   }
 
-  // Facts probed by the harness win over what the version rows say (configs differ between builds).
+  // Facts probed by the harness win over what the version rows say (configs differ between builds);
+  // a disagreement is worth a warning: a backport, a config, or a row whose version is wrong.
   const guardFact = facts['guard'];
-  const guard =
-    guardFact === 'none' || guardFact === 'anon' || guardFact === 'file'
-      ? guardFact
-      : rows['madvise.guard_file'] ? 'file' : rows['madvise.guard_regions'] ? 'anon' : 'none';
+  const guardRows = rows['madvise.guard_file'] ? 'file' : rows['madvise.guard_regions'] ? 'anon' : 'none';
+  const guard = guardFact === 'none' || guardFact === 'anon' || guardFact === 'file' ? guardFact : guardRows;
+  const disagree = (fact: string, value: string, row: string, rowValue: string) =>
+    warnings.push(`fact ${fact}=${value} disagrees with the version row${row.includes(',') ? 's' : ''} ${row} for ${release} (${rowValue}): the fact wins`);
+  if (guard !== guardRows) disagree('guard', guard, 'madvise.guard_regions, madvise.guard_file', guardRows);
+  // pm_guard is only informative where a guard marker could be installed
+  if (guard !== 'none' && (facts['pm_guard'] === '1' || facts['pm_guard'] === '0') && (facts['pm_guard'] === '1') !== rows['pagemap.guard_bit']) {
+    disagree('pm_guard', facts['pm_guard']!, 'pagemap.guard_bit', rows['pagemap.guard_bit'] ? '1' : '0');
+  }
+  if ((facts['mseal'] === '1' || facts['mseal'] === '0') && (facts['mseal'] === '1') !== rows['mseal.syscall']) {
+    disagree('mseal', facts['mseal']!, 'mseal.syscall', rows['mseal.syscall'] ? '1' : '0');
+  }
+  const rlimitAs = facts['rlimit_as'];
+  if (rlimitAs !== undefined && rlimitAs !== '-') {
+    warnings.push(`RLIMIT_AS is limited (${rlimitAs} bytes, hex): ENOMEM from may_expand_vm is not modelled`);
+  }
+  // Environment facts with an upstream default: a missing one (older harness, failed probe) warns.
+  const zeroPage = facts['zero_page'];
+  if (zeroPage !== '0' && zeroPage !== '1') warnings.push('no zero_page fact: assuming read faults map the shared zero page (upstream default)');
   const anonName = facts['anon_name'];
   if (anonName !== '0' && anonName !== '1') warnings.push('no anon_name fact: assuming CONFIG_ANON_VMA_NAME=y');
 
@@ -123,6 +146,9 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     uffdErrno: ERRNO[facts['uffd'] ?? 'EPERM'] ?? 1,
     capSysPtrace: facts['cap_sys_ptrace'] !== undefined ? facts['cap_sys_ptrace'] === '1' : (hexFact(facts, 'euid') ?? 0) === 0,
     thp,
+    zeroPage: zeroPage !== '0',
+    thpZeroPage: facts['thp_zero_page'] !== '0',
+    tmpfsNoexec: facts['tmpfs_noexec'] === '1',
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
     baseMapCount: baseMapCount ?? 0,
@@ -138,7 +164,27 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
   };
 }
 
-/** The profile of the development host (6.18.44, THP madvise, no soft-dirty), for tests and tools. */
+/** Upstream defaults of the environment facts the model follows; a host that differs (e.g. a
+ *  hypervisor that forbids the zero page) changes many outcomes, so headers and reports name it. */
+const FACT_DEFAULTS: Record<string, string> = { zero_page: '1', thp_zero_page: '1', tmpfs_noexec: '0' };
+
+/** The probed facts that differ from their upstream default (missing facts: the default assumed). */
+export function unusualFacts(facts: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, d] of Object.entries(FACT_DEFAULTS)) if (facts[k] !== undefined && facts[k] !== '-' && facts[k] !== d) out[k] = facts[k]!;
+  return out;
+}
+
+/** One line for campaign headers: the zero-page fact and the other unusual facts. */
+export function environmentText(facts: Record<string, string>): string {
+  const z = facts['zero_page'];
+  const zero = z === '0' ? 'zero page FORBIDDEN (zero_page=0: read faults allocate pages and anon_vmas)' : z === '1' ? 'zero page present' : 'zero page not probed (assumed present)';
+  const rest = Object.entries(unusualFacts(facts)).filter(([k]) => k !== 'zero_page').map(([k, v]) => `${k}=${v}`);
+  return [zero, ...rest].join(', ');
+}
+
+/** The profile of the development host (6.18.44, THP madvise, no soft-dirty), for tests and tools.
+ *  The zero page is the upstream default; the host's probed fact may differ (zeroPage override). */
 export function hostProfile(overrides: Partial<Profile> = {}): Profile {
-  return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0' }), ...overrides };
+  return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0', zero_page: '1' }), ...overrides };
 }

@@ -49,6 +49,20 @@ describe('file mmap', () => {
   });
 });
 
+describe('a tmpfs directory on a noexec mount (fact tmpfs_noexec, mm/mmap.c:do_mmap path_noexec)', () => {
+  for (const noexec of [false, true]) {
+    it(`${noexec ? 'noexec' : 'exec'} mount: PROT_EXEC of a tmpfs file ${noexec ? 'EPERM, and no VM_MAYEXEC to mprotect to' : 'allowed'}; memfds never noexec`, () => {
+      //      AABBCC   A tmpfs shared r, B tmpfs private r, C memfd private r-x
+      const w = withFiles(world(8, { tmpfsNoexec: noexec }), tmpfs(4), memfd(4));
+      expect(w.errno(fmmap(0, 2, 'rx', 0, 0, 'shared', 'fixed'))).toBe(noexec ? 1 : 0);
+      expect(w.errno(fmmap(2, 2, 'rx', 0, 0, 'fixed'))).toBe(noexec ? 1 : 0);
+      w.ok(fmmap(0, 2, 'r', 0, 0, 'shared', 'fixed'), fmmap(2, 2, 'r', 0, 0, 'fixed'), fmmap(4, 2, 'rx', 1, 0, 'fixed'));
+      expectLayout(w, 'AABBCC', { A: noexec ? 'r--s !me' : 'r--s me', B: noexec ? 'r--p !me' : 'r--p me', C: 'r-xp me' });
+      expect(w.errno(mprotect(0, 4, 'rx'))).toBe(noexec ? 13 : 0);
+    });
+  }
+});
+
 describe('faults on file mappings', () => {
   it('a read fault maps the cached pages of its 16-page window (fault-around); a write maps one page', () => {
     //      page 41 starts a private mapping of file pages 2..21; pages 3, 5 and 17 are cached

@@ -1,18 +1,23 @@
 // makeProfile(): facts parsing and the per-version rows.
 import { describe, expect, it } from 'vitest';
-import { makeProfile, PROFILE_ROWS, ROW_IDS } from '../../src/model/index.js';
+import { environmentText, makeProfile, PROFILE_ROWS, ROW_IDS, unusualFacts } from '../../src/model/index.js';
 
 describe('makeProfile', () => {
   it('parses the harness hello facts (hex)', () => {
     const p = makeProfile('6.18.44-fc-v657', {
       thp: 'always', max_map_count: 'fffa', mmap_min_addr: '1000', base_map_count: '1a', soft_dirty: '1', overcommit: '2',
       rlimit_stack: '800000', pkeys: '1', memlock: '10000', cap_ipc_lock: '0', guard: 'anon', pm_guard: '0', anon_name: '1', mseal: '1',
+      zero_page: '0', thp_zero_page: '0',
     });
     expect(p.version).toEqual([6, 18, 44]);
     expect(p).toMatchObject({ thp: 'always', maxMapCount: 65530, mmapMinAddr: 4096, baseMapCount: 26, softDirty: true, overcommitNever: true, rlimitStackPages: 2048, execOnlyPkey: true, memlockPages: 16 });
     // facts win over the version rows (a 6.18.44 kernel would have file guards and PM_GUARD_REGION)
     expect(p).toMatchObject({ guard: 'anon', pmGuard: false, anonVmaName: true, mseal: true });
-    expect(p.warnings).toEqual([]);
+    expect(p).toMatchObject({ zeroPage: false, thpZeroPage: false });
+    // ... and say so: a backport, a config or a wrong row (mseal=1 agrees with its row)
+    expect(p.warnings).toEqual([expect.stringMatching(/^fact guard=anon disagrees with .*madvise\.guard_file.*\(file\)/), expect.stringMatching(/^fact pm_guard=0 disagrees with .*pagemap\.guard_bit.*\(1\)/)]);
+    expect(makeProfile('6.1.158', { thp: 'never', base_map_count: '0', zero_page: '1', anon_name: '1', mseal: '1', guard: 'none', pm_guard: '0' }).warnings).toEqual([expect.stringMatching(/^fact mseal=1 disagrees with the version row mseal\.syscall for 6\.1\.158 \(0\)/)]);
+    expect(makeProfile('7.3.4', { thp: 'never', base_map_count: '0', zero_page: '1', anon_name: '1', rlimit_as: '40000000' }).warnings).toEqual([expect.stringMatching(/RLIMIT_AS is limited/)]);
   });
 
   it('reads the facts of the real harness hello line', () => {
@@ -20,10 +25,12 @@ describe('makeProfile', () => {
       release: '6.18.44-fc-v657', page: '1000', thp: 'madvise', max_map_count: 'fffa', mmap_min_addr: '1000', window: '4000000',
       base_map_count: 'e', soft_dirty: '0', pkeys: '0', cap_ipc_lock: '1', thp_shmem: 'never', overcommit: '0',
       memlock: '800000', rlimit_stack: '800000', stack_guard_gap: '100', euid: '0', guard: 'file', pm_guard: '1', anon_name: '0', mseal: '1',
+      zero_page: '1', thp_zero_page: '1',
     };
     const p = makeProfile(hello.release, hello);
     expect(p).toMatchObject({ baseMapCount: 14, memlockPages: null, shmemHugePages: 0, stackGuardGapPages: 256, rlimitStackPages: 2048 });
     expect(p).toMatchObject({ guard: 'file', pmGuard: true, anonVmaName: false, mseal: true });
+    expect(p).toMatchObject({ zeroPage: true, thpZeroPage: true });
     expect(p.warnings).toEqual([]);
     expect(makeProfile('7.3.4', { ...hello, cap_ipc_lock: '0', thp_shmem: 'advise' })).toMatchObject({ memlockPages: 2048, shmemHugePages: 512 });
     // root without CAP_SYS_PTRACE (a container's default capability set): EVENT_FORK is refused
@@ -39,6 +46,18 @@ describe('makeProfile', () => {
     expect(p.memlockPages).toBeNull();
     expect(p.warnings.join('\n')).toMatch(/base_map_count/);
     expect(p.warnings.join('\n')).toMatch(/thp/);
+    // an older harness (or a failed probe) says nothing about the zero page: upstream default
+    expect(p).toMatchObject({ zeroPage: true, thpZeroPage: true });
+    expect(p.warnings.join('\n')).toMatch(/zero_page/);
+  });
+
+  it('names the facts that differ from upstream defaults (campaign header, finding.json)', () => {
+    expect(unusualFacts({ zero_page: '1', thp_zero_page: '1', thp: 'always' })).toEqual({});
+    expect(unusualFacts({ zero_page: '0', thp_zero_page: '0' })).toEqual({ zero_page: '0', thp_zero_page: '0' });
+    expect(unusualFacts({ zero_page: '-' })).toEqual({}); // not probed: the default is assumed
+    expect(environmentText({ zero_page: '1' })).toBe('zero page present');
+    expect(environmentText({ zero_page: '0', thp_zero_page: '0' })).toMatch(/^zero page FORBIDDEN .*, thp_zero_page=0$/);
+    expect(environmentText({})).toMatch(/not probed/);
   });
 
   it('sets each row by version: 6.1 old everywhere, 6.12 partly, 6.18.44 and 7.3 new', () => {
@@ -66,6 +85,7 @@ describe('makeProfile', () => {
       'uffd.register_drop_wp_ebusy': false,
       'mremap.multi_vma': false,
       'mremap.map_count_exact': false,
+      'uffd.zeropage_forbidden_folio': true,
     });
     // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
     const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact'];

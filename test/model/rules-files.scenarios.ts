@@ -6,7 +6,7 @@ import { MADV } from '../../src/seq/consts.js';
 import type { Call, FileDecl } from '../../src/seq/schema.js';
 import { mmap, mprotect, munmap, touch, type World } from './helpers.js';
 import { mlock } from './helpers-mem.js';
-import { fmmap, fork, ftruncate, memfd, mremap, uffdCreate, uffdRegister, uffdUnregister } from './helpers-files.js';
+import { fmmap, fork, ftruncate, memfd, mremap, tmpfs, uffdCreate, uffdRegister, uffdUnregister } from './helpers-files.js';
 
 export interface FilesScenario {
   arena?: number;
@@ -38,6 +38,8 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'errno.mmap.file_overflow': { files: f4, call: { ...fmmap(0, 1, 'r', 0, 0, 'fixed'), offset: 1n << 63n } as Call },
   'errno.mmap.file_validate': { files: f4, call: fmmap(0, 1, 'r', 0, 0, 'type=3', 'fixed', 'sync') },
   'errno.mmap.file_shared_rdonly': { files: [memfd(4, true)], call: fmmap(0, 1, 'rw', 0, 0, 'shared', 'fixed') },
+  'errno.mmap.file_noexec': { files: [tmpfs(4)], profile: { tmpfsNoexec: true }, call: fmmap(0, 1, 'rx', 0, 0, 'fixed') },
+  'mmap.file.noexec': { files: [tmpfs(4)], profile: { tmpfsNoexec: true }, call: fmmap(0, 1, 'r', 0, 0, 'fixed') },
   'errno.mmap.file_growsdown': { files: f4, call: fmmap(0, 1, 'r', 0, 0, 'fixed', 'growsdown') },
   'errno.mmap.file_bad_type': { files: f4, call: fmmap(0, 1, 'r', 0, 0, 'type=8', 'fixed') },
   'mmap.file.shared': { files: f4, call: fmmap(0, 1, 'rw', 0, 0, 'shared', 'fixed') },
@@ -80,6 +82,7 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'uffd.register.skip': { setup: reg, call: uffdRegister(0, 0, 2, 'm') },
   'uffd.unregister': { setup: reg, call: uffdUnregister(0, 0, 1) },
   'uffd.event.missing': { setup: reg, call: touch(0, 'r') },
+  'uffd.zeropage.no_zero_page': { profile: { zeroPage: false }, setup: reg, call: touch(0, 'r') },
   'uffd.event.minor': {
     files: f4,
     setup: [fmmap(0, 2, 'rw', 0, 0, 'shared', 'fixed'), touch(0, 'w'), fmmap(4, 2, 'rw', 0, 0, 'shared', 'fixed'), uffdCreate(), uffdRegister(0, 4, 2, 'i')],

@@ -126,6 +126,8 @@ const S: Record<RuleId, Scenario> = {
   'fault.read.zero_page': { setup: [mmap(0, 1, 'rw', 'fixed')], call: touch(0, 'r') },
   'fault.read.zero_page_pmd_present': { setup: [mmap(0, 2, 'rw', 'fixed'), touch(0, 'r')], call: touch(1, 'r') },
   'fault.thp.read': { arena: 512, profile: { thp: 'always' }, setup: [mmap(0, 512, 'rw', 'fixed')], call: touch(0, 'r') },
+  'fault.read.no_zero_page': { profile: { zeroPage: false }, setup: [mmap(0, 1, 'rw', 'fixed')], call: touch(0, 'r') },
+  'fault.thp.read_no_huge_zero_page': { arena: 512, profile: { thp: 'always', thpZeroPage: false }, setup: [mmap(0, 512, 'rw', 'fixed')], call: touch(0, 'r') },
   'fault.thp.write': { arena: 512, profile: { thp: 'always' }, setup: [mmap(0, 512, 'rw', 'fixed')], call: touch(0, 'w') },
   'fault.shared': { setup: [mmap(0, 1, 'rw', 'fixed', 'shared')], call: touch(0, 'w') },
   'populate.write': { call: mmap(0, 1, 'rw', 'fixed', 'populate') },

@@ -5,7 +5,7 @@ import { resolve, relative, join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { DEFAULT_CONFIG, parseWeights, type GenConfig, type Weights } from '../../gen/generate.js';
-import { RULE_IDS } from '../../model/index.js';
+import { environmentText, makeProfile, RULE_IDS } from '../../model/index.js';
 import { runnerArgs, type RunnerOptions } from '../../runner/index.js';
 import { projectRoot } from '../../runner/harness-build.js';
 import { parseDuration } from '../../campaign/fuzz.js';
@@ -185,6 +185,9 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     try {
       const target = await executor.start();
       log(`target: ${target.runner}, kernel ${target.release}; ${jobs} job${jobs > 1 ? 's' : ''}${lanesText(executor, lanes)}; output ${dir}`);
+      // environment facts that change the model's predictions, and what the profile had to guess
+      log(`environment: ${environmentText(target.facts)}`);
+      for (const w of makeProfile(target.release, target.facts).warnings) log(`warning: profile: ${w}`);
       if (config.target && (config.target.release !== target.release || config.target.runner !== target.runner)) {
         log(`warning: resuming on ${target.runner} kernel ${target.release}; the campaign started on ${config.target.runner} kernel ${config.target.release}`);
       }
@@ -252,6 +255,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
         `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
           `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(divergences)}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
       );
+      log(`environment: ${environmentText(target.facts)}`);
       if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
       if (o.json) {
         const findings = [...divergences, ...store.list('flaky')].map((f) => {
