@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import { sequenceToInput, sequenceToJson } from '../seq/io.js';
 import { renderTextReport } from '../report/text.js';
 import type { Outcome } from './check.js';
-import { knownLabelSchema, knownText, type KnownLabel } from '../findings/known.js';
+import { knownLabelSchema, knownText, type KnownLookup } from '../findings/known.js';
+import type { Sequence } from '../seq/schema.js';
 
 export const findingSchema = z.strictObject({
   vmafuzz: z.literal(1),
@@ -93,10 +94,10 @@ export function readFinding(dir: string): Finding {
 }
 
 export class FindingStore {
-  /** `known`: label a finding whose signature pins a known kernel bug (src/findings/known.ts) */
+  /** `known`: label a finding that pins a known kernel bug (src/findings/known.ts) */
   constructor(
     readonly root: string,
-    private readonly known?: (signature: string, signatureText: string, release: string) => KnownLabel | undefined,
+    private readonly known?: KnownLookup,
   ) {}
 
   dirOf(sig: string, kind: Finding['kind']): string {
@@ -129,8 +130,12 @@ export class FindingStore {
           samples: [],
           target,
         };
-    const label = this.known?.(sig, finding.signatureText, target.release);
-    if (label) finding.known = label;
+    // Labelled from the sample until minimized, then from the minimized sequence (attachMinimized).
+    if (this.known && !finding.minimized) {
+      const label = this.known({ signature: sig, signatureText: finding.signatureText, calls: o.seq.calls.slice(0, d.call + 1) }, target.release);
+      if (label) finding.known = label;
+      else delete finding.known;
+    }
     const samples = finding.samples;
     const seen = samples.some((s) => s.file === name);
     const full = samples.length >= MAX_SAMPLES;
@@ -197,12 +202,19 @@ export class FindingStore {
     }
   }
 
-  /** Attach a minimized reproducer to a finding. */
-  attachMinimized(sig: string, kind: Finding['kind'], text: string, info: NonNullable<Finding['minimized']>): void {
+  /**
+   * Attach a minimized reproducer (same signature, ends at its divergent call) to a finding; its
+   * known-bug label is decided again on it: a label the minimized form no longer supports is dropped.
+   */
+  attachMinimized(sig: string, kind: Finding['kind'], seq: Sequence, info: NonNullable<Finding['minimized']>): Finding {
     const dir = this.dirOf(sig, kind);
-    writeFileAtomic(join(dir, info.file), text);
-    const f = readFinding(dir);
-    writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(findingSchema.parse({ ...f, minimized: info }), null, 2) + '\n');
+    writeFileAtomic(join(dir, info.file), sequenceToJson(seq));
+    const { known: _old, ...f } = readFinding(dir);
+    const label = this.known?.({ signature: f.signature, signatureText: f.signatureText, calls: seq.calls }, f.target.release);
+    const known = this.known ? label : _old;
+    const next = findingSchema.parse({ ...f, ...(known ? { known } : {}), minimized: info });
+    writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(next, null, 2) + '\n');
+    return next;
   }
 
   list(kind: Finding['kind'] = 'divergence'): Finding[] {

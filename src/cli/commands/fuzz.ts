@@ -214,7 +214,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
         config,
         executor,
         target,
-        known: (sig, text, release) => knownBugs.lookup(sig, text, release),
+        known: (f, release) => knownBugs.lookup(f, release),
         deadline,
         replay,
         statsEveryMs: statsEvery,
