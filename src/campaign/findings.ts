@@ -13,6 +13,7 @@ import { renderTextReport } from '../report/text.js';
 import type { Outcome } from './check.js';
 import { knownLabelSchema, knownText, type KnownLookup } from '../findings/known.js';
 import type { Sequence } from '../seq/schema.js';
+import { triageSchema, triageText, type Triage } from '../triage/classify.js';
 
 export const findingSchema = z.strictObject({
   vmafuzz: z.literal(1),
@@ -32,6 +33,8 @@ export const findingSchema = z.strictObject({
   known: knownLabelSchema.optional(),
   /** set once the campaign minimized the finding (src/findings) */
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
+  /** set once the finding was triaged across kernels (src/triage; versioned on its own) */
+  triage: triageSchema.optional(),
 });
 export type Finding = z.infer<typeof findingSchema>;
 
@@ -174,7 +177,7 @@ export class FindingStore {
       divergence: d,
       target: `${target.runner}, kernel ${target.release}`,
       replayCommand: replayCmd,
-      extra: [...(o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : []), ...(f.known ? [knownText(f.known)] : [])],
+      extra: [...(o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : []), ...(f.known ? [knownText(f.known)] : []), ...(f.triage ? [triageText(f.triage)] : [])],
     });
     writeFileAtomic(join(dir, 'report.txt'), report);
     const detail: Detail = {
@@ -213,6 +216,22 @@ export class FindingStore {
     const label = this.known?.({ signature: f.signature, signatureText: f.signatureText, calls: seq.calls }, f.target.release);
     const known = this.known ? label : _old;
     const next = findingSchema.parse({ ...f, ...(known ? { known } : {}), minimized: info });
+    writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(next, null, 2) + '\n');
+    return next;
+  }
+
+  /** Record a finding's triage (finding.json, and the triage line of report.txt). */
+  attachTriage(sig: string, kind: Finding['kind'], t: Triage): Finding {
+    const dir = this.dirOf(sig, kind);
+    const next = findingSchema.parse({ ...readFinding(dir), triage: t });
+    const reportFile = join(dir, 'report.txt');
+    if (existsSync(reportFile)) {
+      // the triage line belongs to the header (as writeReports puts it): replace it, or end the header with it
+      const lines = readFileSync(reportFile, 'utf8').split('\n').filter((l) => !l.startsWith('triage: '));
+      const end = lines.indexOf('');
+      lines.splice(end < 0 ? lines.length : end, 0, triageText(t));
+      writeFileAtomic(reportFile, lines.join('\n'));
+    }
     writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(next, null, 2) + '\n');
     return next;
   }
