@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classify, factsDiffer, triageCounts, triageSchema, triageText, type Observed, type Reference } from '../src/triage/classify.js';
 import { triageSequence } from '../src/triage/run.js';
+import { needsTriage, TriageQueue } from '../src/triage/finding.js';
 import { parseSequence } from '../src/seq/io.js';
 import { FindingStore, readFinding } from '../src/campaign/findings.js';
 import { DETAIL_RUN, type Runner, type TargetInfo } from '../src/runner/types.js';
@@ -170,5 +171,30 @@ describe('triageSequence over fake runners', () => {
     const report = readFileSync(join(rec.dir, 'report.txt'), 'utf8');
     expect(report.match(/^triage: /gm)).toHaveLength(1);
     expect(report).toMatch(/^replay: .*\ntriage: fixed upstream - 6\.18 still diverges, 7\.3 is the first kernel that matches the model\n\n/m);
+  });
+
+  it('queues a campaign\'s triages one at a time; a stopped queue leaves findings to triage again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmafuzz-triage-q-'));
+    const store = new FindingStore(dir);
+    const runner = fake(HOST, true);
+    const [obs] = await runner.run([seq], DETAIL_RUN);
+    const o = judge(modelPredictor, makeProfile(HOST, (await runner.start()).facts), seq, obs!) as Outcome;
+    const sig = store.record(o, { runner: 'native', release: HOST }, (f) => f, 'divergence').finding.signature;
+    expect(needsTriage(store.list()[0]!)).toBe(true);
+    let boots = 0;
+    const opts = { kernels: ['7.3'], cached: () => [], budgetMs: 60_000, makeRunner: async (x: { runner: string; kernel?: string }) => (boots++, fake(x.runner === 'native' ? HOST : x.kernel!, x.runner === 'native')) };
+    // stopped before it ran: nothing recorded, the finding still needs a triage (fuzz --resume does it)
+    const stopped = new TriageQueue(store, opts);
+    await stopped.stop();
+    stopped.add(sig);
+    expect(stopped.pending).toBe(0);
+    const done: string[] = [];
+    const q = new TriageQueue(store, opts, (f, t) => done.push(`${f.signature} ${t.class}`));
+    q.add(sig);
+    q.add(sig); // queued once
+    await q.drain();
+    expect(done).toEqual([`${sig} indeterminate`]); // 7.3 matches, the host's series 6.18 was not given
+    expect(boots).toBe(2);
+    expect(needsTriage(store.list()[0]!)).toBe(true); // indeterminate: retried on --resume
   });
 });

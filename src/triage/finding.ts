@@ -31,6 +31,7 @@ export class TriageQueue {
   private readonly queue: string[] = [];
   private running: Promise<void> | null = null;
   private stopped = false;
+  private current: string | null = null;
 
   constructor(
     private readonly store: FindingStore,
@@ -40,7 +41,7 @@ export class TriageQueue {
   ) {}
 
   add(signature: string): void {
-    if (this.stopped || this.queue.includes(signature)) return;
+    if (this.stopped || this.queue.includes(signature) || this.current === signature) return;
     this.queue.push(signature);
     this.running ??= this.loop();
   }
@@ -52,7 +53,7 @@ export class TriageQueue {
   private async loop(): Promise<void> {
     try {
       while (!this.stopped && this.queue.length) {
-        const sig = this.queue.shift()!;
+        const sig = (this.current = this.queue.shift()!);
         const f = this.store.list('divergence').find((x) => x.signature === sig);
         if (!f) continue;
         try {
@@ -63,6 +64,7 @@ export class TriageQueue {
         }
       }
     } finally {
+      this.current = null;
       this.running = null;
     }
   }
