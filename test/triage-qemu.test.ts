@@ -28,6 +28,15 @@ beforeAll(async () => {
 }, 900_000);
 
 describe('vmafuzz triage on real kernels', () => {
+  it('rejects bad usage with exit 2 before running anything', async () => {
+    const none = await vmafuzz(['triage', join(tmpdir(), 'no-such-finding')]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toMatch(/no-such-finding: no such file or directory/);
+    const empty = mkdtempSync(join(tmpdir(), 'vmafuzz-triage-empty-'));
+    expect((await vmafuzz(['triage', empty])).stderr).toMatch(/neither a finding directory \(finding\.json\) nor a campaign directory/);
+    expect((await vmafuzz(['fuzz', '--count', '1', '--fail-on', 'present', '--out', join(empty, 'c')])).stderr).toMatch(/--fail-on present needs --triage/);
+  });
+
   it('classifies a regression file: diverges on the host and 6.19, matches on 7.3 -> fixed upstream', async () => {
     const r = await vmafuzz(['triage', UFFD, '--kernels', '7.3,6.19', '--json']);
     const j = triageJson.parse(JSON.parse(r.stdout));

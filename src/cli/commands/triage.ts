@@ -9,6 +9,8 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { FindingStore, readFinding } from '../../campaign/findings.js';
+import { CAMPAIGN_FILE, readConfig } from '../../campaign/config.js';
+import type { RunnerOptions } from '../../runner/index.js';
 import { loadSequenceFile } from '../../seq/io.js';
 import { triageFinding } from '../../triage/finding.js';
 import { triageSequence, type TriageOptions } from '../../triage/run.js';
@@ -44,7 +46,7 @@ export function registerTriage(program: Command, setCode: (c: number) => void): 
     const qemu = { ...(typeof o.memory === 'string' ? { memory: o.memory } : {}), ...(typeof o.append === 'string' ? { append: o.append } : {}) };
     const opts = { ...topts, target, qemu, log };
     // Resolve every path before running anything: bad input is exit 2 whatever else happens.
-    type Item = { path: string; finding?: { store: FindingStore; dir: string } ; file?: string };
+    type Item = { path: string; finding?: { store: FindingStore; dir: string }; file?: string };
     const items: Item[] = [];
     for (const p of paths) {
       if (!existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
@@ -67,9 +69,16 @@ export function registerTriage(program: Command, setCode: (c: number) => void): 
       let signature: string | undefined;
       if (it.finding) {
         const f = readFinding(it.finding.dir);
+        // the host of a campaign's finding is the campaign's target, unless --runner says otherwise
+        const camp = it.finding.store.root;
+        let host: RunnerOptions = target;
+        if (cmd.getOptionValueSource('runner') !== 'cli' && existsSync(join(camp, CAMPAIGN_FILE))) {
+          const c = readConfig(camp);
+          if (c.kind === 'campaign') host = c.runner as RunnerOptions;
+        }
         if (basename(dirname(it.finding.dir)) !== 'findings') throw new UsageError(`${it.finding.dir}: a finding directory lies in <campaign>/findings/`);
         signature = f.signature;
-        t = (await triageFinding(it.finding.store, f, opts)).triage;
+        t = (await triageFinding(it.finding.store, f, { ...opts, target: host })).triage;
       } else {
         t = await triageSequence(loadSequenceFile(it.file!), { ...opts, file: it.file! });
       }
