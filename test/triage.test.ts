@@ -59,6 +59,8 @@ describe('triage classes', () => {
     const c = run([ref('6.12', diverge('6.12.117')), ref('6.18', skip('no linux-base package')), ref('7.3', match('7.3.4'))]);
     expect(c).toMatchObject({ class: 'fixed-upstream', lastDiverging: '6.12.117', firstMatching: '7.3.4' });
     expect(c.reason).toMatch(/untested: 6\.18 \(no linux-base package\)/);
+    // a newer kernel still has it (6.12 has a stable backport of the fix)
+    expect(run([ref('6.12', match('6.12.117')), ref('6.19', diverge('6.19.14')), ref('7.3', match('7.3.4'))])).toMatchObject({ class: 'fixed-upstream', lastDiverging: '6.19.14', firstMatching: '7.3.4' });
   });
 
   it('present through the newest kernel: lists the decisive rules, notes a different signature', () => {

@@ -4,8 +4,8 @@
 //   host-specific   the Debian kernel of the host's series behaves like the model and the newest
 //                   does too: the host's divergence comes from its environment (a probed fact that
 //                   differs, listed) or a vendor patch;
-//   fixed-upstream  the newest kernel matches, a reference at or below the host's series diverges:
-//                   named with the first matching kernel (bisection over the kernels at hand);
+//   fixed-upstream  the newest kernel matches, an older reference diverges (the host's series does
+//                   not match): named with the first matching kernel (bisection over the kernels at hand);
 //   present         the newest kernel diverges too: a candidate upstream bug or a model error, with
 //                   the decisive model rules a reviewer checks first;
 //   indeterminate   the host run or a kernel needed for the verdict could not be tested (boot,
@@ -78,12 +78,6 @@ export function seriesOf(release: string): string | null {
   return v ? `${v[0]}.${v[1] ?? 0}` : null;
 }
 
-const cmpSeries = (a: string, b: string) => {
-  const [a0, a1] = a.split('.').map(Number);
-  const [b0, b1] = b.split('.').map(Number);
-  return a0! - b0! || a1! - b1!;
-};
-
 /** The series of a reference: of the release it booted, else of what was asked for. */
 const refSeries = (r: Reference) => (r.observed.release ? seriesOf(r.observed.release) : null) ?? seriesOf(r.kernel);
 
@@ -130,9 +124,8 @@ export function classify(input: ClassifyInput): Classification {
   }
   // The newest matches: did the kernels of the host's series or older have it?
   const hostSeries = seriesOf(input.hostRelease);
-  const atOrBelow = input.references.filter((r) => r.observed.verdict !== 'skip' && hostSeries !== null && refSeries(r) !== null && cmpSeries(refSeries(r)!, hostSeries) <= 0);
   const diverging = input.references.filter((r) => r.observed.verdict === 'diverge');
-  const ownSeries = atOrBelow.filter((r) => refSeries(r) === hostSeries);
+  const ownSeries = input.references.filter((r) => r.observed.verdict !== 'skip' && hostSeries !== null && refSeries(r) === hostSeries);
   if (ownSeries.length && ownSeries.every((r) => r.observed.verdict === 'match')) {
     const facts = factsDiffer(input.host.facts ?? {}, ownSeries);
     const what = facts.length ? `probed facts that differ: ${facts.map((f) => `${f.fact} ${f.host} vs ${Object.values(f.kernels).join('/')}`).join(', ')}` : 'no probed fact differs: a vendor patch, or an environment fact the harness does not probe yet';
@@ -143,7 +136,8 @@ export function classify(input: ClassifyInput): Classification {
       factsDiffer: facts,
     };
   }
-  const lastDiv = [...atOrBelow].reverse().find((r) => r.observed.verdict === 'diverge') ?? (atOrBelow.length ? undefined : diverging.at(-1));
+  // some reference diverges (the host's series, an older one standing in, or a newer one): fixed later
+  const lastDiv = diverging.at(-1);
   if (lastDiv) {
     const i = input.references.indexOf(lastDiv);
     const firstMatch = input.references.slice(i + 1).find((r) => r.observed.verdict === 'match')!;
