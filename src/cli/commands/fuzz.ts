@@ -265,13 +265,15 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
           },
         },
       });
-      // Findings not triaged yet (no minimization, or it failed): now, unless the campaign was interrupted.
+      // Findings not triaged yet (no minimization, or it failed): now, unless the campaign was
+      // interrupted, for at most one more --triage-time in all; the rest is left to --resume.
       if (triage && !summary.interrupted) {
         for (const f of triageStore.list('divergence').filter((f) => !f.triage)) triage.add(f.signature);
-        if (triage.pending) say(`triaging ${triage.pending} finding(s) (at most ${String(o.triageTime)} each; interrupt to leave them to --resume or vmafuzz triage)`);
+        if (triage.pending) say(`triaging ${triage.pending} finding(s) for at most ${String(o.triageTime)} (interrupt to leave them to --resume or vmafuzz triage)`);
+        const until = Date.now() + triageMs;
         await new Promise<void>((done) => {
           const t = setInterval(() => {
-            if (stopRequests > 0 || !triage.pending) {
+            if (stopRequests > 0 || !triage.pending || Date.now() > until) {
               clearInterval(t);
               done();
             }
