@@ -133,12 +133,6 @@ export class FindingStore {
           samples: [],
           target,
         };
-    // Labelled from the sample until minimized, then from the minimized sequence (attachMinimized).
-    if (this.known && !finding.minimized) {
-      const label = this.known({ signature: sig, signatureText: finding.signatureText, calls: o.seq.calls.slice(0, d.call + 1) }, target.release);
-      if (label) finding.known = label;
-      else delete finding.known;
-    }
     const samples = finding.samples;
     const seen = samples.some((s) => s.file === name);
     const full = samples.length >= MAX_SAMPLES;
@@ -156,7 +150,13 @@ export class FindingStore {
       samples.push(sample);
       samples.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
       if (samples[0]!.file === name) {
-        // the new lowest sample represents the finding
+        // the new lowest sample represents the finding; it decides the known-bug label until the
+        // finding is minimized (then the minimized sequence does: attachMinimized)
+        if (this.known && !finding.minimized) {
+          const label = this.known({ signature: sig, signatureText: finding.signatureText, calls: o.seq.calls.slice(0, d.call + 1) }, target.release);
+          if (label) finding.known = label;
+          else delete finding.known;
+        }
         this.writeReports(dir, o, finding, target, replay(sampleFile), sig, kind, name);
         if (o.stable) finding.stability = o.stable;
         else delete finding.stability;
