@@ -2,7 +2,7 @@
 // finding gets, and on the host kernel a campaign that meets a pinned bug: the finding is still
 // recorded and reported (exit 1), labelled "known" with the regression file and the source reference.
 
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { readFinding } from '../src/campaign/findings.js';
 import { fuzzJson, reportJson } from '../src/cli/json.js';
 import { KnownBugs, knownLabel, knownText, matchesPattern } from '../src/findings/known.js';
 import { parseRelease } from '../src/model/index.js';
-import { loadSequenceFile, parseSequence } from '../src/seq/io.js';
+import { loadSequenceFile, parseSequence, sequenceToJson } from '../src/seq/io.js';
 import { MREMAP } from '../src/seq/consts.js';
 import type { Sequence } from '../src/seq/schema.js';
 import { ensureBuilt, ROOT, vmafuzz } from './campaign-support.js';
@@ -86,6 +86,13 @@ describe('known kernel bugs of the regression corpus', () => {
     const text = 'maps|mremap|kernel-merged|mremap.dontunmap.no_self_merge';
     expect(kb.lookup({ signature: '0000000000000000', signatureText: text, calls: other.calls }, '6.18.44')).toBeUndefined();
     expect(kb.lookup({ signature: '0000000000000000', signatureText: text, calls: pgoff.calls }, '6.18.44')?.file).toBe(SELF_MERGE);
+  });
+
+  it('writes every known block back as it is written (requires too)', () => {
+    for (const f of readdirSync(REGRESSION).filter((n) => n.endsWith('.json'))) {
+      const known = (text: string) => JSON.stringify((JSON.parse(text) as { known: unknown }).known);
+      expect(known(sequenceToJson(loadSequenceFile(join(REGRESSION, f)))), f).toBe(known(readFileSync(join(REGRESSION, f), 'utf8')));
+    }
   });
 
   it('rejects a known block without required calls, one its own calls lack, and a pattern without rules', () => {
