@@ -9,6 +9,8 @@
 #   VMAFUZZ_TIME    time budget of the shard (default 8h)
 #   VMAFUZZ_OUT     parent of the shard directories (default /out); this shard writes $VMAFUZZ_OUT/shard-i
 #   VMAFUZZ         the command (default: vmafuzz on PATH)
+#   VMAFUZZ_TRIAGE  session options of both a first and a resumed run (default "--triage": new
+#                   findings are triaged across kernels, docs/findings.md; "" turns it off)
 # Further arguments go to `vmafuzz fuzz` (e.g. --runner qemu --kernel 6.12) on the first run; a
 # resumed run takes them from the shard's campaign.json.
 #
@@ -22,9 +24,11 @@ dir="${VMAFUZZ_OUT:-/out}/shard-$shard"
 cmd="${VMAFUZZ:-vmafuzz}"
 code=0
 if [ -f "$dir/campaign.json" ]; then
-  $cmd fuzz --resume "$dir" --progress lines || code=$?
+  # shellcheck disable=SC2086 # VMAFUZZ_TRIAGE is a list of options
+  $cmd fuzz --resume "$dir" --progress lines ${VMAFUZZ_TRIAGE---triage} || code=$?
 else
-  $cmd fuzz --seed "$VMAFUZZ_SEED" --shard "$shard/$VMAFUZZ_SHARDS" --time "${VMAFUZZ_TIME:-8h}" --out "$dir" --progress lines "$@" || code=$?
+  # shellcheck disable=SC2086
+  $cmd fuzz --seed "$VMAFUZZ_SEED" --shard "$shard/$VMAFUZZ_SHARDS" --time "${VMAFUZZ_TIME:-8h}" --out "$dir" --progress lines ${VMAFUZZ_TRIAGE---triage} "$@" || code=$?
 fi
 [ "$code" -eq 1 ] && code=0
 exit "$code"

@@ -70,12 +70,19 @@ describe('vmafuzz CLI', () => {
     // A known bug lists the signatures its replay gives: campaigns label their findings by them.
     const stale = out.results.filter((x) => x.status === 'diverge' && !loadSequenceFile(x.file).known?.signatures?.includes(x.signature!));
     expect(stale, JSON.stringify(stale, null, 2)).toEqual([]);
+    // and each file's own replay gets its label (its signature, with its required calls)
+    const kb0 = KnownBugs.load('corpus/regression', '.');
+    const unlabelled = out.results
+      .filter((x) => x.status === 'diverge' && loadSequenceFile(x.file).known)
+      .filter((x) => kb0.lookup({ signature: x.signature!, signatureText: x.signatureText!, calls: loadSequenceFile(x.file).calls.slice(0, x.divergence!.call + 1) }, out.target.release)?.summary !== loadSequenceFile(x.file).known!.summary)
+      .map((x) => x.file);
+    expect(unlabelled).toEqual([]);
     // and the patterns alone (a signature no file lists) attribute every pinned shape to its own bug
     const kb = KnownBugs.load('corpus/regression', '.');
     const misfiled = out.results
       .filter((x) => x.status === 'diverge' && x.signatureText !== undefined)
       .filter((x) => kb.patterns.some((p) => p.bug.known.summary === loadSequenceFile(x.file).known?.summary)) // bugs with patterns
-      .filter((x) => kb.lookup('-', x.signatureText!, out.target.release)?.summary !== loadSequenceFile(x.file).known?.summary)
+      .filter((x) => kb.lookup({ signature: '-', signatureText: x.signatureText!, calls: loadSequenceFile(x.file).calls.slice(0, x.divergence!.call + 1) }, out.target.release)?.summary !== loadSequenceFile(x.file).known?.summary)
       .map((x) => [x.file, x.signatureText]);
     if (out.results.some((x) => x.status === 'diverge')) expect(misfiled).toEqual([]);
     expect(r.exitCode).toBe(out.results.some((x) => x.status === 'diverge') ? 1 : 0);

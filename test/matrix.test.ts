@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { matrixJson } from '../src/cli/json.js';
 import { fetchKernel } from '../src/kernels/index.js';
 import { KnownBugs } from '../src/findings/known.js';
+import { loadSequenceFile } from '../src/seq/io.js';
 import type { MatrixResult } from '../src/matrix/matrix.js';
 import { columnLabels, matrixDocument, renderMatrix } from '../src/matrix/render.js';
 import { makeProfile } from '../src/model/index.js';
@@ -32,7 +33,9 @@ beforeAll(async () => {
 describe('matrix rendering', () => {
   const ROOT = join(import.meta.dirname, '..');
   const known = KnownBugs.load(join(ROOT, 'corpus', 'regression'), ROOT);
-  const [sig, bug] = [...known.bySignature.entries()][0]!; // a real known bug, by its exact signature
+  const [sig, bugs] = [...known.bySignature.entries()][0]!; // a real known bug, by its exact signature
+  const bug = bugs[0]!;
+  const calls = loadSequenceFile(join(ROOT, bug.file)).calls; // its own calls meet its `requires`
   const build = '/home/dev/src/linux-with-a-rather-long-worktree-name/arch/x86/boot/bzImage';
   const col = (kernel: string, release: string | null, cells: MatrixResult['kernels'][number]['cells']) => ({
     kernel,
@@ -46,7 +49,7 @@ describe('matrix rendering', () => {
   const r: MatrixResult = {
     files: ['a.json', 'b.json'],
     kernels: [
-      col('6.12', '6.12.117+deb13-cloud-amd64', [{ status: 'match' }, { ...diverge, known: known.lookup(sig, diverge.signatureText, '6.12.117+deb13-cloud-amd64')! }]),
+      col('6.12', '6.12.117+deb13-cloud-amd64', [{ status: 'match' }, { ...diverge, known: known.lookup({ signature: sig, signatureText: diverge.signatureText, calls }, '6.12.117+deb13-cloud-amd64')! }]),
       col(build, '7.3.0-rc7-00123-g0123456789ab-dirty', [{ status: 'match' }, diverge]),
       col('/tmp/other-build/arch/x86/boot/bzImage', '7.3.0-rc7-00123-g0123456789ab-dirty', [{ status: 'match' }, { status: 'match' }]),
       col('/nonexistent/bzImage', null, [{ status: 'untested' }, { status: 'untested' }]),

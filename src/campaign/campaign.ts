@@ -15,7 +15,7 @@ import { InputError } from '../util/errors.js';
 import type { CampaignConfig, StatsLine } from './config.js';
 import { statsLineSchema } from './config.js';
 import type { Executor } from './executor.js';
-import type { KnownLabel } from '../findings/known.js';
+import type { KnownLookup } from '../findings/known.js';
 import { findingTarget, FindingStore, type RecordResult } from './findings.js';
 import { Guidance, type FirstHit } from './guidance.js';
 import { Plan } from './layout.js';
@@ -36,7 +36,7 @@ export interface CampaignRun {
   config: CampaignConfig;
   executor: Executor;
   /** labels findings that pin a known kernel bug (src/findings/known.ts) */
-  known?: (signature: string, signatureText: string, release: string) => KnownLabel | undefined;
+  known?: KnownLookup;
   target: TargetInfo;
   /** absolute end of this session (ms since epoch) */
   deadline?: number;
@@ -236,7 +236,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       .then(
         (d) => {
           if (hardStop) return;
-          if (d.seq) store.attachMinimized(d.signature, d.kind, sequenceToJson(d.seq), { file: 'minimized.json', calls: d.seq.calls.length, arenaPages: d.seq.arenaPages, confirmed: d.confirmed });
+          if (d.seq) store.attachMinimized(d.signature, d.kind, d.seq, { file: 'minimized.json', calls: d.seq.calls.length, arenaPages: d.seq.arenaPages, confirmed: d.confirmed });
           ev.onMinimized?.(d);
         },
         (e: Error) => {

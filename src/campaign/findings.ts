@@ -11,8 +11,10 @@ import { writeFileAtomic } from '../util/fs.js';
 import { sequenceToInput, sequenceToJson } from '../seq/io.js';
 import { renderTextReport } from '../report/text.js';
 import type { Outcome } from './check.js';
-import { knownLabelSchema, knownText, type KnownLabel } from '../findings/known.js';
+import { knownLabelSchema, knownText, type KnownLookup } from '../findings/known.js';
 import { unusualFacts } from '../model/index.js';
+import type { Sequence } from '../seq/schema.js';
+import { triageSchema, triageText, type Triage } from '../triage/classify.js';
 
 /** `facts`: the probed environment facts that differ from upstream defaults (e.g. zero_page=0) */
 const targetSchema = z.strictObject({ runner: z.string(), release: z.string(), facts: z.record(z.string(), z.string()).optional() });
@@ -35,6 +37,8 @@ export const findingSchema = z.strictObject({
   known: knownLabelSchema.optional(),
   /** set once the campaign minimized the finding (src/findings) */
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
+  /** set once the finding was triaged across kernels (src/triage; versioned on its own) */
+  triage: triageSchema.optional(),
 });
 export type Finding = z.infer<typeof findingSchema>;
 
@@ -103,10 +107,10 @@ export function readFinding(dir: string): Finding {
 }
 
 export class FindingStore {
-  /** `known`: label a finding whose signature pins a known kernel bug (src/findings/known.ts) */
+  /** `known`: label a finding that pins a known kernel bug (src/findings/known.ts) */
   constructor(
     readonly root: string,
-    private readonly known?: (signature: string, signatureText: string, release: string) => KnownLabel | undefined,
+    private readonly known?: KnownLookup,
   ) {}
 
   dirOf(sig: string, kind: Finding['kind']): string {
@@ -139,8 +143,6 @@ export class FindingStore {
           samples: [],
           target,
         };
-    const label = this.known?.(sig, finding.signatureText, target.release);
-    if (label) finding.known = label;
     const samples = finding.samples;
     const seen = samples.some((s) => s.file === name);
     const full = samples.length >= MAX_SAMPLES;
@@ -158,7 +160,13 @@ export class FindingStore {
       samples.push(sample);
       samples.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
       if (samples[0]!.file === name) {
-        // the new lowest sample represents the finding
+        // the new lowest sample represents the finding; it decides the known-bug label until the
+        // finding is minimized (then the minimized sequence does: attachMinimized)
+        if (this.known && !finding.minimized) {
+          const label = this.known({ signature: sig, signatureText: finding.signatureText, calls: o.seq.calls.slice(0, d.call + 1) }, target.release);
+          if (label) finding.known = label;
+          else delete finding.known;
+        }
         this.writeReports(dir, o, finding, target, replay(sampleFile), sig, kind, name);
         if (o.stable) finding.stability = o.stable;
         else delete finding.stability;
@@ -179,7 +187,7 @@ export class FindingStore {
       divergence: d,
       target: `${target.runner}, kernel ${target.release}${target.facts ? `; ${Object.entries(target.facts).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`,
       replayCommand: replayCmd,
-      extra: [...(o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : []), ...(f.known ? [knownText(f.known)] : [])],
+      extra: [...(o.stable ? [`stability:  ${o.stable.same}/${o.stable.runs} re-runs reproduced it`] : []), ...(f.known ? [knownText(f.known)] : []), ...(f.triage ? [triageText(f.triage)] : [])],
     });
     writeFileAtomic(join(dir, 'report.txt'), report);
     const detail: Detail = {
@@ -207,12 +215,35 @@ export class FindingStore {
     }
   }
 
-  /** Attach a minimized reproducer to a finding. */
-  attachMinimized(sig: string, kind: Finding['kind'], text: string, info: NonNullable<Finding['minimized']>): void {
+  /**
+   * Attach a minimized reproducer (same signature, ends at its divergent call) to a finding; its
+   * known-bug label is decided again on it: a label the minimized form no longer supports is dropped.
+   */
+  attachMinimized(sig: string, kind: Finding['kind'], seq: Sequence, info: NonNullable<Finding['minimized']>): Finding {
     const dir = this.dirOf(sig, kind);
-    writeFileAtomic(join(dir, info.file), text);
-    const f = readFinding(dir);
-    writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(findingSchema.parse({ ...f, minimized: info }), null, 2) + '\n');
+    writeFileAtomic(join(dir, info.file), sequenceToJson(seq));
+    const { known: _old, ...f } = readFinding(dir);
+    const label = this.known?.({ signature: f.signature, signatureText: f.signatureText, calls: seq.calls }, f.target.release);
+    const known = this.known ? label : _old;
+    const next = findingSchema.parse({ ...f, ...(known ? { known } : {}), minimized: info });
+    writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(next, null, 2) + '\n');
+    return next;
+  }
+
+  /** Record a finding's triage (finding.json, and the triage line of report.txt). */
+  attachTriage(sig: string, kind: Finding['kind'], t: Triage): Finding {
+    const dir = this.dirOf(sig, kind);
+    const next = findingSchema.parse({ ...readFinding(dir), triage: t });
+    const reportFile = join(dir, 'report.txt');
+    if (existsSync(reportFile)) {
+      // the triage line belongs to the header (as writeReports puts it): replace it, or end the header with it
+      const lines = readFileSync(reportFile, 'utf8').split('\n').filter((l) => !l.startsWith('triage: '));
+      const end = lines.indexOf('');
+      lines.splice(end < 0 ? lines.length : end, 0, triageText(t));
+      writeFileAtomic(reportFile, lines.join('\n'));
+    }
+    writeFileAtomic(join(dir, 'finding.json'), JSON.stringify(next, null, 2) + '\n');
+    return next;
   }
 
   list(kind: Finding['kind'] = 'divergence'): Finding[] {

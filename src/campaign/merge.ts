@@ -110,6 +110,11 @@ export function mergeCampaigns(dirs: readonly string[], outDir: string, now = ne
     };
     if (withMin) merged.minimized = withMin.finding.minimized;
     else delete merged.minimized;
+    // the most decisive triage of the shards: present first, then any verdict, then indeterminate
+    const triages = list.map((h) => h.finding.triage).filter((t) => t !== undefined);
+    const triage = triages.find((t) => t.class === 'present') ?? triages.find((t) => t.class !== 'indeterminate') ?? triages[0];
+    if (triage) merged.triage = triage;
+    else delete merged.triage;
     writeFileAtomic(join(dest, 'finding.json'), JSON.stringify(findingSchema.parse(merged), null, 2) + '\n');
     if (kind === 'flaky') nflaky++;
     else nfind++;

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { knownLabelSchema } from '../findings/known.js';
+import { TRIAGE_CLASSES, triageSchema } from '../triage/classify.js';
 
 export const JSON_VERSION = 1;
 
@@ -41,8 +42,14 @@ export const fuzzJson = z.strictObject({
       signature: z.string(), kind: z.string(), count: z.number().int(), dir: z.string(), replay: z.string(), layer: z.string(), op: z.string(), diff: z.string(),
       /** the summary of the known kernel bug (corpus/regression) this finding pins */
       known: z.string().optional(),
+      /** --triage: the finding's class across kernels (src/triage) */
+      triage: z.enum(TRIAGE_CLASSES).optional(),
     }),
   ),
+  /** --triage: unique findings per triage class */
+  triage: z.record(z.enum(TRIAGE_CLASSES), z.number().int()).optional(),
+  /** --fail-on: which findings make the exit status 1 */
+  failOn: z.enum(['any', 'present']),
 });
 
 export const replayJson = z.strictObject({
@@ -81,6 +88,8 @@ const reportFinding = z.strictObject({
   minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
   /** the known kernel bug of corpus/regression with this signature */
   known: knownLabelSchema.optional(),
+  /** the finding's triage across kernels (src/triage), when it was triaged */
+  triage: triageSchema.optional(),
   replay: z.string().optional(),
   divergence: z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string(), proc: z.number().int().optional() }).optional(),
 });
@@ -177,6 +186,25 @@ export const bisectJson = z.strictObject({
     skipped: z.array(z.string()),
     message: z.string(),
   }),
+});
+
+// ---- triage across kernels (src/triage)
+
+export const triageJson = z.strictObject({
+  vmafuzz: z.literal(JSON_VERSION),
+  command: z.literal('triage'),
+  results: z.array(
+    z.strictObject({
+      /** the finding directory or corpus file given */
+      path: z.string(),
+      signature: z.string().optional(),
+      /** written to the finding's finding.json (a finding directory) */
+      recorded: z.boolean(),
+      triage: triageSchema,
+    }),
+  ),
+  counts: z.record(z.enum(TRIAGE_CLASSES), z.number().int()),
+  exitCode: z.number().int(),
 });
 
 // ---- kernel matrix (src/matrix)

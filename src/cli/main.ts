@@ -12,6 +12,7 @@ import { registerRepro } from './commands/repro.js';
 import { registerBisect } from './commands/bisect.js';
 import { registerKernels } from './commands/kernels.js';
 import { registerMatrix } from './commands/matrix.js';
+import { registerTriage } from './commands/triage.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vmafuzz')
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBisect(program, setCode);
   registerKernels(program, setCode);
   registerMatrix(program, setCode);
+  registerTriage(program, setCode);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

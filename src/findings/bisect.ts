@@ -17,10 +17,11 @@ import { CannotTestError } from '../util/errors.js';
 import { determinate, judge, modelPredictor, type Predictor } from './judge.js';
 import { DETAIL_RUN } from '../runner/types.js';
 
+/** `facts`: the harness hello facts of the kernel that ran (src/triage compares them) */
 export type Verdict =
-  | { kind: 'match'; release?: string; detail: string }
-  | { kind: 'diverge'; signature: string; release?: string; detail: string }
-  | { kind: 'skip'; release?: string; detail: string };
+  | { kind: 'match'; release?: string; detail: string; facts?: Record<string, string> }
+  | { kind: 'diverge'; signature: string; signatureText?: string; release?: string; detail: string; facts?: Record<string, string> }
+  | { kind: 'skip'; release?: string; detail: string; facts?: Record<string, string> };
 
 /** Two kernels behave the same when their keys are equal. */
 export function verdictKey(v: Verdict): string {
@@ -130,6 +131,7 @@ export function kernelTester(seq: Sequence, opts: KernelTesterOptions = {}): Ker
   return async (kernel) => {
     let runner: Runner;
     let release: string | undefined;
+    let facts: Record<string, string> | undefined;
     try {
       runner = await make(kernelRunnerOptions(kernel, opts.runner));
     } catch (e) {
@@ -139,18 +141,19 @@ export function kernelTester(seq: Sequence, opts: KernelTesterOptions = {}): Ker
     try {
       const target = await runner.start();
       release = target.release;
+      facts = target.facts;
       const profile = makeProfile(opts.profileRelease ?? target.release, target.facts);
       const obs = await runner.run(Array<Sequence>(runs).fill(seq), DETAIL_RUN);
       const js = obs.map((k) => judge(predictor, profile, seq, k));
       const bad = js.find((j) => !determinate(j));
-      if (bad) return { kind: 'skip', release, detail: `kernel run ${bad.kernel.status}${bad.kernel.detail ? `: ${bad.kernel.detail}` : ''}` };
+      if (bad) return { kind: 'skip', release, facts, detail: `kernel run ${bad.kernel.status}${bad.kernel.detail ? `: ${bad.kernel.detail}` : ''}` };
       const keys = new Set(js.map((j) => j.signature ?? 'match'));
-      if (keys.size > 1) return { kind: 'skip', release, detail: `unstable: ${[...keys].join(' / ')} over ${runs} runs` };
+      if (keys.size > 1) return { kind: 'skip', release, facts, detail: `unstable: ${[...keys].join(' / ')} over ${runs} runs` };
       const j = js[0]!;
       const against = opts.profileRelease ? `model profile ${opts.profileRelease}` : `model profile ${target.release}`;
-      if (!j.divergence) return { kind: 'match', release, detail: against };
+      if (!j.divergence) return { kind: 'match', release, facts, detail: against };
       const d = j.divergence;
-      return { kind: 'diverge', signature: j.signature!, release, detail: `${d.layer} at call ${d.call}: ${d.kind}; ${against}` };
+      return { kind: 'diverge', signature: j.signature!, signatureText: j.signatureText!, release, facts, detail: `${d.layer} at call ${d.call}: ${d.kind}; ${against}` };
     } catch (e) {
       if (e instanceof CannotTestError) return { kind: 'skip', ...(release ? { release } : {}), detail: e.message };
       throw e;

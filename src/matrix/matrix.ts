@@ -9,7 +9,7 @@ import { predictAgainst, rulesAt } from '../campaign/check.js';
 import { firstDivergence, type Divergence } from '../compare/compare.js';
 import { signature, signatureText } from '../compare/signature.js';
 import { kernelRunnerOptions } from '../findings/bisect.js';
-import type { KnownLabel } from '../findings/known.js';
+import type { KnownLabel, KnownLookup } from '../findings/known.js';
 import { makeProfile, PROFILE_ROWS, type Profile } from '../model/index.js';
 import { createRunner, type RunnerOptions } from '../runner/index.js';
 import type { Runner, TargetInfo } from '../runner/types.js';
@@ -58,7 +58,7 @@ export interface MatrixOptions {
   /** progress lines (kernel booted, kernel done) */
   log?: (line: string) => void;
   /** known-bug lookup (KnownBugs.lookup): a divergent cell is labelled with the bug it pins, never hidden */
-  known?: (signature: string, signatureText: string, release: string) => KnownLabel | undefined;
+  known?: KnownLookup;
 }
 
 /** Judge one kernel run of `seq` against the profile. A crash outranks a divergence seen before it. */
@@ -77,9 +77,11 @@ export function cellOf(seq: Sequence, k: SeqObservation, profile: Profile): Cell
   return { status: 'match' };
 }
 
-function withKnown(c: Cell, release: string, known: MatrixOptions['known']): Cell {
+function withKnown(c: Cell, seq: Sequence, release: string, known: MatrixOptions['known']): Cell {
   if (!known || c.status !== 'diverge') return c;
-  const k = known(c.signature!, c.signatureText!, release);
+  // the bug's required calls must be among the calls up to the divergent one (src/findings/known.ts)
+  const calls = seq.calls.slice(0, Math.max(0, c.divergence!.call + 1));
+  const k = known({ signature: c.signature!, signatureText: c.signatureText!, calls }, release);
   return k ? { ...c, known: k } : c;
 }
 
@@ -107,7 +109,7 @@ async function runColumn(kernel: string, seqs: readonly Sequence[], o: MatrixOpt
     const profile = makeProfile(o.profileRelease ?? target.release, target.facts);
     log(`${kernel}: ${target.release} up (${target.facts['accel'] ?? target.runner}); replaying ${seqs.length} files`);
     const obs = await runner.run(seqs, DETAIL_RUN);
-    const cells = seqs.map((s, i) => withKnown(cellOf(s, obs[i]!, profile), target!.release, o.known));
+    const cells = seqs.map((s, i) => withKnown(cellOf(s, obs[i]!, profile), s, target!.release, o.known));
     const col: KernelColumn = { kernel, target, profile, seconds: (Date.now() - t0) / 1000, cells };
     log(`${kernel}: done in ${col.seconds.toFixed(1)} s`);
     return col;

@@ -4,6 +4,7 @@
 // script is an optional one-liner that notes how many VMA bars the browser laid out.
 
 import { knownText } from '../findings/known.js';
+import { CLASS_NAMES, triageText } from '../triage/classify.js';
 import { basename } from 'node:path';
 import { PAGE_SIZE } from '../seq/consts.js';
 import { mapsEntryToString } from '../seq/maps.js';
@@ -111,11 +112,13 @@ function findingSection(v: FindingView, idx: number): string {
     f.stability ? `<span class="tag ${f.stability.same === f.stability.runs ? 'ok' : 'warn'}">stable ${f.stability.same}/${f.stability.runs}</span>` : '',
     f.minimized ? `<span class="tag ok">minimized: ${f.minimized.calls} calls</span>` : '',
     f.known ? `<span class="tag warn">known kernel bug${f.known.afterFix ? ', past its fix' : ''}</span>` : '',
+    f.triage ? `<span class="tag ${f.triage.class === 'present' ? 'bad' : f.triage.class === 'indeterminate' ? 'warn' : 'ok'}" data-triage="${esc(f.triage.class)}">${esc(CLASS_NAMES[f.triage.class])}</span>` : '',
   ].join('');
   out.push(`<section class="finding${f.kind === 'flaky' ? ' flaky' : ''}" id="f-${esc(f.signature)}" data-signature="${esc(f.signature)}">`);
   out.push(`<h2>${idx + 1}. <code>${esc(f.signature)}</code></h2><div>${tags}</div>`);
   out.push(`<p class="mono">${esc(f.signatureText)}</p>`);
   if (f.known) out.push(`<p class="known">${esc(knownText(f.known))}</p>`);
+  if (f.triage) out.push(`<p class="triage">${esc(triageText(f.triage))}</p>`);
   out.push(`<table><tr><th>seen</th><td class="num">${f.count}×</td><th>first</th><td>${esc(f.firstSeen)}</td><th>last</th><td>${esc(f.lastSeen)}</td></tr>`);
   out.push(`<tr><th>target</th><td colspan="5">${esc(f.target.runner)}, kernel ${esc(f.target.release)}</td></tr>`);
   out.push(`<tr><th>samples</th><td colspan="5" class="mono">${f.samples.map((s) => esc(s.file)).join(', ')}</td></tr></table>`);

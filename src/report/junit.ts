@@ -3,6 +3,7 @@
 // as a green test rather than an empty suite.
 
 import { knownText } from '../findings/known.js';
+import { CLASS_NAMES, triageText } from '../triage/classify.js';
 import type { ReportData, FindingView } from './load.js';
 import { rulesHit } from './load.js';
 
@@ -18,9 +19,12 @@ function testcase(v: FindingView): string {
   const cls = `vmafuzz.${f.kind}.${f.op}`;
   const body = v.reportText ?? f.signatureText;
   const known = f.known ? ` - ${knownText(f.known)}` : '';
-  const msg = `${f.layer} divergence in ${f.op}: ${f.diff} (seen ${f.count}x; ${f.signatureText})${known}`;
+  const triage = f.triage ? ` - ${triageText(f.triage)}` : '';
+  const msg = `${f.layer} divergence in ${f.op}: ${f.diff} (seen ${f.count}x; ${f.signatureText})${known}${triage}`;
   const inner = f.kind === 'flaky' ? `<skipped message="${x(`flaky: ${msg}`)}"/>` : `<failure message="${x(msg)}" type="${x(f.layer)}">${x(body)}</failure>`;
-  return `    <testcase classname="${x(cls)}" name="${x(name)}" time="0">\n      ${inner}\n      <system-out>${x(`${v.dir}\n${v.detail?.replay ?? ''}`)}</system-out>\n    </testcase>`;
+  // the triage class as a property too, so a CI job can filter on it (e.g. only "present")
+  const props = f.triage ? `<properties><property name="triage" value="${x(f.triage.class)}"/><property name="triage-text" value="${x(CLASS_NAMES[f.triage.class])}"/></properties>\n      ` : '';
+  return `    <testcase classname="${x(cls)}" name="${x(name)}" time="0">\n      ${props}${inner}\n      <system-out>${x(`${v.dir}\n${v.detail?.replay ?? ''}`)}</system-out>\n    </testcase>`;
 }
 
 export function renderJunit(data: ReportData, now = new Date()): string {

@@ -71,7 +71,7 @@ export function sequenceToInput(s: Sequence): SequenceInput {
   if (s.description !== undefined) o.description = s.description;
   if (s.origin !== undefined) o.origin = s.origin;
   const { vmafuzz, name, description, arenaPages, origin } = o;
-  const known = s.known;
+  const known = s.known && { ...s.known, requires: s.known.requires.map((r) => r.input) };
   const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}) }));
   return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
 }

@@ -116,9 +116,54 @@ export const fileSchema = z.strictObject({
 });
 export type FileDecl = z.output<typeof fileSchema>;
 
+/** Flag tables of the ops whose `flags` field a known bug's `requires` may name. */
+const REQUIRE_FLAGS: Partial<Record<Op, Record<string, number>>> = { mmap: MAP, mremap: MREMAP, mlock2: MLOCK };
+
+/**
+ * One call a known bug needs: the op, and optionally flags that must all be set (`flags`, names
+ * joined by "|", for mmap, mremap and mlock2) or the advice (`advice`, madvise).
+ */
+export const requireSchema = z
+  .strictObject({
+    op: z.enum(OPS as [Op, ...Op[]]),
+    flags: z.string().optional().describe('flag names joined by "|", all of which the call must set'),
+    advice: z.string().optional().describe('an MADV_* name (madvise)'),
+  })
+  .transform((r, ctx) => {
+    // `input` is kept so the tool writes the file back as written
+    const out: { op: Op; flags?: number; advice?: number; text: string; input: typeof r } = { op: r.op, text: r.op + (r.flags ? `(${r.flags})` : '') + (r.advice ? `(${r.advice})` : ''), input: r };
+    if (r.flags !== undefined) {
+      const table = REQUIRE_FLAGS[r.op];
+      const v = table ? parseFlags(r.flags, table) : `${r.op} has no flags a known bug can require`;
+      if (typeof v === 'string') ctx.addIssue({ code: 'custom', path: ['flags'], message: v });
+      else out.flags = v;
+    }
+    if (r.advice !== undefined) {
+      if (r.op !== 'madvise' || !(r.advice in MADV)) ctx.addIssue({ code: 'custom', path: ['advice'], message: `advice needs op madvise and an MADV_* name, got ${JSON.stringify(r.advice)}` });
+      else out.advice = MADV[r.advice as keyof typeof MADV];
+    }
+    return out;
+  });
+export type Require = z.output<typeof requireSchema>;
+
+/** Whether `c` is a call `r` asks for. */
+export function callMeets(c: Call, r: Require): boolean {
+  if (c.op !== r.op) return false;
+  if (r.flags !== undefined && (!('flags' in c) || (c.flags & r.flags) !== r.flags)) return false;
+  return r.advice === undefined || (c.op === 'madvise' && c.advice === r.advice);
+}
+
+/** Whether `calls` hold a call for each requirement. */
+export function requiresMet(reqs: readonly Require[], calls: readonly Call[]): boolean {
+  return reqs.every((r) => calls.some((c) => callMeets(c, r)));
+}
+
 /**
  * A regression file that pins a known kernel bug: replaying it still diverges (and is reported) on
  * the kernels that have the bug; the label only says what it is. A bug is never a model profile row.
+ * A finding is labelled with it only when its (minimized) sequence has every `requires` call up to
+ * its divergent call AND its signature is one of `signatures` or its signature text matches one of
+ * `patterns` (src/findings/known.ts): a divergence of the same shape with another cause is not it.
  */
 export const knownSchema = z.strictObject({
   kind: z.literal('kernel-bug'),
@@ -126,16 +171,21 @@ export const knownSchema = z.strictObject({
   reference: z.string().max(400).describe('kernel source function, commit or report that explains it'),
   seenIn: z.array(z.string().regex(/^\d+\.\d+(\.\d+)?$/)).min(1).describe('kernel versions where it was observed; replaying there must diverge'),
   fixedIn: z.string().regex(/^\d+\.\d+(\.\d+)?$/).optional().describe('a release whose source has the fix, when known'),
+  requires: z
+    .array(requireSchema)
+    .min(1)
+    .max(8)
+    .describe('calls (op, flags, advice) without which a sequence cannot exhibit the bug; the file itself must have them all'),
   signatures: z
     .array(z.string().regex(/^[0-9a-f]{16}$/))
     .max(16)
     .optional()
-    .describe('divergence signatures replaying it gives (src/compare/signature.ts); campaign findings with one of them are labelled with this bug'),
+    .describe('divergence signatures replaying it gives (src/compare/signature.ts); campaign findings with one of them (and the required calls) are labelled with this bug'),
   patterns: z
-    .array(z.string().regex(/^[a-z]+\|[a-z_0-9]+\|[^|]+\|[a-z0-9_.,]*$/, 'layer|op|kind|rule,rule,... (a signature text whose rules must all be present)'))
+    .array(z.string().regex(/^[a-z]+\|[a-z_0-9]+\|[^|]+\|[a-z0-9_.]+(,[a-z0-9_.]+)*$/, 'layer|op|kind|rule,rule,... (a signature text whose rules, at least one, must all be present)'))
     .max(8)
     .optional()
-    .describe('signature texts (layer|op|kind|required rules) that mean this bug whatever other rules come along; its own replay must match one'),
+    .describe('signature texts (layer|op|kind|decisive rules) that mean this bug whatever other rules come along (with the required calls); its own replay must match one'),
 });
 export type Known = z.output<typeof knownSchema>;
 
@@ -165,6 +215,10 @@ export const sequenceSchema = z
       if ((c.op === 'uffd_register' || c.op === 'uffd_unregister') && c.uffd >= uffds) ctx.addIssue({ code: 'custom', path: ['calls', i, 'uffd'], message: `userfaultfd ${c.uffd} has not been created by an earlier uffd_create` });
       if (c.op === 'uffd_create' && uffds > MAX_UFFDS) ctx.addIssue({ code: 'custom', path: ['calls', i], message: `at most ${MAX_UFFDS} userfaultfds per sequence` });
     });
+    if (seq.known && !requiresMet(seq.known.requires, seq.calls)) {
+      const miss = seq.known.requires.filter((r) => !seq.calls.some((c) => callMeets(c, r))).map((r) => r.text);
+      ctx.addIssue({ code: 'custom', path: ['known', 'requires'], message: `the file's own calls lack ${miss.join(', ')}` });
+    }
     if (seq.calls.filter((c) => c.op === 'fork').length > 4) ctx.addIssue({ code: 'custom', path: ['calls'], message: 'at most 4 fork calls per sequence' });
   });
 export type Sequence = z.output<typeof sequenceSchema>;

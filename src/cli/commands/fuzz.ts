@@ -21,6 +21,9 @@ import { EXIT, UsageError } from '../../util/errors.js';
 import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
 import { fuzzJson, JSON_VERSION, printJson } from '../json.js';
 import { OPS, type Op } from '../../seq/schema.js';
+import { needsTriage, TriageQueue } from '../../triage/finding.js';
+import { triageCounts, triageText } from '../../triage/classify.js';
+import { countClasses, triageOptionsFrom } from './triage.js';
 
 function int(name: string, v: string, min = 0): number {
   if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} expects an integer >= ${min}, got ${JSON.stringify(v)}`);
@@ -136,6 +139,10 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     .option('--no-guidance', 'no model-rule coverage guidance (plain generated cases)')
     .option('--no-minimize', 'do not minimize new findings')
     .option('--minimize-time <duration>', 'time limit of one automatic minimization', '30s')
+    .option('--triage', 'triage each new finding after minimization: replay it on reference Debian kernels in QEMU (src/triage)')
+    .option('--triage-kernels <list>', 'reference kernels of --triage; default: the newest cached and the host\'s series')
+    .option('--triage-time <duration>', 'time budget of one finding\'s triage', '10m')
+    .addOption(new Option('--fail-on <which>', 'exit 1 for any unique finding, or only for findings triaged present through the newest kernel (needs --triage)').choices(['any', 'present']).default('any'))
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'panel', 'lines', 'off']).default('auto'))
     .option('--json', 'print a machine-readable summary')
     .addOption(new Option('--chunk <n>', 'cases per chunk (ledger unit)').hideHelp())
@@ -160,6 +167,11 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       mkdirSync(dir, { recursive: true });
     }
     const jobs = o.jobs !== undefined ? int('jobs', String(o.jobs), 1) : availableParallelism();
+    // --triage and --fail-on are session options (a resumed campaign gives them again)
+    const failOn = String(o.failOn) as 'any' | 'present';
+    if (failOn === 'present' && !o.triage) throw new UsageError('--fail-on present needs --triage (the class comes from the triage)');
+    const triageOpts = o.triage ? triageOptionsFrom(o) : null;
+    const triageMs = duration('triage-time', String(o.triageTime));
     const shardText = config.shard.count > 1 ? ` shard ${config.shard.index}/${config.shard.count}` : '';
     log(`vmafuzz fuzz: seed ${config.seed}${shardText}${o.resume !== undefined ? ` (resuming ${dir})` : ''}`);
 
@@ -212,12 +224,24 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       const say = (s: string) => (panel ? panel.message(s) : log(s));
       let lastBeat = Date.now();
       const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
+      // Triage runs next to the campaign, one finding at a time, each bounded by --triage-time.
+      const triageStore = new FindingStore(dir);
+      const triage = triageOpts
+        ? new TriageQueue(
+            triageStore,
+            { ...triageOpts, target: ropts, qemu: { ...(ropts.memory ? { memory: ropts.memory } : {}), ...(ropts.append ? { append: ropts.append } : {}) }, budgetMs: triageMs },
+            (f, t) => say(`triaged ${f.signature}: ${triageText(t)}`),
+            (sig, e) => say(`triage of ${sig} failed: ${e.message.split('\n')[0]}`),
+          )
+        : null;
+      // resumed: findings a killed session left untriaged (or indeterminate) come first
+      if (triage) for (const f of triageStore.list('divergence').filter(needsTriage)) triage.add(f.signature);
       const summary = await runCampaign({
         dir,
         config,
         executor,
         target,
-        known: (sig, text, release) => knownBugs.lookup(sig, text, release),
+        known: (f, release) => knownBugs.lookup(f, release),
         deadline,
         replay,
         statsEveryMs: statsEvery,
@@ -232,6 +256,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
             say(`${what} ${r.finding.signature}: ${oc.divergence!.layer} divergence at call ${oc.divergence!.call} (${r.finding.op}: ${r.finding.diff})${known}\n  report: ${rel(r.dir)}/report.txt\n  replay: ${replay(r.sampleFile)}`);
           },
           onMinimized: (d) => {
+            if (triage && d.kind === 'divergence') triage.add(d.signature);
             if (d.seq) say(`minimized ${d.signature}: ${d.seq.calls.length} calls, ${rel(join(findingsDir(dir, d.kind), d.signature, 'minimized.json'))}`);
           },
           onTick: (v: ProgressView) => {
@@ -243,6 +268,22 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
           },
         },
       });
+      // Findings not triaged yet (no minimization, or it failed): now, unless the campaign was
+      // interrupted, for at most one more --triage-time in all; the rest is left to --resume.
+      if (triage && !summary.interrupted) {
+        for (const f of triageStore.list('divergence').filter((f) => !f.triage)) triage.add(f.signature);
+        if (triage.pending) say(`triaging ${triage.pending} finding(s) for at most ${String(o.triageTime)} (interrupt to leave them to --resume or vmafuzz triage)`);
+        const until = Date.now() + triageMs;
+        await new Promise<void>((done) => {
+          const t = setInterval(() => {
+            if (stopRequests > 0 || !triage.pending || Date.now() > until) {
+              clearInterval(t);
+              done();
+            }
+          }, 200);
+        });
+      }
+      await triage?.stop();
       panel?.close();
       panel = null;
       const s = summary.stats;
@@ -251,16 +292,17 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       const state = summary.interrupted ? ' (interrupted)' : config.count !== null && !summary.complete ? ' (time budget used up)' : '';
       const store = new FindingStore(dir);
       const divergences = store.list('divergence');
+      const triaged = triage ? triageCounts(divergences.map((f) => f.triage?.class)) : '';
       log(
         `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
-          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(divergences)}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
+          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(divergences)}${triaged ? ` (triage: ${triaged})` : ''}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
       );
       log(`environment: ${environmentText(target.facts)}`);
       if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
       if (o.json) {
         const findings = [...divergences, ...store.list('flaky')].map((f) => {
           const fdir = join(findingsDir(dir, f.kind), f.signature);
-          return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff, ...(f.known ? { known: f.known.summary } : {}) };
+          return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff, ...(f.known ? { known: f.known.summary } : {}), ...(f.triage ? { triage: f.triage.class } : {}) };
         });
         printJson(fuzzJson, {
           vmafuzz: JSON_VERSION,
@@ -286,9 +328,13 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
           complete: summary.complete,
           out: dir,
           findings,
+          ...(triage ? { triage: countClasses(divergences.flatMap((f) => (f.triage ? [f.triage.class] : []))) } : {}),
+          failOn,
         });
       }
-      setCode(s.unique > 0 ? EXIT.DIVERGENCE : EXIT.OK);
+      // --fail-on present: a nightly job fails only on findings present through the newest kernel
+      const failing = failOn === 'present' ? divergences.filter((f) => f.triage?.class === 'present').length : s.unique;
+      setCode(failing > 0 ? EXIT.DIVERGENCE : EXIT.OK);
     } finally {
       panel?.close();
       process.off('SIGINT', onSignal);

@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { matrixExitCode, runMatrix } from '../../matrix/matrix.js';
 import { matrixDocument, renderMatrix } from '../../matrix/render.js';
 import { parseRelease } from '../../model/index.js';
-import { KnownBugs } from '../../findings/known.js';
+import { KnownBugs, type KnownLookup } from '../../findings/known.js';
 import { projectRoot } from '../../runner/harness-build.js';
 import { join } from 'node:path';
 import { loadSequenceFile } from '../../seq/io.js';
@@ -39,7 +39,7 @@ export function registerMatrix(program: Command, setCode: (c: number) => void): 
       const base = { runner: 'qemu' as const, ...(typeof o.memory === 'string' ? { memory: o.memory } : {}), ...(typeof o.append === 'string' ? { append: o.append } : {}) };
       log(`vmafuzz: matrix of ${files.length} files on ${kernels.join(', ')} (${jobs} at a time)`);
       const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
-      const known = (sig: string, text: string, release: string) => knownBugs.lookup(sig, text, release);
+      const known: KnownLookup = (f, release) => knownBugs.lookup(f, release);
       const r = await runMatrix(files, seqs, kernels, { runner: base, jobs, known, ...(profile ? { profileRelease: profile } : {}), log: (l) => log(`vmafuzz: ${l}`) });
       if (o.json) printJson(matrixJson, matrixDocument(r, base, profile ?? null));
       else process.stdout.write(renderMatrix(r, base));

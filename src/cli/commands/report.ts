@@ -1,6 +1,7 @@
 import { knownText } from '../../findings/known.js';
+import { triageCounts, triageText } from '../../triage/classify.js';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { mergeCampaigns } from '../../campaign/merge.js';
 import { loadReport, rulesHit } from '../../report/load.js';
 import { renderHtml } from '../../report/html.js';
@@ -18,6 +19,7 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--junit <file>', 'write JUnit XML (one testcase per finding)')
     .option('--json', 'print a machine-readable summary')
+    .addOption(new Option('--fail-on <which>', 'exit 1 for any finding, or only for findings triaged present through the newest kernel').choices(['any', 'present']).default('any'))
     .option('--merge', 'merge the campaign directories into --out (findings deduplicated, counts summed)')
     .option('--out <dir>', 'with --merge: the merged directory to create')
     .action(async (dirs: string[], o: Record<string, unknown>) => {
@@ -56,6 +58,7 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
           ...(v.finding.stability ? { stability: v.finding.stability } : {}),
           ...(v.finding.minimized ? { minimized: v.finding.minimized } : {}),
           ...(v.finding.known ? { known: v.finding.known } : {}),
+          ...(v.finding.triage ? { triage: v.finding.triage } : {}),
           ...(v.detail ? { replay: v.detail.replay, divergence: v.detail.divergence } : {}),
         });
         printJson(reportJson, {
@@ -74,11 +77,13 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
           junit: junit ?? null,
         });
       } else {
-        log(`${data.dir}: ${t.sequences} sequences, ${data.findings.length} findings, ${data.flaky.length} flaky, model rules ${rulesHit(t)}/${Object.keys(t.rules).length}`);
-        for (const v of data.findings) log(`  ${v.finding.signature}  ${v.finding.count}x  ${v.finding.signatureText}${v.finding.known ? `\n    ${knownText(v.finding.known)}` : ''}`);
+        const triaged = triageCounts(data.findings.map((v) => v.finding.triage?.class));
+        log(`${data.dir}: ${t.sequences} sequences, ${data.findings.length} findings${triaged ? ` (triage: ${triaged})` : ''}, ${data.flaky.length} flaky, model rules ${rulesHit(t)}/${Object.keys(t.rules).length}`);
+        for (const v of data.findings) log(`  ${v.finding.signature}  ${v.finding.count}x  ${v.finding.signatureText}${v.finding.known ? `\n    ${knownText(v.finding.known)}` : ''}${v.finding.triage ? `\n    ${triageText(v.finding.triage)}` : ''}`);
         if (html) log(`html: ${html}`);
         if (junit) log(`junit: ${junit}`);
       }
-      setCode(data.findings.length > 0 ? EXIT.DIVERGENCE : EXIT.OK);
+      const failing = o.failOn === 'present' ? data.findings.filter((v) => v.finding.triage?.class === 'present') : data.findings;
+      setCode(failing.length > 0 ? EXIT.DIVERGENCE : EXIT.OK);
     });
 }
