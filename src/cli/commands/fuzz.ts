@@ -15,6 +15,7 @@ import { planLanes, type LanePlan } from '../../campaign/affinity.js';
 import { KnownBugs, knownText } from '../../findings/known.js';
 import { InProcessExecutor, ThreadExecutor, type Executor, type WorkerInit } from '../../campaign/executor.js';
 import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/campaign.js';
+import { lockCampaign, type CampaignLock } from '../../campaign/lock.js';
 import { findingsDir, FindingStore, type Finding } from '../../campaign/findings.js';
 import { heartbeatLine, Panel } from '../../campaign/progress.js';
 import { EXIT, UsageError } from '../../util/errors.js';
@@ -37,6 +38,9 @@ function duration(name: string, v: string): number {
 
 /** Options that define a campaign; on --resume they come from campaign.json. */
 const CAMPAIGN_OPTIONS = ['seed', 'count', 'ops', 'weights', 'maxCalls', 'batch', 'stability', 'shard', 'guidance', 'minimize', 'chunk', 'epochChunks', 'segmentEpochs', 'profileOverride', 'runner', 'kernel', 'kernelImage', 'memory', 'append'];
+
+/** A path as one shell word (quoted when it holds anything but plain path characters). */
+const shellWord = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
 function newConfig(o: Record<string, unknown>): CampaignConfig {
   if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz needs --count N or --time DURATION (or --resume DIR)');
@@ -148,6 +152,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     let config: CampaignConfig;
     if (o.resume !== undefined) {
       dir = resolve(String(o.resume));
+      if (cmd.getOptionValueSource('out') === 'cli') throw new UsageError(`--resume writes to the campaign's own directory (${dir}); do not give --out`);
       const clash = CAMPAIGN_OPTIONS.filter((k) => cmd.getOptionValueSource(k) === 'cli');
       if (clash.length) throw new UsageError(`--resume takes the campaign options from ${CAMPAIGN_FILE}; do not give ${clash.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
       const c = readConfig(dir);
@@ -159,7 +164,21 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       if (existsSync(join(dir, CAMPAIGN_FILE))) throw new UsageError(`${dir} already holds a campaign: continue it with --resume ${relative(process.cwd(), dir) || dir}, or choose another --out`);
       mkdirSync(dir, { recursive: true });
     }
-    const jobs = o.jobs !== undefined ? int('jobs', String(o.jobs), 1) : availableParallelism();
+    // One process per campaign directory (lock.ts); a second one is refused with exit 2.
+    const lock: CampaignLock = lockCampaign(dir);
+    try {
+      await fuzzIn(dir, config, o, cmd, setCode);
+    } finally {
+      lock.release();
+    }
+  });
+}
+
+async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unknown>, cmd: Command, setCode: (c: number) => void): Promise<void> {
+  {
+    // A resumed campaign keeps its lane count unless --jobs says otherwise (it never changes results).
+    const jobs = o.jobs !== undefined ? int('jobs', String(o.jobs), 1) : (config.jobs ?? availableParallelism());
+    if (o.resume === undefined) config = { ...config, jobs };
     const shardText = config.shard.count > 1 ? ` shard ${config.shard.index}/${config.shard.count}` : '';
     log(`vmafuzz fuzz: seed ${config.seed}${shardText}${o.resume !== undefined ? ` (resuming ${dir})` : ''}`);
 
@@ -193,12 +212,16 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
         writeConfig(dir, config);
       }
       const rel = (f: string) => relative(process.cwd(), f) || f;
-      const replay = (f: string) => `vmafuzz replay ${rel(f)}${runnerArgs(ropts)}`;
+      // Replay commands are stored in findings and reports and read later from anywhere: absolute paths.
+      const replay = (f: string) => `vmafuzz replay ${shellWord(resolve(f))}${runnerArgs(ropts)}`;
       // Time budget: --time for this session, else what is left of the campaign's.
       let deadline: number | undefined;
+      let budgetUsedUp = false;
       if (o.time !== undefined) deadline = Date.now() + duration('time', String(o.time));
       else if (config.timeMs !== null) {
-        deadline = Date.now() + Math.max(0, config.timeMs - elapsedSoFar(dir) * 1000);
+        const left = config.timeMs - elapsedSoFar(dir) * 1000;
+        budgetUsedUp = left <= 0;
+        deadline = Date.now() + Math.max(0, left);
       }
       const mode = String(o.progress);
       const tty = process.stderr.isTTY && !process.env.CI;
@@ -284,6 +307,17 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
           findings,
         });
       }
+      if (summary.session.sequences === 0 && !(config.count !== null && summary.complete)) {
+        // Nothing judged is not a clean result: say why and exit 125 (cannot test).
+        const why = summary.interrupted
+          ? 'interrupted before the first batch was judged'
+          : budgetUsedUp
+            ? `the campaign's time budget is used up; give --time D to run on`
+            : `no batch of ${config.batch} sequences was judged in ${secs.toFixed(0)} s; give more --time`;
+        log(`nothing was tested: ${why}`);
+        setCode(EXIT.CANNOT_TEST);
+        return;
+      }
       setCode(s.unique > 0 ? EXIT.DIVERGENCE : EXIT.OK);
     } finally {
       panel?.close();
@@ -291,5 +325,5 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       process.off('SIGTERM', onSignal);
       await executor.close();
     }
-  });
+  }
 }
