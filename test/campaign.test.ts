@@ -21,6 +21,7 @@ import { parseSequence, sequenceToJson } from '../src/seq/io.js';
 import { OPS } from '../src/seq/schema.js';
 import { findingsOf, modelRunner, ndjson } from './campaign-support.js';
 import type { Runner } from '../src/runner/types.js';
+import type { SeqObservation } from '../src/seq/observation.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `vmafuzz-${p}-`));
 
@@ -205,6 +206,39 @@ describe('coverage guidance', () => {
     expect(perChunk(two.dir)).toEqual(perChunk(one.dir));
     expect(perChunk(one.dir)).toHaveLength(8);
   }, 120_000);
+});
+
+describe('sequences the kernel did not finish', () => {
+  it('records a crashed child as a replayable finding, and keeps timed-out samples for replay', async () => {
+    // the "kernel" is the model, except that sequences of 7 calls crash at their 4th call and
+    // sequences of 5 calls time out there: what the harness reports (harness-protocol.md)
+    const model = modelRunner(hostProfile());
+    const cut = (o: SeqObservation, status: 'crash' | 'timeout', detail: string): SeqObservation => ({
+      calls: o.calls.slice(0, 3), snapshots: o.snapshots.filter((sn) => sn.after < 3), status, detail,
+    });
+    const runner: Runner = {
+      ...model,
+      run: async (b, o) => (await model.run(b, o)).map((k, i) => (b[i]!.calls.length === 7 ? cut(k, 'crash', '6') : b[i]!.calls.length === 5 ? cut(k, 'timeout', '') : k)),
+    };
+    const dir = tmp('crash');
+    const cfg = config(12, 1000, { chunk: 500, epochChunks: 2, segmentEpochs: 1000 }, false);
+    const ex = new InProcessExecutor([runner], { seed: 12, gen: DEFAULT_CONFIG, batch: 64, stabilityRuns: 1, rules: RULE_IDS, ops: OPS });
+    const s = await runCampaign({ dir, config: cfg, executor: ex, target: await ex.start(), replay: (f) => `replay ${f}` });
+    const crashed = Array.from({ length: 1000 }, (_, i) => generate(12, i)).filter((q) => q.calls.length === 7).length;
+    const hung = Array.from({ length: 1000 }, (_, i) => generate(12, i).calls.length === 5 ? i : -1).filter((i) => i >= 0);
+    expect(crashed).toBeGreaterThan(0);
+    expect(s.stats.crash).toBe(crashed);
+    expect(s.stats.divergences).toBe(crashed); // each is judged: the model predicts no crash
+    const f = findingsOf(dir).filter((x) => x.diff.includes('child-crash') || x.signatureText.includes('child-crash'));
+    expect(f.reduce((n, x) => n + x.count, 0)).toBe(crashed);
+    expect(f.every((x) => x.layer === 'result')).toBe(true);
+    for (const x of f) expect(existsSync(join(dir, 'findings', x.signature, (x.samples as Array<{ file: string }>)[0]!.file))).toBe(true);
+    // the lowest-index timed-out sequences are kept as corpus files
+    expect(s.stats.timeout).toBe(hung.length);
+    const kept = readdirSync(join(dir, 'timeouts')).filter((n) => n.startsWith('sample-')).sort();
+    expect(kept).toEqual(hung.slice(0, 20).map((i) => `sample-12-${i}.json`).sort());
+    expect(parseSequence(JSON.parse(readFileSync(join(dir, 'timeouts', kept[0]!), 'utf8')), 'timeout sample').calls).toHaveLength(5);
+  }, 60_000);
 });
 
 describe('findings store', () => {

@@ -17,6 +17,7 @@ export const batchRunOptions = (n: number): RunOptions => (n % LAYER_EVERY === 0
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { minimizeOutcome } from '../findings/minimize.js';
+import { MAX_TIMEOUT_SAMPLES } from './hangs.js';
 import { recordRunnerCrashes } from '../findings/crash.js';
 import { detail, predictAgainst, type Outcome } from './check.js';
 import type { FirstHit } from './guidance.js';
@@ -73,8 +74,8 @@ export interface ChunkResult {
   hangs: Array<{ index: number; seq: Sequence; detail: string }>;
 }
 
-/** Timed-out sequences a piece reports at most. */
-export const MAX_HANGS = 5;
+/** Timed-out sequences a piece reports at most: its lowest ones, as many as the campaign keeps. */
+export const MAX_HANGS = MAX_TIMEOUT_SAMPLES;
 
 export interface WorkContext {
   runner: Runner;
