@@ -146,7 +146,7 @@ describe('campaign on the host kernel', () => {
     child.kill('SIGINT');
     expect(await code).toBe(0);
     expect(stderr.split('\n')[0]).toBe('vmafuzz fuzz: seed 5');
-    expect(stderr).toMatch(/SIGINT: finishing the chunks in flight/);
+    expect(stderr).toMatch(/SIGINT: each lane ends its piece after the batch it is running/);
     expect(stderr).toMatch(/\(interrupted\); campaign total \d+ sequences/);
     expect(stderr).toContain(`continue with: vmafuzz fuzz --resume`);
     expect(stderr).toMatch(/\[\d+s\] [\d,]+\/8,000 sequences \([\d,]+\/s, [\d,]+ calls\/s\), 0 unique \/ 0 divergences/);

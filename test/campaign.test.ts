@@ -3,13 +3,17 @@
 // reaching more model rules than plain generation for the same number of cases.
 
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCampaign } from '../src/campaign/campaign.js';
 import { detail, type Outcome } from '../src/campaign/check.js';
 import type { CampaignConfig } from '../src/campaign/config.js';
 import { InProcessExecutor } from '../src/campaign/executor.js';
+import { lockCampaign } from '../src/campaign/lock.js';
+import { Panel } from '../src/campaign/progress.js';
+import type { ProgressView } from '../src/campaign/campaign.js';
 import { FindingStore } from '../src/campaign/findings.js';
 import { Guidance } from '../src/campaign/guidance.js';
 import { Plan, parseShard, type Layout } from '../src/campaign/layout.js';
@@ -206,6 +210,50 @@ describe('coverage guidance', () => {
     expect(perChunk(two.dir)).toEqual(perChunk(one.dir));
     expect(perChunk(one.dir)).toHaveLength(8);
   }, 120_000);
+});
+
+describe('campaign directory lock', () => {
+  const lockOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as Record<string, unknown>;
+  it('refuses a second holder naming it, and takes over a lock whose process is gone', () => {
+    const dir = tmp('lock');
+    const a = lockCampaign(dir, 'fuzz --out x');
+    expect(lockOf(dir)).toMatchObject({ pid: process.pid, host: hostname(), command: 'fuzz --out x' });
+    expect(() => lockCampaign(dir)).toThrow(new RegExp(`in use by another vmafuzz: pid ${process.pid}, started .* \\(vmafuzz fuzz --out x\\)`));
+    a.release();
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    // stale: a process that has exited; our own pid with another start time (pid reuse)
+    const dead = spawnSync('true').pid!;
+    const mine = lockOf(((d) => (lockCampaign(d), d))(tmp('lock')));
+    for (const stale of [{ ...mine, pid: dead }, { ...mine, startTicks: (mine.startTicks as number) + 1 }]) {
+      writeFileSync(join(dir, 'lock'), JSON.stringify(stale));
+      lockCampaign(dir, 'fuzz --resume x').release();
+    }
+    // another host cannot be checked: refused, with the host and the file to remove
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ ...mine, host: 'elsewhere' }));
+    expect(() => lockCampaign(dir)).toThrow(/on host elsewhere \(cannot check from here; delete .*lock if that process is gone\)/);
+  });
+});
+
+describe('progress panel', () => {
+  it('fits every line in the terminal and the panel in its height (no stale rows left behind)', async () => {
+    const dir = tmp('panel');
+    const ex = new InProcessExecutor([modelRunner(hostProfile())], { seed: 2, gen: DEFAULT_CONFIG, batch: 64, stabilityRuns: 0, rules: RULE_IDS, ops: OPS });
+    let view: ProgressView | undefined;
+    await runCampaign({ dir, config: config(2, 300, { chunk: 100, epochChunks: 2, segmentEpochs: 10 }, false), executor: ex, target: await ex.start(), replay: (f) => f, tickMs: 1, events: { onTick: (v) => (view = v) } });
+    expect(view).toBeDefined();
+    for (const [columns, rows] of [[70, 12], [200, 60]] as const) {
+      let text = '';
+      const out = { columns, rows, write: (t: string) => ((text += t), true) } as unknown as NodeJS.WriteStream;
+      const p = new Panel(out);
+      p.draw(view!);
+      p.draw(view!);
+      const drawn = text.split('\x1b[2K').slice(1).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\n$/, ''));
+      expect(drawn.length).toBeGreaterThan(0);
+      for (const l of drawn) expect(l.length, JSON.stringify(l)).toBeLessThan(columns);
+      expect(drawn.length / 2).toBeLessThan(rows);
+      expect(text).toContain(`\x1b[${drawn.length / 2}F`); // the redraw goes up exactly over the first
+    }
+  }, 60_000);
 });
 
 describe('sequences the kernel did not finish', () => {

@@ -195,7 +195,7 @@ async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unk
   let stopRequests = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     stopRequests++;
-    if (stopRequests === 1) log(`\n${sig}: finishing the chunks in flight, then writing the summary (again to stop at once)`);
+    if (stopRequests === 1) log(`\n${sig}: each lane ends its piece after the batch it is running (kept in the ledger), then the summary (again to stop at once)`);
     else process.exit(EXIT.CANNOT_TEST);
   };
   process.on('SIGINT', onSignal);
