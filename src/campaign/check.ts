@@ -46,7 +46,7 @@ export function judgeWith(predictor: Predictor, profile: Profile, seq: Sequence,
   // A sequence the kernel did not finish (timeout, crash) is compared over the calls it did run.
   // A child killed by a signal outside a touch is itself a divergence when the calls before it
   // agree: the model never predicts one (harness-protocol.md `crash <signal>`).
-  const divergence = firstDivergence(model, kernel) ?? (kernel.status === 'crash' && model.status !== 'crash' ? crashDivergence(seq, kernel) : null);
+  const divergence = divergenceOf(seq, model, kernel);
   const o: Outcome = { seq, kernel, model, divergence };
   if (divergence) {
     const input = { divergence, calls: seq.calls, rules: rulesAt(model, divergence.call) };
@@ -56,9 +56,17 @@ export function judgeWith(predictor: Predictor, profile: Profile, seq: Sequence,
   return o;
 }
 
-/** The child died during the call after the last one it completed. */
-function crashDivergence(seq: Sequence, kernel: SeqObservation): Divergence {
+/**
+ * The first divergence of a kernel run from the model, where a crashed child (harness status
+ * `crash <signal>`) diverges at the call it died in when the calls before it agree and the model
+ * predicted that call (it never predicts a crash; a call it declines, Prediction.unsupported, is
+ * no prediction).
+ */
+export function divergenceOf(seq: Sequence, model: Prediction, kernel: SeqObservation): Divergence | null {
+  const d = firstDivergence(model, kernel);
+  if (d || kernel.status !== 'crash' || model.status === 'crash') return d;
   const call = Math.min(kernel.calls.length, seq.calls.length - 1);
+  if (model.unsupported && model.unsupported.call <= call) return null;
   const sig = (kernel.detail ?? '').trim() || 'unknown';
   return { call, layer: 'result', kind: `child-crash:${sig}`, detail: `the sequence's process was killed (crash ${sig}) during call ${call}; the model predicts it completes` };
 }

@@ -3,7 +3,6 @@
 // detail (per-call snapshots, stability re-runs). The harness executes batch N+1 while this code
 // judges batch N. Used the same way in-process (--jobs 1) and in worker threads.
 
-import { firstDivergence } from '../compare/compare.js';
 import { generateGuided, type GuidePool } from '../gen/guided.js';
 import type { GenConfig } from '../gen/generate.js';
 import type { Profile } from '../model/index.js';
@@ -19,7 +18,7 @@ import type { Sequence } from '../seq/schema.js';
 import { minimizeOutcome } from '../findings/minimize.js';
 import { MAX_TIMEOUT_SAMPLES } from './hangs.js';
 import { recordRunnerCrashes } from '../findings/crash.js';
-import { detail, predictAgainst, type Outcome } from './check.js';
+import { detail, divergenceOf, predictAgainst, type Outcome } from './check.js';
 import type { FirstHit } from './guidance.js';
 
 export interface WorkConfig {
@@ -140,8 +139,8 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
       if (k.status === 'timeout' && res.hangs.length < MAX_HANGS) res.hangs.push({ index, seq, detail: k.detail ?? '' });
       const m = predictAgainst(seq, k, profile, false);
       if (m.unsupported) res.partial++;
-      // A crashed child is a divergence too: the model never predicts one (check.ts judgeWith).
-      const diverges = (k.status === 'ok' && firstDivergence(m, k) !== null) || k.status === 'crash';
+      // A crashed child is a divergence too: the model never predicts one (check.ts divergenceOf).
+      const diverges = (k.status === 'ok' || k.status === 'crash') && divergenceOf(seq, m, k) !== null;
       // A divergent case never seeds the guidance pool (as AFL keeps crashing inputs out of its
       // queue): its mutants would mostly re-find the same divergence, each at the cost of detail
       // and stability re-runs, and crowd out the search elsewhere.
