@@ -3,12 +3,13 @@
 // and records nothing twice, Ctrl-C writes the summary and --resume finishes the job.
 
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { statsLineSchema } from '../src/campaign/config.js';
 import { fuzzJson, reportJson } from '../src/cli/json.js';
+import { ensureHarness } from '../src/runner/harness-build.js';
 import { CLI, ensureBuilt, findingsOf, ndjson, SMALL_LAYOUT, vmafuzz, WRONG_PROFILE } from './campaign-support.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'vmafuzz-camp-'));
@@ -17,6 +18,23 @@ const wrong = ['--profile-override', WRONG_PROFILE, '--no-minimize', '--progress
 beforeAll(ensureBuilt, 600_000);
 
 const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0);
+
+/** progress.ndjson's pieces: each case at most once, and how many cases they cover. */
+function coverage(dir: string): { cases: number; overlap: boolean; chunks: number[] } {
+  const ls = ndjson(join(dir, 'progress.ndjson')).map((l) => [l.lo as number, l.hi as number, l.g as number] as const).sort((a, b) => a[0] - b[0]);
+  let overlap = false;
+  for (let i = 1; i < ls.length; i++) if (ls[i]![0] < ls[i - 1]![1]) overlap = true;
+  return { cases: ls.reduce((n, [lo, hi]) => n + hi - lo, 0), overlap, chunks: [...new Set(ls.map((l) => l[2]))].sort((a, b) => a - b) };
+}
+
+/** A slow target: the harness behind a filter that holds every sequence's `end` line for `ms`. */
+async function slowHarness(ms: number): Promise<string> {
+  const real = await ensureHarness();
+  const f = join(tmp(), 'slow-harness.sh');
+  writeFileSync(f, `#!/bin/sh\nwhile IFS= read -r l; do\n  if [ "$l" = end ]; then sleep ${ms / 1000}; fi\n  printf '%s\\n' "$l"\ndone | exec '${real}' "$@"\n`);
+  chmodSync(f, 0o755);
+  return f;
+}
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -40,11 +58,10 @@ describe('campaign on the host kernel', () => {
       expect([0, 1]).toContain(r.exitCode);
     }
     // the shards ran disjoint chunks that together are the unsharded run's
-    const chunks = (d: string) => ndjson(join(base, d, 'progress.ndjson')).map((l) => l.g as number);
-    const s0 = chunks('s0');
-    const s1 = chunks('s1');
+    const s0 = coverage(join(base, 's0')).chunks;
+    const s1 = coverage(join(base, 's1')).chunks;
     expect(s0.filter((g) => s1.includes(g))).toEqual([]);
-    expect([...s0, ...s1].sort((a, b) => a - b)).toEqual(chunks('all').sort((a, b) => a - b));
+    expect([...s0, ...s1].sort((a, b) => a - b)).toEqual(coverage(join(base, 'all')).chunks);
     expect(findingsOf(join(base, 's0'))).not.toEqual(findingsOf(join(base, 'all')));
 
     const m = await vmafuzz(['report', '--merge', join(base, 's0'), join(base, 's1'), '--out', join(base, 'merged'), '--json']);
@@ -57,6 +74,14 @@ describe('campaign on the host kernel', () => {
     expect(merged.totals).toEqual(single.totals);
     expect(merged.rules).toEqual(single.rules);
     expect(merged.findings.map((f) => [f.signature, f.count, f.samples])).toEqual(single.findings.map((f) => [f.signature, f.count, f.samples]));
+
+    // a campaign merged with itself and with its own shards: every case counted once, and said so
+    const m2 = await vmafuzz(['report', '--merge', join(base, 'all'), join(base, 's0'), join(base, 'all'), '--out', join(base, 'twice'), '--json']);
+    expect(m2.exitCode, m2.stderr).toBe(1);
+    expect(m2.stderr).toMatch(/sources 0 and 2 both ran 4800 of the same cases .*: counted once/);
+    const twice = reportJson.parse(JSON.parse(m2.stdout));
+    expect(twice.totals).toEqual(single.totals);
+    expect(twice.findings.map((f) => [f.signature, f.count, f.samples])).toEqual(single.findings.map((f) => [f.signature, f.count, f.samples]));
   }, 300_000);
 
   it('re-running the same campaign yields the same finding directories (deterministic signatures)', async () => {
@@ -85,8 +110,7 @@ describe('campaign on the host kernel', () => {
     child.kill('SIGKILL');
     await exited;
     const before = findingsOf(dir);
-    const chunksBefore = lines(join(dir, 'progress.ndjson'));
-    expect(chunksBefore).toBeLessThan(30); // it really was mid-campaign
+    expect(coverage(dir).cases).toBeLessThan(6000); // it really was mid-campaign
     expect(before.length).toBeGreaterThan(0);
     // as if the kill had also torn the line being written
     appendFileSync(join(dir, 'progress.ndjson'), '{"g":29,"lo":5800,"hi":6000,"n":2');
@@ -102,9 +126,10 @@ describe('campaign on the host kernel', () => {
     const after = findingsOf(dir);
     for (const f of before) expect(after.find((a) => a.signature === f.signature)?.count ?? 0).toBeGreaterThanOrEqual(f.count);
     // nothing twice: each chunk and each recorded case appears once, and the result equals an uninterrupted run
-    const g = ndjson(join(dir, 'progress.ndjson')).map((l) => l.g as number);
-    expect(new Set(g).size).toBe(g.length);
-    expect(g.length).toBe(30);
+    const cov = coverage(dir);
+    expect(cov.overlap).toBe(false);
+    expect(cov.cases).toBe(6000);
+    expect(cov.chunks).toHaveLength(30);
     const rec = ndjson(join(dir, 'recorded.ndjson')).map((l) => l.i as number);
     expect(new Set(rec).size).toBe(rec.length);
     expect(rec.sort((a, b) => a - b)).toEqual(ndjson(join(base, 'ref', 'recorded.ndjson')).map((l) => l.i as number).sort((a, b) => a - b));
@@ -121,7 +146,7 @@ describe('campaign on the host kernel', () => {
     child.kill('SIGINT');
     expect(await code).toBe(0);
     expect(stderr.split('\n')[0]).toBe('vmafuzz fuzz: seed 5');
-    expect(stderr).toMatch(/SIGINT: finishing the chunks in flight/);
+    expect(stderr).toMatch(/SIGINT: each lane ends its piece after the batch it is running/);
     expect(stderr).toMatch(/\(interrupted\); campaign total \d+ sequences/);
     expect(stderr).toContain(`continue with: vmafuzz fuzz --resume`);
     expect(stderr).toMatch(/\[\d+s\] [\d,]+\/8,000 sequences \([\d,]+\/s, [\d,]+ calls\/s\), 0 unique \/ 0 divergences/);
@@ -146,5 +171,45 @@ describe('campaign on the host kernel', () => {
     expect(bad.stderr).toMatch(/do not give --seed/);
     // and a second campaign into the same directory is refused
     expect((await vmafuzz(['fuzz', '--count', '10', '--out', dir])).stderr).toMatch(/already holds a campaign: continue it with --resume/);
+  }, 300_000);
+
+  it('a short --time campaign on a slow target judges, checkpoints and reports sequences', async () => {
+    // ~20 sequences/s: a 4096-case chunk would take 3.5 minutes; pieces are sized to the lane's speed
+    const env = { VMAFUZZ_HARNESS: await slowHarness(50) };
+    const dir = join(tmp(), 'slow');
+    const t0 = Date.now();
+    const r = await vmafuzz(['fuzz', '--time', '8s', '--jobs', '1', '--seed', '3', '--ops', 'core', '--no-minimize', '--out', dir, '--progress', 'lines', '--stats-every', '1s', '--json'], { env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const s = fuzzJson.parse(JSON.parse(r.stdout));
+    expect(s.sequences).toBeGreaterThanOrEqual(64);
+    const cov = coverage(dir);
+    expect(cov.cases).toBe(s.sequences); // every judged case is in the ledger
+    expect(ndjson(join(dir, 'progress.ndjson')).length).toBeGreaterThanOrEqual(2); // several checkpoints
+    // the heartbeat moved before the end: some line before the last shows sequences and rules
+    const beats = [...r.stderr.matchAll(/\] ([\d,]+) sequences .* rules (\d+)\//g)].map((m) => [Number(m[1]!.replace(/,/g, '')), Number(m[2])]);
+    expect(beats.slice(0, -1).some(([n, rules]) => n! > 0 && rules! > 0)).toBe(true);
+    // resumed without --jobs: the campaign's one lane, not one per CPU; the rest of the budget is gone
+    const again = await vmafuzz(['fuzz', '--resume', dir, '--progress', 'off'], { env });
+    expect(again.exitCode, again.stderr).toBe(125);
+    expect(again.stderr).toMatch(/nothing was tested: the campaign's time budget is used up; give --time D/);
+    expect(again.stderr).toMatch(/; 1 job[ ;(]/);
+    expect((await vmafuzz(['fuzz', '--resume', dir, '--out', dir])).stderr).toMatch(/do not give --out/);
+  }, 300_000);
+
+  it('refuses a second process in a campaign directory, naming the one that holds it', async () => {
+    const dir = join(tmp(), 'locked');
+    const child = spawn(process.execPath, [CLI, 'fuzz', '--time', '60s', '--jobs', '1', '--ops', 'core', '--no-minimize', '--out', dir, '--progress', 'off'], { stdio: 'ignore' });
+    const code = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    try {
+      await waitFor(() => lines(join(dir, 'progress.ndjson')) >= 1, 120_000);
+      const r = await vmafuzz(['fuzz', '--resume', dir, '--progress', 'off']);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`in use by another vmafuzz: pid ${child.pid}, started \\S+ \\(vmafuzz fuzz --time 60s`));
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await code).toBe(0);
+    expect(existsSync(join(dir, 'lock'))).toBe(false); // released on exit
   }, 300_000);
 });

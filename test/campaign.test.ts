@@ -3,13 +3,17 @@
 // reaching more model rules than plain generation for the same number of cases.
 
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCampaign } from '../src/campaign/campaign.js';
 import { detail, type Outcome } from '../src/campaign/check.js';
 import type { CampaignConfig } from '../src/campaign/config.js';
 import { InProcessExecutor } from '../src/campaign/executor.js';
+import { lockCampaign } from '../src/campaign/lock.js';
+import { Panel } from '../src/campaign/progress.js';
+import type { ProgressView } from '../src/campaign/campaign.js';
 import { findingTarget, FindingStore } from '../src/campaign/findings.js';
 import { Guidance } from '../src/campaign/guidance.js';
 import { Plan, parseShard, type Layout } from '../src/campaign/layout.js';
@@ -21,6 +25,7 @@ import { parseSequence, sequenceToJson } from '../src/seq/io.js';
 import { OPS } from '../src/seq/schema.js';
 import { findingsOf, modelRunner, ndjson } from './campaign-support.js';
 import type { Runner } from '../src/runner/types.js';
+import type { SeqObservation } from '../src/seq/observation.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `vmafuzz-${p}-`));
 
@@ -41,6 +46,22 @@ async function modelCampaign(seed: number, count: number, guided: boolean, runne
   const target = await ex.start();
   const s = await runCampaign({ dir, config: cfg, executor: ex, target, replay: (f) => f });
   return { stats: s.stats, dir };
+}
+
+/** progress.ndjson folded per chunk: pieces differ with lane speeds, the chunk's sums may not. */
+function perChunk(dir: string): string[] {
+  const by = new Map<number, { n: number; calls: number; cases: number; rules: number[]; ops: number[] }>();
+  for (const l of ndjson(join(dir, 'progress.ndjson'))) {
+    const g = l.g as number;
+    const a = by.get(g) ?? { n: 0, calls: 0, cases: 0, rules: [], ops: [] };
+    a.n += l.n as number;
+    a.calls += l.calls as number;
+    a.cases += (l.hi as number) - (l.lo as number);
+    (l.rules as number[]).forEach((v, i) => (a.rules[i] = (a.rules[i] ?? 0) + v));
+    (l.ops as number[]).forEach((v, i) => (a.ops[i] = (a.ops[i] ?? 0) + v));
+    by.set(g, a);
+  }
+  return [...by.entries()].sort((a, b) => a[0] - b[0]).map(([g, a]) => JSON.stringify([g, a]));
 }
 
 describe('campaign layout', () => {
@@ -103,7 +124,7 @@ describe('coverage guidance', () => {
     const chunks = Array.from({ length: 6 }, (_, g) => ({ g, counts: [g + 1, g % 2, g === 4 ? 1 : 0], first: [{ rule: 0, index: g * 100 + 7, call: 0, seq: seq(g * 100 + 7) }, ...(g % 2 ? [{ rule: 1, index: g * 100 + 3, call: 1, seq: seq(g * 100 + 3) }] : [])] }));
     const pools = (order: number[]) => {
       const gd = new Guidance(plan, rules, 50, true);
-      for (const g of order) gd.add(0, plan.pos(g).epoch, chunks[g]!.counts, chunks[g]!.first);
+      for (const g of order) gd.add(0, plan.pos(g).epoch, chunks[g]!.counts, chunks[g]!.first, 100);
       return [2, 3, 4].map((e) => gd.pool(0, e).entries.map((x) => `${x.rule}@${x.index}/${x.call}x${x.count}`));
     };
     const inOrder = pools([0, 1, 2, 3, 4, 5]);
@@ -113,8 +134,10 @@ describe('coverage guidance', () => {
     expect(inOrder[1]).toEqual(['a@7/0x10', 'b@103/1x2']);
     const gd = new Guidance(plan, rules, 50, true);
     expect(gd.ready(0, 2)).toBe(false);
-    gd.add(0, 0, [1, 0, 0], []);
-    gd.add(0, 0, [1, 0, 0], []);
+    gd.add(0, 0, [1, 0, 0], [], 100);
+    gd.add(0, 0, [1, 0, 0], [], 60); // pieces of a chunk count by their cases
+    expect(gd.ready(0, 2)).toBe(false);
+    gd.add(0, 0, [1, 0, 0], [], 40);
     expect(gd.ready(0, 2)).toBe(true);
     expect(gd.ready(0, 3)).toBe(false);
   });
@@ -184,13 +207,90 @@ describe('coverage guidance', () => {
   it('does not depend on scheduling: one runner or two give the same per-chunk results', async () => {
     const one = await modelCampaign(3, 4000, true, 1);
     const two = await modelCampaign(3, 4000, true, 2);
-    const key = (dir: string) =>
-      ndjson(join(dir, 'progress.ndjson'))
-        .map((l) => JSON.stringify([l.g, l.n, l.calls, l.rules, l.ops]))
-        .sort();
-    expect(key(two.dir)).toEqual(key(one.dir));
-    expect(key(one.dir)).toHaveLength(8);
+    expect(perChunk(two.dir)).toEqual(perChunk(one.dir));
+    expect(perChunk(one.dir)).toHaveLength(8);
   }, 120_000);
+});
+
+describe('campaign directory lock', () => {
+  const lockOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as Record<string, unknown>;
+  it('refuses a second holder naming it, and takes over a lock whose process is gone', () => {
+    const dir = tmp('lock');
+    const a = lockCampaign(dir, 'fuzz --out x');
+    expect(lockOf(dir)).toMatchObject({ pid: process.pid, host: hostname(), command: 'fuzz --out x' });
+    expect(() => lockCampaign(dir)).toThrow(new RegExp(`in use by another vmafuzz: pid ${process.pid}, started .* \\(vmafuzz fuzz --out x\\)`));
+    a.release();
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    // stale: a process that has exited; our own pid with another start time (pid reuse)
+    const dead = spawnSync('true').pid!;
+    const mine = lockOf(((d) => (lockCampaign(d), d))(tmp('lock')));
+    for (const stale of [{ ...mine, pid: dead }, { ...mine, startTicks: (mine.startTicks as number) + 1 }]) {
+      writeFileSync(join(dir, 'lock'), JSON.stringify(stale));
+      lockCampaign(dir, 'fuzz --resume x').release();
+    }
+    // another host cannot be checked: refused, with the host and the file to remove
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ ...mine, host: 'elsewhere' }));
+    expect(() => lockCampaign(dir)).toThrow(/on host elsewhere \(cannot check from here; delete .*lock if that process is gone\)/);
+  });
+});
+
+describe('progress panel', () => {
+  it('fits every line in the terminal and the panel in its height (no stale rows left behind)', async () => {
+    const dir = tmp('panel');
+    const ex = new InProcessExecutor([modelRunner(hostProfile())], { seed: 2, gen: DEFAULT_CONFIG, batch: 64, stabilityRuns: 0, rules: RULE_IDS, ops: OPS });
+    let view: ProgressView | undefined;
+    await runCampaign({ dir, config: config(2, 300, { chunk: 100, epochChunks: 2, segmentEpochs: 10 }, false), executor: ex, target: await ex.start(), replay: (f) => f, tickMs: 1, events: { onTick: (v) => (view = v) } });
+    expect(view).toBeDefined();
+    for (const [columns, rows] of [[70, 12], [200, 60]] as const) {
+      let text = '';
+      const out = { columns, rows, write: (t: string) => ((text += t), true) } as unknown as NodeJS.WriteStream;
+      const p = new Panel(out);
+      p.draw(view!);
+      p.draw(view!);
+      const drawn = text.split('\x1b[2K').slice(1).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\n$/, ''));
+      expect(drawn.length).toBeGreaterThan(0);
+      for (const l of drawn) expect(l.length, JSON.stringify(l)).toBeLessThan(columns);
+      expect(drawn.length / 2).toBeLessThan(rows);
+      expect(text).toContain(`\x1b[${drawn.length / 2}F`); // the redraw goes up exactly over the first
+    }
+  }, 60_000);
+});
+
+describe('sequences the kernel did not finish', () => {
+  it('records a crashed child as a replayable finding, and keeps timed-out samples for replay', async () => {
+    // the "kernel" is the model, except that sequences of 7 calls crash at their 4th call and
+    // sequences of 5 calls time out there: what the harness reports (harness-protocol.md)
+    const model = modelRunner(hostProfile());
+    const cut = (o: SeqObservation, status: 'crash' | 'timeout', detail: string): SeqObservation => ({
+      calls: o.calls.slice(0, 3), snapshots: o.snapshots.filter((sn) => sn.after < 3), status, detail,
+    });
+    const runner: Runner = {
+      ...model,
+      run: async (b, o) => (await model.run(b, o)).map((k, i) => (b[i]!.calls.length === 7 ? cut(k, 'crash', '6') : b[i]!.calls.length === 5 ? cut(k, 'timeout', '') : k)),
+    };
+    const dir = tmp('crash');
+    const cfg = config(12, 1000, { chunk: 500, epochChunks: 2, segmentEpochs: 1000 }, false);
+    const ex = new InProcessExecutor([runner], { seed: 12, gen: DEFAULT_CONFIG, batch: 64, stabilityRuns: 1, rules: RULE_IDS, ops: OPS });
+    const s = await runCampaign({ dir, config: cfg, executor: ex, target: await ex.start(), replay: (f) => `replay ${f}` });
+    const crashed = Array.from({ length: 1000 }, (_, i) => generate(12, i)).filter((q) => q.calls.length === 7).length;
+    const hung = Array.from({ length: 1000 }, (_, i) => generate(12, i).calls.length === 5 ? i : -1).filter((i) => i >= 0);
+    // a crash at a call the model declines to predict (Prediction.unsupported) is no divergence
+    const judged = Array.from({ length: 1000 }, (_, i) => generate(12, i)).filter((q) => q.calls.length === 7 && !((predict(q, hostProfile(), { snapshotEveryCall: false }).unsupported?.call ?? 99) <= 3)).length;
+    expect(crashed).toBeGreaterThan(0);
+    expect(judged).toBeGreaterThan(0);
+    expect(s.stats.crash).toBe(crashed);
+    expect(s.stats.divergences).toBe(judged); // each is judged: the model predicts no crash
+    expect(s.stats.flaky).toBe(0);
+    const f = findingsOf(dir).filter((x) => x.signatureText.includes('child-crash'));
+    expect(f.reduce((n, x) => n + x.count, 0)).toBe(judged);
+    expect(f.every((x) => x.layer === 'result')).toBe(true);
+    for (const x of f) expect(existsSync(join(dir, 'findings', x.signature, (x.samples as Array<{ file: string }>)[0]!.file))).toBe(true);
+    // the lowest-index timed-out sequences are kept as corpus files
+    expect(s.stats.timeout).toBe(hung.length);
+    const kept = readdirSync(join(dir, 'timeouts')).filter((n) => n.startsWith('sample-')).sort();
+    expect(kept).toEqual(hung.slice(0, 20).map((i) => `sample-12-${i}.json`).sort());
+    expect(parseSequence(JSON.parse(readFileSync(join(dir, 'timeouts', kept[0]!), 'utf8')), 'timeout sample').calls).toHaveLength(5);
+  }, 60_000);
 });
 
 describe('findings store', () => {

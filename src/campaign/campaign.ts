@@ -1,11 +1,17 @@
-// The campaign: hands chunks of case indices to the executor's slots, records what comes back and
-// keeps the campaign directory resumable:
-//   1. findings of a completed chunk go to the FindingStore (atomic files), each followed by a line
+// The campaign: hands pieces of chunks of case indices to the executor's lanes, records what comes
+// back and keeps the campaign directory resumable:
+//   1. findings of a judged piece go to the FindingStore (atomic files), each followed by a line
 //      in recorded.ndjson (fsync) - an index recorded there is never recorded again;
-//   2. then the chunk's line goes to progress.ndjson (fsync) - a chunk there is never run again.
-// A kill -9 between 1 and 2 re-runs the chunk on --resume, and its already recorded findings are
+//   2. then the piece's line ([lo, hi) of chunk g) goes to progress.ndjson (fsync) - cases there
+//      are never run again.
+// A kill -9 between 1 and 2 re-runs the piece on --resume, and its already recorded findings are
 // skipped; counts in finding.json are reconciled with recorded.ndjson. Nothing is lost, nothing
 // recorded twice.
+//
+// A piece is a few seconds of work at the lane's measured speed (PIECE_MS), whole batches from
+// the chunk's start, so a slow runner (QEMU, a loaded machine) checkpoints as often as a fast one.
+// Which cases a piece holds never changes a case's result: case i depends on (seed, i, the pool
+// of its epoch) and on the batch number in its chunk (batchRunOptions), never on the piece.
 
 import { join } from 'node:path';
 import type { TargetInfo } from '../runner/types.js';
@@ -18,6 +24,7 @@ import type { Executor } from './executor.js';
 import type { KnownLookup } from '../findings/known.js';
 import { findingTarget, FindingStore, type RecordResult } from './findings.js';
 import { Guidance, type FirstHit } from './guidance.js';
+import { HangStore } from './hangs.js';
 import { Plan } from './layout.js';
 import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
 import type { Outcome } from './check.js';
@@ -47,8 +54,12 @@ export interface CampaignRun {
   tickMs?: number;
   /** time limit of one automatic minimization */
   minimizeMs?: number;
-  /** how long an interrupted campaign waits for the chunks in flight before dropping them */
+  /** how long a stopping campaign waits for minimizations in flight before dropping them */
   graceMs?: number;
+  /** how long it waits for the pieces in flight to checkpoint (they end after their current batch) */
+  chunkGraceMs?: number;
+  /** seconds of work a piece is sized for at the lane's measured speed */
+  pieceMs?: number;
 }
 
 export interface Totals extends CountTotals {
@@ -74,13 +85,20 @@ export interface CampaignSummary {
   interrupted: boolean;
   /** count mode: every chunk of this shard is done */
   complete: boolean;
+  /** timed-out sequences kept this session (timeouts/) */
+  hangs: string[];
 }
 
-function addChunk(t: Totals, l: ChunkLine | ChunkResult): void {
+/** Work per piece (ms): a kill loses at most this per lane; natively it is about a chunk, so the ledger grows no faster than with whole chunks. */
+export const PIECE_MS = 4000;
+
+type Range = [number, number];
+const overlaps = (rs: readonly Range[], lo: number, hi: number) => rs.some(([a, b]) => a < hi && lo < b);
+
+function addPiece(t: Totals, l: ChunkLine | ChunkResult): void {
   addCounts(t, l);
   l.ops.forEach((v, i) => (t.ops[i] = (t.ops[i] ?? 0) + v));
   l.rules.forEach((v, i) => (t.rules[i] = (t.rules[i] ?? 0) + v));
-  t.chunksDone++;
 }
 
 const RATE_WINDOW = 5000;
@@ -100,19 +118,33 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled);
   const store = new FindingStore(dir, run.known);
   const totals: Totals = { ...zeroCounts(), ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
+  /** complete chunks */
   const done = new Set<number>();
+  /** judged ranges of chunks not complete yet */
+  const judged = new Map<number, Range[]>();
+  const cases = (rs: readonly Range[]) => rs.reduce((n, [a, b]) => n + b - a, 0);
+  const markJudged = (g: number, lo: number, hi: number) => {
+    const rs = judged.get(g) ?? [];
+    rs.push([lo, hi]);
+    const p = plan.pos(g);
+    if (cases(rs) >= p.hi - p.lo) {
+      judged.delete(g);
+      done.add(g);
+      totals.chunksDone++;
+    } else judged.set(g, rs);
+  };
 
   // --- state from earlier sessions -------------------------------------------------------------
   const progressFile = join(dir, PROGRESS_FILE);
   const prog = readNdjson(progressFile, chunkLineSchema);
   if (prog.damaged) throw new InputError(progressFile, '', `damaged in the middle (${prog.bad}); refusing to resume`);
   for (const l of prog.lines) {
-    if (done.has(l.g)) continue;
-    done.add(l.g);
-    addChunk(totals, l);
+    if (done.has(l.g) || overlaps(judged.get(l.g) ?? [], l.lo, l.hi)) continue; // never count a case twice
+    addPiece(totals, l);
+    markJudged(l.g, l.lo, l.hi);
     const p = plan.pos(l.g);
     const first: FirstHit[] = l.first.map((h) => ({ rule: h.r, index: h.i, call: h.k, seq: parseSequence(h.seq, `${progressFile} chunk ${l.g}`) }));
-    guidance.add(p.segment, p.epoch, l.rules, first);
+    guidance.add(p.segment, p.epoch, l.rules, first, l.hi - l.lo);
   }
   const recordedFile = join(dir, RECORDED_FILE);
   const rec = readNdjson(recordedFile, recordedLineSchema);
@@ -141,32 +173,70 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const t0 = Date.now();
   const sessionStart = { sequences: totals.sequences, calls: totals.calls };
   let cursor: number | null = plan.nextOwned(0);
-  const running = new Set<number>();
-  /** display only: sequences and calls judged in chunks still running */
+  /** cases of touched chunks not handed out yet (gaps between judged and running pieces) */
+  const todo = new Map<number, Range[]>();
+  const gaps = (g: number): Range[] => {
+    let t = todo.get(g);
+    if (t) return t;
+    const p = plan.pos(g);
+    t = [];
+    let at = p.lo;
+    for (const [a, b] of [...(judged.get(g) ?? [])].sort((x, y) => x[0] - y[0])) {
+      if (a > at) t.push([at, a]);
+      at = Math.max(at, b);
+    }
+    if (at < p.hi) t.push([at, p.hi]);
+    todo.set(g, t);
+    return t;
+  };
+  const open = (g: number) => !done.has(g) && gaps(g).length > 0;
+  /** display only: sequences and calls judged in pieces still running */
   const partial = new Map<number, { n: number; calls: number }>();
-  const retries: number[] = [];
-  const failures = new Map<number, number>();
+  /** measured sequences/s of each lane (from its last piece) */
+  const laneRate = new Map<number, number>();
+  const pieceMs = run.pieceMs ?? PIECE_MS;
+  const retries: Array<{ g: number; lo: number; hi: number }> = [];
+  const failures = new Map<string, number>();
   const minimizeQueue: Array<{ sig: string; kind: 'divergence' | 'flaky'; outcome: Outcome }> = [];
   let busy = 0;
+  let pieces = 0;
   let stopping = false;
   let hardStop = false;
   let fatal: Error | null = null;
   const tasks = new Set<Promise<void>>();
+  const chunkTasks = new Set<Promise<void>>();
+  const hangs: string[] = [];
+  const hangStore = new HangStore(dir, cfg.seed);
 
-  const pick = (): number | null => {
+  /** Cases for a piece on `lane`: PIECE_MS of work at its speed, whole batches, one batch to start. */
+  const pieceSize = (lane: number): number => {
+    const r = laneRate.get(lane);
+    if (r === undefined) return cfg.batch;
+    return Math.max(1, Math.min(Math.round((r * pieceMs) / 1000 / cfg.batch), Math.ceil(cfg.layout.chunk / cfg.batch))) * cfg.batch;
+  };
+  const take = (g: number, lane: number) => {
+    const t = gaps(g);
+    const [a, b] = t[0]!;
+    const hi = Math.min(b, a + pieceSize(lane));
+    if (hi === b) t.shift();
+    else t[0] = [hi, b];
+    return { g, lo: a, hi };
+  };
+
+  const pick = (lane: number): { g: number; lo: number; hi: number } | null => {
     if (retries.length) return retries.shift()!;
-    while (cursor !== null && (done.has(cursor) || running.has(cursor))) cursor = plan.nextOwned(cursor + 1);
+    while (cursor !== null && !open(cursor)) cursor = plan.nextOwned(cursor + 1);
     // look a little ahead for a chunk whose pool is ready (the next one may wait for its epoch - 2)
     let g = cursor;
     for (let look = 0; g !== null && look < 4 * cfg.layout.epochChunks + 2; look++, g = plan.nextOwned(g + 1)) {
-      if (done.has(g) || running.has(g)) continue;
+      if (!open(g)) continue;
       const p = plan.pos(g);
-      if (guidance.ready(p.segment, p.epoch)) return g;
+      if (guidance.ready(p.segment, p.epoch)) return take(g, lane);
     }
     return null;
   };
 
-  const onChunk = (r: ChunkResult) => {
+  const onPiece = (r: ChunkResult, task: { g: number; lo: number; hi: number }) => {
     const found = [...r.found].sort((a, b) => a.index - b.index);
     for (const f of found) {
       if (recorded.has(f.index)) continue;
@@ -183,47 +253,64 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       }
       ev.onFinding?.(res, f.outcome);
     }
+    for (const h of r.hangs ?? []) {
+      const file = hangStore.keep(h.index, h.seq, h.detail);
+      if (file) {
+        hangs.push(file);
+        ev.log?.(`sequence ${h.index} timed out (${h.detail || 'deadline'}); kept for replay: ${run.replay(file)}`);
+      }
+    }
     const first = r.first.map((h) => ({ ...h, seq: normal(h.seq, `chunk ${r.g}`) }));
-    const line: ChunkLine = {
-      g: r.g, lo: r.lo, hi: r.hi, n: r.n, calls: r.calls, div: r.div, flaky: r.flaky, timeout: r.timeout, crash: r.crash, infra: r.infra, partial: r.partial,
-      ops: r.ops, rules: r.rules, first: first.map((h) => ({ r: h.rule, i: h.index, k: h.call, seq: sequenceToInput(h.seq) })),
-    };
-    progress.add(line);
-    progress.flush(true);
-    done.add(r.g);
-    addChunk(totals, r);
-    const p = plan.pos(r.g);
-    guidance.add(p.segment, p.epoch, r.rules, first);
+    if (r.hi > r.lo) {
+      const line: ChunkLine = {
+        g: r.g, lo: r.lo, hi: r.hi, n: r.n, calls: r.calls, div: r.div, flaky: r.flaky, timeout: r.timeout, crash: r.crash, infra: r.infra, partial: r.partial,
+        ops: r.ops, rules: r.rules, first: first.map((h) => ({ r: h.rule, i: h.index, k: h.call, seq: sequenceToInput(h.seq) })),
+      };
+      progress.add(line);
+      progress.flush(true);
+      addPiece(totals, r);
+      markJudged(r.g, r.lo, r.hi);
+      if (done.has(r.g)) todo.delete(r.g);
+      const p = plan.pos(r.g);
+      guidance.add(p.segment, p.epoch, r.rules, first, r.hi - r.lo);
+    }
+    // a piece cut short by a stop request: its tail goes back to be handed out again
+    if (r.hi < task.hi) gaps(r.g).unshift([r.hi, task.hi]);
   };
 
-  const dispatchChunk = (g: number) => {
+  const dispatchChunk = (task: { g: number; lo: number; hi: number }, lane: number) => {
+    const { g } = task;
     const p = plan.pos(g);
     const pool = guidance.pool(p.segment, p.epoch);
-    const known = [...guidance.known(p.segment, p.lo)];
-    running.add(g);
+    const known = [...guidance.known(p.segment, task.lo)];
+    const id = pieces++;
+    const started = Date.now();
     busy++;
     const t = executor
-      .chunk({ g, lo: p.lo, hi: p.hi, pool, known }, (n, calls) => partial.set(g, { n, calls }))
+      .chunk({ ...task, batch0: Math.floor((task.lo - p.lo) / cfg.batch), pool, known }, (n, calls) => partial.set(id, { n, calls }))
       .then(
         (r) => {
-          if (!fatal && !(stopping && hardStop)) onChunk(r);
+          if (r.n > 0) laneRate.set(lane, r.n / Math.max(1e-3, (Date.now() - started) / 1000));
+          if (!fatal && !hardStop) onPiece(r, task);
         },
         (e: Error) => {
           if (stopping) return; // the runner was closed under it, or the campaign ends anyway
-          const n = (failures.get(g) ?? 0) + 1;
-          failures.set(g, n);
-          ev.log?.(`chunk ${g} (cases ${p.lo}-${p.hi - 1}) failed (${n}/3): ${e.message.split('\n')[0]}`);
-          if (n >= 3) fatal ??= new Error(`chunk ${g} failed 3 times: ${e.message}`);
-          else retries.push(g);
+          const key = `${g}/${task.lo}`;
+          const n = (failures.get(key) ?? 0) + 1;
+          failures.set(key, n);
+          ev.log?.(`chunk ${g} (cases ${task.lo}-${task.hi - 1}) failed (${n}/3): ${e.message.split('\n')[0]}`);
+          if (n >= 3) fatal ??= new Error(`chunk ${g} (cases ${task.lo}-${task.hi - 1}) failed 3 times: ${e.message}`);
+          else retries.push(task);
         },
       )
       .finally(() => {
-        partial.delete(g);
-        running.delete(g);
+        partial.delete(id);
         busy--;
         tasks.delete(t);
+        chunkTasks.delete(t);
       });
     tasks.add(t);
+    chunkTasks.add(t);
   };
 
   let minimizing = 0;
@@ -275,6 +362,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const statsLine = (final: boolean, forFile: boolean): StatsLine => {
     const now = Date.now();
     const r = rate(now);
+    const liveNow = final ? { sequences: totals.sequences, calls: totals.calls } : live();
     const withRules = final || (forFile && now - lastRulesAt >= 60_000);
     if (withRules && forFile) lastRulesAt = now;
     const line: StatsLine = {
@@ -282,8 +370,9 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       elapsed: elapsedBefore + (now - t0) / 1000,
       session,
       jobs: executor.slots,
-      sequences: totals.sequences,
-      calls: totals.calls,
+      // live: the pieces in flight count as they go (rules follow at the end of each piece)
+      sequences: liveNow.sequences,
+      calls: liveNow.calls,
       sequencesPerSec: r.seq,
       callsPerSec: r.calls,
       divergences: totals.divergences,
@@ -326,18 +415,22 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     if (!stopping && (run.shouldStop?.() || (run.deadline !== undefined && Date.now() >= run.deadline))) {
       stopping = true;
       stopAt = Date.now();
+      executor.stop();
     }
     if (!stopping) {
       // Minimizations take a free lane first, but leave at least one lane fuzzing when there are several.
       while (busy < executor.slots && minimizeQueue.length && minimizing < Math.max(1, executor.slots - 1)) dispatchMinimize();
       while (busy < executor.slots) {
-        const g = pick();
-        if (g === null) break;
-        dispatchChunk(g);
+        const lane = executor.nextLane();
+        const task = pick(lane);
+        if (task === null) break;
+        dispatchChunk(task, lane);
       }
     }
     if (tasks.size === 0) break;
-    if (stopping && Date.now() - stopAt > (run.graceMs ?? 15_000)) {
+    // Pieces in flight checkpoint after their current batch; minimizations get a shorter grace.
+    const waited = Date.now() - stopAt;
+    if (stopping && ((chunkTasks.size === 0 && waited > (run.graceMs ?? 15_000)) || waited > (run.chunkGraceMs ?? 120_000))) {
       hardStop = true;
       break;
     }
@@ -365,5 +458,6 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     session: { sequences: totals.sequences - sessionStart.sequences, calls: totals.calls - sessionStart.calls, seconds: (Date.now() - t0) / 1000 },
     interrupted,
     complete,
+    hangs,
   };
 }

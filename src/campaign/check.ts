@@ -44,7 +44,9 @@ export type Predictor = (seq: Sequence, kernel: SeqObservation, profile: Profile
 export function judgeWith(predictor: Predictor, profile: Profile, seq: Sequence, kernel: SeqObservation, every: boolean): Outcome {
   const model = predictor(seq, kernel, profile, every);
   // A sequence the kernel did not finish (timeout, crash) is compared over the calls it did run.
-  const divergence = firstDivergence(model, kernel);
+  // A child killed by a signal outside a touch is itself a divergence when the calls before it
+  // agree: the model never predicts one (harness-protocol.md `crash <signal>`).
+  const divergence = divergenceOf(seq, model, kernel);
   const o: Outcome = { seq, kernel, model, divergence };
   if (divergence) {
     const input = { divergence, calls: seq.calls, rules: rulesAt(model, divergence.call) };
@@ -52,6 +54,21 @@ export function judgeWith(predictor: Predictor, profile: Profile, seq: Sequence,
     o.signatureText = signatureText(input);
   }
   return o;
+}
+
+/**
+ * The first divergence of a kernel run from the model, where a crashed child (harness status
+ * `crash <signal>`) diverges at the call it died in when the calls before it agree and the model
+ * predicted that call (it never predicts a crash; a call it declines, Prediction.unsupported, is
+ * no prediction).
+ */
+export function divergenceOf(seq: Sequence, model: Prediction, kernel: SeqObservation): Divergence | null {
+  const d = firstDivergence(model, kernel);
+  if (d || kernel.status !== 'crash' || model.status === 'crash') return d;
+  const call = Math.min(kernel.calls.length, seq.calls.length - 1);
+  if (model.unsupported && model.unsupported.call <= call) return null;
+  const sig = (kernel.detail ?? '').trim() || 'unknown';
+  return { call, layer: 'result', kind: `child-crash:${sig}`, detail: `the sequence's process was killed (crash ${sig}) during call ${call}; the model predicts it completes` };
 }
 
 const judge = (seq: Sequence, kernel: SeqObservation, profile: Profile, every: boolean): Outcome => judgeWith(predictAgainst, profile, seq, kernel, every);
@@ -65,9 +82,9 @@ export interface CheckOptions {
 export async function checkBatch(runner: Runner, profile: Profile, seqs: readonly Sequence[], opts: CheckOptions): Promise<Outcome[]> {
   const kernel = await runner.run(seqs, FAST_RUN);
   const out = seqs.map((s, i) => judge(s, kernel[i]!, profile, false));
-  const divergent = out.filter((o) => o.divergence && o.kernel.status === 'ok');
+  const divergent = out.filter((o) => o.divergence && o.kernel.status !== 'timeout' && o.kernel.status !== 'infra');
   if (divergent.length === 0) return out;
-  return Promise.all(out.map(async (o) => (o.divergence && o.kernel.status === 'ok' ? detail(runner, profile, o.seq, opts) : o)));
+  return Promise.all(out.map(async (o) => (o.divergence && o.kernel.status !== 'timeout' && o.kernel.status !== 'infra' ? detail(runner, profile, o.seq, opts) : o)));
 }
 
 /** Re-run one sequence with a snapshot after every call, then the stability gate. */

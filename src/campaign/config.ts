@@ -35,6 +35,8 @@ export const campaignConfigSchema = z.strictObject({
   rules: z.array(z.string()),
   created: z.string(),
   target: target.optional(),
+  /** lanes the campaign was started with: the default of --resume (absent in older campaigns) */
+  jobs: z.number().int().min(1).optional(),
 });
 export type CampaignConfig = z.infer<typeof campaignConfigSchema>;
 

@@ -22,7 +22,11 @@ export interface Executor {
   readonly cpus: Array<number | null>;
   readonly bindErrors: string[];
   start(): Promise<TargetInfo>;
+  /** the lane the next chunk() or minimize() call will run on (its speed sizes the piece) */
+  nextLane(): number;
   chunk(task: ChunkTask, onProgress?: ChunkProgress): Promise<ChunkResult>;
+  /** ask every chunk in flight to end after the batch it is running (a checkpoint) */
+  stop(): void;
   minimize(task: MinimizeTask): Promise<MinimizeDone>;
   close(): Promise<void>;
 }
@@ -43,6 +47,7 @@ export function profileFor(target: TargetInfo, patch?: Record<string, unknown>):
 export class InProcessExecutor implements Executor {
   private readonly busy: boolean[];
   private profiles: Profile[] = [];
+  private stopping = false;
   readonly slots: number;
   cpus: Array<number | null> = [];
   bindErrors: string[] = [];
@@ -84,8 +89,16 @@ export class InProcessExecutor implements Executor {
     }
   }
 
+  nextLane(): number {
+    return this.busy.indexOf(false);
+  }
+
   chunk(task: ChunkTask, onProgress?: ChunkProgress): Promise<ChunkResult> {
-    return this.withSlot((i) => runChunk({ runner: this.runners[i]!, profile: this.profiles[i]!, cfg: this.cfg }, task, onProgress));
+    return this.withSlot((i) => runChunk({ runner: this.runners[i]!, profile: this.profiles[i]!, cfg: this.cfg }, task, onProgress, () => this.stopping));
+  }
+
+  stop(): void {
+    this.stopping = true;
   }
 
   minimize(task: MinimizeTask): Promise<MinimizeDone> {
@@ -203,8 +216,16 @@ export class ThreadExecutor implements Executor {
     }
   }
 
+  nextLane(): number {
+    return this.slotsList.findIndex((s) => !s.busy);
+  }
+
   chunk(task: ChunkTask, onProgress?: ChunkProgress): Promise<ChunkResult> {
     return this.call('chunk', task, onProgress);
+  }
+
+  stop(): void {
+    for (const s of this.slotsList) if (!s.dead) s.worker.postMessage({ type: 'stop' });
   }
 
   minimize(task: MinimizeTask): Promise<MinimizeDone> {

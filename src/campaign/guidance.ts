@@ -17,6 +17,7 @@ export interface FirstHit {
 }
 
 interface EpochAcc {
+  /** cases folded in */
   done: number;
   counts: number[];
   first: Map<number, FirstHit>;
@@ -54,10 +55,10 @@ export class Guidance {
     return a;
   }
 
-  /** Fold a completed chunk (in any order). */
-  add(segment: number, epoch: number, counts: readonly number[], first: readonly FirstHit[]): void {
+  /** Fold a judged piece of `cases` cases (whole chunks or parts, in any order). */
+  add(segment: number, epoch: number, counts: readonly number[], first: readonly FirstHit[], cases: number): void {
     const a = this.acc(segment, epoch);
-    a.done++;
+    a.done += cases;
     for (let i = 0; i < a.counts.length; i++) a.counts[i]! += counts[i] ?? 0;
     for (const h of first) {
       const old = a.first.get(h.rule);
@@ -66,7 +67,7 @@ export class Guidance {
   }
 
   private complete(s: number, e: number): boolean {
-    return (this.segments.get(s)?.epochs.get(e)?.done ?? 0) >= this.plan.epochSize(s, e);
+    return (this.segments.get(s)?.epochs.get(e)?.done ?? 0) >= this.plan.epochCases(s, e);
   }
 
   /** Can chunks of (segment, epoch) start? Their pool needs epochs <= epoch - LAG complete. */

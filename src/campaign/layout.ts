@@ -1,8 +1,9 @@
 // How a campaign's case indices are cut up. Case i is always generated from (seed, i) and, when
 // guided, from the pool of its epoch, so the result of a case never depends on which worker or
 // machine ran it:
-//   chunk    `chunk` consecutive indices: the unit of work handed to a worker and recorded in the
-//            progress ledger once complete (resume skips recorded chunks);
+//   chunk    `chunk` consecutive indices: the unit of the ledger's bookkeeping. A lane is handed a
+//            piece of a chunk (a few seconds of work at its measured speed, campaign.ts) and every
+//            piece is recorded in the progress ledger once judged (resume skips recorded pieces);
 //   epoch    `epochChunks` chunks: every case of an epoch is guided by the same pool, built from the
 //            epochs at least two before it (so workers never wait for the epoch just before);
 //   segment  `segmentEpochs` epochs: guidance starts afresh in every segment, so segments are
@@ -79,11 +80,11 @@ export class Plan {
     }
   }
 
-  /** Chunks of an epoch that exist (the last epoch of a counted campaign may be short). */
-  epochSize(segment: number, epoch: number): number {
+  /** Cases of an epoch that exist (the last epoch of a counted campaign may be short). */
+  epochCases(segment: number, epoch: number): number {
     const first = segment * this.segmentChunks + epoch * this.layout.epochChunks;
     let n = 0;
-    for (let g = first; g < first + this.layout.epochChunks && this.exists(g); g++) n++;
+    for (let g = first; g < first + this.layout.epochChunks && this.exists(g); g++) n += this.pos(g).hi - this.pos(g).lo;
     return n;
   }
 

@@ -140,3 +140,29 @@ export class NdjsonAppender {
     closeSync(this.fd);
   }
 }
+
+/**
+ * Case index ranges judged, per key (a chunk of one source, or a chunk of one kind of campaign):
+ * progress lines are pieces of chunks, and a case must be counted once however they were cut.
+ */
+export class JudgedRanges {
+  private readonly by = new Map<string, Array<[number, number]>>();
+
+  /** Record [lo, hi) under key; false (and nothing recorded) when it overlaps a range already there. */
+  add(key: string, lo: number, hi: number): boolean {
+    const rs = this.by.get(key) ?? [];
+    if (rs.some(([a, b]) => a < hi && lo < b)) return false;
+    rs.push([lo, hi]);
+    this.by.set(key, rs);
+    return true;
+  }
+
+  /** Cases of [lo, hi) already recorded under key. */
+  covered(key: string, lo: number, hi: number): number {
+    return (this.by.get(key) ?? []).reduce((n, [a, b]) => n + Math.max(0, Math.min(b, hi) - Math.max(a, lo)), 0);
+  }
+
+  get keys(): number {
+    return this.by.size;
+  }
+}

@@ -2,7 +2,10 @@
 // (the shards of one campaign, or campaigns on several kernels). Findings are deduplicated by
 // signature: counts are summed, the lowest case indices are kept as samples, and the reports of
 // the lowest sample are used - exactly what one campaign over the union of the ranges keeps.
-// Ledgers and stats lines are concatenated, tagged with their source.
+// Ledgers and stats lines are concatenated, tagged with their source. Sources that ran the same
+// cases (same seed, generator, guidance, layout, runner and kernel: a campaign merged with itself
+// or with a copy, overlapping shards) are deduplicated by case index: a progress line whose range
+// an earlier source already covers is dropped, and a finding counts each case index once.
 
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +13,7 @@ import { InputError, UsageError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { CAMPAIGN_FILE, readConfig, statsLineSchema, writeConfig, type CampaignConfig, type StatsLine } from './config.js';
 import { findingsDir, findingSchema, MAX_SAMPLES, readFinding, type Finding } from './findings.js';
-import { chunkLineSchema, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine, type RecordedLine } from './ledger.js';
+import { chunkLineSchema, JudgedRanges, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine, type RecordedLine } from './ledger.js';
 
 export interface MergeResult {
   out: string;
@@ -72,17 +75,49 @@ export function mergeCampaigns(dirs: readonly string[], outDir: string, now = ne
       }
     }
   }
-  // The same chunk of the same seed in two sources would be counted twice.
-  const seen = new Map<string, number>();
+  // The same cases of the same campaign in two sources would be counted twice.
+  const caseKey = (src: number) => {
+    const c = sources[src]!.config;
+    return JSON.stringify([c.seed, c.gen, c.guidance, c.layout, c.batch, c.profilePatch ?? null, c.target?.runner ?? c.runner.runner, c.target?.release ?? null]);
+  };
+  const keys = sources.map((_, i) => caseKey(i));
+  const ranges = new JudgedRanges();
+  const kept: ChunkLine[] = [];
+  const dropped = new Map<string, { cases: number; lost: number }>();
+  const owner = new Map<string, number>();
   for (const l of progress) {
-    const c = sources[l.src!]!.config;
-    const k = `${c.seed}/${c.layout.chunk}/${l.g}`;
-    if (seen.has(k) && seen.get(k) !== l.src) {
-      warnings.push(`sources ${seen.get(k)} and ${l.src} both ran cases ${l.lo}-${l.hi - 1} of seed ${c.seed}: their counts are added twice`);
-      break;
+    const key = `${keys[l.src!]}/${l.g}`;
+    const dup = ranges.covered(key, l.lo, l.hi);
+    if (dup === 0) {
+      ranges.add(key, l.lo, l.hi);
+      if (!owner.has(key)) owner.set(key, l.src!);
+      kept.push(l);
+      continue;
     }
-    seen.set(k, l.src!);
+    const k = `sources ${owner.get(key)} and ${l.src}`;
+    const d = dropped.get(k) ?? { cases: 0, lost: 0 };
+    d.cases += dup;
+    d.lost += l.hi - l.lo - dup; // a piece only partly covered: its other cases go too
+    dropped.set(k, d);
   }
+  for (const [k, d] of dropped) {
+    warnings.push(`${k} both ran ${d.cases} of the same cases (same seed, generator and kernel): counted once${d.lost ? `; ${d.lost} cases of partly overlapping pieces were left out` : ''}`);
+  }
+  progress.length = 0;
+  progress.push(...kept);
+  // A case index recorded by two sources of the same cases is one divergence, not two.
+  const recKeys = new Set<string>();
+  const uniqueRec: RecordedLine[] = [];
+  const tally = new Map<string, number>();
+  for (const l of recorded) {
+    const k = `${keys[l.src!]}/${l.i}`;
+    if (recKeys.has(k)) continue;
+    recKeys.add(k);
+    uniqueRec.push(l);
+    tally.set(`${l.kind}/${l.sig}`, (tally.get(`${l.kind}/${l.sig}`) ?? 0) + 1);
+  }
+  recorded.length = 0;
+  recorded.push(...uniqueRec);
 
   mkdirSync(out, { recursive: true });
   let nfind = 0;
@@ -105,7 +140,8 @@ export function mergeCampaigns(dirs: readonly string[], outDir: string, now = ne
       ...rep.finding,
       firstSeen: list.map((h) => h.finding.firstSeen).sort()[0]!,
       lastSeen: list.map((h) => h.finding.lastSeen).sort().at(-1)!,
-      count: list.reduce((n, h) => n + h.finding.count, 0),
+      // counted from recorded.ndjson (each case once); a source without lines for it: the sum
+      count: tally.get(key) ?? list.reduce((n, h) => n + h.finding.count, 0),
       samples: kept.map((k) => k.s),
     };
     if (withMin) merged.minimized = withMin.finding.minimized;

@@ -88,8 +88,14 @@ export class Panel {
   constructor(private readonly out: NodeJS.WriteStream) {}
 
   draw(v: ProgressView): void {
-    const width = Math.max(80, Math.min(this.out.columns ?? 100, 110) - 1);
-    const lines = panelLines(v, true, width);
+    // Every line must fit the terminal: a wrapped line takes two rows, the cursor-up below then
+    // stops short and the rows above it stay behind in the scrollback. Likewise for a panel taller
+    // than the window (its top scrolls out of reach), so it is cut to the window's height.
+    const cols = this.out.columns ?? 100;
+    const width = Math.max(60, Math.min(cols, 111) - 1);
+    const lines = panelLines(v, true, width)
+      .slice(0, Math.max(4, (this.out.rows ?? 50) - 1))
+      .map((l) => (visible(l) > cols - 1 ? pad(l, cols - 1) : l));
     let text = this.drawn ? `\x1b[${this.drawn}F` : '\x1b[?25l';
     for (const l of lines) text += `\x1b[2K${l}\n`;
     this.out.write(text);

@@ -3,7 +3,6 @@
 // detail (per-call snapshots, stability re-runs). The harness executes batch N+1 while this code
 // judges batch N. Used the same way in-process (--jobs 1) and in worker threads.
 
-import { firstDivergence } from '../compare/compare.js';
 import { generateGuided, type GuidePool } from '../gen/guided.js';
 import type { GenConfig } from '../gen/generate.js';
 import type { Profile } from '../model/index.js';
@@ -17,8 +16,9 @@ export const batchRunOptions = (n: number): RunOptions => (n % LAYER_EVERY === 0
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { minimizeOutcome } from '../findings/minimize.js';
+import { MAX_TIMEOUT_SAMPLES } from './hangs.js';
 import { recordRunnerCrashes } from '../findings/crash.js';
-import { detail, predictAgainst, type Outcome } from './check.js';
+import { detail, divergenceOf, predictAgainst, type Outcome } from './check.js';
 import type { FirstHit } from './guidance.js';
 
 export interface WorkConfig {
@@ -35,8 +35,11 @@ export interface WorkConfig {
 
 export interface ChunkTask {
   g: number;
+  /** a piece [lo, hi) of chunk g; lo is a whole number of batches past the chunk's start */
   lo: number;
   hi: number;
+  /** number (in the chunk) of the piece's first batch: which batches collect every layer */
+  batch0: number;
   pool: GuidePool;
   /** rule indices the pool already has (no first-hit report needed) */
   known: readonly number[];
@@ -51,6 +54,7 @@ export interface Found {
 export interface ChunkResult {
   g: number;
   lo: number;
+  /** below the task's hi when the lane was asked to stop (the rest of the piece did not run) */
   hi: number;
   n: number;
   calls: number;
@@ -65,7 +69,12 @@ export interface ChunkResult {
   rules: number[];
   first: FirstHit[];
   found: Found[];
+  /** the lowest-index sequences of the piece that timed out (kept so that hangs can be replayed) */
+  hangs: Array<{ index: number; seq: Sequence; detail: string }>;
 }
+
+/** Timed-out sequences a piece reports at most: its lowest ones, as many as the campaign keeps. */
+export const MAX_HANGS = MAX_TIMEOUT_SAMPLES;
 
 export interface WorkContext {
   runner: Runner;
@@ -76,7 +85,12 @@ export interface WorkContext {
 /** Progress inside a chunk (display only): sequences and calls judged so far. */
 export type ChunkProgress = (n: number, calls: number) => void;
 
-export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: ChunkProgress): Promise<ChunkResult> {
+/**
+ * Run a piece of a chunk. `stop` is polled before each new batch: once it says so, the batch in
+ * flight is judged and the piece ends there (result hi < task hi), so a deadline or Ctrl-C keeps
+ * everything judged so far.
+ */
+export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: ChunkProgress, stop?: () => boolean): Promise<ChunkResult> {
   const { runner, profile, cfg } = ctx;
   const ruleIdx = new Map(cfg.rules.map((r, i) => [r, i]));
   const opIdx = new Map(cfg.ops.map((o, i) => [o, i]));
@@ -84,7 +98,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
   const first = new Map<number, FirstHit>();
   const res: ChunkResult = {
     g: task.g, lo: task.lo, hi: task.hi, n: 0, calls: 0, div: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0,
-    ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [],
+    ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [], hangs: [],
   };
   let next = task.lo;
   const makeBatch = (): Sequence[] => {
@@ -94,7 +108,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
   };
   // Every LAYER_EVERY-th batch of a chunk also collects VmFlags and pagemap after the last call,
   // so divergences visible only in those layers are found too (detail re-runs collect them all).
-  let batchNo = 0;
+  let batchNo = task.batch0;
   const runOpts = () => batchRunOptions(batchNo++);
   let batch = makeBatch();
   let start = task.lo;
@@ -108,7 +122,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
     const current = batch;
     const base = start;
     start += current.length;
-    batch = makeBatch();
+    batch = stop?.() ? [] : makeBatch();
     inflight = batch.length ? runner.run(batch, runOpts()) : null;
     const suspects: Array<{ seq: Sequence; index: number }> = [];
     for (let j = 0; j < current.length; j++) {
@@ -122,9 +136,11 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
         if (oi !== undefined) res.ops[oi]!++;
       }
       if (k.status !== 'ok') res[k.status]++;
+      if (k.status === 'timeout' && res.hangs.length < MAX_HANGS) res.hangs.push({ index, seq, detail: k.detail ?? '' });
       const m = predictAgainst(seq, k, profile, false);
       if (m.unsupported) res.partial++;
-      const diverges = k.status === 'ok' && firstDivergence(m, k) !== null;
+      // A crashed child is a divergence too: the model never predicts one (check.ts divergenceOf).
+      const diverges = (k.status === 'ok' || k.status === 'crash') && divergenceOf(seq, m, k) !== null;
       // A divergent case never seeds the guidance pool (as AFL keeps crashing inputs out of its
       // queue): its mutants would mostly re-find the same divergence, each at the cost of detail
       // and stability re-runs, and crowd out the search elsewhere.
@@ -159,6 +175,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
     onProgress?.(res.n, res.calls);
   }
   res.first = [...first.values()].sort((a, b) => a.rule - b.rule);
+  res.hi = next;
   return res;
 }
 

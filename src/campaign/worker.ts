@@ -26,13 +26,18 @@ async function main(): Promise<void> {
     return;
   }
   // One task at a time: the parent only sends the next when this one answered.
-  port.on('message', (m: { type: 'chunk' | 'minimize' | 'close'; id: number; task: unknown }) => {
+  let stopping = false;
+  port.on('message', (m: { type: 'chunk' | 'minimize' | 'close' | 'stop'; id: number; task: unknown }) => {
+    if (m.type === 'stop') {
+      stopping = true; // the chunk in flight ends after its current batch
+      return;
+    }
     if (m.type === 'close') {
       void runner.close().then(() => port.close());
       return;
     }
     const progress = (n: number, calls: number) => port.postMessage({ type: 'progress', id: m.id, n, calls });
-    const work = m.type === 'chunk' ? runChunk(ctx, m.task as ChunkTask, progress) : runMinimize(ctx, m.task as MinimizeTask);
+    const work = m.type === 'chunk' ? runChunk(ctx, m.task as ChunkTask, progress, () => stopping) : runMinimize(ctx, m.task as MinimizeTask);
     work.then(
       (value) => port.postMessage({ type: 'result', id: m.id, value }),
       (e: Error) => port.postMessage({ type: 'error', id: m.id, error: e.stack ?? e.message }),

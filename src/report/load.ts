@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readConfig, statsLineSchema, type CampaignConfig, type StatsLine } from '../campaign/config.js';
 import { detailSchema, findingsDir, readFinding, type Detail, type Finding } from '../campaign/findings.js';
-import { addCounts, chunkLineSchema, PROGRESS_FILE, readNdjson, STATS_FILE, zeroCounts, type CountTotals } from '../campaign/ledger.js';
+import { addCounts, chunkLineSchema, JudgedRanges, PROGRESS_FILE, readNdjson, STATS_FILE, zeroCounts, type CountTotals } from '../campaign/ledger.js';
 import { RULE_IDS } from '../model/index.js';
 import { parseSequence } from '../seq/io.js';
 import type { Sequence } from '../seq/schema.js';
@@ -83,18 +83,17 @@ export function loadReport(d: string): ReportData {
   const totals: Totals = { ...zeroCounts(), chunks: 0, ops: {}, rules: Object.fromEntries(allRules.map((r) => [r, 0])) };
   const prog = readNdjson(join(dir, PROGRESS_FILE), chunkLineSchema);
   if (prog.damaged) throw new InputError(join(dir, PROGRESS_FILE), '', `damaged in the middle (${prog.bad})`);
-  const seen = new Set<string>();
+  // lines are pieces of chunks: count each case once (a re-run piece is a duplicate)
+  const seen = new JudgedRanges();
   for (const l of prog.lines) {
-    const key = `${l.src ?? 0}/${l.g}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (!seen.add(`${l.src ?? 0}/${l.g}`, l.lo, l.hi)) continue;
     const c = sources[l.src ?? 0]?.config;
     if (!c) throw new InputError(join(dir, PROGRESS_FILE), '', `line for unknown source ${l.src}`);
     addCounts(totals, l);
-    totals.chunks++;
     l.ops.forEach((v, i) => (totals.ops[c.ops[i]!] = (totals.ops[c.ops[i]!] ?? 0) + v));
     l.rules.forEach((v, i) => (totals.rules[c.rules[i]!] = (totals.rules[c.rules[i]!] ?? 0) + v));
   }
+  totals.chunks = seen.keys;
   const stats = readNdjson(join(dir, STATS_FILE), statsLineSchema).lines;
   return { dir, kind: cfg.kind, sources, totals, stats, findings: loadFindings(dir, 'divergence'), flaky: loadFindings(dir, 'flaky') };
 }

@@ -15,6 +15,7 @@ import { planLanes, type LanePlan } from '../../campaign/affinity.js';
 import { KnownBugs, knownText } from '../../findings/known.js';
 import { InProcessExecutor, ThreadExecutor, type Executor, type WorkerInit } from '../../campaign/executor.js';
 import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/campaign.js';
+import { lockCampaign, type CampaignLock } from '../../campaign/lock.js';
 import { findingsDir, FindingStore, type Finding } from '../../campaign/findings.js';
 import { heartbeatLine, Panel } from '../../campaign/progress.js';
 import { EXIT, UsageError } from '../../util/errors.js';
@@ -40,6 +41,9 @@ function duration(name: string, v: string): number {
 
 /** Options that define a campaign; on --resume they come from campaign.json. */
 const CAMPAIGN_OPTIONS = ['seed', 'count', 'ops', 'weights', 'maxCalls', 'batch', 'stability', 'shard', 'guidance', 'minimize', 'chunk', 'epochChunks', 'segmentEpochs', 'profileOverride', 'runner', 'kernel', 'kernelImage', 'memory', 'append', 'seccomp'];
+
+/** A path as one shell word (quoted when it holds anything but plain path characters). */
+const shellWord = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
 function newConfig(o: Record<string, unknown>): CampaignConfig {
   if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz needs --count N or --time DURATION (or --resume DIR)');
@@ -155,6 +159,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     let config: CampaignConfig;
     if (o.resume !== undefined) {
       dir = resolve(String(o.resume));
+      if (cmd.getOptionValueSource('out') === 'cli') throw new UsageError(`--resume writes to the campaign's own directory (${dir}); do not give --out`);
       const clash = CAMPAIGN_OPTIONS.filter((k) => cmd.getOptionValueSource(k) === 'cli');
       if (clash.length) throw new UsageError(`--resume takes the campaign options from ${CAMPAIGN_FILE}; do not give ${clash.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
       const c = readConfig(dir);
@@ -166,180 +171,208 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       if (existsSync(join(dir, CAMPAIGN_FILE))) throw new UsageError(`${dir} already holds a campaign: continue it with --resume ${relative(process.cwd(), dir) || dir}, or choose another --out`);
       mkdirSync(dir, { recursive: true });
     }
-    const jobs = o.jobs !== undefined ? int('jobs', String(o.jobs), 1) : availableParallelism();
-    // --triage and --fail-on are session options (a resumed campaign gives them again)
-    const failOn = String(o.failOn) as 'any' | 'present';
-    if (failOn === 'present' && !o.triage) throw new UsageError('--fail-on present needs --triage (the class comes from the triage)');
-    const triageOpts = o.triage ? triageOptionsFrom(o) : null;
-    const triageMs = duration('triage-time', String(o.triageTime));
-    const shardText = config.shard.count > 1 ? ` shard ${config.shard.index}/${config.shard.count}` : '';
-    log(`vmafuzz fuzz: seed ${config.seed}${shardText}${o.resume !== undefined ? ` (resuming ${dir})` : ''}`);
-
-    const ropts = config.runner as RunnerOptions;
-    const init: WorkerInit = {
-      runner: ropts,
-      ...(config.profilePatch ? { profilePatch: config.profilePatch } : {}),
-      cfg: { seed: config.seed, gen: { ...DEFAULT_CONFIG, ...config.gen, weights: { ...DEFAULT_CONFIG.weights, ...config.gen.weights } }, batch: config.batch, stabilityRuns: config.stabilityRuns, rules: config.rules, ops: config.ops, out: dir },
-    };
-    // Native lanes are bound to free CPUs; a container's or VM's work is scheduled elsewhere.
-    const lanes = o.pin !== false && ropts.runner === 'native' ? planLanes(jobs) : null;
-    const cpu0 = lanes?.cpus[0];
-    const executor: Executor = jobs === 1 ? await InProcessExecutor.create(cpu0 === undefined ? init : { ...init, cpu: cpu0 }, 1) : new ThreadExecutor(jobs, init, lanes?.cpus);
-    let stopRequests = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      stopRequests++;
-      if (stopRequests === 1) log(`\n${sig}: finishing the chunks in flight, then writing the summary (again to stop at once)`);
-      else process.exit(EXIT.CANNOT_TEST);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    let panel: Panel | null = null;
+    // One process per campaign directory (lock.ts); a second one is refused with exit 2.
+    const lock: CampaignLock = lockCampaign(dir);
     try {
-      const target = await executor.start();
-      log(`target: ${target.runner}, kernel ${target.release}; ${jobs} job${jobs > 1 ? 's' : ''}${lanesText(executor, lanes)}; output ${dir}`);
-      // environment facts that change the model's predictions, and what the profile had to guess
-      log(`environment: ${environmentText(target.facts)}`);
-      for (const w of makeProfile(target.release, target.facts).warnings) log(`warning: profile: ${w}`);
-      if (config.target && (config.target.release !== target.release || config.target.runner !== target.runner)) {
-        log(`warning: resuming on ${target.runner} kernel ${target.release}; the campaign started on ${config.target.runner} kernel ${config.target.release}`);
-      }
-      if (!config.target) {
-        config = { ...config, target: { runner: target.runner, release: target.release, facts: target.facts } };
-        writeConfig(dir, config);
-      }
-      const rel = (f: string) => relative(process.cwd(), f) || f;
-      const replay = (f: string) => `vmafuzz replay ${rel(f)}${runnerArgs(ropts)}`;
-      // Time budget: --time for this session, else what is left of the campaign's.
-      let deadline: number | undefined;
-      if (o.time !== undefined) deadline = Date.now() + duration('time', String(o.time));
-      else if (config.timeMs !== null) {
-        deadline = Date.now() + Math.max(0, config.timeMs - elapsedSoFar(dir) * 1000);
-      }
-      const mode = String(o.progress);
-      const tty = process.stderr.isTTY && !process.env.CI;
-      const usePanel = !o.json && (mode === 'panel' || (mode === 'auto' && tty));
-      const useLines = !usePanel && mode !== 'off' && !(mode === 'auto' && o.json);
-      const statsEvery = duration('stats-every', String(o.statsEvery));
-      if (usePanel) panel = new Panel(process.stderr);
-      const say = (s: string) => (panel ? panel.message(s) : log(s));
-      let lastBeat = Date.now();
-      const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
-      // Triage runs next to the campaign, one finding at a time, each bounded by --triage-time.
-      const triageStore = new FindingStore(dir);
-      const triage = triageOpts
-        ? new TriageQueue(
-            triageStore,
-            { ...triageOpts, target: ropts, qemu: { ...(ropts.memory ? { memory: ropts.memory } : {}), ...(ropts.append ? { append: ropts.append } : {}) }, budgetMs: triageMs },
-            (f, t) => say(`triaged ${f.signature}: ${triageText(t)}`),
-            (sig, e) => say(`triage of ${sig} failed: ${e.message.split('\n')[0]}`),
-          )
-        : null;
-      // resumed: findings a killed session left untriaged (or indeterminate) come first
-      if (triage) for (const f of triageStore.list('divergence').filter(needsTriage)) triage.add(f.signature);
-      const summary = await runCampaign({
-        dir,
-        config,
-        executor,
-        target,
-        known: (f, release) => knownBugs.lookup(f, release),
-        deadline,
-        replay,
-        statsEveryMs: statsEvery,
-        minimizeMs: duration('minimize-time', String(o.minimizeTime)),
-        shouldStop: () => stopRequests > 0,
-        events: {
-          log: say,
-          onFinding: (r, oc) => {
-            if (!r.isNew) return;
-            const what = r.finding.kind === 'flaky' ? 'flaky' : r.finding.known ? 'known finding' : 'NEW finding';
-            const known = r.finding.known ? `\n  ${knownText(r.finding.known)}` : '';
-            say(`${what} ${r.finding.signature}: ${oc.divergence!.layer} divergence at call ${oc.divergence!.call} (${r.finding.op}: ${r.finding.diff})${known}\n  report: ${rel(r.dir)}/report.txt\n  replay: ${replay(r.sampleFile)}`);
-          },
-          onMinimized: (d) => {
-            if (triage && d.kind === 'divergence') triage.add(d.signature);
-            if (d.seq) say(`minimized ${d.signature}: ${d.seq.calls.length} calls, ${rel(join(findingsDir(dir, d.kind), d.signature, 'minimized.json'))}`);
-          },
-          onTick: (v: ProgressView) => {
-            if (panel) panel.draw(v);
-            else if (useLines && Date.now() - lastBeat >= statsEvery) {
-              lastBeat = Date.now();
-              log(heartbeatLine(v));
-            }
-          },
-        },
-      });
-      // Findings not triaged yet (no minimization, or it failed): now, unless the campaign was
-      // interrupted, for at most one more --triage-time in all; the rest is left to --resume.
-      if (triage && !summary.interrupted) {
-        for (const f of triageStore.list('divergence').filter((f) => !f.triage)) triage.add(f.signature);
-        if (triage.pending) say(`triaging ${triage.pending} finding(s) for at most ${String(o.triageTime)} (interrupt to leave them to --resume or vmafuzz triage)`);
-        const until = Date.now() + triageMs;
-        await new Promise<void>((done) => {
-          const t = setInterval(() => {
-            if (stopRequests > 0 || !triage.pending || Date.now() > until) {
-              clearInterval(t);
-              done();
-            }
-          }, 200);
-        });
-      }
-      await triage?.stop();
-      panel?.close();
-      panel = null;
-      const s = summary.stats;
-      const secs = summary.session.seconds;
-      const rate = summary.session.sequences / Math.max(secs, 1e-9);
-      const state = summary.interrupted ? ' (interrupted)' : config.count !== null && !summary.complete ? ' (time budget used up)' : '';
-      const store = new FindingStore(dir);
-      const divergences = store.list('divergence');
-      const triaged = triage ? triageCounts(divergences.map((f) => f.triage?.class)) : '';
-      log(
-        `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
-          `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(divergences)}${triaged ? ` (triage: ${triaged})` : ''}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
-      );
-      log(`environment: ${environmentText(target.facts)}`);
-      if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
-      if (o.json) {
-        const findings = [...divergences, ...store.list('flaky')].map((f) => {
-          const fdir = join(findingsDir(dir, f.kind), f.signature);
-          return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff, ...(f.known ? { known: f.known.summary } : {}), ...(f.triage ? { triage: f.triage.class } : {}) };
-        });
-        printJson(fuzzJson, {
-          vmafuzz: JSON_VERSION,
-          command: 'fuzz',
-          seed: config.seed,
-          shard: config.shard,
-          jobs,
-          cpus: executor.cpus,
-          target: { runner: target.runner, release: target.release, facts: target.facts },
-          sequences: summary.session.sequences,
-          calls: summary.session.calls,
-          seconds: secs,
-          sequencesPerSecond: rate,
-          totalSequences: s.sequences,
-          divergences: s.divergences,
-          unique: s.unique,
-          flaky: s.flaky,
-          indeterminate: s.indeterminate,
-          partial: s.partial ?? 0,
-          rulesHit: s.rulesHit,
-          rulesTotal: s.rulesTotal,
-          interrupted: summary.interrupted,
-          complete: summary.complete,
-          out: dir,
-          findings,
-          ...(triage ? { triage: countClasses(divergences.flatMap((f) => (f.triage ? [f.triage.class] : []))) } : {}),
-          failOn,
-        });
-      }
-      // --fail-on present: a nightly job fails only on findings present through the newest kernel
-      const failing = failOn === 'present' ? divergences.filter((f) => f.triage?.class === 'present').length : s.unique;
-      setCode(failing > 0 ? EXIT.DIVERGENCE : EXIT.OK);
+      await fuzzIn(dir, config, o, setCode);
     } finally {
-      panel?.close();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      await executor.close();
+      lock.release();
     }
   });
+}
+
+/** One session of the campaign in DIR (locked by the caller). */
+async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unknown>, setCode: (c: number) => void): Promise<void> {
+  // A resumed campaign keeps its lane count unless --jobs says otherwise (it never changes results).
+  const jobs = o.jobs !== undefined ? int('jobs', String(o.jobs), 1) : (config.jobs ?? availableParallelism());
+  if (o.resume === undefined) config = { ...config, jobs };
+  // --triage and --fail-on are session options (a resumed campaign gives them again)
+  const failOn = String(o.failOn) as 'any' | 'present';
+  if (failOn === 'present' && !o.triage) throw new UsageError('--fail-on present needs --triage (the class comes from the triage)');
+  const triageOpts = o.triage ? triageOptionsFrom(o) : null;
+  const triageMs = duration('triage-time', String(o.triageTime));
+  const shardText = config.shard.count > 1 ? ` shard ${config.shard.index}/${config.shard.count}` : '';
+  log(`vmafuzz fuzz: seed ${config.seed}${shardText}${o.resume !== undefined ? ` (resuming ${dir})` : ''}`);
+
+  const ropts = config.runner as RunnerOptions;
+  const init: WorkerInit = {
+    runner: ropts,
+    ...(config.profilePatch ? { profilePatch: config.profilePatch } : {}),
+    cfg: { seed: config.seed, gen: { ...DEFAULT_CONFIG, ...config.gen, weights: { ...DEFAULT_CONFIG.weights, ...config.gen.weights } }, batch: config.batch, stabilityRuns: config.stabilityRuns, rules: config.rules, ops: config.ops, out: dir },
+  };
+  // Native lanes are bound to free CPUs; a container's or VM's work is scheduled elsewhere.
+  const lanes = o.pin !== false && ropts.runner === 'native' ? planLanes(jobs) : null;
+  const cpu0 = lanes?.cpus[0];
+  const executor: Executor = jobs === 1 ? await InProcessExecutor.create(cpu0 === undefined ? init : { ...init, cpu: cpu0 }, 1) : new ThreadExecutor(jobs, init, lanes?.cpus);
+  let stopRequests = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    stopRequests++;
+    if (stopRequests === 1) log(`\n${sig}: each lane ends its piece after the batch it is running (kept in the ledger), then the summary (again to stop at once)`);
+    else process.exit(EXIT.CANNOT_TEST);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let panel: Panel | null = null;
+  try {
+    const target = await executor.start();
+    log(`target: ${target.runner}, kernel ${target.release}; ${jobs} job${jobs > 1 ? 's' : ''}${lanesText(executor, lanes)}; output ${dir}`);
+    // environment facts that change the model's predictions, and what the profile had to guess
+    log(`environment: ${environmentText(target.facts)}`);
+    for (const w of makeProfile(target.release, target.facts).warnings) log(`warning: profile: ${w}`);
+    if (config.target && (config.target.release !== target.release || config.target.runner !== target.runner)) {
+      log(`warning: resuming on ${target.runner} kernel ${target.release}; the campaign started on ${config.target.runner} kernel ${config.target.release}`);
+    }
+    if (!config.target) {
+      config = { ...config, target: { runner: target.runner, release: target.release, facts: target.facts } };
+      writeConfig(dir, config);
+    }
+    const rel = (f: string) => relative(process.cwd(), f) || f;
+    // Replay commands are stored in findings and reports and read later from anywhere: absolute paths.
+    const replay = (f: string) => `vmafuzz replay ${shellWord(resolve(f))}${runnerArgs(ropts)}`;
+    // Time budget: --time for this session, else what is left of the campaign's.
+    let deadline: number | undefined;
+    let budgetUsedUp = false;
+    if (o.time !== undefined) deadline = Date.now() + duration('time', String(o.time));
+    else if (config.timeMs !== null) {
+      const left = config.timeMs - elapsedSoFar(dir) * 1000;
+      budgetUsedUp = left <= 0;
+      deadline = Date.now() + Math.max(0, left);
+    }
+    const mode = String(o.progress);
+    const tty = process.stderr.isTTY && !process.env.CI;
+    const usePanel = !o.json && (mode === 'panel' || (mode === 'auto' && tty));
+    const useLines = !usePanel && mode !== 'off' && !(mode === 'auto' && o.json);
+    const statsEvery = duration('stats-every', String(o.statsEvery));
+    if (usePanel) panel = new Panel(process.stderr);
+    const say = (s: string) => (panel ? panel.message(s) : log(s));
+    let lastBeat = Date.now();
+    const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
+    // Triage runs next to the campaign, one finding at a time, each bounded by --triage-time.
+    const triageStore = new FindingStore(dir);
+    const triage = triageOpts
+      ? new TriageQueue(
+          triageStore,
+          { ...triageOpts, target: ropts, qemu: { ...(ropts.memory ? { memory: ropts.memory } : {}), ...(ropts.append ? { append: ropts.append } : {}) }, budgetMs: triageMs },
+          (f, t) => say(`triaged ${f.signature}: ${triageText(t)}`),
+          (sig, e) => say(`triage of ${sig} failed: ${e.message.split('\n')[0]}`),
+        )
+      : null;
+    // resumed: findings a killed session left untriaged (or indeterminate) come first
+    if (triage) for (const f of triageStore.list('divergence').filter(needsTriage)) triage.add(f.signature);
+    const summary = await runCampaign({
+      dir,
+      config,
+      executor,
+      target,
+      known: (f, release) => knownBugs.lookup(f, release),
+      deadline,
+      replay,
+      statsEveryMs: statsEvery,
+      minimizeMs: duration('minimize-time', String(o.minimizeTime)),
+      shouldStop: () => stopRequests > 0,
+      events: {
+        log: say,
+        onFinding: (r, oc) => {
+          if (!r.isNew) return;
+          const what = r.finding.kind === 'flaky' ? 'flaky' : r.finding.known ? 'known finding' : 'NEW finding';
+          const known = r.finding.known ? `\n  ${knownText(r.finding.known)}` : '';
+          say(`${what} ${r.finding.signature}: ${oc.divergence!.layer} divergence at call ${oc.divergence!.call} (${r.finding.op}: ${r.finding.diff})${known}\n  report: ${rel(r.dir)}/report.txt\n  replay: ${replay(r.sampleFile)}`);
+        },
+        onMinimized: (d) => {
+          if (triage && d.kind === 'divergence') triage.add(d.signature);
+          if (d.seq) say(`minimized ${d.signature}: ${d.seq.calls.length} calls, ${rel(join(findingsDir(dir, d.kind), d.signature, 'minimized.json'))}`);
+        },
+        onTick: (v: ProgressView) => {
+          if (panel) panel.draw(v);
+          else if (useLines && Date.now() - lastBeat >= statsEvery) {
+            lastBeat = Date.now();
+            log(heartbeatLine(v));
+          }
+        },
+      },
+    });
+    // Findings not triaged yet (no minimization, or it failed): now, unless the campaign was
+    // interrupted, for at most one more --triage-time in all; the rest is left to --resume.
+    if (triage && !summary.interrupted) {
+      for (const f of triageStore.list('divergence').filter((f) => !f.triage)) triage.add(f.signature);
+      if (triage.pending) say(`triaging ${triage.pending} finding(s) for at most ${String(o.triageTime)} (interrupt to leave them to --resume or vmafuzz triage)`);
+      const until = Date.now() + triageMs;
+      await new Promise<void>((done) => {
+        const t = setInterval(() => {
+          if (stopRequests > 0 || !triage.pending || Date.now() > until) {
+            clearInterval(t);
+            done();
+          }
+        }, 200);
+      });
+    }
+    await triage?.stop();
+    panel?.close();
+    panel = null;
+    const s = summary.stats;
+    const secs = summary.session.seconds;
+    const rate = summary.session.sequences / Math.max(secs, 1e-9);
+    const state = summary.interrupted ? ' (interrupted)' : config.count !== null && !summary.complete ? ' (time budget used up)' : '';
+    const store = new FindingStore(dir);
+    const divergences = store.list('divergence');
+    const triaged = triage ? triageCounts(divergences.map((f) => f.triage?.class)) : '';
+    log(
+      `${summary.session.sequences} sequences, ${summary.session.calls} calls in ${secs.toFixed(1)}s (${rate.toFixed(0)} sequences/s)${state}; ` +
+        `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(divergences)}${triaged ? ` (triage: ${triaged})` : ''}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
+    );
+    log(`environment: ${environmentText(target.facts)}`);
+    if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
+    if (o.json) {
+      const findings = [...divergences, ...store.list('flaky')].map((f) => {
+        const fdir = join(findingsDir(dir, f.kind), f.signature);
+        return { signature: f.signature, kind: f.kind, count: f.count, dir: rel(fdir), replay: replay(join(fdir, f.samples[0]!.file)), layer: f.layer, op: f.op, diff: f.diff, ...(f.known ? { known: f.known.summary } : {}), ...(f.triage ? { triage: f.triage.class } : {}) };
+      });
+      printJson(fuzzJson, {
+        vmafuzz: JSON_VERSION,
+        command: 'fuzz',
+        seed: config.seed,
+        shard: config.shard,
+        jobs,
+        cpus: executor.cpus,
+        target: { runner: target.runner, release: target.release, facts: target.facts },
+        sequences: summary.session.sequences,
+        calls: summary.session.calls,
+        seconds: secs,
+        sequencesPerSecond: rate,
+        totalSequences: s.sequences,
+        divergences: s.divergences,
+        unique: s.unique,
+        flaky: s.flaky,
+        indeterminate: s.indeterminate,
+        partial: s.partial ?? 0,
+        rulesHit: s.rulesHit,
+        rulesTotal: s.rulesTotal,
+        interrupted: summary.interrupted,
+        complete: summary.complete,
+        out: dir,
+        findings,
+        ...(triage ? { triage: countClasses(divergences.flatMap((f) => (f.triage ? [f.triage.class] : []))) } : {}),
+        failOn,
+      });
+    }
+    if (summary.session.sequences === 0 && !(config.count !== null && summary.complete)) {
+      // Nothing judged is not a clean result: say why and exit 125 (cannot test).
+      const why = summary.interrupted
+        ? 'interrupted before the first batch was judged'
+        : budgetUsedUp
+          ? `the campaign's time budget is used up; give --time D to run on`
+          : `no batch of ${config.batch} sequences was judged in ${secs.toFixed(0)} s; give more --time`;
+      log(`nothing was tested: ${why}`);
+      setCode(EXIT.CANNOT_TEST);
+      return;
+    }
+    // --fail-on present: a nightly job fails only on findings present through the newest kernel
+    const failing = failOn === 'present' ? divergences.filter((f) => f.triage?.class === 'present').length : s.unique;
+    setCode(failing > 0 ? EXIT.DIVERGENCE : EXIT.OK);
+  } finally {
+    panel?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await executor.close();
+  }
 }

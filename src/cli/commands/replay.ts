@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { loadSequenceFile } from '../../seq/io.js';
 import { makeProfile } from '../../model/index.js';
 import { createRunner, runnerArgs } from '../../runner/index.js';
-import { predictAgainst, rulesAt } from '../../campaign/check.js';
-import { firstDivergence } from '../../compare/compare.js';
+import { divergenceOf, predictAgainst, rulesAt } from '../../campaign/check.js';
 import { signature, signatureText } from '../../compare/signature.js';
 import { renderTextReport } from '../../report/text.js';
 import { EXIT } from '../../util/errors.js';
@@ -34,7 +33,7 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
       seqs.forEach((seq, i) => {
         const k = kernel[i]!;
         const m = predictAgainst(seq, k, profile, true);
-        const d = firstDivergence(m, k);
+        const d = divergenceOf(seq, m, k); // a crashed child diverges too (campaign/check.ts)
         const file = files[i]!;
         if (k.status !== 'ok' && !d) {
           anyIndeterminate = true;
