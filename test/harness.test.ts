@@ -172,6 +172,18 @@ describe('harness protocol on the host kernel', () => {
     expect(stray).toEqual(['err unknown-command']);
   });
 
+  it('refuses machine-wide madvise (MADV_HWPOISON, MADV_SOFT_OFFLINE) without running the sequence', async () => {
+    // Each sequence maps page 0 first: an executed call would answer "ok" with its results.
+    const seq = (id: string, advice: string) => `seq ${id} 4 0\nmmap 0 0 2000 3 32 ${FD} 0\nmadvise 0 0 1000 ${advice}\nend\n`;
+    const { results } = await talk(seq('p', '64') + seq('s', '65') + seq('w', '100000064') + seq('n', '4') + 'quit\n');
+    expect(results.map((r) => [r.id, r.done.join(' '), r.calls.length])).toEqual([
+      ['p', 'error refused-call', 0],
+      ['s', 'error refused-call', 0],
+      ['w', 'error refused-call', 0], // madvise takes an int: 0x100000064 is 100 to the kernel
+      ['n', 'ok', 2],
+    ]);
+  });
+
   it('encodes corpus calls into protocol lines', () => {
     const seq = parseSequence(
       {
