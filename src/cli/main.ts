@@ -12,13 +12,17 @@ import { registerRepro } from './commands/repro.js';
 import { registerBisect } from './commands/bisect.js';
 import { registerKernels } from './commands/kernels.js';
 import { registerMatrix } from './commands/matrix.js';
+import { exitAfterFlush, exitQuietlyOnEpipe } from './exit.js';
+import { log } from './common.js';
+import { addExitCodeHelp } from './help.js';
+import { printable } from '../util/text.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vmafuzz')
     .description('differential fuzzer for the Linux memory-mapping subsystem')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(printable(s)), writeOut: (s) => process.stdout.write(printable(s)) });
   let code: number = EXIT.OK;
   const setCode = (c: number) => (code = c);
   registerFuzz(program, setCode);
@@ -29,31 +33,43 @@ export async function main(argv: string[]): Promise<number> {
   registerBisect(program, setCode);
   registerKernels(program, setCode);
   registerMatrix(program, setCode);
+  addExitCodeHelp(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     if (e instanceof InputError) {
-      process.stderr.write(`vmafuzz: bad input: ${e.message}\n`);
+      log(`vmafuzz: bad input: ${e.message}`);
       return EXIT.USAGE;
     }
     if (e instanceof CannotTestError) {
-      process.stderr.write(`vmafuzz: cannot test: ${e.message}\n`);
+      log(`vmafuzz: cannot test: ${e.message}`);
       return EXIT.CANNOT_TEST;
     }
     if (e instanceof UsageError) {
-      process.stderr.write(`vmafuzz: ${e.message}\n`);
+      log(`vmafuzz: ${e.message}`);
+      return EXIT.USAGE;
+    }
+    // A path the user named that cannot be used (--out /dev/null/x, a read-only directory):
+    // bad usage, said in one line, not a stack.
+    const fe = e as NodeJS.ErrnoException & { dest?: string };
+    if (fe instanceof Error && typeof fe.code === 'string' && typeof fe.path === 'string' && FS_USAGE.has(fe.code)) {
+      log(`vmafuzz: cannot use ${fe.path}${fe.dest ? ` -> ${fe.dest}` : ''}: ${fe.code} (${fe.syscall ?? 'fs'})`);
       return EXIT.USAGE;
     }
     throw e;
   }
 }
 
+/** errno codes of a file-system call on a path the user chose. */
+const FS_USAGE = new Set(['ENOTDIR', 'EISDIR', 'ENOENT', 'EACCES', 'EPERM', 'EROFS', 'EEXIST', 'ENAMETOOLONG', 'ELOOP', 'ENOTEMPTY', 'EXDEV']);
+
+exitQuietlyOnEpipe();
 main(process.argv.slice(2)).then(
-  (c) => process.exit(c),
+  (c) => exitAfterFlush(c),
   (e) => {
-    process.stderr.write(`vmafuzz: internal error: ${(e as Error).stack ?? e}\n`);
-    process.exit(EXIT.CANNOT_TEST);
+    log(`vmafuzz: internal error: ${(e as Error).stack ?? e}`);
+    return exitAfterFlush(EXIT.CANNOT_TEST);
   },
 );

@@ -1,17 +1,15 @@
 // Reading and writing corpus files. Writes are atomic (temp file + rename) so a campaign killed at
 // any moment never leaves a half-written finding behind.
 
-import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { jsonPathOf, parseJsonText, readInputFile } from '../util/input.js';
 import { adviceName, MAP, MLOCK, MREMAP, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MODE, type FlagTable } from './consts.js';
 import { FORMAT_VERSION, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
 import { addrToString, lenToString, type Addr } from './values.js';
 import { flagsToString } from './consts.js';
 
-export function jsonPathOf(path: readonly PropertyKey[]): string {
-  return '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-}
+export { jsonPathOf };
 
 /** Validate already-parsed JSON; `file` is only used in the error message. */
 export function parseSequence(json: unknown, file: string): Sequence {
@@ -26,20 +24,9 @@ export function parseSequence(json: unknown, file: string): Sequence {
   return r.data;
 }
 
+/** A corpus file: a regular file of at most MAX_INPUT_BYTES (src/util/input.ts), valid JSON, valid sequence. */
 export function loadSequenceFile(file: string): Sequence {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(file, '', `cannot read: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(file, '', `not valid JSON: ${(e as Error).message}`);
-  }
-  return parseSequence(json, file);
+  return parseSequence(parseJsonText(readInputFile(file), file), file);
 }
 
 /** How each numeric flag field is written in corpus files. */

@@ -1,3 +1,4 @@
+import { exitAfterFlush } from '../exit.js';
 import { expandOps } from '../../gen/families.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -177,7 +178,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     const onSignal = (sig: NodeJS.Signals) => {
       stopRequests++;
       if (stopRequests === 1) log(`\n${sig}: finishing the chunks in flight, then writing the summary (again to stop at once)`);
-      else process.exit(EXIT.CANNOT_TEST);
+      else void exitAfterFlush(EXIT.CANNOT_TEST);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);

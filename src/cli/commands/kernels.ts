@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_FLAVOUR, fetchKernel, listKernels } from '../../kernels/index.js';
 import { EXIT } from '../../util/errors.js';
+import { log, write } from '../common.js';
 
 const JSON_VERSION = 1;
 const listJson = z.strictObject({
@@ -31,8 +32,8 @@ export function registerKernels(program: Command, setCode: (c: number) => void):
         process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
       } else {
         const w = Math.max(...l.map((p) => p.release.length), 7);
-        process.stdout.write(`  ${'release'.padEnd(w)}  ${'version'.padEnd(18)}  download\n`);
-        for (const p of l) process.stdout.write(`${p.cached ? '*' : ' '} ${p.release.padEnd(w)}  ${p.version.padEnd(18)}  ${(p.size / 1e6).toFixed(1)} MB\n`);
+        write(`  ${'release'.padEnd(w)}  ${'version'.padEnd(18)}  download\n`);
+        for (const p of l) write(`${p.cached ? '*' : ' '} ${p.release.padEnd(w)}  ${p.version.padEnd(18)}  ${(p.size / 1e6).toFixed(1)} MB\n`);
       }
       setCode(EXIT.OK);
     });
@@ -45,10 +46,10 @@ export function registerKernels(program: Command, setCode: (c: number) => void):
       const got: z.input<typeof fetchJson>['kernels'] = [];
       for (const v of versions) {
         const t0 = Date.now();
-        const img = await fetchKernel(v, { flavour: o.flavour, log: (m) => process.stderr.write(`vmafuzz: ${m}\n`) });
+        const img = await fetchKernel(v, { flavour: o.flavour, log: (m) => log(`vmafuzz: ${m}`) });
         const seconds = (Date.now() - t0) / 1000;
         got.push({ query: v, release: img.release, version: img.version, vmlinuz: img.vmlinuz, config: img.config, seconds });
-        if (!o.json) process.stdout.write(`${v}: ${img.release} (${img.version}) ${img.vmlinuz} [${seconds.toFixed(1)} s]\n`);
+        if (!o.json) write(`${v}: ${img.release} (${img.version}) ${img.vmlinuz} [${seconds.toFixed(1)} s]\n`);
       }
       if (o.json) process.stdout.write(JSON.stringify(fetchJson.parse({ vmafuzz: JSON_VERSION, command: 'kernels fetch', kernels: got }), null, 2) + '\n');
       setCode(EXIT.OK);

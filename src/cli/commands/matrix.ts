@@ -8,7 +8,7 @@ import { matrixDocument, renderMatrix } from '../../matrix/render.js';
 import { parseRelease } from '../../model/index.js';
 import { loadSequenceFile } from '../../seq/io.js';
 import { UsageError } from '../../util/errors.js';
-import { log } from '../common.js';
+import { log, write } from '../common.js';
 import { matrixJson, printJson } from '../json.js';
 
 export function registerMatrix(program: Command, setCode: (c: number) => void): void {
@@ -37,7 +37,7 @@ export function registerMatrix(program: Command, setCode: (c: number) => void): 
       log(`vmafuzz: matrix of ${files.length} files on ${kernels.join(', ')} (${jobs} at a time)`);
       const r = await runMatrix(files, seqs, kernels, { runner: base, jobs, ...(profile ? { profileRelease: profile } : {}), log: (l) => log(`vmafuzz: ${l}`) });
       if (o.json) printJson(matrixJson, matrixDocument(r, base, profile ?? null));
-      else process.stdout.write(renderMatrix(r, base));
+      else write(renderMatrix(r, base));
       setCode(matrixExitCode(r));
     });
 }
