@@ -11,6 +11,14 @@ import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from '
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
 export const MAX_CALLS = 4096;
+/**
+ * Bound on calls x arenaPages: every call is followed by a snapshot of the whole arena (maps lines,
+ * VmFlags, one pagemap entry per page) in the kernel run and in the model, so the product bounds
+ * memory and time. Measured (replay, 2 loaded CPUs): 512 calls on 512 pages 3.4 s / 220 MB RSS,
+ * 4095 calls on 64 pages 8.3 s / 260 MB; 4096 calls on 4096 pages was 145 s / 2.9 GB and overflowed
+ * the harness's 32 MiB of output.
+ */
+export const MAX_CALL_PAGES = 1 << 18;
 export const MAX_FILES = 8;
 export const MAX_UFFDS = 4;
 
@@ -188,6 +196,9 @@ export const sequenceSchema = z
       if ((c.op === 'uffd_register' || c.op === 'uffd_unregister') && c.uffd >= uffds) ctx.addIssue({ code: 'custom', path: ['calls', i, 'uffd'], message: `userfaultfd ${c.uffd} has not been created by an earlier uffd_create` });
       if (c.op === 'uffd_create' && uffds > MAX_UFFDS) ctx.addIssue({ code: 'custom', path: ['calls', i], message: `at most ${MAX_UFFDS} userfaultfds per sequence` });
     });
+    if (seq.calls.length * seq.arenaPages > MAX_CALL_PAGES) {
+      ctx.addIssue({ code: 'custom', path: ['calls'], message: `${seq.calls.length} calls on a ${seq.arenaPages}-page arena: calls x arenaPages = ${seq.calls.length * seq.arenaPages} is over the limit of ${MAX_CALL_PAGES} (every call snapshots the whole arena; split the sequence or use a smaller arena)` });
+    }
     if (seq.calls.filter((c) => c.op === 'fork').length > 4) ctx.addIssue({ code: 'custom', path: ['calls'], message: 'at most 4 fork calls per sequence' });
   });
 export type Sequence = z.output<typeof sequenceSchema>;

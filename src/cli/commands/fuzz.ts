@@ -1,4 +1,5 @@
 import { exitAfterFlush } from '../exit.js';
+import { MAX_CALL_PAGES } from '../../seq/schema.js';
 import { expandOps } from '../../gen/families.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -23,8 +24,13 @@ import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
 import { fuzzJson, JSON_VERSION, printJson } from '../json.js';
 import { OPS, type Op } from '../../seq/schema.js';
 
-function int(name: string, v: string, min = 0): number {
+// Generated sequences must stay valid corpus files: the generator's largest arena is 1024 pages
+// (src/gen/generate.ts interpret), and calls x arenaPages is bounded (src/seq/schema.ts).
+const MAX_GENERATED_CALLS = Math.floor(MAX_CALL_PAGES / 1024);
+
+function int(name: string, v: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} expects an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (Number(v) > max) throw new UsageError(`--${name} expects an integer <= ${max}, got ${v}`);
   return Number(v);
 }
 
@@ -80,7 +86,7 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
     epochChunks: o.epochChunks !== undefined ? int('epoch-chunks', String(o.epochChunks), 1) : DEFAULT_LAYOUT.epochChunks,
     segmentEpochs: o.segmentEpochs !== undefined ? int('segment-epochs', String(o.segmentEpochs), 1) : DEFAULT_LAYOUT.segmentEpochs,
   };
-  const gen: GenConfig = { ...DEFAULT_CONFIG, weights, maxCalls: int('max-calls', String(o.maxCalls), 1) };
+  const gen: GenConfig = { ...DEFAULT_CONFIG, weights, maxCalls: int('max-calls', String(o.maxCalls), 1, MAX_GENERATED_CALLS) };
   const ropts = runnerOptionsFrom(o);
   return {
     vmafuzz: 1,
