@@ -5,7 +5,7 @@ import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { jsonPathOf, parseJsonText, readInputFile } from '../util/input.js';
 import { adviceName, MAP, MLOCK, MREMAP, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MODE, type FlagTable } from './consts.js';
-import { FORMAT_VERSION, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
+import { FORMAT_VERSION, MAX_CALLS, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
 import { addrToString, lenToString, type Addr } from './values.js';
 import { flagsToString } from './consts.js';
 
@@ -16,6 +16,9 @@ export function parseSequence(json: unknown, file: string): Sequence {
   if (json && typeof json === 'object' && 'vmafuzz' in json && (json as { vmafuzz: unknown }).vmafuzz !== FORMAT_VERSION) {
     throw new InputError(file, '$.vmafuzz', `unsupported corpus format version ${JSON.stringify((json as { vmafuzz: unknown }).vmafuzz)} (this vmafuzz reads version ${FORMAT_VERSION})`);
   }
+  // Before zod walks (and reports on) every element of a huge array.
+  const calls = json && typeof json === 'object' ? (json as { calls?: unknown }).calls : undefined;
+  if (Array.isArray(calls) && calls.length > MAX_CALLS) throw new InputError(file, '$.calls', `${calls.length} calls: at most ${MAX_CALLS} per sequence`);
   const r = sequenceSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0]!;
