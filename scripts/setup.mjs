@@ -12,17 +12,18 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
 const say = (s) => quiet || process.stderr.write(`setup: ${s}\n`);
 
-function run(cmd, args) {
+async function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit' });
   if (r.status !== 0) {
-    process.stderr.write(`setup: ${cmd} ${args.join(' ')} failed (exit ${r.status})\n`);
+    // wait until the message is out: process.exit() drops what a pipe has not taken yet
+    await new Promise((res) => process.stderr.write(`setup: ${cmd} ${args.join(' ')} failed (exit ${r.status})\n`, res));
     process.exit(r.status ?? 1);
   }
 }
 
 if (!existsSync(join(root, 'node_modules/.bin/tsc')) || !existsSync(join(root, 'node_modules/.bin/vitest'))) {
   say('installing dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  await run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 // Build only when an input changed: tsc takes 15-25 s on a loaded machine, and ./vmafuzz (also
 // under `git bisect run`) calls this every time. dist/.build-stamp's mtime is the start of the last
@@ -38,7 +39,7 @@ if (existsSync(join(root, 'dist/cli/main.js')) && !process.env.VMAFUZZ_REBUILD) 
   if (since >= 0 && newestInput() <= since) process.exit(0);
 }
 say('building TypeScript');
-run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')]);
+await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')]);
 
 // JSON Schema for editors, regenerated from the zod schema so the two never drift.
 const { sequenceJsonSchema } = await import(join(root, 'dist/seq/schema.js'));
