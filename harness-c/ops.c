@@ -207,6 +207,7 @@ int parse_op(char *line, struct op *o) {
     memset(o, 0, sizeof *o);
     o->d = d;
     int slot = 0; // v[] index: an address takes one slot, like every other argument
+    int naddr = 0, refused = 0;
     for (int i = 0; d->args[i]; i++, slot++) {
         uint64_t page = 0, off;
         char *t;
@@ -217,6 +218,13 @@ int parse_op(char *line, struct op *o) {
             int null = !strcmp(t, "-"); // NULL (mmap hint, mremap new address): the offset alone
             if (!null) { const char *e = parse_hex(t, &page); if (!e || *e) return 0; }
             if (!word_hex(&line, &off)) return 0;
+            // Defence in depth (the corpus schema checks ranges first): an address is the arena
+            // (up to its end) or NULL, and NULL only as the mmap hint or the mremap destination,
+            // never a raw address elsewhere.
+            if (null ? off != 0 || !((d->nr == SYS_mmap && naddr == 0) || (d->nr == SYS_mremap && naddr == 1)) : page > arena_pages)
+                refused = 1;
+            if (d->exec == exec_touch && page >= arena_pages) refused = 1;
+            naddr++;
             o->v[slot] = null ? off : base + page * PAGE + off;
             break;
         case 'x':
@@ -255,6 +263,7 @@ int parse_op(char *line, struct op *o) {
     }
     if (d->exec == exec_fork) seq_forks++;
     if (next_word(&line) != 0) return 0;
+    if (refused) return -1;
     // Defence in depth (the corpus schema refuses these first, src/seq/consts.ts REFUSED_ADVICE):
     // advice that acts on the machine rather than the arena is never executed. madvise takes an
     // int, so compare the low 32 bits. MADV_HWPOISON, MADV_SOFT_OFFLINE (mm/madvise.c:

@@ -83,12 +83,13 @@ const adviceField = z.string().transform((s, ctx): number => {
   return r;
 });
 
-/** madvise's advice is an int: a name (own keys only), or a number in int range, never a refused one. */
+/** madvise's advice is an int: a name (own keys only), a decimal in int range or its 32-bit hex pattern; never a refused one. */
 export function parseAdvice(s: string): number | string {
   let v: number;
   if (Object.hasOwn(MADV, s)) v = MADV[s as keyof typeof MADV];
   else if (Object.hasOwn(REFUSED_ADVICE_NAMES, s)) v = REFUSED_ADVICE_NAMES[s]!;
-  else if (/^(0x[0-9a-f]{1,8}|-?\d{1,10})$/.test(s)) {
+  else if (/^0x[0-9a-f]{1,8}$/.test(s)) v = Number(s) | 0; // hex is the int's 32-bit pattern: 0xffffffff = -1
+  else if (/^-?\d{1,10}$/.test(s)) {
     v = Number(s);
     if (v > 0x7fffffff || v < -0x80000000) return `advice ${s} is outside int range (madvise takes an int; no silent wrap at 32 bits)`;
   } else return `unknown advice ${JSON.stringify(s)} (an MADV_* name or an int)`;
