@@ -30,7 +30,9 @@ export function exitQuietlyOnEpipe(): void {
   for (const s of [process.stdout, process.stderr]) {
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
+      // any other failure to write the output (EIO, ENOSPC): the result is lost, so no verdict
+      if (s !== process.stderr) process.stderr.write(`vmafuzz: cannot write the output: ${e.code ?? e.message}\n`);
+      process.exit(125);
     });
   }
 }
