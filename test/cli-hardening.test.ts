@@ -89,6 +89,11 @@ describe('what replay reads', () => {
     const doc = replayJson.parse(JSON.parse(j.stdout));
     expect(doc.results.map((x) => x.file)).toEqual([a]);
     expect(doc.badInput?.map((x) => x.file)).toEqual([b1]);
+    // matrix boots nothing on bad input, and names every bad file
+    const m = await vmafuzz(['matrix', a, b1, b2, '--kernels', '6.12']);
+    expect(m.exitCode).toBe(2);
+    expect(m.stderr).toContain(`${b1}: (root): not valid JSON`);
+    expect(m.stderr).toContain(`${b2}: $.calls[0].addr`);
     const none = await vmafuzz(['replay', '--json', b1]);
     expect(none.exitCode).toBe(2);
     expect(replayJson.parse(JSON.parse(none.stdout)).target).toBeNull();

@@ -32,6 +32,21 @@ export function loadSequenceFile(file: string): Sequence {
   return parseSequence(parseJsonText(readInputFile(file), file), file);
 }
 
+/** Load several corpus files; every bad one is an entry of `bad` (none stops the others). */
+export function loadSequenceFiles(files: readonly string[]): { good: { file: string; seq: Sequence }[]; bad: InputError[] } {
+  const good: { file: string; seq: Sequence }[] = [];
+  const bad: InputError[] = [];
+  for (const file of files) {
+    try {
+      good.push({ file, seq: loadSequenceFile(file) });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      bad.push(e);
+    }
+  }
+  return { good, bad };
+}
+
 /** How each numeric flag field is written in corpus files. */
 export const FLAG_FIELDS: Readonly<Record<string, { table: FlagTable; zero: string }>> = {
   prot: { table: PROT, zero: 'PROT_NONE' },

@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { loadSequenceFile } from '../../seq/io.js';
+import { loadSequenceFiles } from '../../seq/io.js';
 import { makeProfile } from '../../model/index.js';
 import { createRunner, runnerArgs } from '../../runner/index.js';
 import { predictAgainst, rulesAt } from '../../campaign/check.js';
 import { firstDivergence } from '../../compare/compare.js';
 import { signature, signatureText } from '../../compare/signature.js';
 import { renderTextReport } from '../../report/text.js';
-import { EXIT, InputError } from '../../util/errors.js';
-import type { Sequence } from '../../seq/schema.js';
+import { EXIT } from '../../util/errors.js';
 import { addRunnerOptions, log, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, printJson, replayJson } from '../json.js';
 import type { z } from 'zod';
@@ -23,19 +22,11 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
   addRunnerOptions(cmd).action(async (files: string[], o: Record<string, unknown>) => {
     // Validate every file before running anything. Each bad file is reported; the good ones are
     // still replayed, and the exit code is then 2 (bad input) whatever they gave.
-    const bad: { file: string; problem: string }[] = [];
-    const seqs: Sequence[] = [];
-    const good: string[] = [];
-    for (const f of files) {
-      try {
-        seqs.push(loadSequenceFile(f));
-        good.push(f);
-      } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        bad.push({ file: f, problem: e.message });
-        log(`vmafuzz: bad input: ${e.message}`);
-      }
-    }
+    const loaded = loadSequenceFiles(files);
+    const bad = loaded.bad.map((e) => ({ file: e.file, problem: e.message }));
+    for (const b of bad) log(`vmafuzz: bad input: ${b.problem}`);
+    const seqs = loaded.good.map((g) => g.seq);
+    const good = loaded.good.map((g) => g.file);
     if (seqs.length === 0) {
       if (o.json) printJson(replayJson, { vmafuzz: JSON_VERSION, command: 'replay', target: null, results: [], badInput: bad });
       setCode(EXIT.USAGE);
