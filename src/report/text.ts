@@ -58,7 +58,7 @@ export function renderTextReport(r: ReportInput): string {
   out.push(`sequence:   ${origin}${r.seq.calls.length} calls, ${r.seq.arenaPages}-page arena${r.seq.name ? ` (${printableLine(r.seq.name)})` : ''}`);
   out.push(`divergence: ${d.layer} ${d.call < 0 ? 'before the first call' : `at call ${d.call}`}: ${d.kind}`);
   out.push(`replay:     ${r.replayCommand}`);
-  for (const e of r.extra ?? []) out.push(e);
+  for (const e of r.extra ?? []) out.push(printableLine(e)); // known.summary and the like come from corpus files
   out.push('');
   out.push('calls (result: model | kernel):');
   r.seq.calls.forEach((c, i) => {

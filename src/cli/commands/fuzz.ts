@@ -1,3 +1,4 @@
+import { printable } from '../../util/text.js';
 import { exitAfterFlush } from '../exit.js';
 import { MAX_CALL_PAGES } from '../../seq/schema.js';
 import { expandOps } from '../../gen/families.js';
@@ -213,7 +214,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       const useLines = !usePanel && mode !== 'off' && !(mode === 'auto' && o.json);
       const statsEvery = duration('stats-every', String(o.statsEvery));
       if (usePanel) panel = new Panel(process.stderr);
-      const say = (s: string) => (panel ? panel.message(s) : log(s));
+      const say = (s: string) => (panel ? panel.message(printable(s)) : log(s)); // log() escapes too
       let lastBeat = Date.now();
       const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
       const summary = await runCampaign({
