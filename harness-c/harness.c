@@ -230,8 +230,12 @@ static int handle_seq(char *args) {
         if (bad || !*rest) continue;
         if (!strncmp(rest, "file ", 5)) { if (!parse_file(rest + 5)) bad = "bad-file-line"; }
         else if (nops == MAX_OPS) bad = "too-many-calls";
-        else if (!parse_op(rest, &ops[nops])) bad = "bad-call-line";
-        else nops++;
+        else {
+            int ok = parse_op(rest, &ops[nops]);
+            if (ok < 0) bad = "refused-call";
+            else if (!ok) bad = "bad-call-line";
+            else nops++;
+        }
     }
     if (!line) return 0; // EOF inside a sequence: the writer is gone
     run_sequence(bad);

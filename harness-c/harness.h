@@ -159,7 +159,7 @@ extern char tmpfs_dir[128];      // private tmpfs directory ("" = none)
 extern uint64_t win_start, win_end, fence_top;
 extern pid_t serve_pid;          // the serving process
 
-int parse_op(char *line, struct op *o); // 1 = ok
+int parse_op(char *line, struct op *o); // 1 = ok, 0 = malformed, -1 = refused (never run)
 int parse_file(char *line);             // "file memfd|tmpfs <size> <ro>" after the keyword; 1 = ok
 void install_signal_handlers(void);
 

@@ -195,6 +195,7 @@ static int parse_name(const char *t, uint64_t *v) {
 }
 
 // Parse one op line against the table; addresses resolve to base + page*4096 + off (wrapping).
+// 1 = parsed, 0 = malformed, -1 = well-formed but refused (never executed).
 int parse_op(char *line, struct op *o) {
     char *name = next_word(&line);
     if (!name) return 0;
@@ -206,6 +207,7 @@ int parse_op(char *line, struct op *o) {
     memset(o, 0, sizeof *o);
     o->d = d;
     int slot = 0; // v[] index: an address takes one slot, like every other argument
+    int naddr = 0, refused = 0;
     for (int i = 0; d->args[i]; i++, slot++) {
         uint64_t page = 0, off;
         char *t;
@@ -216,6 +218,13 @@ int parse_op(char *line, struct op *o) {
             int null = !strcmp(t, "-"); // NULL (mmap hint, mremap new address): the offset alone
             if (!null) { const char *e = parse_hex(t, &page); if (!e || *e) return 0; }
             if (!word_hex(&line, &off)) return 0;
+            // Defence in depth (the corpus schema checks ranges first): an address is the arena
+            // (up to its end) or NULL, and NULL only as the mmap hint or the mremap destination,
+            // never a raw address elsewhere.
+            if (null ? off != 0 || !((d->nr == SYS_mmap && naddr == 0) || (d->nr == SYS_mremap && naddr == 1)) : page > arena_pages)
+                refused = 1;
+            if (d->exec == exec_touch && page >= arena_pages) refused = 1;
+            naddr++;
             o->v[slot] = null ? off : base + page * PAGE + off;
             break;
         case 'x':
@@ -253,7 +262,14 @@ int parse_op(char *line, struct op *o) {
         o->v[1] = (uint64_t)seq_uffds++; // the handle: index among the sequence's uffd_create calls
     }
     if (d->exec == exec_fork) seq_forks++;
-    return next_word(&line) == 0;
+    if (next_word(&line) != 0) return 0;
+    if (refused) return -1;
+    // Defence in depth (the corpus schema refuses these first, src/seq/consts.ts REFUSED_ADVICE):
+    // advice that acts on the machine rather than the arena is never executed. madvise takes an
+    // int, so compare the low 32 bits. MADV_HWPOISON, MADV_SOFT_OFFLINE (mm/madvise.c:
+    // madvise_inject_error) take physical pages out of service for every process.
+    if (d->nr == SYS_madvise && ((uint32_t)o->v[2] == 100 || (uint32_t)o->v[2] == 101)) return -1;
+    return 1;
 }
 
 // "file memfd|tmpfs <size> <ro 0|1>": created by the child before the first call, in order.

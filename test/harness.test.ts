@@ -172,6 +172,34 @@ describe('harness protocol on the host kernel', () => {
     expect(stray).toEqual(['err unknown-command']);
   });
 
+  it('refuses machine-wide madvise (MADV_HWPOISON, MADV_SOFT_OFFLINE) without running the sequence', async () => {
+    // Each sequence maps page 0 first: an executed call would answer "ok" with its results.
+    const seq = (id: string, advice: string) => `seq ${id} 4 0\nmmap 0 0 2000 3 32 ${FD} 0\nmadvise 0 0 1000 ${advice}\nend\n`;
+    const { results } = await talk(seq('p', '64') + seq('s', '65') + seq('w', '100000064') + seq('n', '4') + 'quit\n');
+    expect(results.map((r) => [r.id, r.done.join(' '), r.calls.length])).toEqual([
+      ['p', 'error refused-call', 0],
+      ['s', 'error refused-call', 0],
+      ['w', 'error refused-call', 0], // madvise takes an int: 0x100000064 is 100 to the kernel
+      ['n', 'ok', 2],
+    ]);
+  });
+
+  it('refuses addresses beyond the arena and NULL outside the mmap hint and mremap destination', async () => {
+    const seq = (id: string, call: string) => `seq ${id} 4 0\nmmap 0 0 2000 3 32 ${FD} 0\n${call}\nend\n`;
+    const { results } = await talk(
+      seq('beyond', 'munmap 5 0 1000') + seq('touch-end', 'touch 4 0 w') + seq('null-munmap', 'munmap - 0 1000') +
+        seq('raw', `mmap - 7f0000000000 1000 3 22 ${FD} 0`) + seq('end-ok', 'munmap 4 0 0') + seq('hint-ok', `mmap - 0 1000 3 22 ${FD} 0`) + 'quit\n',
+    );
+    expect(results.map((r) => [r.id, r.done.join(' ')])).toEqual([
+      ['beyond', 'error refused-call'],
+      ['touch-end', 'error refused-call'],
+      ['null-munmap', 'error refused-call'],
+      ['raw', 'error refused-call'],
+      ['end-ok', 'ok'],
+      ['hint-ok', 'ok'],
+    ]);
+  });
+
   it('encodes corpus calls into protocol lines', () => {
     const seq = parseSequence(
       {

@@ -102,3 +102,81 @@ describe('corpus safety: nothing outside the arena', () => {
     expect(err({ ...ok, files: [{ kind: 'tmpfs', size: '1p', path: '/etc/passwd' }], calls: [] }).problem).toMatch(/path/);
   });
 });
+
+/** F(x): a 4-page arena, two pages mapped, then the call x (the issue's reproductions). */
+const F = (x: Record<string, unknown>) => ({
+  vmafuzz: 1,
+  arenaPages: 4,
+  calls: [{ op: 'mmap', addr: 'A+0p', len: '2p', prot: 'PROT_READ|PROT_WRITE', flags: 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED' }, x],
+});
+const madv = (advice: string) => F({ op: 'madvise', addr: 'A+0p', len: '1p', advice });
+
+describe('corpus safety: calls that act on the machine', () => {
+  it('refuses MADV_HWPOISON and MADV_SOFT_OFFLINE by name and by number, naming why', () => {
+    for (const a of ['100', '101', '0x64', '0x65', 'MADV_HWPOISON', 'MADV_SOFT_OFFLINE']) {
+      expect(err(madv(a)).message).toMatch(/advice: refused: MADV_(HWPOISON|SOFT_OFFLINE) \(10[01]\) .*host memory/);
+    }
+    // the 32-bit alias of 100 is out of int range, not a way around the refusal
+    expect(err(madv('4294967396')).message).toMatch(/outside int range/);
+  });
+
+  it('takes advice numbers in int range only, never wrapping at 32 bits', () => {
+    expect(err(madv('4294967296')).message).toMatch(/advice 4294967296 is outside int range/);
+    expect(err(madv('2147483648')).message).toMatch(/outside int range/);
+    expect(err(madv('0x100000064')).message).toMatch(/unknown advice/); // hex is at most the 32-bit pattern
+    expect(parseSequence(madv('0xffffffff'), 'ok.json').calls[1]).toMatchObject({ advice: -1 });
+    const s = parseSequence(madv('-1'), 'ok.json');
+    expect(s.calls[1]).toMatchObject({ advice: -1 });
+    expect(parseSequence(JSON.parse(sequenceToJson(s)), 'again.json').calls[1]).toMatchObject({ advice: -1 });
+    expect(parseSequence(madv('2147483647'), 'ok.json').calls[1]).toMatchObject({ advice: 0x7fffffff });
+  });
+});
+
+describe('corpus names come from own keys only', () => {
+  it('rejects prototype-chain names as advice, prot and flags', () => {
+    for (const a of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(err(madv(a)).message).toMatch(/unknown advice/);
+    expect(err(F({ op: 'mprotect', addr: 'A+0p', len: '1p', prot: 'toString' })).message).toMatch(/\.prot: unknown flag "toString"/);
+    const mm = (flags: string) => ({ ...F({ op: 'fork' }), calls: [{ op: 'mmap', addr: 'A+0p', len: '1p', prot: 'PROT_READ', flags }] });
+    expect(err(mm('MAP_PRIVATE|__proto__')).message).toMatch(/\.flags: unknown flag "__proto__"/);
+    expect(err(mm('MAP_PRIVATE|valueOf')).message).toMatch(/unknown flag "valueOf"/);
+  });
+});
+
+describe('corpus robustness: a clear message, never an internal error', () => {
+  it('refuses NULL where only an address will do', () => {
+    expect(err(F({ op: 'touch', addr: 'NULL', access: 'read' })).message).toMatch(/\$\.calls\[1\]\.addr: NULL is only allowed/);
+    expect(err(F({ op: 'mremap', addr: 'NULL', oldLen: '1p', newLen: '1p', flags: '0' })).message).toMatch(/\$\.calls\[1\]\.addr: NULL is only allowed/);
+    expect(err(F({ op: 'mprotect', addr: 'NULL', len: '1p', prot: '0' })).message).toMatch(/NULL is only allowed/);
+  });
+
+  it('refuses page-notation lengths of 2^64 bytes or more', () => {
+    expect(err(F({ op: 'madvise', addr: 'A+0p', len: '4503599627370496p', advice: 'MADV_NORMAL' })).message).toMatch(/\.len: length "4503599627370496p" is 2\^64 bytes or more/);
+    expect(err(F({ op: 'munmap', addr: 'A+0p', len: '99999999999999999999999p' })).message).toMatch(/expected a length/);
+    expect(parseSequence(F({ op: 'munmap', addr: 'A+0p', len: '4503599627370495p' }), 'ok.json').calls[1]).toMatchObject({ len: (1n << 64n) - 4096n });
+  });
+
+  it('takes a length as wrapping only where it wraps from every arena base (the model\'s boundary)', () => {
+    // 2^64 - 2 MiB: start + len wraps only for a base of at least 2 MiB exactly; the model does
+    // not take it as wrapping (src/model/syscalls.ts classifyLen), so it is refused, not declined.
+    for (const op of ['mprotect', 'madvise', 'mlock', 'mseal', 'munlock']) {
+      const extra = op === 'mprotect' ? { prot: 'PROT_READ' } : op === 'madvise' ? { advice: 'MADV_NORMAL' } : op === 'mseal' ? { flags: '0' } : {};
+      expect(err(F({ op, addr: 'A+0p', len: '0xffffffffffe00000', ...extra })).message).toMatch(/reaches outside the 4-page arena without wrapping/);
+      expect(parseSequence(F({ op, addr: 'A+0p', len: '0xffffffffffe00001', ...extra }), 'ok.json').calls).toHaveLength(2);
+    }
+  });
+});
+
+describe('corpus size bounds', () => {
+  const many = (arenaPages: number, n: number) => ({
+    vmafuzz: 1,
+    arenaPages,
+    calls: Array.from({ length: n }, (_, i) => ({ op: 'touch', addr: `A+${i % arenaPages}p`, access: 'read' })),
+  });
+  it('bounds calls x arenaPages (each call snapshots the whole arena), naming both', () => {
+    // the issue's file: 4096 calls on a 4096-page arena took 145 s and 2.9 GB
+    expect(err(many(4096, 4096)).message).toMatch(/\$\.calls: 4096 calls on a 4096-page arena: calls x arenaPages = 16777216 is over the limit of 262144/);
+    expect(err(many(512, 513)).message).toMatch(/over the limit/);
+    expect(parseSequence(many(512, 512), 'ok.json').calls).toHaveLength(512);
+    expect(parseSequence(many(64, 4096), 'ok.json').calls).toHaveLength(4096);
+  });
+});

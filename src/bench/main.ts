@@ -123,5 +123,5 @@ async function extraSections(): Promise<BenchSection[]> {
 
 main().catch((e) => {
   console.error(e);
-  process.exit(1);
+  process.exitCode = 1; // not process.exit(): that would drop output a pipe has not taken yet
 });

@@ -1,7 +1,8 @@
 // campaign.json (what was asked, written once at the start and read back by --resume, report and
 // merge) and the stats.ndjson heartbeat line. Both zod-validated; docs/campaign.md lists every field.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJsonFile } from '../util/input.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../util/errors.js';
@@ -55,18 +56,7 @@ export type AnyConfig = z.infer<typeof anyConfigSchema>;
 export function readConfig(dir: string): AnyConfig {
   const file = join(dir, CAMPAIGN_FILE);
   if (!existsSync(file)) throw new InputError(file, '', 'not a campaign directory (no campaign.json)');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(file, '', `not valid JSON: ${(e as Error).message}`);
-  }
-  const r = anyConfigSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new InputError(file, '$' + i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join(''), i.message);
-  }
-  return r.data;
+  return readJsonFile(file, anyConfigSchema);
 }
 
 export function writeConfig(dir: string, c: AnyConfig): void {

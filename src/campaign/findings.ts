@@ -4,7 +4,8 @@
 // indices seen (not the first to arrive), and report.txt/detail.json describe the lowest one, so
 // the store's content does not depend on which worker or machine finished first.
 
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readJsonFile } from '../util/input.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../util/fs.js';
@@ -103,7 +104,7 @@ export function findingsDir(root: string, kind: Finding['kind']): string {
 }
 
 export function readFinding(dir: string): Finding {
-  return findingSchema.parse(JSON.parse(readFileSync(join(dir, 'finding.json'), 'utf8')));
+  return readJsonFile(join(dir, 'finding.json'), findingSchema); // damaged: an InputError naming the file
 }
 
 export class FindingStore {

@@ -1,3 +1,4 @@
+import { printable } from '../util/text.js';
 import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { RUNNERS, SECCOMP_PROFILES, type RunnerName, type RunnerOptions } from '../runner/index.js';
@@ -29,4 +30,6 @@ export function runnerOptionsFrom(o: Record<string, unknown>): RunnerOptions {
   return r;
 }
 
-export const log = (s: string) => process.stderr.write(s + '\n');
+/** Human output: to stderr (log) or stdout (write), always through printable() (src/util/text.ts). */
+export const log = (s: string) => process.stderr.write(printable(s) + '\n');
+export const write = (s: string) => process.stdout.write(printable(s));

@@ -55,7 +55,8 @@ export const fuzzJson = z.strictObject({
 export const replayJson = z.strictObject({
   vmafuzz: z.literal(JSON_VERSION),
   command: z.literal('replay'),
-  target,
+  /** null when every file was refused and nothing ran */
+  target: target.nullable(),
   results: z.array(
     z.strictObject({
       file: z.string(),
@@ -69,6 +70,8 @@ export const replayJson = z.strictObject({
       known: z.string().optional(),
     }),
   ),
+  /** files refused before anything ran (exit 2 once the others are replayed) */
+  badInput: z.array(z.strictObject({ file: z.string(), problem: z.string() })).optional(),
 });
 
 const sample = z.strictObject({ file: z.string(), seed: z.number().int().optional(), index: z.number().int().optional(), call: z.number().int() });

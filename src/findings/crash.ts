@@ -19,6 +19,7 @@ import type { KernelCrash } from '../runner/qemu.js';
 import type { Runner } from '../runner/types.js';
 import { sequenceToJson } from '../seq/io.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { readJsonFile } from '../util/input.js';
 
 const CRASH_KINDS = ['panic', 'oops', 'bug', 'warning', 'kasan', 'ubsan', 'gpf', 'lockup'] as const satisfies readonly CrashKind[];
 /** bytes of the VM's console log kept next to the excerpt */
@@ -108,7 +109,7 @@ export async function recordCrash(out: string, crash: KernelCrash, o: RecordCras
   const dir = join(out, 'crashes', signature);
   return withLock(dir, async () => {
     const file = join(dir, 'finding.json');
-    const prev = existsSync(file) ? crashFindingSchema.parse(JSON.parse(readFileSync(file, 'utf8'))) : null;
+    const prev = existsSync(file) ? readJsonFile(file, crashFindingSchema) : null;
     const f: CrashFinding = prev ?? {
       vmafuzz: 1,
       kind: 'crash',

@@ -9,6 +9,7 @@
 // This file: the per-sequence part (calls, expectation tables) and the assembly of the program;
 // the fixed C text is in repro-c-runtime.ts, repro-c-ops.ts, repro-c-uffd.ts, repro-c-report.ts.
 
+import { printableLine } from '../util/text.js';
 import { canonicalizeFiles } from '../compare/compare.js';
 import type { Prediction, Profile } from '../model/index.js';
 import { adviceName, ERRNO, flagsToString, MADV, MAP, MLOCK, MREMAP, PAGE_SIZE, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MODE, type FlagTable } from '../seq/consts.js';
@@ -42,7 +43,8 @@ const SYSCALL_FALLBACK: Readonly<Record<string, number>> = { SYS_mseal: 462, SYS
 const P = BigInt(PAGE_SIZE);
 
 /** A C comment body: nothing in it may close the comment. */
-const commentSafe = (s: string) => s.replace(/\*\//g, '* /');
+// Terminal escapes and newlines shown escaped (src/util/text.ts); never an end of comment.
+const commentSafe = (s: string) => printableLine(s).replace(/\*\//g, '* /');
 
 /** A C string literal (octal escapes: never greedy like \x). */
 export function cString(s: string): string {

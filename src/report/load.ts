@@ -8,7 +8,8 @@ import { readConfig, statsLineSchema, type CampaignConfig, type StatsLine } from
 import { detailSchema, findingsDir, readFinding, type Detail, type Finding } from '../campaign/findings.js';
 import { addCounts, chunkLineSchema, JudgedRanges, PROGRESS_FILE, readNdjson, STATS_FILE, zeroCounts, type CountTotals } from '../campaign/ledger.js';
 import { RULE_IDS } from '../model/index.js';
-import { parseSequence } from '../seq/io.js';
+import { loadSequenceFile, parseSequence } from '../seq/io.js';
+import { MAX_RECORD_BYTES, parseJsonText, readInputFile } from '../util/input.js';
 import type { Sequence } from '../seq/schema.js';
 import { InputError } from '../util/errors.js';
 
@@ -45,8 +46,17 @@ function loadFinding(dir: string): FindingView {
   if (existsSync(join(dir, 'report.txt'))) v.reportText = readFileSync(join(dir, 'report.txt'), 'utf8');
   const file = join(dir, 'detail.json');
   if (existsSync(file)) {
-    const r = detailSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (r.success) {
+    let json: unknown;
+    try {
+      json = parseJsonText(readInputFile(file, MAX_RECORD_BYTES), file);
+    } catch (e) {
+      json = undefined;
+      v.problem = `detail.json: ${(e as Error).message}`;
+    }
+    const r = detailSchema.safeParse(json);
+    if (v.problem) {
+      /* unreadable: shown as a problem */
+    } else if (r.success) {
       v.detail = r.data;
       try {
         v.sequence = parseSequence(r.data.sequence, file);
@@ -57,7 +67,7 @@ function loadFinding(dir: string): FindingView {
   } else v.problem = 'no detail.json (recorded by an older vmafuzz)';
   if (finding.minimized && existsSync(join(dir, finding.minimized.file))) {
     try {
-      v.minimized = parseSequence(JSON.parse(readFileSync(join(dir, finding.minimized.file), 'utf8')), join(dir, finding.minimized.file));
+      v.minimized = loadSequenceFile(join(dir, finding.minimized.file));
     } catch {
       /* shown as missing */
     }

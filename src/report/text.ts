@@ -1,6 +1,7 @@
 // The readable report of one divergence: every call with the model's and the kernel's result, the
 // first divergent call marked, and the arena maps before and after it side by side.
 
+import { printableLine } from '../util/text.js';
 import type { Divergence } from '../compare/compare.js';
 import { canonicalizeFiles } from '../compare/compare.js';
 import { mapsEntryToString } from '../seq/maps.js';
@@ -54,10 +55,10 @@ export function renderTextReport(r: ReportInput): string {
   out.push(r.title);
   out.push(`target:     ${r.target}`);
   const origin = r.seq.origin ? `seed ${r.seq.origin.seed} index ${r.seq.origin.index}, ` : '';
-  out.push(`sequence:   ${origin}${r.seq.calls.length} calls, ${r.seq.arenaPages}-page arena${r.seq.name ? ` (${r.seq.name})` : ''}`);
+  out.push(`sequence:   ${origin}${r.seq.calls.length} calls, ${r.seq.arenaPages}-page arena${r.seq.name ? ` (${printableLine(r.seq.name)})` : ''}`);
   out.push(`divergence: ${d.layer} ${d.call < 0 ? 'before the first call' : `at call ${d.call}`}: ${d.kind}`);
   out.push(`replay:     ${r.replayCommand}`);
-  for (const e of r.extra ?? []) out.push(e);
+  for (const e of r.extra ?? []) out.push(printableLine(e)); // known.summary and the like come from corpus files
   out.push('');
   out.push('calls (result: model | kernel):');
   r.seq.calls.forEach((c, i) => {

@@ -77,6 +77,17 @@ export const MADV = {
   MADV_POPULATE_WRITE: 23, MADV_DONTNEED_LOCKED: 24, MADV_COLLAPSE: 25,
   MADV_GUARD_INSTALL: 102, MADV_GUARD_REMOVE: 103,
 } as const;
+/**
+ * Advice a corpus file may never carry, with why: these act on the machine, not on the arena
+ * (mm/madvise.c:madvise_inject_error -> memory_failure / soft_offline_page take the physical page
+ * out of service for every process; CAP_SYS_ADMIN, which the harness has as root). The harness
+ * refuses them too (harness-c/ops.c).
+ */
+export const REFUSED_ADVICE: ReadonlyMap<number, string> = new Map([
+  [100, 'MADV_HWPOISON (100) injects a memory failure into the physical page: it poisons host memory'],
+  [101, 'MADV_SOFT_OFFLINE (101) soft-offlines the physical page: it takes host memory out of service'],
+]);
+export const REFUSED_ADVICE_NAMES: Readonly<Record<string, number>> = { MADV_HWPOISON: 100, MADV_SOFT_OFFLINE: 101 };
 const MADV_NAME = new Map(Object.entries(MADV).map(([k, v]) => [v as number, k]));
 export function adviceName(v: number): string {
   return MADV_NAME.get(v) ?? String(v);

@@ -1,23 +1,24 @@
 // Reading and writing corpus files. Writes are atomic (temp file + rename) so a campaign killed at
 // any moment never leaves a half-written finding behind.
 
-import { readFileSync } from 'node:fs';
 import { InputError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { jsonPathOf, parseJsonText, readInputFile } from '../util/input.js';
 import { adviceName, MAP, MLOCK, MREMAP, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MODE, type FlagTable } from './consts.js';
-import { FORMAT_VERSION, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
+import { FORMAT_VERSION, MAX_CALLS, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
 import { addrToString, lenToString, type Addr } from './values.js';
 import { flagsToString } from './consts.js';
 
-export function jsonPathOf(path: readonly PropertyKey[]): string {
-  return '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-}
+export { jsonPathOf };
 
 /** Validate already-parsed JSON; `file` is only used in the error message. */
 export function parseSequence(json: unknown, file: string): Sequence {
   if (json && typeof json === 'object' && 'vmafuzz' in json && (json as { vmafuzz: unknown }).vmafuzz !== FORMAT_VERSION) {
     throw new InputError(file, '$.vmafuzz', `unsupported corpus format version ${JSON.stringify((json as { vmafuzz: unknown }).vmafuzz)} (this vmafuzz reads version ${FORMAT_VERSION})`);
   }
+  // Before zod walks (and reports on) every element of a huge array.
+  const calls = json && typeof json === 'object' ? (json as { calls?: unknown }).calls : undefined;
+  if (Array.isArray(calls) && calls.length > MAX_CALLS) throw new InputError(file, '$.calls', `${calls.length} calls: at most ${MAX_CALLS} per sequence`);
   const r = sequenceSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0]!;
@@ -26,20 +27,24 @@ export function parseSequence(json: unknown, file: string): Sequence {
   return r.data;
 }
 
+/** A corpus file: a regular file of at most MAX_INPUT_BYTES (src/util/input.ts), valid JSON, valid sequence. */
 export function loadSequenceFile(file: string): Sequence {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(file, '', `cannot read: ${(e as Error).message}`);
+  return parseSequence(parseJsonText(readInputFile(file), file), file);
+}
+
+/** Load several corpus files; every bad one is an entry of `bad` (none stops the others). */
+export function loadSequenceFiles(files: readonly string[]): { good: { file: string; seq: Sequence }[]; bad: InputError[] } {
+  const good: { file: string; seq: Sequence }[] = [];
+  const bad: InputError[] = [];
+  for (const file of files) {
+    try {
+      good.push({ file, seq: loadSequenceFile(file) });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      bad.push(e);
+    }
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(file, '', `not valid JSON: ${(e as Error).message}`);
-  }
-  return parseSequence(json, file);
+  return { good, bad };
 }
 
 /** How each numeric flag field is written in corpus files. */

@@ -5,12 +5,20 @@
 // of the forked child that runs it.
 
 import { z } from 'zod';
-import { MADV, MAP, MLOCK, MREMAP, PROT, PAGE_SIZE, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
+import { MADV, MAP, REFUSED_ADVICE, REFUSED_ADVICE_NAMES, MLOCK, MREMAP, PROT, PAGE_SIZE, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
 import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from './values.js';
 
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
 export const MAX_CALLS = 4096;
+/**
+ * Bound on calls x arenaPages: every call is followed by a snapshot of the whole arena (maps lines,
+ * VmFlags, one pagemap entry per page) in the kernel run and in the model, so the product bounds
+ * memory and time. Measured (replay, 2 loaded CPUs): 512 calls on 512 pages 3.4 s / 220 MB RSS,
+ * 4095 calls on 64 pages 8.3 s / 260 MB; 4096 calls on 4096 pages was 145 s / 2.9 GB and overflowed
+ * the harness's 32 MiB of output.
+ */
+export const MAX_CALL_PAGES = 1 << 18;
 export const MAX_FILES = 8;
 export const MAX_UFFDS = 4;
 
@@ -22,7 +30,15 @@ const addrField = z.string().transform((s, ctx): Addr | null => {
   }
   return r;
 });
-const nonNullAddr = addrField.refine((a) => a !== null, { message: 'NULL is only allowed as an mmap hint' }) as unknown as z.ZodType<Addr, string>;
+// A transform, not a refine: its issue aborts, so the cross-field checks below never see a NULL.
+const nonNullAddr = z.string().transform((s, ctx): Addr => {
+  const r = parseAddr(s);
+  if (r === null || typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r ?? 'NULL is only allowed as the mmap hint and the mremap new address' });
+    return z.NEVER;
+  }
+  return r;
+});
 const lenField = z.string().transform((s, ctx): bigint => {
   const r = parseLen(s);
   if (typeof r === 'string') {
@@ -59,11 +75,27 @@ const touchCall = z.strictObject({
   access: z.enum(['read', 'write', 'exec']).describe('one byte read, one byte write (0x5a? see harness), or a single-stepped instruction fetch'),
 });
 const adviceField = z.string().transform((s, ctx): number => {
-  if (s in MADV) return MADV[s as keyof typeof MADV];
-  if (/^(0x[0-9a-f]{1,8}|\d{1,10})$/.test(s)) return Number(s) | 0;
-  ctx.addIssue({ code: 'custom', message: `unknown advice ${JSON.stringify(s)} (an MADV_* name or a number)` });
-  return z.NEVER;
+  const r = parseAdvice(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
 });
+
+/** madvise's advice is an int: a name (own keys only), a decimal in int range or its 32-bit hex pattern; never a refused one. */
+export function parseAdvice(s: string): number | string {
+  let v: number;
+  if (Object.hasOwn(MADV, s)) v = MADV[s as keyof typeof MADV];
+  else if (Object.hasOwn(REFUSED_ADVICE_NAMES, s)) v = REFUSED_ADVICE_NAMES[s]!;
+  else if (/^0x[0-9a-f]{1,8}$/.test(s)) v = Number(s) | 0; // hex is the int's 32-bit pattern: 0xffffffff = -1
+  else if (/^-?\d{1,10}$/.test(s)) {
+    v = Number(s);
+    if (v > 0x7fffffff || v < -0x80000000) return `advice ${s} is outside int range (madvise takes an int; no silent wrap at 32 bits)`;
+  } else return `unknown advice ${JSON.stringify(s)} (an MADV_* name or an int)`;
+  const refused = REFUSED_ADVICE.get(v);
+  return refused ? `refused: ${refused}, outside the arena` : v;
+}
 const madviseCall = z.strictObject({ op: z.literal('madvise'), ...rangeFields, advice: adviceField });
 const mremapCall = z.strictObject({
   op: z.literal('mremap'),
@@ -219,12 +251,15 @@ export const sequenceSchema = z
       const miss = seq.known.requires.filter((r) => !seq.calls.some((c) => callMeets(c, r))).map((r) => r.text);
       ctx.addIssue({ code: 'custom', path: ['known', 'requires'], message: `the file's own calls lack ${miss.join(', ')}` });
     }
+    if (seq.calls.length * seq.arenaPages > MAX_CALL_PAGES) {
+      ctx.addIssue({ code: 'custom', path: ['calls'], message: `${seq.calls.length} calls on a ${seq.arenaPages}-page arena: calls x arenaPages = ${seq.calls.length * seq.arenaPages} is over the limit of ${MAX_CALL_PAGES} (every call snapshots the whole arena; split the sequence or use a smaller arena)` });
+    }
     if (seq.calls.filter((c) => c.op === 'fork').length > 4) ctx.addIssue({ code: 'custom', path: ['calls'], message: 'at most 4 fork calls per sequence' });
   });
 export type Sequence = z.output<typeof sequenceSchema>;
 export type SequenceInput = z.input<typeof sequenceSchema>;
 
-const WRAP = 1n << 64n;
+const WRAP_MIN = (1n << 64n) - (1n << 21n);
 
 /** Why a call could reach outside its arena, or null when it cannot. */
 export function arenaProblem(c: Call, arenaPages: number): string | null {
@@ -263,14 +298,19 @@ function rangeProblem(a: Addr, len: bigint, arenaBytes: bigint, arenaPages: numb
   if (!inside(a)) return `address A+${a.page}p lies outside the ${arenaPages}-page arena`;
   if (len === 0n) return null;
   // Lengths the kernel rejects before looking at any VMA: they wrap the 64-bit address space once
-  // the arena base is added (the base is always above 2 MiB), or, for mmap and mremap
-  // destinations, exceed every TASK_SIZE.
-  if (len >= WRAP - (1n << 21n)) return null;
+  // the arena base (always above 2 MiB) is added, so start + len < start (mm/mprotect.c
+  // do_mprotect_pkey "end <= start", mm/madvise.c "end < start", mm/mlock.c apply_vma_lock_flags,
+  // mm/mseal.c do_mseal), or, for mmap and mremap destinations, exceed every TASK_SIZE. The
+  // boundary is the model's (src/model/syscalls.ts classifyLen: wraps = len > 2^64 - 2^21).
+  if (len > U64_MAX) return 'length exceeds u64';
+  if (len > WRAP_MIN) return null;
   if (hugeOk && len >= 1n << 63n) return null;
   const start = addrBytes(a);
   const end = ((start + len + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) * BigInt(PAGE_SIZE);
-  if (end > arenaBytes) return `range [A+${start}, +${len}) ends outside the ${arenaPages}-page arena`;
-  if (len > U64_MAX) return 'length exceeds u64';
+  if (end > arenaBytes) {
+    if (len >= 1n << 40n) return `length 0x${len.toString(16)} reaches outside the ${arenaPages}-page arena without wrapping the address space from every arena base (only lengths above 0x${WRAP_MIN.toString(16)} do${hugeOk ? ', or at least 2^63 for a mapping' : ''})`;
+    return `range [A+${start}, +${len}) ends outside the ${arenaPages}-page arena`;
+  }
   return null;
 }
 

@@ -36,8 +36,12 @@ export function addrBytes(a: Addr): bigint {
 }
 
 export function parseLen(s: string): bigint | string {
-  let m = /^(\d+)p$/.exec(s);
-  if (m) return BigInt(m[1]!) * BigInt(PAGE_SIZE);
+  let m = /^(\d{1,20})p$/.exec(s);
+  if (m) {
+    const v = BigInt(m[1]!) * BigInt(PAGE_SIZE);
+    if (v <= U64_MAX) return v;
+    return `length ${JSON.stringify(s)} is 2^64 bytes or more (at most ${U64_MAX / BigInt(PAGE_SIZE)}p)`;
+  }
   m = /^0x([0-9a-f]{1,16})$/.exec(s);
   if (m) return BigInt('0x' + m[1]);
   m = /^(\d{1,20})$/.exec(s);
@@ -59,7 +63,8 @@ export function parseFlags(s: string, table: FlagTable): number | string {
   let v = 0;
   for (const part of s.split('|')) {
     const p = part.trim();
-    if (p in table) v |= table[p]!;
+    // Own keys only: "toString" or "__proto__" are not flag names.
+    if (Object.hasOwn(table, p)) v |= table[p]!;
     else if (/^0x[0-9a-f]{1,8}$/.test(p)) v |= parseInt(p.slice(2), 16);
     else return `unknown flag ${JSON.stringify(p)} (known: ${Object.keys(table).join(', ')}, or a hex value)`;
   }

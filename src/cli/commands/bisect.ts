@@ -8,7 +8,7 @@ import { bisectKernels, kernelTester } from '../../findings/bisect.js';
 import { parseRelease } from '../../model/index.js';
 import { loadSequenceFile } from '../../seq/io.js';
 import { EXIT, UsageError } from '../../util/errors.js';
-import { log } from '../common.js';
+import { log, write } from '../common.js';
 import { bisectJson, JSON_VERSION, printJson } from '../json.js';
 
 export function registerBisect(program: Command, setCode: (c: number) => void): void {
@@ -32,7 +32,7 @@ export function registerBisect(program: Command, setCode: (c: number) => void): 
       const runs = Number.parseInt(String(o.runs), 10);
       if (!(runs >= 1)) throw new UsageError(`--runs expects a positive integer, got ${JSON.stringify(o.runs)}`);
       const runner = { runner: 'qemu' as const, ...(typeof o.memory === 'string' ? { memory: o.memory } : {}), ...(typeof o.append === 'string' ? { append: o.append } : {}) };
-      const print = o.json ? log : (l: string) => process.stdout.write(l + '\n');
+      const print = o.json ? log : (l: string) => write(l + '\n');
       print(`bisect ${file} over ${kernels.join(', ')}${profile ? ` against the model of ${profile}` : ' (each against its own model profile)'}`);
       const r = await bisectKernels(kernels, kernelTester(seq, { runs, runner, ...(profile ? { profileRelease: profile } : {}) }), print);
       if (o.json) {

@@ -1,3 +1,6 @@
+import { printable } from '../../util/text.js';
+import { exitAfterFlush } from '../exit.js';
+import { MAX_CALL_PAGES } from '../../seq/schema.js';
 import { expandOps } from '../../gen/families.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -26,8 +29,13 @@ import { needsTriage, TriageQueue } from '../../triage/finding.js';
 import { triageCounts, triageText } from '../../triage/classify.js';
 import { countClasses, triageOptionsFrom } from './triage.js';
 
-function int(name: string, v: string, min = 0): number {
+// Generated sequences must stay valid corpus files: the generator's largest arena is 1024 pages
+// (src/gen/generate.ts interpret), and calls x arenaPages is bounded (src/seq/schema.ts).
+const MAX_GENERATED_CALLS = Math.floor(MAX_CALL_PAGES / 1024);
+
+function int(name: string, v: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} expects an integer >= ${min}, got ${JSON.stringify(v)}`);
+  if (Number(v) > max) throw new UsageError(`--${name} expects an integer <= ${max}, got ${v}`);
   return Number(v);
 }
 
@@ -86,7 +94,7 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
     epochChunks: o.epochChunks !== undefined ? int('epoch-chunks', String(o.epochChunks), 1) : DEFAULT_LAYOUT.epochChunks,
     segmentEpochs: o.segmentEpochs !== undefined ? int('segment-epochs', String(o.segmentEpochs), 1) : DEFAULT_LAYOUT.segmentEpochs,
   };
-  const gen: GenConfig = { ...DEFAULT_CONFIG, weights, maxCalls: int('max-calls', String(o.maxCalls), 1) };
+  const gen: GenConfig = { ...DEFAULT_CONFIG, weights, maxCalls: int('max-calls', String(o.maxCalls), 1, MAX_GENERATED_CALLS) };
   const ropts = runnerOptionsFrom(o);
   return {
     vmafuzz: 1,
@@ -208,7 +216,7 @@ async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unk
   const onSignal = (sig: NodeJS.Signals) => {
     stopRequests++;
     if (stopRequests === 1) log(`\n${sig}: each lane ends its piece after the batch it is running (kept in the ledger), then the summary (again to stop at once)`);
-    else process.exit(EXIT.CANNOT_TEST);
+    else void exitAfterFlush(EXIT.CANNOT_TEST);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -244,7 +252,7 @@ async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unk
     const useLines = !usePanel && mode !== 'off' && !(mode === 'auto' && o.json);
     const statsEvery = duration('stats-every', String(o.statsEvery));
     if (usePanel) panel = new Panel(process.stderr);
-    const say = (s: string) => (panel ? panel.message(s) : log(s));
+    const say = (s: string) => (panel ? panel.message(printable(s)) : log(s)); // log() escapes too
     let lastBeat = Date.now();
     const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
     // Triage runs next to the campaign, one finding at a time, each bounded by --triage-time.

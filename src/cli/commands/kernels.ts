@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_FLAVOUR, fetchKernel, kernelSeries, listKernels, type KernelPackage } from '../../kernels/index.js';
 import { CannotTestError, EXIT, InputError, UsageError } from '../../util/errors.js';
+import { log, write } from '../common.js';
 
 const JSON_VERSION = 2;
 const pkgJson = z.strictObject({
@@ -90,14 +91,14 @@ export function registerKernels(program: Command, setCode: (c: number) => void):
           const notes = [...(p.fetchable ? [] : ['stub, no vmlinuz on the mirror']), ...(p.fetchable && !p.hasConfig ? ['no config'] : [])].join('; ');
           rows.push([p.cached ? '*' : ' ', p.release, p.version, p.suites.join(',') || '?', mb(p.size), notes]);
         }
-        process.stdout.write(table(rows));
+        write(table(rows));
       } else {
         const rows = [['series', 'newest release', 'version', 'suites', 'download', 'config', 'cached']];
         for (const s of series) {
           const cached = s.cached ? (s.cached.release === s.newest.release ? 'yes' : `${s.cached.release} (older)`) : 'no';
           rows.push([s.series, s.newest.release, s.newest.version, s.newest.suites.join(',') || '?', mb(s.newest.size), s.newest.hasConfig ? 'yes' : 'none', cached]);
         }
-        process.stdout.write(table(rows));
+        write(table(rows));
         process.stdout.write(`(vmafuzz kernels fetch SERIES; --all lists all ${l.length} packages)\n`);
       }
       setCode(EXIT.OK);
@@ -113,16 +114,16 @@ export function registerKernels(program: Command, setCode: (c: number) => void):
       for (const v of versions) {
         const t0 = Date.now();
         try {
-          const img = await fetchKernel(v, { flavour: o.flavour, log: (m) => process.stderr.write(`vmafuzz: ${v}: ${m}\n`) });
+          const img = await fetchKernel(v, { flavour: o.flavour, log: (m) => log(`vmafuzz: ${v}: ${m}`) });
           const seconds = (Date.now() - t0) / 1000;
           got.push({ query: v, ok: true, release: img.release, version: img.version, vmlinuz: img.vmlinuz, config: img.config, seconds });
-          if (!o.json) process.stdout.write(`${v}: ${img.release} (${img.version}) ${img.vmlinuz}${img.config ? '' : ' [no config]'} [${seconds.toFixed(1)} s]\n`);
+          if (!o.json) write(`${v}: ${img.release} (${img.version}) ${img.vmlinuz}${img.config ? '' : ' [no config]'} [${seconds.toFixed(1)} s]\n`);
         } catch (e) {
           const c = codeOf(e);
           code = Math.max(code, c);
           const seconds = (Date.now() - t0) / 1000;
           got.push({ query: v, ok: false, error: (e as Error).message, exitCode: c, seconds });
-          if (!o.json) process.stdout.write(`${v}: FAILED: ${(e as Error).message}\n`);
+          if (!o.json) write(`${v}: FAILED: ${(e as Error).message}\n`);
         }
       }
       if (o.json) process.stdout.write(JSON.stringify(fetchJson.parse({ vmafuzz: JSON_VERSION, command: 'kernels fetch', kernels: got, exitCode: code }), null, 2) + '\n');

@@ -9,9 +9,9 @@ import { parseRelease } from '../../model/index.js';
 import { KnownBugs, type KnownLookup } from '../../findings/known.js';
 import { projectRoot } from '../../runner/harness-build.js';
 import { join } from 'node:path';
-import { loadSequenceFile } from '../../seq/io.js';
+import { loadSequenceFiles } from '../../seq/io.js';
 import { UsageError } from '../../util/errors.js';
-import { log } from '../common.js';
+import { log, write } from '../common.js';
 import { matrixJson, printJson } from '../json.js';
 
 export function registerMatrix(program: Command, setCode: (c: number) => void): void {
@@ -27,8 +27,12 @@ export function registerMatrix(program: Command, setCode: (c: number) => void): 
     .option('--append <args>', 'qemu: extra kernel command line')
     .option('--json', 'print a machine-readable result')
     .action(async (files: string[], o: Record<string, string | boolean | undefined>) => {
-      // Validate every file before booting anything: bad input is exit 2 whatever else happens.
-      const seqs = files.map((f) => loadSequenceFile(f));
+      // Validate every file before booting anything: bad input is exit 2 whatever else happens,
+      // and every bad file is named (the last one by the error that ends the command).
+      const loaded = loadSequenceFiles(files);
+      for (const e of loaded.bad.slice(0, -1)) log(`vmafuzz: bad input: ${e.message}`);
+      if (loaded.bad.length) throw loaded.bad[loaded.bad.length - 1]!;
+      const seqs = loaded.good.map((g) => g.seq);
       const kernels = String(o.kernels).split(',').map((s) => s.trim()).filter(Boolean);
       if (kernels.length === 0) throw new UsageError('--kernels needs at least one kernel');
       if (new Set(kernels).size !== kernels.length) throw new UsageError(`--kernels lists a kernel twice: ${kernels.join(',')}`);
@@ -42,7 +46,7 @@ export function registerMatrix(program: Command, setCode: (c: number) => void): 
       const known: KnownLookup = (f, release) => knownBugs.lookup(f, release);
       const r = await runMatrix(files, seqs, kernels, { runner: base, jobs, known, ...(profile ? { profileRelease: profile } : {}), log: (l) => log(`vmafuzz: ${l}`) });
       if (o.json) printJson(matrixJson, matrixDocument(r, base, profile ?? null));
-      else process.stdout.write(renderMatrix(r, base));
+      else write(renderMatrix(r, base));
       setCode(matrixExitCode(r));
     });
 }

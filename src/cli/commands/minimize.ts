@@ -10,7 +10,7 @@ import { minimizeSequence } from '../../findings/minimize.js';
 import { renderTextReport } from '../../report/text.js';
 import { loadSequenceFile, writeSequenceFile } from '../../seq/io.js';
 import { EXIT } from '../../util/errors.js';
-import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
+import { addRunnerOptions, log, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, minimizeJson, printJson } from '../json.js';
 import type { z } from 'zod';
 
@@ -53,7 +53,7 @@ export function registerMinimize(program: Command, setCode: (c: number) => void)
       };
       if (!('result' in rep)) {
         const k = rep.original.kernel;
-        if (!o.json) process.stdout.write(rep.status === 'match' ? `MATCH ${file}: no divergence on this target, nothing to minimize\n` : `INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}\n`);
+        if (!o.json) write(rep.status === 'match' ? `MATCH ${file}: no divergence on this target, nothing to minimize\n` : `INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}\n`);
         setCode(rep.status === 'match' ? EXIT.OK : EXIT.CANNOT_TEST);
       } else {
         const r = rep.result;
@@ -70,16 +70,16 @@ export function registerMinimize(program: Command, setCode: (c: number) => void)
         });
         const summary = `${r.stats.callsBefore} -> ${r.stats.callsAfter} calls, ${r.stats.arenaBefore} -> ${r.stats.arenaAfter} pages, signature ${r.signature} (${r.signatureText}), reproduced ${r.confirm.same}/${r.confirm.runs}, ${r.stats.candidates} candidates in ${r.stats.batches} batches, ${seconds.toFixed(1)} s`;
         if (rep.status === 'unstable') {
-          if (!o.json) process.stdout.write(`UNSTABLE ${file}: the divergence does not reproduce on every run; nothing written (${summary})\n`);
+          if (!o.json) write(`UNSTABLE ${file}: the divergence does not reproduce on every run; nothing written (${summary})\n`);
           setCode(EXIT.CANNOT_TEST);
         } else {
           writeSequenceFile(out, r.seq);
           doc.out = out;
           if (!o.json) {
-            process.stdout.write(`MINIMIZED ${file} -> ${out}: ${summary}\n`);
+            write(`MINIMIZED ${file} -> ${out}: ${summary}\n`);
             if (!o.quiet) {
               const j = r.judgement;
-              process.stdout.write(
+              write(
                 renderTextReport({ title: `vmafuzz minimize ${file}`, seq: r.seq, model: j.model, kernel: j.kernel, divergence: d, target: `${target.runner}, kernel ${target.release}`, replayCommand: `vmafuzz replay ${out}${runnerArgs(ropts)}` }) + '\n',
               );
             }

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { loadSequenceFile } from '../../seq/io.js';
+import { loadSequenceFiles } from '../../seq/io.js';
 import { makeProfile } from '../../model/index.js';
 import { createRunner, runnerArgs } from '../../runner/index.js';
 import { divergenceOf, predictAgainst, rulesAt } from '../../campaign/check.js';
 import { signature, signatureText } from '../../compare/signature.js';
 import { renderTextReport } from '../../report/text.js';
 import { EXIT } from '../../util/errors.js';
-import { addRunnerOptions, runnerOptionsFrom } from '../common.js';
+import { addRunnerOptions, log, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, printJson, replayJson } from '../json.js';
 import type { z } from 'zod';
 import { DETAIL_RUN } from '../../runner/types.js';
@@ -14,13 +14,24 @@ import { DETAIL_RUN } from '../../runner/types.js';
 export function registerReplay(program: Command, setCode: (c: number) => void): void {
   const cmd = program
     .command('replay')
-    .description('replay corpus files on the kernel and in the model; exit 0 all match, 1 a divergence, 125 cannot test (git bisect run friendly)')
+    .description('replay corpus files on the kernel and in the model (git bisect run friendly)')
     .argument('<files...>', 'corpus files (JSON)')
     .option('--json', 'print a machine-readable result')
     .option('--quiet', 'print only one line per file');
   addRunnerOptions(cmd).action(async (files: string[], o: Record<string, unknown>) => {
-    // Validate every file before running anything: bad input is exit 2 whatever else happens.
-    const seqs = files.map((f) => loadSequenceFile(f));
+    // Validate every file before running anything. Each bad file is reported; the good ones are
+    // still replayed, and the exit code is then 2 (bad input) whatever they gave.
+    const loaded = loadSequenceFiles(files);
+    const bad = loaded.bad.map((e) => ({ file: e.file, problem: e.message }));
+    for (const b of bad) log(`vmafuzz: bad input: ${b.problem}`);
+    const seqs = loaded.good.map((g) => g.seq);
+    const good = loaded.good.map((g) => g.file);
+    if (seqs.length === 0) {
+      if (o.json) printJson(replayJson, { vmafuzz: JSON_VERSION, command: 'replay', target: null, results: [], badInput: bad });
+      setCode(EXIT.USAGE);
+      return;
+    }
+    files = good;
     const ropts = runnerOptionsFrom(o);
     const runner = await createRunner(ropts);
     try {
@@ -38,7 +49,7 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
         if (k.status !== 'ok' && !d) {
           anyIndeterminate = true;
           results.push({ file, status: 'indeterminate', kernelStatus: `${k.status}${k.detail ? ` ${k.detail}` : ''}` });
-          if (!o.json) process.stdout.write(`INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}\n`);
+          if (!o.json) write(`INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}\n`);
           return;
         }
         if (!d && m.unsupported) {
@@ -46,12 +57,12 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
           anyIndeterminate = true;
           const why = `the model cannot predict call ${m.unsupported.call}: ${m.unsupported.reason}`;
           results.push({ file, status: 'indeterminate', kernelStatus: `${k.status} (${why})` });
-          if (!o.json) process.stdout.write(`INDETERMINATE ${file}: ${why} (the calls before it match)\n`);
+          if (!o.json) write(`INDETERMINATE ${file}: ${why} (the calls before it match)\n`);
           return;
         }
         if (!d) {
           results.push({ file, status: 'match', kernelStatus: k.status });
-          if (!o.json) process.stdout.write(`MATCH ${file}\n`);
+          if (!o.json) write(`MATCH ${file}\n`);
           return;
         }
         anyDiverge = true;
@@ -60,15 +71,16 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
         results.push({ file, status: 'diverge', signature: sig, signatureText: signatureText(sigIn), divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail }, kernelStatus: k.status, ...(seq.known ? { known: seq.known.summary } : {}) });
         if (!o.json) {
           const known = seq.known ? ` — known kernel bug: ${seq.known.summary} (${seq.known.reference}${seq.known.fixedIn ? `; fixed in ${seq.known.fixedIn}` : ''})` : '';
-          process.stdout.write(`DIVERGE ${file}: ${d.layer} at call ${d.call} (${d.kind}), signature ${sig}${known}\n`);
+          write(`DIVERGE ${file}: ${d.layer} at call ${d.call} (${d.kind}), signature ${sig}${known}\n`);
           if (!o.quiet)
-            process.stdout.write(
+            write(
               renderTextReport({ title: `vmafuzz replay ${file}`, seq, model: m, kernel: k, divergence: d, target: `${target.runner}, kernel ${target.release}`, replayCommand: `vmafuzz replay ${file}${runnerArgs(ropts)}` }) + '\n',
             );
         }
       });
-      if (o.json) printJson(replayJson, { vmafuzz: JSON_VERSION, command: 'replay', target: { runner: target.runner, release: target.release, facts: target.facts }, results });
-      setCode(anyDiverge ? EXIT.DIVERGENCE : anyIndeterminate ? EXIT.CANNOT_TEST : EXIT.OK);
+      if (o.json) printJson(replayJson, { vmafuzz: JSON_VERSION, command: 'replay', target: { runner: target.runner, release: target.release, facts: target.facts }, results, ...(bad.length ? { badInput: bad } : {}) });
+      setCode(bad.length ? EXIT.USAGE : anyDiverge ? EXIT.DIVERGENCE : anyIndeterminate ? EXIT.CANNOT_TEST : EXIT.OK);
+      if (bad.length) log(`vmafuzz: ${bad.length} of ${bad.length + good.length} files refused as bad input (exit 2); the other ${good.length} replayed above`);
     } finally {
       await runner.close();
     }

@@ -15,7 +15,7 @@ import { createRunner } from '../../runner/index.js';
 import { loadSequenceFile } from '../../seq/io.js';
 import { EXIT } from '../../util/errors.js';
 import { writeFileAtomic } from '../../util/fs.js';
-import { addRunnerOptions, runnerOptionsFrom } from '../common.js';
+import { addRunnerOptions, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, printJson, reproJson } from '../json.js';
 import type { z } from 'zod';
 import { DETAIL_RUN } from '../../runner/types.js';
@@ -52,8 +52,8 @@ export function registerRepro(program: Command, setCode: (c: number) => void): v
         if (d) Object.assign(doc, { signature: sig, divergence: { call: d.call, layer: d.layer, kind: d.kind, detail: d.detail } });
         printJson(reproJson, doc);
       } else {
-        process.stdout.write(`wrote ${out} (${seq.calls.length} calls; on ${target.runner} ${target.release}: ${status}${d ? ` at call ${d.call}, ${d.layer} ${d.kind}` : ''})\n`);
-        if (o.kselftest !== true) process.stdout.write(`build and run: cc -static -O2 -Wall -o repro ${out} && ./repro\n`);
+        write(`wrote ${out} (${seq.calls.length} calls; on ${target.runner} ${target.release}: ${status}${d ? ` at call ${d.call}, ${d.layer} ${d.kind}` : ''})\n`);
+        if (o.kselftest !== true) write(`build and run: cc -static -O2 -Wall -o repro ${out} && ./repro\n`);
       }
       setCode(EXIT.OK);
     } finally {

@@ -16,7 +16,7 @@ import { triageFinding } from '../../triage/finding.js';
 import { triageSequence, type TriageOptions } from '../../triage/run.js';
 import { TRIAGE_CLASSES, triageText, type Triage, type TriageClass } from '../../triage/classify.js';
 import { EXIT, UsageError } from '../../util/errors.js';
-import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
+import { addRunnerOptions, log, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, printJson, triageJson } from '../json.js';
 import type { z } from 'zod';
 
@@ -83,7 +83,7 @@ export function registerTriage(program: Command, setCode: (c: number) => void): 
         t = await triageSequence(loadSequenceFile(it.file!), { ...opts, file: it.file! });
       }
       results.push({ path: it.path, ...(signature ? { signature } : {}), recorded: !!it.finding, triage: t });
-      if (!o.json) process.stdout.write(`${it.path}: ${triageText(t)}\n`);
+      if (!o.json) write(`${it.path}: ${triageText(t)}\n`);
     }
     const counts = countClasses(results.map((r) => r.triage.class));
     const code = counts.present ? EXIT.DIVERGENCE : counts.indeterminate ? EXIT.CANNOT_TEST : EXIT.OK;
