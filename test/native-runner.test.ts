@@ -112,6 +112,21 @@ describe('HarnessSession over plain streams', () => {
     await expect(session.runWire([toWire(split)], { snapshotEveryCall: false })).rejects.toThrow(/stalled/);
   });
 
+  it('fails a harness that never says hello after helloMs (a wrong VMAFUZZ_HARNESS would hang fuzz)', async () => {
+    const a = new PassThrough(), b = new PassThrough();
+    let failures = 0;
+    const session = new HarnessSession(a, b, { name: 'fake', helloMs: 200, onFail: () => failures++ });
+    await expect(session.hello).rejects.toThrow(/fake said no hello within 0.2 s/);
+    expect(failures).toBe(1);
+    // a harness that does speak in time is not failed later by the hello timer
+    const c = new PassThrough(), d = new PassThrough();
+    const ok = new HarnessSession(c, d, { name: 'fake', helloMs: 200 });
+    d.write(HELLO);
+    await ok.hello;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ok.alive).toBe(true);
+  });
+
   it('rejects answers out of order and a wrong protocol version', async () => {
     const a = new PassThrough(), b = new PassThrough();
     const session = new HarnessSession(a, b, { name: 'fake' });

@@ -27,7 +27,7 @@ import type { Sequence } from '../seq/schema.js';
 import { CannotTestError } from '../util/errors.js';
 import { ensureHarness, projectRoot } from './harness-build.js';
 import type { RunnerOptions } from './index.js';
-import { HarnessSession, targetInfo } from './native.js';
+import { HarnessSession, HELLO_MS, targetInfo } from './native.js';
 import { toWire, type WireOptions, type WireSequence } from './protocol.js';
 import type { Runner, RunOptions, TargetInfo } from './types.js';
 
@@ -120,6 +120,7 @@ class Container {
     this.session = new HarnessSession(proc.stdin!, proc.stdout!, {
       name: `docker container ${name}`,
       failOnEnd: false,
+      helloMs: 2 * HELLO_MS, // the engine starts the container first
       ...(stallMs !== undefined ? { stallMs } : {}),
       onFail: () => {
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');

@@ -23,7 +23,13 @@ export interface SessionOptions {
   onFail?: (err: Error) => void;
   /** fail when the output stream ends (default true; a process owner may prefer its exit event) */
   failOnEnd?: boolean;
+  /** fail when no `hello` arrived within this long (a wrong VMAFUZZ_HARNESS that never speaks would
+   *  otherwise hold every caller forever; the probe child needs a second or two, more under load) */
+  helloMs?: number;
 }
+
+/** Default `hello` wait of a harness process started on this machine (native, Docker). */
+export const HELLO_MS = 60_000;
 
 interface Pending {
   id: string;
@@ -68,6 +74,12 @@ export class HarnessSession {
       this.rejectHello = rej;
     });
     this.hello.catch(() => {}); // observed through run()/start() instead
+    const helloMs = opts.helloMs;
+    if (helloMs !== undefined) {
+      const t = setTimeout(() => this.helloSeen || this.fail(new Error(`${this.name} said no hello within ${helloMs / 1000} s`)), helloMs);
+      t.unref();
+      this.hello.then(() => clearTimeout(t), () => clearTimeout(t));
+    }
     const parser = new OutputParser({
       onHello: (h, line) => {
         if (h.version !== PROTOCOL_VERSION) this.fail(new Error(`${this.name} speaks protocol ${h.version}, expected ${PROTOCOL_VERSION}: ${line}`));
@@ -210,6 +222,7 @@ export class NativeRunner implements Runner {
     const session = new HarnessSession(proc.stdin!, proc.stdout!, {
       name: `native harness (${path})`,
       failOnEnd: false, // the exit event below carries the status and stderr
+      helloMs: HELLO_MS,
       ...(this.opts.stallMs !== undefined ? { stallMs: this.opts.stallMs } : {}),
       onFail: () => {
         if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
