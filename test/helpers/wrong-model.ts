@@ -28,3 +28,17 @@ export const wrongNoEnomem: Predictor = (seq, kernel, profile, every) => {
   const p = modelPredictor(seq, kernel, profile, every);
   return { ...p, calls: p.calls.map((c) => (c.errno === 12 ? { ret: { kind: 'int' as const, value: 0 }, errno: 0, signal: 0 } : c)) };
 };
+
+/** In fork children the model gets the first VMA's VmFlags wrong: it forgets `me` (may-exec) and
+ *  claims `dd` (don't-dump); the kernel's difference reads `+me -dd`. */
+export const wrongChildFlags: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  const wrong = (f: string) => [...f.split(' ').filter((x) => x && x !== 'me'), 'dd'].join(' ');
+  return { ...p, snapshots: p.snapshots.map((s) => (s.proc ? { ...s, maps: s.maps.map((e, i) => (i === 0 && e.vmflags ? { ...e, vmflags: wrong(e.vmflags) } : e)) } : s)) };
+};
+
+/** The model believes the first present page of the arena is never present. */
+export const wrongFirstPage: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  return { ...p, snapshots: p.snapshots.map((s) => (s.pagemap?.includes('P') ? { ...s, pagemap: s.pagemap.replace('P', '-') } : s)) };
+};
