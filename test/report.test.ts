@@ -202,7 +202,7 @@ describe('vmafuzz report', () => {
     // the fork child's arena after the fork, its VMAs drawn (not "nothing mapped"), the flag difference on the VMA and in the table
     const fs = section(flagsF.r.finding.signature);
     const call = flagsF.j.divergence!.call;
-    expect(fs).toContain('in the <b>fork child 1</b>');
+    expect(fs).toContain('in <b>fork child 1</b>');
     expect(fs).toContain(`kernel, after #${call}, child 1`);
     const childSvg = fs.slice(fs.indexOf('<svg class="arena"'), fs.indexOf('</svg>'));
     const childVmas = flagsF.j.kernel.snapshots.find((s) => s.after === call && s.proc === 1)!.maps;
@@ -237,7 +237,7 @@ describe('vmafuzz report', () => {
     expect((doc.match(/Replay \(from any directory\)/g) ?? []).length).toBe(2);
     // the text report says the same
     const txt = readFileSync(join(flagsF.r.dir, 'report.txt'), 'utf8');
-    expect(txt).toContain('in the fork child 1');
+    expect(txt).toContain('in fork child 1');
     expect(txt).toMatch(/!! .* \+me -dd/);
     expect(readFileSync(join(pageF.r.dir, 'report.txt'), 'utf8')).toMatch(/differs +\^/);
 

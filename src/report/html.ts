@@ -137,8 +137,9 @@ function findingSection(v: FindingView, idx: number): string {
   const forks = seq.calls.some((x) => x.op === 'fork');
   const proc = d.divergence.proc ?? 0;
   const who = procName(proc, forks);
-  const inWho = who ? ` of the ${who}` : '';
-  out.push(`<p>Divergence in the <b>${esc(layer)}</b> layer ${call < 0 ? 'before the first call' : `at call <b>${call}</b>`}${who ? ` in the <b>${esc(who)}</b>` : ''}: ${esc(d.divergence.detail)}</p>`);
+  const theWho = (p: number) => (proc === 0 || p === 0 ? 'the parent' : procName(p, forks));
+  const inWho = who ? ` of ${theWho(proc)}` : '';
+  out.push(`<p>Divergence in the <b>${esc(layer)}</b> layer ${call < 0 ? 'before the first call' : `at call <b>${call}</b>`}${who ? ` in <b>${esc(theWho(proc))}</b>` : ''}: ${esc(d.divergence.detail)}</p>`);
   out.push(replayLine(v));
   const c = call >= 0 ? seq.calls[call] : undefined;
   const band = c ? callBand(c, (d.kernel.calls[call] as CallObs | undefined)?.ret) : null;
@@ -171,7 +172,8 @@ function findingSection(v: FindingView, idx: number): string {
     ...(band && c ? { band: { ...band, label: `#${call} ${c.op} A+${band.from}p..A+${band.to}p` } } : {}),
   };
   out.push(arenaSvg(pic));
-  const zoom = zoomOn(rows, band, seq.arenaPages);
+  // the pagemap strip below is the picture of a pagemap finding: no zoom on VMAs that agree
+  const zoom = layer === 'pagemap' ? null : zoomOn(rows, band, seq.arenaPages);
   if (zoom) out.push(arenaSvg({ ...pic, title: `Zoom on A+${zoom.from}p..A+${zoom.to}p: ${pic.title}`, view: zoom }));
   out.push(legend());
   if (mAfter?.pagemap !== undefined && kAfter?.pagemap !== undefined && (layer === 'pagemap' || pagemapDiffers(mAfter.pagemap, kAfter.pagemap).length)) {
@@ -183,7 +185,8 @@ function findingSection(v: FindingView, idx: number): string {
     out.push(vmflagsTable(`VmFlags${inWho} after call ${call} (smaps): model vs kernel`, mAfter?.maps ?? [], kAfter?.maps ?? []));
   }
   out.push(callsTable(seq, d));
-  if (call >= 0) out.push(mapsTable(call === 0 ? 'maps before the first call' : `maps${inWho} before call ${call}`, mBefore?.maps, kBefore?.maps));
+  const ofBefore = forks && (kBefore ?? mBefore) ? ` of ${theWho((kBefore ?? mBefore)!.proc ?? 0)}` : '';
+  if (call >= 0) out.push(mapsTable(call === 0 ? 'maps before the first call' : `maps${ofBefore} before call ${call}`, mBefore?.maps, kBefore?.maps));
   out.push(mapsTable(call < 0 ? 'maps before the first call' : `maps${inWho} after call ${call}`, mAfter?.maps, kAfter?.maps));
   const ri = kAfter ? d.kernel.snapshots.indexOf(kAfter as (typeof d.kernel.snapshots)[number]) : -1;
   const raw = ri >= 0 ? d.kernel.rawMaps?.[ri] : undefined;
@@ -267,7 +270,7 @@ export function renderHtml(data: ReportData, now = new Date()): string {
   const findings = [...data.findings].sort((a, b) => triageRank(a) - triageRank(b));
   const shown = [...findings, ...data.flaky];
   const idx = shown.map(
-    (v, i) => `<tr data-triage="${esc(v.finding.triage?.class ?? 'none')}"><td class="num">${i + 1}</td><td><a href="#f-${esc(v.finding.signature)}"><code>${esc(v.finding.signature)}</code></a></td><td>${esc(v.finding.kind)}</td><td>${esc(v.finding.layer)}</td><td>${esc(v.finding.op)}</td><td class="mono">${esc(v.finding.diff)}</td><td class="num">${v.finding.count}</td><td class="triage">${triageCell(v)}</td><td class="known">${knownCell(v)}</td></tr>`,
+    (v, i) => `<tr data-triage="${esc(v.finding.triage?.class ?? 'none')}"><td class="num">${i + 1}</td><td><a href="#f-${esc(v.finding.signature)}"><code>${esc(v.finding.signature)}</code></a></td><td>${esc(v.finding.kind)}</td><td>${esc(v.finding.layer)}</td><td>${esc(v.finding.op)}</td><td class="mono">${esc(v.finding.diff)}</td><td class="num">${v.finding.count}</td><td class="triage">${triageCell(v)}</td><td class="knownbug">${knownCell(v)}</td></tr>`,
   );
   const summary = [
     ['sequences', t.sequences],

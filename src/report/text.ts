@@ -63,8 +63,9 @@ export function renderTextReport(r: ReportInput): string {
   const forks = r.seq.calls.some((c) => c.op === 'fork');
   const proc = d.proc ?? 0;
   const who = procName(proc, forks);
-  const of = who ? ` of the ${who}` : '';
-  out.push(`divergence: ${d.layer} ${d.call < 0 ? 'before the first call' : `at call ${d.call}`}${who ? ` in the ${who}` : ''}: ${d.kind}`);
+  const the = proc === 0 ? 'the parent' : who;
+  const of = who ? ` of ${the}` : '';
+  out.push(`divergence: ${d.layer} ${d.call < 0 ? 'before the first call' : `at call ${d.call}`}${who ? ` in ${the}` : ''}: ${d.kind}`);
   // made now, in the directory the command's relative file is relative to: shown absolute
   out.push(`replay:     ${absoluteReplay(r.replayCommand, { cwd: process.cwd() }) ?? r.replayCommand}`);
   for (const e of r.extra ?? []) out.push(e);
@@ -83,8 +84,9 @@ export function renderTextReport(r: ReportInput): string {
     const m = snapAt(r.model, after, proc)?.s;
     const k = snapAt(r.kernel, after, proc)?.s;
     if (!m && !k) return;
+    const p = (k ?? m)!.proc ?? 0;
     out.push('');
-    out.push(`maps${of} ${label}:`);
+    out.push(`maps${forks ? ` of ${p === 0 ? 'the parent' : procName(p, forks)}` : ''} ${label}:`);
     out.push(...sideBySide(m?.maps ?? [], k?.maps ?? []));
   };
   if (d.call >= 0) show(d.call - 1, d.call === 0 ? 'before the first call' : `after call ${d.call - 1} (before the divergent call)`);
