@@ -112,6 +112,8 @@ describe('vmafuzz report', () => {
     expect(j.findings.length).toBeGreaterThan(2);
     expect(j.totals.sequences).toBe(1600);
     expect(j.findings.every((f) => f.replay?.startsWith('vmafuzz replay ') && f.divergence)).toBe(true);
+    // the file replayed is absolute: the command runs from any directory
+    for (const f of j.findings) expect(existsSync(f.replay!.split(' ')[2]!), f.replay).toBe(true);
 
     // the DOM after load: every finding has its section and arena picture, and the browser laid out the VMA bars
     const dom = (await chromium(['--dump-dom', `file://${html}`])).stdout;
@@ -144,6 +146,7 @@ describe('vmafuzz report', () => {
 
     const xml = readFileSync(junit, 'utf8');
     checkXml(xml);
+    for (const f of j.findings) expect(xml).toContain(`\n${f.replay}</system-out>`);
     expect((xml.match(/<testcase /g) ?? []).length).toBe(j.findings.length + j.flaky.length + 1);
     expect((xml.match(/<failure /g) ?? []).length).toBe(j.findings.length);
     expect(xml).toMatch(new RegExp(`<testsuite name="vmafuzz" tests="${j.findings.length + j.flaky.length + 1}" failures="${j.findings.length}"`));
