@@ -18,7 +18,8 @@ import { loadSequenceFile } from '../src/seq/io.js';
 import { TRIAGE_VERSION, type Triage } from '../src/triage/classify.js';
 import { ensureBuilt, ROOT, SMALL_LAYOUT, vmafuzz, WRONG_PROFILE } from './campaign-support.js';
 import { ensureCommand } from './helpers/system.js';
-import { wrongChildFlags, wrongFirstPage } from './helpers/wrong-model.js';
+import { wrongChildFlags, wrongFirstErrno, wrongFirstPage, wrongNoEvent } from './helpers/wrong-model.js';
+import { absoluteReplay, splitReplay } from '../src/report/replay.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'vmafuzz-report-'));
 
@@ -189,7 +190,11 @@ describe('vmafuzz report', () => {
     };
     const flagsF = await record('fork-anon-vma-children.json', wrongChildFlags);
     const pageF = await record('madvise-discard.json', wrongFirstPage);
+    const errnoF = await record('mmap-errnos.json', wrongFirstErrno);
+    const eventF = await record('uffd-events.json', wrongNoEvent);
     await runner.close();
+    expect(errnoF.j.divergence).toMatchObject({ layer: 'result' });
+    expect(eventF.j.divergence).toMatchObject({ layer: 'probe' });
     expect(flagsF.j.divergence).toMatchObject({ layer: 'vmflags', proc: 1 });
     expect(pageF.j.divergence).toMatchObject({ layer: 'pagemap' });
     const triage = (cls: Triage['class']): Triage => ({ version: TRIAGE_VERSION, class: cls, reason: `test: ${cls}`, at: new Date().toISOString(), file: 'x.json', host: { verdict: 'diverge', detail: '' }, kernels: [] });
@@ -225,11 +230,21 @@ describe('vmafuzz report', () => {
     expect((ps.match(/<g class="page diff"/g) ?? []).length).toBe(2);
     expect(ps).toContain(`A+${first}p model - kernel P`);
 
+    // a result and a uffd-event divergence: the divergent call's two results differ, outlined
+    for (const f of [errnoF, eventF]) {
+      const sec = section(f.r.finding.signature);
+      const row = /<tr class="div">[\s\S]*?<\/tr>/.exec(sec)![0];
+      const cells = [...row.matchAll(/<td class="mono diff">([^<]*)<\/td>/g)].map((m) => m[1]);
+      expect(cells.length, row).toBe(2);
+      expect(cells[0]).not.toBe(cells[1]);
+    }
+    expect(section(eventF.r.finding.signature)).toMatch(/<tr class="div">.*\[uffd \w+\]/);
+
     // the table: triage and known columns, present first; replay commands with absolute files that exist
     const table = /<table class="findings">[\s\S]*?<\/table>/.exec(doc)![0];
     expect(table).toContain('<th>triage</th><th>known bug</th>');
     const rows = table.match(/<tr data-triage="[^"]+">/g)!;
-    expect(rows).toEqual(['<tr data-triage="present">', '<tr data-triage="fixed-upstream">']);
+    expect(rows).toEqual(['<tr data-triage="present">', '<tr data-triage="none">', '<tr data-triage="none">', '<tr data-triage="fixed-upstream">']);
     expect(table).toContain('stand-in known bug for the report test');
     expect(table).toMatch(/<a class="mono" href="file:\/\/[^"]*\/corpus\/regression\/mremap-dontunmap-pgoff.json">corpus\/regression\/mremap-dontunmap-pgoff.json<\/a>/);
     expect(doc.indexOf(`id="f-${pageF.r.finding.signature}"`)).toBeLessThan(doc.indexOf(`id="f-${flagsF.r.finding.signature}"`));
@@ -237,7 +252,7 @@ describe('vmafuzz report', () => {
       expect(m[1]!.startsWith('/'), m[1]).toBe(true);
       expect(existsSync(m[1]!), m[1]).toBe(true);
     }
-    expect((doc.match(/Replay \(from any directory\)/g) ?? []).length).toBe(2);
+    expect((doc.match(/Replay \(from any directory\)/g) ?? []).length).toBe(4);
     // the text report says the same
     const txt = readFileSync(join(flagsF.r.dir, 'report.txt'), 'utf8');
     expect(txt).toContain('in fork child 1');
@@ -252,4 +267,12 @@ describe('vmafuzz report', () => {
     expect(countColor(img, '#d50000', 20)).toBeGreaterThan(100);
     expect(countColor(img, '#b71c1c', 20)).toBeGreaterThan(20);
   }, 300_000);
+
+  it('makes replay commands absolute: quoted and unquoted files, against a directory or the finding', () => {
+    expect(splitReplay("vmafuzz replay 'a b/it'\\''s.json' --runner qemu")).toEqual({ prefix: 'vmafuzz replay ', file: "a b/it's.json", rest: ' --runner qemu' });
+    expect(absoluteReplay('vmafuzz replay out/f/sample-1.json --kernel 6.12', { cwd: '/home/u' })).toBe('vmafuzz replay /home/u/out/f/sample-1.json --kernel 6.12');
+    expect(absoluteReplay('vmafuzz replay /abs/s.json', { cwd: '/x' })).toBe('vmafuzz replay /abs/s.json');
+    expect(absoluteReplay('vmafuzz replay rel/s.json', {})).toBeNull();
+    expect(absoluteReplay('vmafuzz replay x.json', { cwd: '/dir with space' })).toBe("vmafuzz replay '/dir with space/x.json'");
+  });
 });

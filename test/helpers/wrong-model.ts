@@ -42,3 +42,17 @@ export const wrongFirstPage: Predictor = (seq, kernel, profile, every) => {
   const p = modelPredictor(seq, kernel, profile, every);
   return { ...p, snapshots: p.snapshots.map((s) => (s.pagemap?.includes('P') ? { ...s, pagemap: s.pagemap.replace('P', '-') } : s)) };
 };
+
+/** The first call the model predicts to fail fails with another errno (EPERM for EINVAL, else EINVAL). */
+export const wrongFirstErrno: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  const i = p.calls.findIndex((c) => c.errno !== 0);
+  return { ...p, calls: p.calls.map((c, j) => (j === i ? { ...c, errno: c.errno === 22 ? 1 : 22 } : c)) };
+};
+
+/** The model forgets the first userfaultfd event a call raises. */
+export const wrongNoEvent: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  const i = p.calls.findIndex((c) => c.event);
+  return { ...p, calls: p.calls.map((c, j) => (j === i ? { ret: c.ret, errno: c.errno, signal: c.signal } : c)) };
+};
