@@ -172,8 +172,9 @@ function findingSection(v: FindingView, idx: number): string {
     ...(band && c ? { band: { ...band, label: `#${call} ${c.op} A+${band.from}p..A+${band.to}p` } } : {}),
   };
   out.push(arenaSvg(pic));
-  // the pagemap strip below is the picture of a pagemap finding: no zoom on VMAs that agree
-  const zoom = layer === 'pagemap' ? null : zoomOn(rows, band, seq.arenaPages);
+  // a zoom only where VMAs differ: the other layers have their own pictures (pagemap strip, VmFlags
+  // table, results outlined in the calls table)
+  const zoom = rows.some((r) => r.differs?.size) ? zoomOn(rows, band, seq.arenaPages) : null;
   if (zoom) out.push(arenaSvg({ ...pic, title: `Zoom on A+${zoom.from}p..A+${zoom.to}p: ${pic.title}`, view: zoom }));
   out.push(legend());
   if (mAfter?.pagemap !== undefined && kAfter?.pagemap !== undefined && (layer === 'pagemap' || pagemapDiffers(mAfter.pagemap, kAfter.pagemap).length)) {
