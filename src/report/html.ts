@@ -6,6 +6,7 @@
 import { knownText } from '../findings/known.js';
 import { CLASS_NAMES, triageText } from '../triage/classify.js';
 import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PAGE_SIZE } from '../seq/consts.js';
 import { mapsEntryToString } from '../seq/maps.js';
 import type { CallObs, MapsEntry } from '../seq/observation.js';
@@ -14,6 +15,7 @@ import type { Call, Sequence } from '../seq/schema.js';
 import { RULES } from '../model/index.js';
 import type { Detail } from '../campaign/findings.js';
 import { rulesHit, type FindingView, type ReportData } from './load.js';
+import { pagemapDiffers, pagemapLegend, pagemapSvg, procName, snapOf, vmflagsDiffers, vmflagsTable } from './layers.js';
 import { arenaSvg, differing, esc, fmtSecs, lineChartSvg, PALETTE, type ArenaRow, type Series } from './svg.js';
 
 const CSS = `
@@ -28,17 +30,14 @@ pre{background:#fff;border:1px solid #ddd;padding:8px;overflow-x:auto}
 .finding{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 16px 16px;margin:18px 0}
 .finding.flaky{border-style:dashed}
 tr.div td{background:#ffebee;font-weight:600}tr.same td{color:#555}
-td.diff{background:#ffebee}.tag{display:inline-block;padding:0 6px;border-radius:3px;background:#eee;font-size:12px;margin-right:4px}
+td.diff,tr.diff td{background:#ffebee}tr.div td.diff{background:#ffcdd2;outline:2px solid #d50000;outline-offset:-2px}
+b.flagdiff,td.flagdiff{color:#b71c1c;font-weight:700}svg.pagemap{background:#fff;border:1px solid #ddd;margin:6px 0}.tag{display:inline-block;padding:0 6px;border-radius:3px;background:#eee;font-size:12px;margin-right:4px}
 .tag.bad{background:#d32f2f;color:#fff}.tag.warn{background:#f9a825}.tag.ok{background:#388e3c;color:#fff}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.charts svg{background:#fff;border:1px solid #ddd}
 svg.arena{background:#fff;border:1px solid #ddd;margin:6px 0}
 .known{background:#fff8e1;padding:4px 8px;border-left:3px solid #f9a825}.muted{color:#777}.rules td{font-size:12.5px}.rules tr.miss td{color:#999}
 .legend span{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 4px 0 10px}
 `;
-
-function snapAt(o: Detail['kernel'], after: number): MapsEntry[] | undefined {
-  return o.snapshots.find((s) => s.after === after && (s.proc ?? 0) === 0)?.maps as MapsEntry[] | undefined;
-}
 
 /** Pages the call names: its range, or the page a touch or a placed mmap hit. */
 export function callBand(c: Call, kernelRet?: CallObs['ret']): { from: number; to: number } | null {
@@ -92,11 +91,14 @@ function callsTable(seq: Sequence, d: Detail): string {
   const rows = seq.calls.map((c, i) => {
     const m = d.model.calls[i] as CallObs | undefined;
     const k = d.kernel.calls[i] as CallObs | undefined;
-    const rm = m ? resultToString(c, m) : '(not run)';
-    const rk = k ? resultToString(c, k) : '(not run)';
+    // the uffd events a call raised belong to its result (the probe layer compares them)
+    const res = (o: CallObs | undefined) => (o ? resultToString(c, o) + (o.event ? ` [uffd ${o.event}]` : '') : '(not run)');
+    const rm = res(m);
+    const rk = res(k);
     const cls = i === d.divergence.call ? 'div' : rm === rk ? 'same' : '';
+    const dc = rm === rk ? '' : ' diff';
     const rules = (d.rules[i] ?? []).map((r) => `<span class="tag" title="${esc((RULES as Record<string, string>)[r] ?? '')}">${esc(r)}</span>`).join('');
-    return `<tr class="${cls}"><td class="num">${i}</td><td class="mono">${esc(callToString(c))}</td><td class="mono">${esc(rm)}</td><td class="mono">${esc(rk)}</td><td>${rules}</td></tr>`;
+    return `<tr class="${cls}"><td class="num">${i}</td><td class="mono">${esc(callToString(c))}</td><td class="mono${dc}">${esc(rm)}</td><td class="mono${dc}">${esc(rk)}</td><td>${rules}</td></tr>`;
   });
   return `<table class="calls"><tr><th>#</th><th>call</th><th>model</th><th>kernel</th><th>model rules that fired</th></tr>${rows.join('')}</table>`;
 }
@@ -131,40 +133,79 @@ function findingSection(v: FindingView, idx: number): string {
     return out.join('\n');
   }
   const call = d.divergence.call;
-  out.push(`<p>Divergence in the <b>${esc(d.divergence.layer)}</b> layer ${call < 0 ? 'before the first call' : `at call <b>${call}</b>`}: ${esc(d.divergence.detail)}</p>`);
-  out.push(`<p>Replay: <code>${esc(d.replay)}</code></p>`);
+  const layer = d.divergence.layer;
+  const forks = seq.calls.some((x) => x.op === 'fork');
+  const proc = d.divergence.proc ?? 0;
+  const who = procName(proc, forks);
+  const theWho = (p: number) => (proc === 0 || p === 0 ? 'the parent' : procName(p, forks));
+  const inWho = who ? ` of ${theWho(proc)}` : '';
+  out.push(`<p>Divergence in the <b>${esc(layer)}</b> layer ${call < 0 ? 'before the first call' : `at call <b>${call}</b>`}${who ? ` in <b>${esc(theWho(proc))}</b>` : ''}: ${esc(d.divergence.detail)}</p>`);
+  out.push(replayLine(v));
   const c = call >= 0 ? seq.calls[call] : undefined;
   const band = c ? callBand(c, (d.kernel.calls[call] as CallObs | undefined)?.ret) : null;
   const beforeAt = call - 1;
+  const mBefore = call >= 0 ? snapOf(d.model.snapshots, beforeAt, proc) : undefined;
+  const kBefore = call >= 0 ? snapOf(d.kernel.snapshots, beforeAt, proc) : undefined;
+  const mAfter = snapOf(d.model.snapshots, call, proc);
+  const kAfter = snapOf(d.kernel.snapshots, call, proc);
+  const tagOf = (s: { after: number; proc?: number } | undefined, fallback: string) =>
+    !s ? fallback : `${s.after === call ? (call < 0 ? 'initial' : `after #${call}`) : s.after === beforeAt ? `before #${call}` : `after #${s.after}`}${forks ? `, ${s.proc ? `child ${s.proc}` : 'parent'}` : ''}`;
   const rows: ArenaRow[] = [];
   const groups: number[] = [];
   if (call >= 0) {
     groups.push(rows.length);
-    rows.push(...pairRows(`model, before #${call}`, snapAt(d.model, beforeAt), `kernel, before #${call}`, snapAt(d.kernel, beforeAt)));
+    rows.push(...pairRows(`model, ${tagOf(mBefore, `before #${call}`)}`, mBefore?.maps, `kernel, ${tagOf(kBefore, `before #${call}`)}`, kBefore?.maps));
   }
   groups.push(rows.length);
-  rows.push(...pairRows(call >= 0 ? `model, after #${call}` : 'model, initial', snapAt(d.model, call), call >= 0 ? `kernel, after #${call}` : 'kernel, initial', snapAt(d.kernel, call)));
+  const after = pairRows(`model, ${tagOf(mAfter, `after #${call}`)}`, mAfter?.maps, `kernel, ${tagOf(kAfter, `after #${call}`)}`, kAfter?.maps);
+  if (layer === 'vmflags') {
+    const fd = vmflagsDiffers(after[0]!.maps as MapsEntry[], after[1]!.maps as MapsEntry[]);
+    after[0]!.notes = fd.model;
+    after[1]!.notes = fd.kernel;
+  }
+  rows.push(...after);
   const pic = {
-    title: `Arena (${seq.arenaPages} pages) before and after call ${call}: model vs kernel`,
+    title: `Arena${inWho} (${seq.arenaPages} pages) before and after call ${call}: model vs kernel`,
     arenaPages: seq.arenaPages,
     rows,
     groupStarts: groups,
     ...(band && c ? { band: { ...band, label: `#${call} ${c.op} A+${band.from}p..A+${band.to}p` } } : {}),
   };
   out.push(arenaSvg(pic));
-  const zoom = zoomOn(rows, band, seq.arenaPages);
+  // a zoom only where VMAs differ: the other layers have their own pictures (pagemap strip, VmFlags
+  // table, results outlined in the calls table)
+  const zoom = rows.some((r) => r.differs?.size) ? zoomOn(rows, band, seq.arenaPages) : null;
   if (zoom) out.push(arenaSvg({ ...pic, title: `Zoom on A+${zoom.from}p..A+${zoom.to}p: ${pic.title}`, view: zoom }));
   out.push(legend());
+  if (mAfter?.pagemap !== undefined && kAfter?.pagemap !== undefined && (layer === 'pagemap' || pagemapDiffers(mAfter.pagemap, kAfter.pagemap).length)) {
+    out.push(`<h3>pagemap${esc(inWho)} after call ${call}: model vs kernel</h3>`);
+    out.push(pagemapSvg(`pagemap${inWho} after call ${call}: model vs kernel`, mAfter.pagemap, kAfter.pagemap));
+    out.push(pagemapLegend());
+  }
+  if (layer === 'vmflags' || (mAfter && kAfter && vmflagsDiffers(mAfter.maps, kAfter.maps).model.size)) {
+    out.push(vmflagsTable(`VmFlags${inWho} after call ${call} (smaps): model vs kernel`, mAfter?.maps ?? [], kAfter?.maps ?? []));
+  }
   out.push(callsTable(seq, d));
-  if (call >= 0) out.push(mapsTable(call === 0 ? 'maps before the first call' : `maps after call ${beforeAt} (before the divergent call)`, snapAt(d.model, beforeAt), snapAt(d.kernel, beforeAt)));
-  out.push(mapsTable(call < 0 ? 'maps before the first call' : `maps after call ${call}`, snapAt(d.model, call), snapAt(d.kernel, call)));
-  const ri = d.kernel.snapshots.findIndex((s) => s.after === call && (s.proc ?? 0) === 0);
+  const ofBefore = forks && (kBefore ?? mBefore) ? ` of ${theWho((kBefore ?? mBefore)!.proc ?? 0)}` : '';
+  if (call >= 0) out.push(mapsTable(call === 0 ? 'maps before the first call' : `maps${ofBefore} before call ${call}`, mBefore?.maps, kBefore?.maps));
+  out.push(mapsTable(call < 0 ? 'maps before the first call' : `maps${inWho} after call ${call}`, mAfter?.maps, kAfter?.maps));
+  const ri = kAfter ? d.kernel.snapshots.indexOf(kAfter as (typeof d.kernel.snapshots)[number]) : -1;
   const raw = ri >= 0 ? d.kernel.rawMaps?.[ri] : undefined;
-  if (raw?.length) out.push(`<details><summary>kernel /proc/self/maps after call ${call} (arena base ${esc(d.kernel.base ?? '?')})</summary><pre>${esc(raw.join('\n'))}</pre></details>`);
+  if (raw?.length) out.push(`<details><summary>kernel /proc/self/maps${esc(inWho)} after call ${kAfter!.after} (arena base ${esc(d.kernel.base ?? '?')})</summary><pre>${esc(raw.join('\n'))}</pre></details>`);
   if (v.minimized) out.push(`<details open><summary>minimized reproducer (${v.minimized.calls.length} calls, ${v.minimized.arenaPages}-page arena)</summary><pre>${esc(v.minimized.calls.map((x, i) => `${i}: ${callToString(x)}`).join('\n'))}</pre></details>`);
   if (v.reportText) out.push(`<details><summary>report.txt</summary><pre>${esc(v.reportText)}</pre></details>`);
   out.push('</section>');
   return out.join('\n');
+}
+
+/** The replay command, runnable from any directory (or explained when no absolute form is known). */
+function replayLine(v: FindingView): string {
+  const d = v.detail!;
+  const out: string[] = [];
+  if (v.replay) out.push(`<p>Replay (from any directory): <code class="replay">${esc(v.replay)}</code></p>`);
+  else out.push(`<p>Replay: <code class="replay">${esc(d.replay)}</code> <span class="muted">(its file is relative to the directory the campaign ran in; the sample is <code>${esc(v.dir)}/${esc(d.sample)}</code>)</span></p>`);
+  if (v.minimizedReplay) out.push(`<p>Replay the minimized form: <code class="replay">${esc(v.minimizedReplay)}</code></p>`);
+  return out.join('');
 }
 
 function legend(): string {
@@ -199,6 +240,24 @@ function rulesTable(data: ReportData): string {
   return `<p>${rulesHit(data.totals)} of ${entries.length} model rules fired (rarest first; a rule counts once per call it fired on).</p><table class="rules"><tr><th>rule</th><th>calls</th><th>what and where</th></tr>${rows.join('')}</table>`;
 }
 
+const RANK: Record<string, number> = { present: 0, none: 1, indeterminate: 2, 'fixed-upstream': 3, 'host-specific': 4 };
+const triageRank = (v: FindingView) => RANK[v.finding.triage?.class ?? 'none']!;
+
+function triageCell(v: FindingView): string {
+  const t = v.finding.triage;
+  if (!t) return '<span class="muted">not triaged</span>';
+  const cls = t.class === 'present' ? 'bad' : t.class === 'indeterminate' ? 'warn' : 'ok';
+  const more = t.class === 'fixed-upstream' && t.firstMatching ? ` (in ${t.firstMatching})` : '';
+  return `<span class="tag ${cls}" title="${esc(t.reason)}">${esc(CLASS_NAMES[t.class])}</span>${esc(more)}`;
+}
+
+function knownCell(v: FindingView): string {
+  const k = v.finding.known;
+  if (!k) return '';
+  const file = v.knownFile ? `<a class="mono" href="${esc(pathToFileURL(v.knownFile).href)}">${esc(k.file)}</a>` : `<span class="mono">${esc(k.file)}</span>`;
+  return `${esc(k.summary)}${k.afterFix ? ' <span class="tag warn">past its fix</span>' : ''}<br>${file}`;
+}
+
 export function renderHtml(data: ReportData, now = new Date()): string {
   const t = data.totals;
   const runTime = data.sources.map((_, k) => data.stats.filter((s) => (s.source ?? 0) === k).at(-1)?.elapsed ?? 0);
@@ -207,8 +266,12 @@ export function renderHtml(data: ReportData, now = new Date()): string {
     const tgt = c.target ? `${c.target.runner}, kernel ${c.target.release}` : c.runner.runner;
     return `<tr><td class="mono">${esc(s.dir)}</td><td class="num">${c.seed}</td><td>${c.shard.index}/${c.shard.count}</td><td>${esc(tgt)}</td><td>${c.count === null ? esc(`${fmtSecs((c.timeMs ?? 0) / 1000)} budget`) : `${c.count.toLocaleString('en-US')} cases`}</td><td>${esc(fmtSecs(runTime[k]!))}</td><td>${c.guidance.enabled ? 'guided' : 'unguided'}</td></tr>`;
   });
-  const idx = [...data.findings, ...data.flaky].map(
-    (v, i) => `<tr><td class="num">${i + 1}</td><td><a href="#f-${esc(v.finding.signature)}"><code>${esc(v.finding.signature)}</code></a></td><td>${esc(v.finding.kind)}</td><td>${esc(v.finding.layer)}</td><td>${esc(v.finding.op)}</td><td class="mono">${esc(v.finding.diff)}</td><td class="num">${v.finding.count}</td></tr>`,
+  // findings a person must look at first: present through the newest kernel, then the untriaged
+  // and indeterminate ones, then those explained by the host or fixed upstream
+  const findings = [...data.findings].sort((a, b) => triageRank(a) - triageRank(b));
+  const shown = [...findings, ...data.flaky];
+  const idx = shown.map(
+    (v, i) => `<tr data-triage="${esc(v.finding.triage?.class ?? 'none')}"><td class="num">${i + 1}</td><td><a href="#f-${esc(v.finding.signature)}"><code>${esc(v.finding.signature)}</code></a></td><td>${esc(v.finding.kind)}</td><td>${esc(v.finding.layer)}</td><td>${esc(v.finding.op)}</td><td class="mono">${esc(v.finding.diff)}</td><td class="num">${v.finding.count}</td><td class="triage">${triageCell(v)}</td><td class="knownbug">${knownCell(v)}</td></tr>`,
   );
   const summary = [
     ['sequences', t.sequences],
@@ -231,8 +294,8 @@ export function renderHtml(data: ReportData, now = new Date()): string {
 <table>${summary.map(([k, v]) => `<tr><th>${esc(String(k))}</th><td class="num">${esc(typeof v === 'number' ? v.toLocaleString('en-US') : String(v))}</td></tr>`).join('')}</table>
 <h2>Over time</h2>${charts(data)}
 <h2>Findings (${data.findings.length})</h2>
-${idx.length ? `<table><tr><th>#</th><th>signature</th><th>kind</th><th>layer</th><th>op</th><th>difference</th><th>seen</th></tr>${idx.join('')}</table>` : '<p>No divergence: the kernel behaved as the model predicts for every sequence run.</p>'}
-${data.findings.map((v, i) => findingSection(v, i)).join('\n')}
+${idx.length ? `<p class="muted">Triaged present through the newest kernel first, then untriaged and indeterminate, fixed upstream, host-specific.</p><table class="findings"><tr><th>#</th><th>signature</th><th>kind</th><th>layer</th><th>op</th><th>difference</th><th>seen</th><th>triage</th><th>known bug</th></tr>${idx.join('')}</table>` : '<p>No divergence: the kernel behaved as the model predicts for every sequence run.</p>'}
+${findings.map((v, i) => findingSection(v, i)).join('\n')}
 ${data.flaky.length ? `<h2>Flaky (${data.flaky.length})</h2><p class="muted">Divergences that did not reproduce on every stability re-run.</p>${data.flaky.map((v, i) => findingSection(v, data.findings.length + i)).join('\n')}` : ''}
 <h2>Model-rule coverage</h2>${rulesTable(data)}
 </main>

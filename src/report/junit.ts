@@ -24,7 +24,7 @@ function testcase(v: FindingView): string {
   const inner = f.kind === 'flaky' ? `<skipped message="${x(`flaky: ${msg}`)}"/>` : `<failure message="${x(msg)}" type="${x(f.layer)}">${x(body)}</failure>`;
   // the triage class as a property too, so a CI job can filter on it (e.g. only "present")
   const props = f.triage ? `<properties><property name="triage" value="${x(f.triage.class)}"/><property name="triage-text" value="${x(CLASS_NAMES[f.triage.class])}"/></properties>\n      ` : '';
-  return `    <testcase classname="${x(cls)}" name="${x(name)}" time="0">\n      ${props}${inner}\n      <system-out>${x(`${v.dir}\n${v.detail?.replay ?? ''}`)}</system-out>\n    </testcase>`;
+  return `    <testcase classname="${x(cls)}" name="${x(name)}" time="0">\n      ${props}${inner}\n      <system-out>${x(`${v.dir}\n${v.replay ?? v.detail?.replay ?? ''}`)}</system-out>\n    </testcase>`;
 }
 
 export function renderJunit(data: ReportData, now = new Date()): string {

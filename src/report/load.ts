@@ -12,6 +12,8 @@ import { loadSequenceFile, parseSequence } from '../seq/io.js';
 import { MAX_RECORD_BYTES, parseJsonText, readInputFile } from '../util/input.js';
 import type { Sequence } from '../seq/schema.js';
 import { InputError } from '../util/errors.js';
+import { absoluteReplay, shellQuote, splitReplay } from './replay.js';
+import { projectRoot } from '../runner/harness-build.js';
 
 export interface FindingView {
   finding: Finding;
@@ -20,6 +22,12 @@ export interface FindingView {
   sequence: Sequence | null;
   reportText: string | null;
   minimized: Sequence | null;
+  /** the replay command with an absolute file (runs from any directory), when the sample is here */
+  replay?: string;
+  /** the same for the minimized form */
+  minimizedReplay?: string;
+  /** the known bug's regression file, absolute, when this vmafuzz has it */
+  knownFile?: string;
   /** why detail.json could not be used (older campaign, damaged file) */
   problem?: string;
 }
@@ -65,6 +73,14 @@ function loadFinding(dir: string): FindingView {
       }
     } else v.problem = `detail.json: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`;
   } else v.problem = 'no detail.json (recorded by an older vmafuzz)';
+  if (v.detail) {
+    const r = absoluteReplay(v.detail.replay, { findingDir: dir });
+    if (r) v.replay = r;
+    const s = splitReplay(v.detail.replay);
+    if (s && finding.minimized && existsSync(join(dir, finding.minimized.file))) v.minimizedReplay = `${s.prefix}${shellQuote(join(dir, finding.minimized.file))}${s.rest}`;
+  }
+  // known-bug labels name their regression file relative to the project root
+  if (finding.known && existsSync(join(projectRoot(), finding.known.file))) v.knownFile = join(projectRoot(), finding.known.file);
   if (finding.minimized && existsSync(join(dir, finding.minimized.file))) {
     try {
       v.minimized = loadSequenceFile(join(dir, finding.minimized.file));

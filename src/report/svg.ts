@@ -17,6 +17,8 @@ export interface ArenaRow {
   maps: readonly Vma[];
   /** entries of this row that have no identical entry in the row it is compared with */
   differs?: ReadonlySet<number>;
+  /** text written on an entry (a VmFlags difference such as `+ac -me`); such an entry is outlined as differing */
+  notes?: ReadonlyMap<number, string>;
 }
 
 /** Fill colour of a VMA by its protection (shared mappings get a hatch on top). */
@@ -50,7 +52,7 @@ export interface ArenaPicture {
 
 export function arenaSvg(p: ArenaPicture): string {
   const W = 960;
-  const labelW = 150;
+  const labelW = 190;
   const rowH = 30;
   const top = 26;
   const plotW = W - labelW - 16;
@@ -84,12 +86,19 @@ export function arenaSvg(p: ArenaPicture): string {
       if (v.end <= v0 || v.start >= v1) return;
       const vx = x(v.start);
       const vw = Math.max(1.5, x(v.end) - vx);
-      const diff = row.differs?.has(i) ?? false;
-      const tip = `A+${v.start}p-A+${v.end}p ${v.perms}${v.name ? ' ' + v.name : ''}${diff ? ' (differs)' : ''}`;
+      const note = row.notes?.get(i);
+      const diff = (row.differs?.has(i) ?? false) || note !== undefined;
+      const tip = `A+${v.start}p-A+${v.end}p ${v.perms}${v.name ? ' ' + v.name : ''}${note ? ` VmFlags ${note}` : ''}${diff ? ' (differs)' : ''}`;
       out.push(`<g class="vma${diff ? ' diff' : ''}"><title>${esc(tip)}</title>`);
       out.push(`<rect x="${vx.toFixed(1)}" y="${y + 3}" width="${vw.toFixed(1)}" height="${rowH - 6}" fill="${permColor(v.perms)}" stroke="${diff ? '#d50000' : '#333'}" stroke-width="${diff ? 3 : 0.8}"/>`);
       if (v.perms[3] === 's') out.push(`<rect x="${vx.toFixed(1)}" y="${y + 3}" width="${vw.toFixed(1)}" height="${rowH - 6}" fill="url(#hatch)"/>`);
-      if (vw > 46) out.push(`<text x="${(vx + vw / 2).toFixed(1)}" y="${y + rowH / 2 + 4}" font-size="11" text-anchor="middle" fill="#fff">${esc(v.perms)}${vw > 120 ? ` ${v.start}-${v.end}` : ''}</text>`);
+      if (note !== undefined) {
+        // the flag difference on a white tag over the bar (centred on the visible part), legible at any width
+        const cx = (Math.max(vx, labelW) + Math.min(vx + vw, labelW + plotW)) / 2;
+        const tw = 8 + note.length * 7;
+        out.push(`<rect class="note" x="${(cx - tw / 2).toFixed(1)}" y="${y + 6}" width="${tw}" height="${rowH - 12}" rx="3" fill="#fff" stroke="#d50000"/>`);
+        out.push(`<text class="note" x="${cx.toFixed(1)}" y="${y + rowH / 2 + 4}" font-size="12" font-weight="bold" font-family="monospace" text-anchor="middle" fill="#b71c1c">${esc(note)}</text>`);
+      } else if (vw > 46) out.push(`<text x="${(vx + vw / 2).toFixed(1)}" y="${y + rowH / 2 + 4}" font-size="11" text-anchor="middle" fill="#fff">${esc(v.perms)}${vw > 120 ? ` ${v.start}-${v.end}` : ''}</text>`);
       out.push('</g>');
     });
   });

@@ -5,7 +5,9 @@ import { printableLine } from '../util/text.js';
 import type { Divergence } from '../compare/compare.js';
 import { canonicalizeFiles } from '../compare/compare.js';
 import { mapsEntryToString } from '../seq/maps.js';
-import type { MapsEntry, SeqObservation } from '../seq/observation.js';
+import type { MapsEntry, SeqObservation, Snapshot } from '../seq/observation.js';
+import { alignByStart, flagDiff, pagemapDiffers, procName, snapOf } from './layers.js';
+import { absoluteReplay } from './replay.js';
 import { callToString, resultToString } from '../seq/render.js';
 import type { Sequence } from '../seq/schema.js';
 
@@ -20,8 +22,11 @@ export interface ReportInput {
   extra?: string[];
 }
 
-function snapAt(o: SeqObservation, after: number): MapsEntry[] | undefined {
-  return canonicalizeFiles(o.snapshots).find((s) => s.after === after)?.maps;
+/** The snapshot (files canonicalized) and its index in the observation's snapshots. */
+function snapAt(o: SeqObservation, after: number, proc: number): { s: Snapshot; i: number } | undefined {
+  const all = canonicalizeFiles(o.snapshots);
+  const s = snapOf(all, after, proc) as Snapshot | undefined;
+  return s ? { s, i: all.indexOf(s) } : undefined;
 }
 
 /** Model and kernel VMAs side by side, rows aligned by start address so one extra VMA on either
@@ -56,8 +61,14 @@ export function renderTextReport(r: ReportInput): string {
   out.push(`target:     ${r.target}`);
   const origin = r.seq.origin ? `seed ${r.seq.origin.seed} index ${r.seq.origin.index}, ` : '';
   out.push(`sequence:   ${origin}${r.seq.calls.length} calls, ${r.seq.arenaPages}-page arena${r.seq.name ? ` (${printableLine(r.seq.name)})` : ''}`);
-  out.push(`divergence: ${d.layer} ${d.call < 0 ? 'before the first call' : `at call ${d.call}`}: ${d.kind}`);
-  out.push(`replay:     ${r.replayCommand}`);
+  const forks = r.seq.calls.some((c) => c.op === 'fork');
+  const proc = d.proc ?? 0;
+  const who = procName(proc, forks);
+  const the = proc === 0 ? 'the parent' : who;
+  const of = who ? ` of ${the}` : '';
+  out.push(`divergence: ${d.layer} ${d.call < 0 ? 'before the first call' : `at call ${d.call}`}${who ? ` in ${the}` : ''}: ${d.kind}`);
+  // made now, in the directory the command's relative file is relative to: shown absolute
+  out.push(`replay:     ${absoluteReplay(r.replayCommand, { cwd: process.cwd() }) ?? r.replayCommand}`);
   for (const e of r.extra ?? []) out.push(printableLine(e)); // known.summary and the like come from corpus files
   out.push('');
   out.push('calls (result: model | kernel):');
@@ -71,19 +82,38 @@ export function renderTextReport(r: ReportInput): string {
     out.push(`${mark}${String(i).padStart(4)}  ${callToString(c)} = ${rm === rk ? rm : `${rm} | ${rk}`}`);
   });
   const show = (after: number, label: string) => {
-    const m = snapAt(r.model, after);
-    const k = snapAt(r.kernel, after);
+    const m = snapAt(r.model, after, proc)?.s;
+    const k = snapAt(r.kernel, after, proc)?.s;
     if (!m && !k) return;
+    const p = (k ?? m)!.proc ?? 0;
     out.push('');
-    out.push(`maps ${label}:`);
-    out.push(...sideBySide(m ?? [], k ?? []));
+    out.push(`maps${forks ? ` of ${p === 0 ? 'the parent' : procName(p, forks)}` : ''} ${label}:`);
+    out.push(...sideBySide(m?.maps ?? [], k?.maps ?? []));
   };
   if (d.call >= 0) show(d.call - 1, d.call === 0 ? 'before the first call' : `after call ${d.call - 1} (before the divergent call)`);
   show(d.call, d.call < 0 ? 'before the first call' : `after call ${d.call}`);
-  const raw = r.kernel.rawMaps?.[r.kernel.snapshots.findIndex((s) => s.after === d.call)];
+  const m = snapAt(r.model, d.call, proc)?.s;
+  const kAt = snapAt(r.kernel, d.call, proc);
+  const k = kAt?.s;
+  const flagRows = alignByStart(m?.maps ?? [], k?.maps ?? []).filter(([a, b]) => a && b && flagDiff(a.vmflags, b.vmflags));
+  if (flagRows.length) {
+    out.push('');
+    out.push(`VmFlags${of} after call ${d.call} that differ (kernel vs model):`);
+    for (const [a, b] of flagRows) out.push(` !! ${mapsEntryToString(a!)}  ${flagDiff(a!.vmflags, b!.vmflags)}  (model "${a!.vmflags}", kernel "${b!.vmflags}")`);
+  }
+  if (m?.pagemap !== undefined && k?.pagemap !== undefined && pagemapDiffers(m.pagemap, k.pagemap).length) {
+    const bad = new Set(pagemapDiffers(m.pagemap, k.pagemap));
+    out.push('');
+    out.push(`pagemap${of} after call ${d.call} (P present, - not, G guard, S swap/marker, ? kernel's choice):`);
+    out.push(`    model   ${m.pagemap}`);
+    out.push(`    kernel  ${k.pagemap}`);
+    out.push(`    differs ${[...k.pagemap].map((_, i) => (bad.has(i) ? '^' : ' ')).join('').trimEnd()}`);
+  }
+  const ri = kAt?.i ?? -1;
+  const raw = ri >= 0 ? r.kernel.rawMaps?.[ri] : undefined;
   if (raw && raw.length) {
     out.push('');
-    out.push(`kernel /proc/self/maps text after call ${d.call} (arena base ${r.kernel.base ?? '?'}):`);
+    out.push(`kernel /proc/self/maps text${of} after call ${k!.after} (arena base ${r.kernel.base ?? '?'}):`);
     for (const l of raw) out.push('    ' + l);
   }
   return out.join('\n') + '\n';

@@ -28,3 +28,31 @@ export const wrongNoEnomem: Predictor = (seq, kernel, profile, every) => {
   const p = modelPredictor(seq, kernel, profile, every);
   return { ...p, calls: p.calls.map((c) => (c.errno === 12 ? { ret: { kind: 'int' as const, value: 0 }, errno: 0, signal: 0 } : c)) };
 };
+
+/** In fork children the model gets the first VMA's VmFlags wrong: it forgets `me` (may-exec) and
+ *  claims `dd` (don't-dump); the kernel's difference reads `+me -dd`. */
+export const wrongChildFlags: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  const wrong = (f: string) => [...f.split(' ').filter((x) => x && x !== 'me'), 'dd'].join(' ');
+  return { ...p, snapshots: p.snapshots.map((s) => (s.proc ? { ...s, maps: s.maps.map((e, i) => (i === 0 && e.vmflags ? { ...e, vmflags: wrong(e.vmflags) } : e)) } : s)) };
+};
+
+/** The model believes the first present page of the arena is never present. */
+export const wrongFirstPage: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  return { ...p, snapshots: p.snapshots.map((s) => (s.pagemap?.includes('P') ? { ...s, pagemap: s.pagemap.replace('P', '-') } : s)) };
+};
+
+/** The first call the model predicts to fail fails with another errno (EPERM for EINVAL, else EINVAL). */
+export const wrongFirstErrno: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  const i = p.calls.findIndex((c) => c.errno !== 0);
+  return { ...p, calls: p.calls.map((c, j) => (j === i ? { ...c, errno: c.errno === 22 ? 1 : 22 } : c)) };
+};
+
+/** The model forgets the first userfaultfd event a call raises. */
+export const wrongNoEvent: Predictor = (seq, kernel, profile, every) => {
+  const p = modelPredictor(seq, kernel, profile, every);
+  const i = p.calls.findIndex((c) => c.event);
+  return { ...p, calls: p.calls.map((c, j) => (j === i ? { ret: c.ret, errno: c.errno, signal: c.signal } : c)) };
+};

@@ -59,7 +59,7 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
           ...(v.finding.minimized ? { minimized: v.finding.minimized } : {}),
           ...(v.finding.known ? { known: v.finding.known } : {}),
           ...(v.finding.triage ? { triage: v.finding.triage } : {}),
-          ...(v.detail ? { replay: v.detail.replay, divergence: v.detail.divergence } : {}),
+          ...(v.detail ? { replay: v.replay ?? v.detail.replay, divergence: v.detail.divergence } : {}),
         });
         printJson(reportJson, {
           vmafuzz: JSON_VERSION,
