@@ -17,7 +17,7 @@ import { statsLineSchema } from './config.js';
 import type { Executor } from './executor.js';
 import type { KnownLookup } from '../findings/known.js';
 import { findingTarget, FindingStore, type RecordResult } from './findings.js';
-import { Guidance, type FirstHit } from './guidance.js';
+import { Guidance, unreachableRules, type FirstHit } from './guidance.js';
 import { Plan } from './layout.js';
 import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
 import type { Outcome } from './check.js';
@@ -97,7 +97,8 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const { dir, config: cfg, executor, target } = run;
   const ev = run.events ?? {};
   const plan = new Plan(cfg.layout, cfg.shard, cfg.count ?? undefined);
-  const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled);
+  const unreachable = unreachableRules(cfg);
+  const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled, new Set(unreachable.keys()));
   const store = new FindingStore(dir, run.known);
   const totals: Totals = { ...zeroCounts(), ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
   const done = new Set<number>();
