@@ -1,7 +1,7 @@
 // Recipes (src/gen/recipes.ts): every recipe's cases fire their rule in the model, on a profile that
 // meets the rule's needs (src/model/rule-needs.ts); recipe cases are valid and reproducible.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, caseSeed } from '../src/gen/generate.js';
+import { DEFAULT_CONFIG, caseSeed, generate, parseWeights } from '../src/gen/generate.js';
 import { Picks } from '../src/gen/alloc.js';
 import { RECIPE_RULES } from '../src/gen/recipes.js';
 import { generateGuided, recipeCase, RECIPE_GENERATOR } from '../src/gen/guided.js';
@@ -50,5 +50,31 @@ describe('recipes', () => {
     const a = generateGuided(3, 17, DEFAULT_CONFIG, pool);
     expect(sequenceToJson(generateGuided(3, 17, DEFAULT_CONFIG, pool))).toBe(sequenceToJson(a));
     expect(a.origin?.generator).toBe(RECIPE_GENERATOR);
+  });
+});
+
+describe('multi-call shapes of plain generation', () => {
+  it('reaches uffd shapes: two contexts on neighbouring ranges, registration across VMAs, partial unregistration', () => {
+    const cfg = { ...DEFAULT_CONFIG, weights: parseWeights('uffd_create=1,uffd_register=3,uffd_unregister=1') };
+    const counts = new Map<string, number>();
+    let acrossVmas = 0;
+    for (let i = 0; i < 1500; i++) {
+      const s = generate(21, i, cfg);
+      const pr = predict(s, hostProfile(), { snapshotEveryCall: true });
+      for (const call of pr.rules) for (const r of call) counts.set(r, (counts.get(r) ?? 0) + 1);
+      // a uffd_register whose range covers more than one VMA of the layout before it
+      s.calls.forEach((c, k) => {
+        if (c.op !== 'uffd_register' || k === 0) return;
+        const maps = pr.snapshots.find((x) => x.after === k - 1 && !x.proc)?.maps ?? []; // model maps: arena pages
+        const lo = c.addr.page;
+        const hi = lo + Number(c.len / 4096n);
+        if (maps.filter((m) => m.start < hi && m.end > lo).length > 1) acrossVmas++;
+      });
+    }
+    expect(counts.get('merge.uffd_ctx_differs') ?? 0).toBeGreaterThan(5);
+    expect(counts.get('errno.uffd.busy') ?? 0).toBeGreaterThan(5);
+    expect(counts.get('errno.uffd.unregister_other') ?? 0).toBeGreaterThan(5);
+    expect(counts.get('uffd.unregister') ?? 0).toBeGreaterThan(20);
+    expect(acrossVmas).toBeGreaterThan(20);
   });
 });
