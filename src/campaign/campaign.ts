@@ -18,6 +18,7 @@ import type { Executor } from './executor.js';
 import type { KnownLookup } from '../findings/known.js';
 import { findingTarget, FindingStore, type RecordResult } from './findings.js';
 import { Guidance, unreachableRules, type FirstHit } from './guidance.js';
+import { unfiredRules, type UnfiredRule } from './coverage.js';
 import { Plan } from './layout.js';
 import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
 import type { Outcome } from './check.js';
@@ -65,7 +66,10 @@ export interface ProgressView {
   /** average over this session */
   sessionRate: number;
   poolSize: number;
+  /** rules not fired yet that the target can exhibit */
   rulesMissing: string[];
+  /** rules not fired that the target cannot exhibit (src/model/rule-needs.ts) */
+  rulesUnreachable: number;
 }
 
 export interface CampaignSummary {
@@ -74,6 +78,8 @@ export interface CampaignSummary {
   interrupted: boolean;
   /** count mode: every chunk of this shard is done */
   complete: boolean;
+  /** rules never fired, with why (src/campaign/coverage.ts) */
+  unfired: UnfiredRule[];
 }
 
 function addChunk(t: Totals, l: ChunkLine | ChunkResult): void {
@@ -314,7 +320,8 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     dir,
     sessionRate: (live().sequences - sessionStart.sequences) / Math.max(1e-3, (Date.now() - t0) / 1000),
     poolSize: cursor === null ? 0 : guidance.poolSize(plan.pos(cursor).segment, plan.pos(cursor).epoch),
-    rulesMissing: cfg.rules.filter((_, i) => totals.rules[i] === 0),
+    rulesMissing: cfg.rules.filter((r, i) => totals.rules[i] === 0 && !unreachable.has(r)),
+    rulesUnreachable: cfg.rules.filter((r, i) => totals.rules[i] === 0 && unreachable.has(r)).length,
   });
 
   // --- main loop -------------------------------------------------------------------------------------
@@ -366,5 +373,6 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     session: { sequences: totals.sequences - sessionStart.sequences, calls: totals.calls - sessionStart.calls, seconds: (Date.now() - t0) / 1000 },
     interrupted,
     complete,
+    unfired: unfiredRules(Object.fromEntries(cfg.rules.map((r, i) => [r, totals.rules[i] ?? 0])), [cfg]),
   };
 }

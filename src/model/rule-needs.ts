@@ -41,6 +41,8 @@ const FACT_TESTS = {
   // An arena holds at most 1024 pages, so at most ~1024 VMAs: the map_count limits are reachable
   // only when the process starts close to vm.max_map_count (tests use --profile-override).
   'base_map_count within 1000 of max_map_count': (p: Profile) => p.maxMapCount - p.baseMapCount <= 1000,
+  // likewise a VM_GROWSDOWN VMA grows at most to the arena size (1024 pages)
+  'rlimit_stack below 1024 pages': (p: Profile) => p.rlimitStackPages < 1024,
 } as const satisfies Record<string, (p: Profile) => boolean>;
 
 const MAP_COUNT: Need[] = [{ fact: 'base_map_count within 1000 of max_map_count' }];
@@ -73,6 +75,7 @@ export const RULE_NEEDS: Partial<Record<RuleId, readonly Need[]>> = {
   'fault.thp.write': [{ fact: 'thp=always|madvise' }],
   'fault.thp.read_no_huge_zero_page': [{ fact: 'thp=always|madvise' }, { fact: 'zero_page=0 or thp_zero_page=0' }],
   'uffd.zeropage.no_zero_page': [...UFFD, { fact: 'zero_page=0' }],
+  'touch.stack_rlimit': [{ fact: 'rlimit_stack below 1024 pages' }],
   'touch.segv.pkey': [{ fact: 'pkeys=1 (CPU with OSPKE)' }],
   'populate.pkey': [{ fact: 'pkeys=1 (CPU with OSPKE)' }],
   'mmap.place.shmem_aligned': [{ fact: 'shmem THP (fact shmem_huge_pages/thp_shmem)' }],
