@@ -72,6 +72,41 @@ export const RECIPES: Partial<Record<RuleId, RuleRecipe>> = {
     const k = 1 + p.int(r.pages);
     return { arenaPages: 64, calls: [mmapAt(r.page, r.pages + k), madvise(b, k, MADV.MADV_DONTFORK), touch(b + p.int(k), 'write'), madvise(b, k, MADV.MADV_DOFORK)] };
   },
+  // mm/mmap.c:ksys_mmap_pgoff: no MAP_ANONYMOUS and descriptor -1
+  'errno.mmap.ebadf': (p) => {
+    const r = small(p);
+    const fixed = p.chance(50);
+    return { arenaPages: 64, calls: [{ op: 'mmap', addr: fixed ? at(r.page) : null, len: len(r.pages), prot: RW, flags: (p.chance(70) ? MAP.MAP_PRIVATE : MAP.MAP_SHARED) | (fixed ? MAP.MAP_FIXED : 0) }] };
+  },
+  // arch/x86/kernel/sys_x86_64.c:arch_get_unmapped_area_topdown: MAP_32BIT searches bottom-up below 2 GiB
+  'mmap.place.map_32bit': (p) => ({ arenaPages: 64, calls: [{ op: 'mmap', addr: null, len: len(small(p).pages), prot: RW, flags: ANON | MAP.MAP_32BIT }] }),
+  // mm/vma.c:vma_merge_new_range: a new range between two VMAs faulted separately (distinct
+  // anon_vmas) merges with prev only
+  'merge.both_anon_vma_incompatible': (p) => {
+    const k = 1 + p.int(4);
+    const m = 1 + p.int(4);
+    const a = p.int(64 - 2 * k - m);
+    return { arenaPages: 64, calls: [mmapAt(a, k), touch(a + p.int(k), 'write'), mmapAt(a + k + m, k), touch(a + k + m + p.int(k), 'write'), mmapAt(a + k, m)] };
+  },
+  // mm/mprotect.c:do_mprotect_pkey: PROT_GROWSDOWN on a VM_GROWSDOWN VMA extends the range down to its start
+  'mprotect.growsdown': (p) => {
+    const r = small(p);
+    const j = p.int(r.pages);
+    return { arenaPages: 64, calls: [mmapAt(r.page, r.pages, RW, ANON | MAP.MAP_GROWSDOWN), { op: 'mprotect', addr: at(r.page + j), len: len(r.pages - j), prot: PROT.PROT_READ | PROT.PROT_GROWSDOWN }] };
+  },
+  // mm/mseal.c:sys_mseal: len 0 is a no-op
+  'mseal.len_zero': (p) => {
+    const r = small(p);
+    return { arenaPages: 64, calls: [mmapAt(r.page, r.pages), { op: 'mseal', addr: at(r.page + p.int(r.pages)), len: 0n, flags: 0 }] };
+  },
+  // --- MAP_DROPPABLE (6.11+) ------------------------------------------------------------------------
+  // mm/mmap.c:do_mmap: VM_DROPPABLE|VM_NORESERVE|VM_WIPEONFORK|VM_DONTDUMP
+  'mmap.flags.droppable': (p) => droppable(p, []),
+  // mm/mlock.c:mlock_fixup vma_supports_mlock: a droppable VMA is skipped
+  'mlock.unsupported_vma': (p) => droppable(p, ['mlock']),
+  // mm/madvise.c:madvise_vma_behavior: MADV_DODUMP / MADV_KEEPONFORK on a droppable VMA
+  'errno.madvise.dodump_droppable': (p) => droppable(p, [MADV.MADV_DODUMP]),
+  'errno.madvise.keeponfork_droppable': (p) => droppable(p, [MADV.MADV_KEEPONFORK]),
   // --- 2 MiB blocks (arena of 1024 pages = two PMD blocks) ---------------------------------------
   // mm/huge_memory.c:__thp_get_unmapped_area: len a multiple of 2 MiB, no hint, padded search fits
   'mmap.place.thp_aligned': (p) => ({ arenaPages: 1024, calls: [{ op: 'mmap', addr: null, len: len(512), prot: RW, flags: ANON }, touch(p.int(1024), p.chance(50) ? 'read' : 'write')] }),
@@ -121,6 +156,16 @@ export const RECIPES: Partial<Record<RuleId, RuleRecipe>> = {
     };
   },
   // --- files --------------------------------------------------------------------------------------
+  // mm/util.c:vm_mmap_pgoff mm_populate: a populated shared file mapping that finds no gap in a full
+  // arena is placed below it, and its population fills the page cache the arena's mappings see
+  'mmap.populate_outside': (p) => {
+    const pages = 1 + p.int(4);
+    return {
+      arenaPages: 64,
+      files: [{ kind: p.chance(50) ? 'memfd' : 'tmpfs', size: len(pages + p.int(4)) }],
+      calls: [mmapAt(0, 64), { op: 'mmap', addr: null, len: len(pages), prot: RW, flags: MAP.MAP_SHARED | MAP.MAP_POPULATE, fd: 0, offset: 0n }],
+    };
+  },
   // mm/mremap.c:do_mremap mm_populate: a locked shared file mapping at the top of a full arena
   // grown with MREMAP_MAYMOVE cannot grow in place and moves below the arena, populating there
   'mremap.populate_outside': (p) => {
@@ -138,6 +183,15 @@ export const RECIPES: Partial<Record<RuleId, RuleRecipe>> = {
     };
   },
 };
+
+/** a MAP_DROPPABLE mapping, then mlock or the given advice over part of it */
+function droppable(p: Picks, then: Array<number | 'mlock'>): RecipeSetup {
+  const r = small(p);
+  const calls: Call[] = [{ op: 'mmap', addr: at(r.page), len: len(r.pages), prot: RW, flags: (0x08 | MAP.MAP_ANONYMOUS | MAP.MAP_FIXED) >>> 0 }];
+  const j = p.int(r.pages);
+  for (const t of then) calls.push(t === 'mlock' ? { op: 'mlock', addr: at(r.page + j), len: len(r.pages - j) } : madvise(r.page + j, r.pages - j, t));
+  return { arenaPages: 64, calls };
+}
 
 function thpBlock(p: Picks, access: 'read' | 'write'): RecipeSetup {
   const whole = p.chance(50);
