@@ -1,7 +1,7 @@
 // Recipes (src/gen/recipes.ts): every recipe's cases fire their rule in the model, on a profile that
 // meets the rule's needs (src/model/rule-needs.ts); recipe cases are valid and reproducible.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, caseSeed, generate, parseWeights } from '../src/gen/generate.js';
+import { DEFAULT_CONFIG, DEFAULT_WEIGHTS, caseSeed, generate, parseWeights } from '../src/gen/generate.js';
 import { Picks } from '../src/gen/alloc.js';
 import { RECIPE_RULES } from '../src/gen/recipes.js';
 import { generateGuided, recipeCase, RECIPE_GENERATOR } from '../src/gen/guided.js';
@@ -9,6 +9,7 @@ import { predict } from '../src/model/predict.js';
 import { hostProfile, makeProfile, type Profile } from '../src/model/profile.js';
 import { unmetNeeds } from '../src/model/rule-needs.js';
 import { sequenceToJson } from '../src/seq/io.js';
+import { expandOps } from '../src/gen/families.js';
 
 /** A profile on which `rule` can fire: the host's, or the kernel / facts its needs name. */
 function profileFor(rule: string): Profile {
@@ -50,6 +51,22 @@ describe('recipes', () => {
     const a = generateGuided(3, 17, DEFAULT_CONFIG, pool);
     expect(sequenceToJson(generateGuided(3, 17, DEFAULT_CONFIG, pool))).toBe(sequenceToJson(a));
     expect(a.origin?.generator).toBe(RECIPE_GENERATOR);
+  });
+});
+
+describe('recipes and --ops', () => {
+  it('uses only recipes whose calls the campaign generates', () => {
+    const core = expandOps('core');
+    const cfg = { ...DEFAULT_CONFIG, weights: Object.fromEntries(Object.entries(DEFAULT_WEIGHTS).map(([o, w]) => [o, core.includes(o as never) ? w : 0])) as typeof DEFAULT_WEIGHTS };
+    const pool = { entries: [], mutantPercent: 0, targets: RECIPE_RULES, recipePercent: 100 };
+    let recipes = 0;
+    for (let i = 0; i < 300; i++) {
+      const s = generateGuided(8, i, cfg, pool);
+      if (s.origin?.generator === RECIPE_GENERATOR) recipes++;
+      for (const c of s.calls) expect(['mmap', 'munmap', 'mprotect', 'touch']).toContain(c.op);
+      expect(s.files).toBeUndefined();
+    }
+    expect(recipes).toBeGreaterThan(100); // core recipes remain (errno.mmap.len_overflow, grows_both, ...)
   });
 });
 

@@ -167,7 +167,7 @@ function mutate(r: Picks, cfg: GenConfig, e: PoolEntry, pool: readonly PoolEntry
  * pool has entries) or the ordinary generated case. Pure function of its arguments.
  */
 export function generateGuided(seed: number, index: number, cfg: GenConfig, pool: GuidePool): Sequence {
-  const targets = (pool.targets ?? []).filter((t) => RECIPES[t as RuleId]);
+  const targets = (pool.targets ?? []).filter((t) => RECIPES[t as RuleId] && recipeAllowed(t, cfg));
   if (targets.length && (pool.recipePercent ?? 0) > 0) {
     const q = Picks.seeded(caseSeed(seed ^ 0x3c6ef372, index));
     if (q.int(100) < pool.recipePercent!) {
@@ -201,4 +201,22 @@ export function recipeCase(r: Picks, cfg: GenConfig, rule: string): Sequence | n
   for (let i = 0; i < add && calls.length < cfg.maxCalls; i++) calls.push(genCall(r, a, w, cfg.invalidPercent, false));
   const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages: setup.arenaPages, calls, ...(setup.files ? { files: setup.files } : {}) };
   return sequenceSchema.safeParse(sequenceToInput(seq)).success ? seq : null;
+}
+
+/** The ops (and whether files) a recipe's setups use, over a few draws: a recipe is only used when
+ *  the campaign generates all of them (`--ops core` must not get madvise or uffd calls). */
+const recipeNeeds = new Map<string, { ops: Set<string>; files: boolean }>();
+function recipeAllowed(rule: string, cfg: GenConfig): boolean {
+  let n = recipeNeeds.get(rule);
+  if (!n) {
+    n = { ops: new Set(), files: false };
+    for (let i = 0; i < 16; i++) {
+      const s = RECIPES[rule as RuleId]!(Picks.seeded(caseSeed(0x5eed, i)));
+      for (const c of s.calls) n.ops.add(c.op);
+      if (s.files) n.files = true;
+    }
+    recipeNeeds.set(rule, n);
+  }
+  for (const op of n.ops) if (!((cfg.weights as Record<string, number>)[op]! > 0)) return false;
+  return !n.files || (cfg.weights.ftruncate ?? 0) > 0;
 }
