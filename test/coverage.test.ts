@@ -50,6 +50,12 @@ describe('recipe guidance', () => {
     expect(new Guidance(plan, RULE_IDS, 50, false).pool(0, 0).targets).toBeUndefined();
   });
 
+  it('says when campaign.json records no target (older campaigns)', () => {
+    const counts = { 'anon_name.set': 0, 'merge.new.prev': 4 };
+    expect(unfiredRules(counts, [{ rules: Object.keys(counts) }])).toEqual([{ rule: 'anon_name.set', why: [], recipe: false, targetUnknown: true }]);
+    expect(unfiredRules(counts, [config(1, 10, true)])).toEqual([{ rule: 'anon_name.set', why: ['needs fact anon_name=1 (CONFIG_ANON_VMA_NAME)'], recipe: false }]);
+  });
+
   it('fires recipe rules in the first chunk of a campaign (model as kernel)', async () => {
     const run = async (guided: boolean) => {
       const dir = mkdtempSync(join(tmpdir(), 'vmafuzz-cov-'));

@@ -14,6 +14,8 @@ export interface UnfiredRule {
   why: string[];
   /** a recipe aims at it (src/gen/recipes.ts) */
   recipe: boolean;
+  /** campaign.json records no target (an older campaign): whether it can fire is unknown */
+  targetUnknown?: true;
 }
 
 /** Unfired rules of `counts` (rule -> calls it fired on); with several campaigns (a merged report) a
@@ -25,12 +27,15 @@ export function unfiredRules(counts: Readonly<Record<string, number>>, configs: 
     if (n > 0) continue;
     const all = per.length > 0 && per.every((p) => p.un.has(rule));
     const why = all ? [...new Set(per.flatMap((p) => p.un.get(rule)!.map((w) => (per.length > 1 ? `${p.release}: ${w}` : w))))] : [];
-    out.push({ rule, why, recipe: RECIPES[rule as RuleId] !== undefined });
+    const unknown = per.every((p) => p.release === undefined);
+    out.push({ rule, why, recipe: RECIPES[rule as RuleId] !== undefined, ...(unknown ? { targetUnknown: true as const } : {}) });
   }
   return out.sort((a, b) => Number(a.why.length > 0) - Number(b.why.length > 0) || (a.rule < b.rule ? -1 : 1));
 }
 
 /** One line per unfired rule, for terminal output. */
 export function unfiredText(u: UnfiredRule): string {
-  return u.why.length ? `${u.rule}: cannot fire on this target: ${u.why.join('; ')}` : `${u.rule}: can fire here, not reached yet${u.recipe ? ' (a recipe aims at it)' : ''}`;
+  if (u.why.length) return `${u.rule}: cannot fire on this target: ${u.why.join('; ')}`;
+  if (u.targetUnknown) return `${u.rule}: not fired (campaign.json records no target: whether it can fire is unknown)`;
+  return `${u.rule}: can fire here, not reached yet${u.recipe ? ' (a recipe aims at it)' : ''}`;
 }

@@ -9,7 +9,7 @@ export const JSON_VERSION = 1;
 
 const target = z.strictObject({ runner: z.string(), release: z.string(), facts: z.record(z.string(), z.string()) });
 /** a rule the campaign never fired: why (needs the target lacks; [] = can fire, not reached yet) */
-const unfiredRule = z.strictObject({ rule: z.string(), why: z.array(z.string()), recipe: z.boolean() });
+const unfiredRule = z.strictObject({ rule: z.string(), why: z.array(z.string()), recipe: z.boolean(), targetUnknown: z.literal(true).optional() });
 const divergence = z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string() });
 
 export const fuzzJson = z.strictObject({
