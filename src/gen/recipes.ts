@@ -166,6 +166,25 @@ export const RECIPES: Partial<Record<RuleId, RuleRecipe>> = {
       calls: [mmapAt(0, 64), { op: 'mmap', addr: null, len: len(pages), prot: RW, flags: MAP.MAP_SHARED | MAP.MAP_POPULATE, fd: 0, offset: 0n }],
     };
   },
+  // 7.3 mm/vma.c:needs_adjacent_anon_pgoff: a faulted private file mapping moved by mremap keeps
+  // its anonymous page offset (mm/vma.c:copy_vma); a new private mapping of the next file pages
+  // right after it continues pgoff but takes its own address as anon_pgoff: not adjacent
+  'merge.anon_pgoff_refused': (p) => {
+    const k = 1 + p.int(4);
+    const src = p.int(8);
+    const dest = 24 + p.int(24);
+    const mapPriv = (page: number, pgoff: number): Call => ({ op: 'mmap', addr: at(page), len: len(k), prot: RW, flags: MAP.MAP_PRIVATE | MAP.MAP_FIXED, fd: 0, offset: len(pgoff) });
+    return {
+      arenaPages: 64,
+      files: [{ kind: p.chance(50) ? 'memfd' : 'tmpfs', size: len(2 * k + p.int(4)) }],
+      calls: [
+        mapPriv(src, 0),
+        touch(src + p.int(k), 'write'),
+        { op: 'mremap', addr: at(src), oldLen: len(k), newLen: len(k), flags: MREMAP.MREMAP_MAYMOVE | MREMAP.MREMAP_FIXED, newAddr: at(dest) },
+        mapPriv(dest + k, k),
+      ],
+    };
+  },
   // mm/mremap.c:do_mremap mm_populate: a locked shared file mapping at the top of a full arena
   // grown with MREMAP_MAYMOVE cannot grow in place and moves below the arena, populating there
   'mremap.populate_outside': (p) => {
