@@ -23,8 +23,9 @@ import { statsLineSchema } from './config.js';
 import type { Executor } from './executor.js';
 import type { KnownLookup } from '../findings/known.js';
 import { findingTarget, FindingStore, type RecordResult } from './findings.js';
-import { Guidance, type FirstHit } from './guidance.js';
+import { Guidance, unreachableRules, type FirstHit } from './guidance.js';
 import { HangStore } from './hangs.js';
+import { unfiredRules, type UnfiredRule } from './coverage.js';
 import { Plan } from './layout.js';
 import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
 import type { Outcome } from './check.js';
@@ -76,7 +77,10 @@ export interface ProgressView {
   /** average over this session */
   sessionRate: number;
   poolSize: number;
+  /** rules not fired yet that the target can exhibit */
   rulesMissing: string[];
+  /** rules not fired that the target cannot exhibit (src/model/rule-needs.ts) */
+  rulesUnreachable: number;
 }
 
 export interface CampaignSummary {
@@ -87,6 +91,8 @@ export interface CampaignSummary {
   complete: boolean;
   /** timed-out sequences kept this session (timeouts/) */
   hangs: string[];
+  /** rules never fired, with why (src/campaign/coverage.ts) */
+  unfired: UnfiredRule[];
 }
 
 /** Work per piece (ms): a kill loses at most this per lane; natively it is about a chunk, so the ledger grows no faster than with whole chunks. */
@@ -115,7 +121,8 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const { dir, config: cfg, executor, target } = run;
   const ev = run.events ?? {};
   const plan = new Plan(cfg.layout, cfg.shard, cfg.count ?? undefined);
-  const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled);
+  const unreachable = unreachableRules(cfg);
+  const guidance = new Guidance(plan, cfg.rules, cfg.guidance.mutantPercent, cfg.guidance.enabled, new Set(unreachable.keys()));
   const store = new FindingStore(dir, run.known);
   const totals: Totals = { ...zeroCounts(), ops: cfg.ops.map(() => 0), rules: cfg.rules.map(() => 0), chunksDone: 0 };
   /** complete chunks */
@@ -402,7 +409,8 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     dir,
     sessionRate: (live().sequences - sessionStart.sequences) / Math.max(1e-3, (Date.now() - t0) / 1000),
     poolSize: cursor === null ? 0 : guidance.poolSize(plan.pos(cursor).segment, plan.pos(cursor).epoch),
-    rulesMissing: cfg.rules.filter((_, i) => totals.rules[i] === 0),
+    rulesMissing: cfg.rules.filter((r, i) => totals.rules[i] === 0 && !unreachable.has(r)),
+    rulesUnreachable: cfg.rules.filter((r, i) => totals.rules[i] === 0 && unreachable.has(r)).length,
   });
 
   // --- main loop -------------------------------------------------------------------------------------
@@ -459,5 +467,6 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     interrupted,
     complete,
     hangs,
+    unfired: unfiredRules(Object.fromEntries(cfg.rules.map((r, i) => [r, totals.rules[i] ?? 0])), [cfg]),
   };
 }

@@ -3,10 +3,36 @@
 // built from epochs 0..e-2 of the same segment only, in index order (earliest case wins, counts
 // are sums), so it is the same whatever order the chunks completed in, on one machine or after a
 // resume; epoch e may start while e-1 is still running.
+//
+// Recipe targets: from the first chunk on, a share of the cases are recipe cases (src/gen/recipes.ts)
+// aimed at rules nobody has fired yet. Epochs 0 and 1 know nothing yet: they aim at every recipe
+// rule the campaign's recorded target can exhibit (campaign.json `target`, src/model/rule-needs.ts);
+// epoch e >= 2 at those of them no case of epochs 0..e-2 fired. Both are functions of campaign.json
+// and the ledger only, so cases stay deterministic per (seed, index).
 
 import type { Sequence } from '../seq/schema.js';
 import { EMPTY_POOL, type GuidePool, type PoolEntry } from '../gen/guided.js';
 import type { Plan } from './layout.js';
+import { RECIPE_RULES } from '../gen/recipes.js';
+import { unmetNeeds } from '../model/rule-needs.js';
+import type { CampaignConfig } from './config.js';
+import { profileFor } from './executor.js';
+
+/** Percentage of cases that are recipe cases while some recipe rule has not fired. */
+export const RECIPE_PERCENT = 10;
+
+/** Rules of the campaign the recorded target cannot exhibit, each with the needs it lacks
+ *  (src/model/rule-needs.ts); empty when campaign.json records no target. */
+export function unreachableRules(cfg: Pick<CampaignConfig, 'target' | 'profilePatch' | 'rules'>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  if (!cfg.target) return out;
+  const profile = profileFor(cfg.target, cfg.profilePatch);
+  for (const r of cfg.rules) {
+    const why = unmetNeeds(r, profile);
+    if (why.length) out.set(r, why);
+  }
+  return out;
+}
 
 export interface FirstHit {
   /** index into the campaign's rule list */
@@ -35,12 +61,20 @@ export const LAG = 2;
 export class Guidance {
   private readonly segments = new Map<number, SegmentState>();
 
+  /** recipe rules (with their index into `rules`) the target can exhibit */
+  private readonly recipes: ReadonlyArray<readonly [string, number]>;
+  private firstPool: GuidePool | undefined;
+
   constructor(
     private readonly plan: Plan,
     private readonly rules: readonly string[],
     private readonly mutantPercent: number,
     private readonly enabled: boolean,
-  ) {}
+    /** rules the target cannot exhibit (unreachableRules): never aimed at */
+    unreachable: ReadonlySet<string> = new Set(),
+  ) {
+    this.recipes = RECIPE_RULES.filter((r) => !unreachable.has(r) && rules.includes(r)).map((r) => [r, rules.indexOf(r)] as const);
+  }
 
   private seg(s: number): SegmentState {
     let st = this.segments.get(s);
@@ -79,7 +113,8 @@ export class Guidance {
 
   /** The pool of (segment, epoch); call only when ready(). */
   pool(segment: number, epoch: number): GuidePool {
-    if (!this.enabled || epoch < LAG) return EMPTY_POOL;
+    if (!this.enabled) return EMPTY_POOL;
+    if (epoch < LAG) return (this.firstPool ??= { entries: [], mutantPercent: this.mutantPercent, targets: this.recipes.map(([r]) => r), recipePercent: RECIPE_PERCENT });
     const st = this.seg(segment);
     const cached = st.pools.get(epoch);
     if (cached) return cached;
@@ -94,11 +129,17 @@ export class Guidance {
     const entries: PoolEntry[] = [...first.values()]
       .sort((x, y) => x.index - y.index || x.rule - y.rule)
       .map((h) => ({ rule: this.rules[h.rule]!, index: h.index, call: h.call, seq: h.seq, count: counts[h.rule]! }));
-    const pool: GuidePool = { entries, mutantPercent: this.mutantPercent };
+    const targets = this.recipes.filter(([, i]) => counts[i] === 0).map(([r]) => r);
+    const pool: GuidePool = { entries, mutantPercent: this.mutantPercent, targets, recipePercent: RECIPE_PERCENT };
     st.pools.set(epoch, pool);
     // Older pools of the segment are no longer asked for once a later one exists (dispatch is in order).
     for (const e of st.pools.keys()) if (e < epoch - 1) st.pools.delete(e);
     return pool;
+  }
+
+  /** The rules recipe cases of (segment, epoch) aim at; call only when ready(). */
+  targets(segment: number, epoch: number): readonly string[] {
+    return this.pool(segment, epoch).targets ?? [];
   }
 
   poolSize(segment: number, epoch: number): number {

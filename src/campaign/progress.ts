@@ -65,7 +65,10 @@ export function panelLines(v: ProgressView, color = true, width = 78): string[] 
   rows.push(head('model-rule coverage'));
   const frac = s.rulesTotal ? s.rulesHit / s.rulesTotal : 0;
   rows.push(`│ ${pad(`rules hit  ${s.rulesHit}/${s.rulesTotal}  ${c.green}${bar(frac, 30)}${c.off}  pool ${v.poolSize}`, w - 4)} │`);
-  const missing = v.rulesMissing.length ? `not yet: ${v.rulesMissing.join(', ')}` : 'every rule has fired';
+  // rules the target cannot exhibit are counted, not listed (vmafuzz report says why); the rest are
+  // the ones generation has not reached
+  const cannot = v.rulesUnreachable ? `${v.rulesUnreachable} cannot fire here; ` : '';
+  const missing = cannot + (v.rulesMissing.length ? `not yet: ${v.rulesMissing.join(', ')}` : 'every rule this target can exhibit has fired');
   rows.push(`│ ${c.dim}${pad(missing, w - 4)}${c.off} │`);
   rows.push(`└${'─'.repeat(w - 2)}┘`);
   rows.push(`${c.dim}output: ${v.dir}   (Ctrl-C stops, --resume ${v.dir} continues)${c.off}`);

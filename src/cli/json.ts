@@ -8,6 +8,8 @@ import { TRIAGE_CLASSES, triageSchema } from '../triage/classify.js';
 export const JSON_VERSION = 1;
 
 const target = z.strictObject({ runner: z.string(), release: z.string(), facts: z.record(z.string(), z.string()) });
+/** a rule the campaign never fired: why (needs the target lacks; [] = can fire, not reached yet) */
+const unfiredRule = z.strictObject({ rule: z.string(), why: z.array(z.string()), recipe: z.boolean(), targetUnknown: z.literal(true).optional() });
 const divergence = z.strictObject({ call: z.number().int(), layer: z.string(), kind: z.string(), detail: z.string() });
 
 export const fuzzJson = z.strictObject({
@@ -34,6 +36,7 @@ export const fuzzJson = z.strictObject({
   partial: z.number().int(),
   rulesHit: z.number().int(),
   rulesTotal: z.number().int(),
+  rulesUnfired: z.array(unfiredRule),
   interrupted: z.boolean(),
   complete: z.boolean(),
   out: z.string(),
@@ -119,6 +122,7 @@ export const reportJson = z.strictObject({
   rulesHit: z.number().int(),
   rulesTotal: z.number().int(),
   rules: z.record(z.string(), z.number().int()),
+  rulesUnfired: z.array(unfiredRule),
   findings: z.array(reportFinding),
   flaky: z.array(reportFinding),
   html: z.string().nullable(),

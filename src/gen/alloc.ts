@@ -110,6 +110,15 @@ export class ArenaAllocator {
       const e = es[p.int(es.length)]!;
       pages = this.length(p);
       page = p.chance(50) ? e : e - pages;
+    } else if (mode < 90 && this.used.length > 1) {
+      // across several earlier ranges (so usually several VMAs): from the start of one, or a page
+      // inside it, to the end of another, or a page inside it (a partial range ending at an edge)
+      const a = this.used[p.int(this.used.length)]!;
+      const b = this.used[p.int(this.used.length)]!;
+      const [lo, hi] = a.page <= b.page ? [a, b] : [b, a];
+      page = p.chance(60) ? lo.page : lo.page + p.int(lo.pages);
+      const end = p.chance(60) ? Math.max(hi.page + hi.pages, lo.page + lo.pages) : hi.page + 1 + p.int(hi.pages);
+      pages = Math.max(1, end - page);
     } else {
       pages = this.length(p);
       page = p.int(n);

@@ -14,7 +14,9 @@ import type { Addr } from '../seq/values.js';
 
 // 2: caseSeed mixes seed and index separately (in 1 it depended on seed XOR index only, so
 // campaigns with nearby seeds, e.g. dates, ran the same cases in another order).
-export const GENERATOR_VERSION = '3';
+// 4: the allocator also picks ranges across several earlier ranges; uffd scenarios with two
+// contexts on neighbouring ranges, registrations across VMAs; recipe cases (src/gen/recipes.ts).
+export const GENERATOR_VERSION = '4';
 
 export type Weights = Record<Op, number>;
 // Ops the model and harness do not support yet stay at weight 0 until they land.

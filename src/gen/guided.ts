@@ -12,6 +12,9 @@ import type { Call, Sequence } from '../seq/schema.js';
 import { FORMAT_VERSION, OPS, arenaProblem, sequenceSchema } from '../seq/schema.js';
 import { sequenceToInput } from '../seq/io.js';
 import { ArenaAllocator, Picks } from './alloc.js';
+import { filesCtx } from './ops-files.js';
+import { RECIPES } from './recipes.js';
+import type { RuleId } from '../model/rules.js';
 import { caseSeed, generate, genCall, GENERATOR_VERSION, noteCall, pickProt, type GenConfig, type Weights } from './generate.js';
 
 /** origin.generator of a mutant: it is regenerated from the campaign directory, not from (seed, index) alone */
@@ -33,9 +36,17 @@ export interface GuidePool {
   entries: readonly PoolEntry[];
   /** percentage of cases that are mutants (the rest are fresh cases) */
   mutantPercent: number;
+  /** rules with a recipe (src/gen/recipes.ts) that no case of the pool's epochs fired: recipe cases
+   *  aim at them (before any mutant or fresh case is considered) */
+  targets?: readonly string[];
+  /** percentage of cases that are recipe cases while there are targets */
+  recipePercent?: number;
 }
 
 export const EMPTY_POOL: GuidePool = { entries: [], mutantPercent: 0 };
+
+/** origin.generator of a recipe case: a function of (seed, index) and the pool's targets */
+export const RECIPE_GENERATOR = `${GENERATOR_VERSION}+recipe`;
 
 /** Pick an entry, weight ∝ 1/(count+1): a rule seen 3 times is picked 1000× more than one seen 3000 times. */
 function pickEntry(r: Picks, entries: readonly PoolEntry[]): PoolEntry {
@@ -156,6 +167,14 @@ function mutate(r: Picks, cfg: GenConfig, e: PoolEntry, pool: readonly PoolEntry
  * pool has entries) or the ordinary generated case. Pure function of its arguments.
  */
 export function generateGuided(seed: number, index: number, cfg: GenConfig, pool: GuidePool): Sequence {
+  const targets = (pool.targets ?? []).filter((t) => RECIPES[t as RuleId] && recipeAllowed(t, cfg));
+  if (targets.length && (pool.recipePercent ?? 0) > 0) {
+    const q = Picks.seeded(caseSeed(seed ^ 0x3c6ef372, index));
+    if (q.int(100) < pool.recipePercent!) {
+      const s = recipeCase(q, cfg, targets[q.int(targets.length)]!);
+      if (s) return { ...s, origin: { seed, index, generator: RECIPE_GENERATOR } };
+    }
+  }
   if (pool.entries.length === 0 || pool.mutantPercent <= 0) return generate(seed, index, cfg);
   const r = Picks.seeded(caseSeed(seed ^ 0x6a09e667, index));
   if (r.int(100) >= pool.mutantPercent) return generate(seed, index, cfg);
@@ -164,4 +183,40 @@ export function generateGuided(seed: number, index: number, cfg: GenConfig, pool
   if (!m) return generate(seed, index, cfg);
   const { name: _n, description: _d, ...rest } = m;
   return { ...rest, vmafuzz: FORMAT_VERSION, origin: { seed, index, generator: GUIDED_GENERATOR } };
+}
+
+/**
+ * A recipe case for `rule`: the recipe's setup (src/gen/recipes.ts), then 0-8 fresh generated calls
+ * in the state it left (the allocator prefers the setup's ranges and edges). Null if the result is
+ * not a valid corpus file (the caller falls back to an ordinary case).
+ */
+export function recipeCase(r: Picks, cfg: GenConfig, rule: string): Sequence | null {
+  const setup = RECIPES[rule as RuleId]!(r);
+  const calls = setup.calls.slice(0, cfg.maxCalls);
+  const a = allocatorAfter(setup.arenaPages, []);
+  if (setup.files) filesCtx(a).files = setup.files;
+  for (const c of calls) noteCall(a, c);
+  const w = weightsOf(cfg);
+  const add = r.chance(25) ? 0 : 1 + r.int(Math.max(1, Math.min(8, cfg.maxCalls - calls.length)));
+  for (let i = 0; i < add && calls.length < cfg.maxCalls; i++) calls.push(genCall(r, a, w, cfg.invalidPercent, false));
+  const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages: setup.arenaPages, calls, ...(setup.files ? { files: setup.files } : {}) };
+  return sequenceSchema.safeParse(sequenceToInput(seq)).success ? seq : null;
+}
+
+/** The ops (and whether files) a recipe's setups use, over a few draws: a recipe is only used when
+ *  the campaign generates all of them (`--ops core` must not get madvise or uffd calls). */
+const recipeNeeds = new Map<string, { ops: Set<string>; files: boolean }>();
+function recipeAllowed(rule: string, cfg: GenConfig): boolean {
+  let n = recipeNeeds.get(rule);
+  if (!n) {
+    n = { ops: new Set(), files: false };
+    for (let i = 0; i < 16; i++) {
+      const s = RECIPES[rule as RuleId]!(Picks.seeded(caseSeed(0x5eed, i)));
+      for (const c of s.calls) n.ops.add(c.op);
+      if (s.files) n.files = true;
+    }
+    recipeNeeds.set(rule, n);
+  }
+  for (const op of n.ops) if (!((cfg.weights as Record<string, number>)[op]! > 0)) return false;
+  return !n.files || (cfg.weights.ftruncate ?? 0) > 0;
 }

@@ -158,13 +158,49 @@ function within(p: Picks, r: { page: number; pages: number }): { page: number; p
 
 const range = (r: { page: number; pages: number }) => ({ addr: { page: r.page, off: 0 }, len: BigInt(r.pages) * P });
 
-/** uffd_register on a live range, then touches in it (events), sometimes an unregister of part. */
+/** Two recent mappings' union (usually several VMAs, maybe with a hole), or one mapping. */
+function across(p: Picks, a: ArenaAllocator): { page: number; pages: number } {
+  const ctx = filesCtx(a);
+  const x = pick(p, ctx.ranges);
+  const y = pick(p, ctx.ranges);
+  const lo = Math.min(x.page, y.page);
+  const hi = Math.min(a.arenaPages, Math.max(x.page + x.pages, y.page + y.pages));
+  // a partial range ending at a VMA edge: start inside the first mapping
+  const start = p.chance(30) && x.page <= y.page && x.pages > 1 ? lo + p.int(x.pages) : lo;
+  return { page: start, pages: Math.max(1, hi - start) };
+}
+
+/** uffd_register on a live range (within one mapping or across several VMAs), then touches in it
+ *  (events), sometimes an unregister of part; or two contexts on neighbouring ranges. */
 function registerScenario(p: Picks, a: ArenaAllocator): Call {
   const ctx = filesCtx(a);
   const out: Call[] = [];
+  if (ctx.uffds < MAX_UFFDS && p.chance(25)) {
+    // two contexts on neighbouring ranges with the same modes: their VMAs cannot merge
+    // (mm/vma.c:is_mergeable_vm_userfaultfd_ctx); then a registration or unregistration of one
+    // context across both (EBUSY / EINVAL: mm/userfaultfd.c:userfaultfd_register, _unregister)
+    const r = across(p, a);
+    if (r.pages >= 2) {
+      const cut = r.page + 1 + p.int(r.pages - 1);
+      let n = ctx.uffds;
+      while (n < 2) out.push({ op: 'uffd_create', features: pickFeatures(p, false) }), n++;
+      const u0 = p.int(n);
+      const u1 = (u0 + 1 + p.int(n - 1)) % n;
+      const mode = pickMode(p, false);
+      out.push({ op: 'uffd_register', uffd: u0, addr: { page: r.page, off: 0 }, len: BigInt(cut - r.page) * P, mode });
+      out.push({ op: 'uffd_register', uffd: u1, addr: { page: cut, off: 0 }, len: BigInt(r.page + r.pages - cut) * P, mode });
+      const roll = p.int(3);
+      if (roll === 0) out.push({ op: 'uffd_register', uffd: u0, ...range(r), mode });
+      else if (roll === 1) out.push({ op: 'uffd_unregister', uffd: u0, ...range(r) });
+      else out.push({ op: 'uffd_unregister', uffd: u1, ...range(within(p, { page: cut, pages: r.page + r.pages - cut })) });
+      out.push({ op: 'touch', addr: { page: r.page + p.int(r.pages), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
+      ctx.pending.push(...out.slice(1));
+      return out[0]!;
+    }
+  }
   if (!ctx.uffds) out.push({ op: 'uffd_create', features: pickFeatures(p, false) });
   const uffd = ctx.uffds ? p.int(ctx.uffds) : 0;
-  const r = within(p, pick(p, ctx.ranges));
+  const r = p.chance(30) ? across(p, a) : within(p, pick(p, ctx.ranges));
   out.push({ op: 'uffd_register', uffd, ...range(r), mode: pickMode(p, false) });
   for (let k = 1 + p.int(3); k > 0; k--) out.push({ op: 'touch', addr: { page: r.page + p.int(r.pages), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
   if (p.chance(30)) {

@@ -16,6 +16,7 @@ import { RULES } from '../model/index.js';
 import type { Detail } from '../campaign/findings.js';
 import { rulesHit, type FindingView, type ReportData } from './load.js';
 import { pagemapDiffers, pagemapLegend, pagemapSvg, procName, snapOf, vmflagsDiffers, vmflagsTable } from './layers.js';
+import { unfiredText } from '../campaign/coverage.js';
 import { arenaSvg, differing, esc, fmtSecs, lineChartSvg, PALETTE, type ArenaRow, type Series } from './svg.js';
 
 const CSS = `
@@ -236,7 +237,9 @@ function charts(data: ReportData): string {
 
 function rulesTable(data: ReportData): string {
   const entries = Object.entries(data.totals.rules).sort((a, b) => (a[1] === 0) !== (b[1] === 0) ? (a[1] === 0 ? 1 : -1) : a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-  const rows = entries.map(([r, n]) => `<tr class="${n ? '' : 'miss'}"><td class="mono">${esc(r)}</td><td class="num">${n ? n.toLocaleString('en-US') : '—'}</td><td>${esc((RULES as Record<string, string>)[r] ?? '(rule of another model version)')}</td></tr>`);
+  // an unfired rule says why: what the target lacks, or that generation has not reached it
+  const why = new Map(data.unfired.map((u) => [u.rule, unfiredText(u).slice(u.rule.length + 2)]));
+  const rows = entries.map(([r, n]) => `<tr class="${n ? '' : 'miss'}"><td class="mono">${esc(r)}</td><td class="num">${n ? n.toLocaleString('en-US') : '—'}</td><td>${esc((RULES as Record<string, string>)[r] ?? '(rule of another model version)')}${why.has(r) ? `<br><i>${esc(why.get(r)!)}</i>` : ''}</td></tr>`);
   return `<p>${rulesHit(data.totals)} of ${entries.length} model rules fired (rarest first; a rule counts once per call it fired on).</p><table class="rules"><tr><th>rule</th><th>calls</th><th>what and where</th></tr>${rows.join('')}</table>`;
 }
 

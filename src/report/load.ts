@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { readConfig, statsLineSchema, type CampaignConfig, type StatsLine } from '../campaign/config.js';
 import { detailSchema, findingsDir, readFinding, type Detail, type Finding } from '../campaign/findings.js';
 import { addCounts, chunkLineSchema, JudgedRanges, PROGRESS_FILE, readNdjson, STATS_FILE, zeroCounts, type CountTotals } from '../campaign/ledger.js';
+import { unfiredRules, type UnfiredRule } from '../campaign/coverage.js';
 import { RULE_IDS } from '../model/index.js';
 import { loadSequenceFile, parseSequence } from '../seq/io.js';
 import { MAX_RECORD_BYTES, parseJsonText, readInputFile } from '../util/input.js';
@@ -46,6 +47,8 @@ export interface ReportData {
   stats: StatsLine[];
   findings: FindingView[];
   flaky: FindingView[];
+  /** rules never fired, with why (src/campaign/coverage.ts) */
+  unfired: UnfiredRule[];
 }
 
 function loadFinding(dir: string): FindingView {
@@ -121,7 +124,8 @@ export function loadReport(d: string): ReportData {
   }
   totals.chunks = seen.keys;
   const stats = readNdjson(join(dir, STATS_FILE), statsLineSchema).lines;
-  return { dir, kind: cfg.kind, sources, totals, stats, findings: loadFindings(dir, 'divergence'), flaky: loadFindings(dir, 'flaky') };
+  const unfired = unfiredRules(totals.rules, sources.map((s) => s.config));
+  return { dir, kind: cfg.kind, sources, totals, stats, findings: loadFindings(dir, 'divergence'), flaky: loadFindings(dir, 'flaky'), unfired };
 }
 
 export function rulesHit(t: Totals): number {

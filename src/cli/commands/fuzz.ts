@@ -329,6 +329,9 @@ async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unk
         `campaign total ${s.sequences} sequences: ${s.divergences} divergences, ${s.unique} unique${knownCount(divergences)}${triaged ? ` (triage: ${triaged})` : ''}, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, rules ${s.rulesHit}/${s.rulesTotal}`,
     );
     log(`environment: ${environmentText(target.facts)}`);
+    const notYet = summary.unfired.filter((u) => !u.why.length);
+    const cannot = summary.unfired.length - notYet.length;
+    if (summary.unfired.length) log(`rules not fired: ${notYet.length ? notYet.map((u) => u.rule).join(', ') : 'none this target can exhibit'}${cannot ? `; ${cannot} cannot fire on this target (vmafuzz report ${rel(dir)} says why)` : ''}`);
     if (!summary.complete && config.count !== null) log(`continue with: vmafuzz fuzz --resume ${rel(dir)}`);
     if (o.json) {
       const findings = [...divergences, ...store.list('flaky')].map((f) => {
@@ -355,6 +358,7 @@ async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unk
         partial: s.partial ?? 0,
         rulesHit: s.rulesHit,
         rulesTotal: s.rulesTotal,
+        rulesUnfired: summary.unfired,
         interrupted: summary.interrupted,
         complete: summary.complete,
         out: dir,

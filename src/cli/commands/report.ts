@@ -1,3 +1,4 @@
+import { unfiredText } from '../../campaign/coverage.js';
 import { knownText } from '../../findings/known.js';
 import { triageCounts, triageText } from '../../triage/classify.js';
 import { resolve } from 'node:path';
@@ -71,6 +72,7 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
           rulesHit: rulesHit(t),
           rulesTotal: Object.keys(t.rules).length,
           rules: t.rules,
+          rulesUnfired: data.unfired,
           findings: data.findings.map(view),
           flaky: data.flaky.map(view),
           html: html ?? null,
@@ -80,6 +82,8 @@ export function registerReport(program: Command, setCode: (c: number) => void): 
         const triaged = triageCounts(data.findings.map((v) => v.finding.triage?.class));
         log(`${data.dir}: ${t.sequences} sequences, ${data.findings.length} findings${triaged ? ` (triage: ${triaged})` : ''}, ${data.flaky.length} flaky, model rules ${rulesHit(t)}/${Object.keys(t.rules).length}`);
         for (const v of data.findings) log(`  ${v.finding.signature}  ${v.finding.count}x  ${v.finding.signatureText}${v.finding.known ? `\n    ${knownText(v.finding.known)}` : ''}${v.finding.triage ? `\n    ${triageText(v.finding.triage)}` : ''}`);
+        if (data.unfired.length) log(`model rules never fired (${data.unfired.length}):`);
+        for (const u of data.unfired) log(`  ${unfiredText(u)}`);
         if (html) log(`html: ${html}`);
         if (junit) log(`junit: ${junit}`);
       }
