@@ -47,6 +47,9 @@ export const ROW_IDS = [
   'uffd.register_drop_wp_ebusy',
   'mremap.multi_vma',
   'mremap.map_count_exact',
+  'mremap.new_addr_checked_first',
+  'mremap.check_params_first',
+  'uffd.unregister_same_ctx',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 

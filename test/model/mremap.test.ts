@@ -115,6 +115,50 @@ describe('mremap errnos', () => {
   });
 });
 
+describe('mremap check order before 6.17 (row mremap.check_params_first)', () => {
+  const p612 = () => makeProfile('6.12.117', { base_map_count: '0' });
+  const p616 = () => makeProfile('6.16.12', { base_map_count: '0' });
+
+  it('6.1-6.16 look the VMA up before the overlap check: EFAULT, not EINVAL', () => {
+    const call = mremap(4, 1, 1, ['maymove', 'fixed'], 4); // nothing at 4, destination overlaps
+    expect(world(8).errno(call)).toBe(EINVAL);
+    expect(world(8, p612()).errno(call)).toBe(EFAULT);
+    expect(world(8, p616()).errno(call)).toBe(EFAULT);
+  });
+
+  it('6.15/6.16 check new_addr alignment before the lookup, 6.12 after it', () => {
+    const call = { ...mremap(4, 1, 1, ['maymove', 'fixed'], 6), newAddr: { page: 6, off: 0x10 } };
+    expect(world(8, p616()).errno(call)).toBe(EINVAL);
+    expect(world(8, p612()).errno(call)).toBe(EFAULT);
+  });
+
+  it('mremap_to unmaps the MREMAP_FIXED destination before vma_to_resize refuses the source', () => {
+    //      AB......CC     mremap(A, 2 pages, 3 pages, FIXED -> 8) leaves A: EFAULT
+    //      7.3:  AB......CC   (check_prep_vma first)
+    //      6.12: AB.......... (destination already unmapped)
+    const seq = [mmap(0, 1, 'rw', 'fixed'), mmap(1, 1, 'r', 'fixed'), mmap(8, 2, 'rw', 'fixed')];
+    const call = mremap(0, 2, 3, ['maymove', 'fixed'], 8);
+    const w = world(12).ok(...seq);
+    expect(w.errno(call)).toBe(EFAULT);
+    expectLayout(w, 'AB......CC');
+    const old = world(12, p612()).ok(...seq);
+    expect(old.errno(call)).toBe(EFAULT);
+    expectLayout(old, 'AB');
+    expect(old.hits).toContain('mremap.to_unmapped_then_failed');
+  });
+
+  it('old_len 0 of a private mapping: EINVAL, after the destination is gone on 6.12', () => {
+    const seq = [mmap(0, 1, 'rw', 'fixed'), mmap(8, 2, 'rw', 'fixed')];
+    const call = mremap(0, 0, 1, ['maymove', 'fixed'], 8);
+    const w = world(12).ok(...seq);
+    expect(w.errno(call)).toBe(EINVAL);
+    expectLayout(w, 'A.......BB');
+    const old = world(12, p612()).ok(...seq);
+    expect(old.errno(call)).toBe(EINVAL);
+    expectLayout(old, 'A........B');
+  });
+});
+
 describe('mremap and userfaultfd', () => {
   it('a registered VMA moved without UFFD_FEATURE_EVENT_REMAP loses its registration and does not merge', () => {
     const w = world(8).ok(mmap(2, 2, 'rw', 'fixed'), uffdCreate(), uffdRegister(0, 2, 2, 'm'), mremap(3, 1, 1, ['maymove', 'fixed'], 1));
