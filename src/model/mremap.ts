@@ -106,12 +106,19 @@ export function sysMremap(mm: Mm, addr: Addr, oldLenArg: bigint, newLenArg: bigi
   } else if (!checksFirst && impliesNewAddr) {
     res = mremapToOld(mm, vrm);
   } else if (!checksFirst && newLen > TASK_SIZE) {
-    // 6.12: shrink to beyond TASK_SIZE fails in do_vmi_munmap; growth past vma_to_resize would need
+    // 6.12 never compares new_len with TASK_SIZE here: the same size returns addr, a shrink fails in
+    // do_vmi_munmap (start beyond TASK_SIZE); growth past vma_to_resize would need
     // get_unmapped_area of a length beyond TASK_SIZE (not modelled)
     vrm.vma = mm.lookup(vrm.addr);
-    const e = lookupOld(mm, vrm.addr) || (vrm.oldLen < 0 ? EINVAL : checkPrepVma(mm, vrm));
-    if (!e) throw new Unsupported('mremap growth beyond TASK_SIZE on a kernel before 6.17');
-    res = { err: e };
+    const e = lookupOld(mm, vrm.addr);
+    if (!e && oldLen === newLen) {
+      mm.hit('mremap.noop');
+      res = { placement: { kind: 'arena', page: vrm.addr } };
+    } else {
+      const e2 = e || (oldLen > newLen ? EINVAL : checkPrepVma(mm, vrm));
+      if (!e2) throw new Unsupported('mremap growth beyond TASK_SIZE on a kernel before 6.17');
+      res = { err: e2 };
+    }
   } else {
     vrm.vma = mm.lookup(vrm.addr);
     const e = checkPrepVma(mm, vrm);

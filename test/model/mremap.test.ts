@@ -147,6 +147,17 @@ describe('mremap check order before 6.17 (row mremap.check_params_first)', () =>
     expect(old.hits).toContain('mremap.to_unmapped_then_failed');
   });
 
+  it('new_len beyond TASK_SIZE without a move: 7.3 EINVAL; 6.12 returns addr at the same size, EINVAL (munmap) to shrink', () => {
+    const huge = 1n << 48n; // bytes, beyond TASK_SIZE
+    const w = world(8).ok(mmap(0, 2, 'rw', 'fixed'));
+    expect(w.errno(mremap(0, huge, huge))).toBe(EINVAL);
+    const old = world(8, p612()).ok(mmap(0, 2, 'rw', 'fixed'));
+    expect(old.run(mremap(0, huge, huge)).ret).toEqual({ kind: 'addr', page: 0, off: 0 });
+    expect(old.errno(mremap(0, huge + 4096n, huge))).toBe(EINVAL);
+    expect(old.errno(mremap(4, huge, huge))).toBe(EFAULT); // no VMA
+    expectLayout(old, 'AA');
+  });
+
   it('old_len 0 of a private mapping: EINVAL, after the destination is gone on 6.12', () => {
     const seq = [mmap(0, 1, 'rw', 'fixed'), mmap(8, 2, 'rw', 'fixed')];
     const call = mremap(0, 0, 1, ['maymove', 'fixed'], 8);
