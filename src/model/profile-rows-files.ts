@@ -11,9 +11,9 @@ export const PROFILE_ROWS_FILES: readonly ProfileRow[] = [
       'is moved by mremap, reset for an unfaulted one); merges and anon_vma reuse also need it contiguous. Older ' +
       'kernels compare the file pgoff only, so a moved faulted private file VMA can merge into a neighbour.',
     since: [7, 3, 0],
-    lastOld: [6, 18, 44],
-    inferred: true,
-    evidence: '6.18.44 src (research notes) and 6.12.107 src: no anon_pgoff; 7.3.4 src: needs_adjacent_anon_pgoff',
+    lastOld: [7, 2, 13],
+    inferred: false,
+    evidence: '6.18.44 src (research notes) and 6.12.107 src: no anon_pgoff; 7.3.4 src: needs_adjacent_anon_pgoff; QEMU 6.18.15, 7.0.13, 7.2.13: merge, 7.3.4: refused (corpus/seed/file-anon-pgoff-moved.json)',
     ref: '7.3 mm/vma.c:needs_adjacent_anon_pgoff, anon_vma_compatible, copy_vma vs 6.12 mm/vma.c:can_vma_merge_before',
   },
   {
@@ -22,9 +22,9 @@ export const PROFILE_ROWS_FILES: readonly ProfileRow[] = [
       'UFFDIO_REGISTER with the same context but a mode set without VM_UFFD_WP on a WP-registered VMA fails with ' +
       'EBUSY. Older kernels: a subset of the registered modes is a no-op (0), any other set replaces the modes.',
     since: [7, 3, 0],
-    lastOld: [6, 18, 44],
-    inferred: true,
-    evidence: '6.12.107 src: fs/userfaultfd.c:userfaultfd_register has no such check; 7.3.4 src: present',
+    lastOld: [7, 2, 13],
+    inferred: false,
+    evidence: '6.12.107 src: fs/userfaultfd.c:userfaultfd_register has no such check; 7.3.4 src: present; QEMU 6.18.15, 7.0.13, 7.2.13: 0, 7.3.4: EBUSY (corpus/seed/uffd-register-drop-wp.json)',
     ref: '7.3 mm/userfaultfd.c:userfaultfd_register ("Mode switches that drop VM_UFFD_WP") vs 6.12 fs/userfaultfd.c:userfaultfd_register',
   },
   {

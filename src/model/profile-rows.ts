@@ -63,7 +63,7 @@ export const PROFILE_ROWS: readonly ProfileRow[] = [
     since: [6, 16, 0],
     lastOld: [6, 12, 999],
     inferred: true,
-    evidence: '6.12.107 src: old rule; 6.18.44 host: merges; 7.3.4 src: new rule',
+    evidence: '6.12.107 src: old rule; 6.18.44 host: merges; 7.3.4 src: new rule; QEMU 6.1.176, 6.12.117: refuse, 6.16.12: merges (mremap copy, corpus/seed/file-anon-pgoff-moved.json)',
     ref: '7.3 mm/vma.c:is_mergeable_anon_vma (case 1) vs 6.12 mm/vma.c:is_mergeable_anon_vma, 6.1 mm/mmap.c:is_mergeable_anon_vma',
   },
   {

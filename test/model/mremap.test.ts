@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeProfile } from '../../src/model/index.js';
 import { expectLayout, mmap, mprotect, touch, world } from './helpers.js';
-import { mremap, pm, uffdCreate, uffdRegister } from './helpers-files.js';
+import { fmmap, memfd, mremap, pm, uffdCreate, uffdRegister, withFiles } from './helpers-files.js';
 
 const EFAULT = 14;
 const EINVAL = 22;
@@ -167,6 +167,26 @@ describe('mremap check order before 6.17 (row mremap.check_params_first)', () =>
     const old = world(12, p612()).ok(...seq);
     expect(old.errno(call)).toBe(EINVAL);
     expectLayout(old, 'A........B');
+  });
+});
+
+describe('mremap copy_vma merge on 6.1 (mm/mmap.c:vma_merge, not the __mmap_region order)', () => {
+  // A faulted private file VMA of file pages 5-7 moved right after an unfaulted VMA of pages 0-4
+  // (corpus/seed/file-anon-pgoff-moved.json): file offsets line up.
+  //      AAAAA...............BBB   ->   AAAAABBB (6.16 - 7.2)   or   AAAAA|BBB
+  const seq = [fmmap(0, 5, 'rw', 0, 0, 'fixed'), fmmap(20, 3, 'rw', 0, 5, 'fixed'), touch(20, 'w'), mremap(20, 3, 3, ['maymove', 'fixed'], 5)];
+  const run = (release: string) => withFiles(world(32, makeProfile(release, { base_map_count: '0' })), memfd(16)).ok(...seq);
+  it('6.1 and 6.12 refuse: the moved anon_vma cannot go into the unfaulted prev (list_is_singular)', () => {
+    for (const r of ['6.1.176', '6.12.117']) {
+      const w = run(r);
+      expectLayout(w, 'AAAAABBB');
+      expect(w.hits, r).toContain('anon_vma.refuse.faulted_into_unfaulted');
+    }
+  });
+  it('6.16 - 7.2 merge; 7.3 refuses again for the anonymous page offset (merge.anon_pgoff)', () => {
+    expectLayout(run('6.16.12'), 'AAAAAAAA');
+    expectLayout(run('7.2.13'), 'AAAAAAAA');
+    expect(run('7.3.4').hits).toContain('merge.anon_pgoff_refused');
   });
 });
 
