@@ -22,6 +22,8 @@ const ROWS = ['anon-vma-distinct-refuse-merge', 'noreserve-stack-flags', 'vm-acc
 const FILES = [...ROWS, 'corpus/seed/mmap-errnos.json'];
 // TCG's -cpu max has PKU (harness fact pkeys=1), unlike this host: execute-only pkeys are only tried here
 const PKEY = 'corpus/seed/pkey-exec-only-populate.json';
+// both sides of the 6.17 mremap rows (mremap.check_params_first, mremap.multi_vma): each kernel matches its own profile
+const MREMAP_ORDER = 'corpus/seed/mremap-check-order.json';
 const VERDICT = /^(match|#\d+ (result|probe|maps|vmflags|pagemap))$/;
 
 beforeAll(async () => {
@@ -78,7 +80,7 @@ describe('matrix rendering', () => {
 
 describe('vmafuzz matrix', () => {
   it('prints a files x kernels table over 6.1, 6.12 and 7.3, each kernel judged with its own profile', async () => {
-    const files = [...FILES, PKEY];
+    const files = [...FILES, PKEY, MREMAP_ORDER];
     const r = await vmafuzz(['matrix', ...files, '--kernels', '6.1,6.12,7.3', '--jobs', '2']);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^file\s+6\.1\s+6\.12\s+7\.3$/);
@@ -98,6 +100,7 @@ describe('vmafuzz matrix', () => {
     expect(r.stdout).toMatch(/^ {2}6\.12: 6\.12\.\d+\+deb\d+-cloud-amd64 .*\n {6}model profile 6\.12\.\d+ /m);
     expect(r.stdout).toMatch(/^ {2}7\.3: 7\.3\.\d+\+deb\d+-cloud-amd64 .*\n {6}model profile 7\.3\.\d+ .*pre-7\.3 rows: none/m);
     expect(cells[files.indexOf(PKEY)]).toEqual(['match', 'match', 'match']);
+    expect(cells[files.indexOf(MREMAP_ORDER)]).toEqual(['match', 'match', 'match']);
     expect(r.stdout).toMatch(new RegExp(`^summary: ${3 * files.length - diverging} match, ${diverging} diverge, 0 crash, 0 timeout, 0 infra$`, 'm'));
   }, 300_000);
 

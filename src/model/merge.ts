@@ -146,7 +146,9 @@ export function vmaMergeNewRange(mm: Mm, vmg: Vmg): Vma | null {
   const { prev, next } = vmg;
   // VM_SPECIAL ranges never arise from the modelled calls.
   if (!prev && !next) return null;
-  if (!mm.profile.rows['merge.new_range_prefers_prev']) return mergeNewRange61(mm, vmg);
+  // 6.1-6.11: only mmap (__mmap_region) has its own order; mremap's copy_vma goes through
+  // mm/mmap.c:vma_merge, which checks prev and next with the moved VMA's anon_vma like below
+  if (!mm.profile.rows['merge.new_range_prefers_prev'] && !vmg.copiedFrom) return mergeNewRange61(mm, vmg);
 
   const canLeft = canVmaMergeLeft(mm, vmg);
   const canRight = canVmaMergeRight(mm, vmg, canLeft);

@@ -51,8 +51,29 @@ export function sysMremap(mm: Mm, addr: Addr, oldLenArg: bigint, newLenArg: bigi
   if (flags & ~(R.MREMAP_FIXED | R.MREMAP_MAYMOVE | R.MREMAP_DONTUNMAP)) return fail(EINVAL, 'errno.mremap.flags');
   if (addr.off) return fail(EINVAL, 'errno.mremap.unaligned');
   if (newLen === 0n) return fail(EINVAL, 'errno.mremap.new_len_zero');
-  if (newLen > TASK_SIZE) return fail(EINVAL, 'errno.mremap.task_size');
   const impliesNewAddr = (flags & (R.MREMAP_FIXED | R.MREMAP_DONTUNMAP)) !== 0;
+  const checksFirst = mm.profile.rows['mremap.check_params_first'];
+  if (!checksFirst) {
+    // 6.12 SYSCALL_DEFINE5(mremap): the flag checks, then the VMA, then mremap_to's new_addr checks
+    if (impliesNewAddr && !(flags & R.MREMAP_MAYMOVE)) return fail(EINVAL, 'errno.mremap.flags');
+    if (flags & R.MREMAP_DONTUNMAP && oldLen !== newLen) return fail(EINVAL, 'errno.mremap.flags');
+  }
+  if (newLen > TASK_SIZE && (checksFirst || impliesNewAddr)) {
+    if (!checksFirst) {
+      const e = lookupOld(mm, addr.page);
+      if (e) return { err: e };
+    }
+    return fail(EINVAL, 'errno.mremap.task_size');
+  }
+  if (impliesNewAddr && !checksFirst && mm.profile.rows['mremap.new_addr_checked_first']) {
+    // 6.15 check_mremap_params: new_addr alignment and the map_count slack before the lookup
+    if (newAddr && newAddr.off) return fail(EINVAL, 'errno.mremap.unaligned');
+    if (mm.mapCount + 2 >= mm.profile.maxMapCount - 3) return mapCountErr(mm);
+  }
+  if (impliesNewAddr && !checksFirst) {
+    const e = lookupOld(mm, addr.page);
+    if (e) return { err: e };
+  }
   if (impliesNewAddr) {
     // new_addr > TASK_SIZE - new_len cannot hold for arena addresses, nor for NULL
     if (newAddr && newAddr.off) return fail(EINVAL, 'errno.mremap.unaligned');
@@ -82,6 +103,22 @@ export function sysMremap(mm: Mm, addr: Addr, oldLenArg: bigint, newLenArg: bigi
   const before = sys.events.length;
   if (flags & R.MREMAP_FIXED && oldLen === newLen && mm.profile.rows['mremap.multi_vma']) {
     res = remapMove(mm, vrm);
+  } else if (!checksFirst && impliesNewAddr) {
+    res = mremapToOld(mm, vrm);
+  } else if (!checksFirst && newLen > TASK_SIZE) {
+    // 6.12 never compares new_len with TASK_SIZE here: the same size returns addr, a shrink fails in
+    // do_vmi_munmap (start beyond TASK_SIZE); growth past vma_to_resize would need
+    // get_unmapped_area of a length beyond TASK_SIZE (not modelled)
+    vrm.vma = mm.lookup(vrm.addr);
+    const e = lookupOld(mm, vrm.addr);
+    if (!e && oldLen === newLen) {
+      mm.hit('mremap.noop');
+      res = { placement: { kind: 'arena', page: vrm.addr } };
+    } else {
+      const e2 = e || (oldLen > newLen ? EINVAL : checkPrepVma(mm, vrm));
+      if (!e2) throw new Unsupported('mremap growth beyond TASK_SIZE on a kernel before 6.17');
+      res = { err: e2 };
+    }
   } else {
     vrm.vma = mm.lookup(vrm.addr);
     const e = checkPrepVma(mm, vrm);
@@ -99,6 +136,57 @@ export function sysMremap(mm: Mm, addr: Addr, oldLenArg: bigint, newLenArg: bigi
     mm.hit('mremap.uffd_event');
   }
   return res;
+}
+
+/** 6.12 SYSCALL_DEFINE5(mremap): vma_lookup (EFAULT) and the seal check come before mremap_to's
+ *  new_addr checks (profile row mremap.check_params_first). Returns 0 or an errno. */
+function lookupOld(mm: Mm, page: number): number {
+  const vma = mm.lookup(page);
+  if (!vma) {
+    mm.hit('errno.mremap.no_vma');
+    return EFAULT;
+  }
+  if (mm.isFence(vma)) throw new Unsupported('mremap of a harness fence');
+  if (vma.flags & VM_SEALED) {
+    mm.hit('errno.mremap.sealed');
+    return EPERM;
+  }
+  return 0;
+}
+
+/** 6.12 mm/mremap.c:mremap_to (before 6.17): the map_count slack check, then MREMAP_FIXED unmaps the
+ *  destination and a shrink unmaps the source's tail, and only then vma_to_resize checks the source
+ *  range - a move refused there (EFAULT: the range leaves the VMA) has already unmapped both. */
+function mremapToOld(mm: Mm, vrm: Vrm): MremapResult {
+  const p = mm.profile;
+  // "Check whether current map count plus 2 still leads us to 4 maps below the threshold"
+  // (6.15+: in check_mremap_params, see sysMremap)
+  if (!p.rows['mremap.new_addr_checked_first'] && mm.mapCount + 2 >= p.maxMapCount - 3) return mapCountErr(mm);
+  let unmapped = false;
+  if (vrm.flags & MREMAP.MREMAP_FIXED) {
+    const before = mm.sys.events.length;
+    const e = unmapRange(mm, vrm.newAddr!, vrm.newLen);
+    vrm.early = mm.sys.events.length - before;
+    if (e) return { err: e };
+    mm.hit('mremap.fixed_unmap');
+    unmapped = true;
+  }
+  if (vrm.oldLen < 0 || vrm.newLen < vrm.oldLen) {
+    const tail = vrm.oldLen < 0 ? (1n << 64n) - 4096n : BigInt(vrm.oldLen - vrm.newLen) * 4096n;
+    const e = unmapRange(mm, vrm.addr + vrm.newLen, tail);
+    if (e) return { err: e };
+    vrm.oldLen = vrm.newLen;
+    unmapped = true;
+  }
+  // vma_to_resize
+  vrm.vma = mm.lookup(vrm.addr);
+  if (vrm.vma && mm.isFence(vrm.vma)) throw new Unsupported('mremap of a harness fence');
+  const e = checkPrepVma(mm, vrm);
+  if (e) {
+    if (unmapped) mm.hit('mremap.to_unmapped_then_failed');
+    return { err: e };
+  }
+  return setNewAddrAndMove(mm, vrm);
 }
 
 /** vrm_overlaps, in arena-relative bytes; a wrapping old_len ends just below its start. */

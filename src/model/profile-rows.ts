@@ -48,6 +48,9 @@ export const ROW_IDS = [
   'mremap.multi_vma',
   'mremap.map_count_exact',
   'uffd.zeropage_forbidden_folio',
+  'mremap.new_addr_checked_first',
+  'mremap.check_params_first',
+  'uffd.unregister_same_ctx',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -61,7 +64,7 @@ export const PROFILE_ROWS: readonly ProfileRow[] = [
     since: [6, 16, 0],
     lastOld: [6, 12, 999],
     inferred: true,
-    evidence: '6.12.107 src: old rule; 6.18.44 host: merges; 7.3.4 src: new rule',
+    evidence: '6.12.107 src: old rule; 6.18.44 host: merges; 7.3.4 src: new rule; QEMU 6.1.176, 6.12.117: refuse, 6.16.12: merges (mremap copy, corpus/seed/file-anon-pgoff-moved.json)',
     ref: '7.3 mm/vma.c:is_mergeable_anon_vma (case 1) vs 6.12 mm/vma.c:is_mergeable_anon_vma, 6.1 mm/mmap.c:is_mergeable_anon_vma',
   },
   {

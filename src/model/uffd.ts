@@ -180,9 +180,14 @@ function unregister(cur: Mm, mm: Mm, ctx: UffdCtx, addr: Addr, len: bigint): num
     return EINVAL;
   }
   for (const v of vmas) {
+    // 6.17+ ("Prevent unregistering through a different userfaultfd"); before, any context of the
+    // mm clears the registration (profile row uffd.unregister_same_ctx)
     if (v.uffd && v.uffd !== ctx.id) {
-      cur.hit('errno.uffd.unregister_other');
-      return EINVAL;
+      if (mm.profile.rows['uffd.unregister_same_ctx']) {
+        cur.hit('errno.uffd.unregister_other');
+        return EINVAL;
+      }
+      cur.hit('uffd.unregister.other_ctx');
     }
     if (!vmaCanUserfault(v, v.flags & VM_UFFD_FLAGS)) {
       cur.hit('errno.uffd.cannot');

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeProfile } from '../../src/model/index.js';
 import { expectLayout, mmap, mprotect, touch, world } from './helpers.js';
-import { mremap, pm, uffdCreate, uffdRegister } from './helpers-files.js';
+import { fmmap, memfd, mremap, pm, uffdCreate, uffdRegister, withFiles } from './helpers-files.js';
 
 const EFAULT = 14;
 const EINVAL = 22;
@@ -112,6 +112,81 @@ describe('mremap errnos', () => {
     expect(w.errno(mremap(4, 1, 2, ['maymove']))).toBe(EFAULT); // no VMA
     expect(w.errno(mremap(0, 3, 4, ['maymove']))).toBe(EFAULT); // old range leaves the VMA
     expect(w.errno(mremap(0, 0, 1, ['maymove']))).toBe(EINVAL); // duplicating a private mapping
+  });
+});
+
+describe('mremap check order before 6.17 (row mremap.check_params_first)', () => {
+  const p612 = () => makeProfile('6.12.117', { base_map_count: '0' });
+  const p616 = () => makeProfile('6.16.12', { base_map_count: '0' });
+
+  it('6.1-6.16 look the VMA up before the overlap check: EFAULT, not EINVAL', () => {
+    const call = mremap(4, 1, 1, ['maymove', 'fixed'], 4); // nothing at 4, destination overlaps
+    expect(world(8).errno(call)).toBe(EINVAL);
+    expect(world(8, p612()).errno(call)).toBe(EFAULT);
+    expect(world(8, p616()).errno(call)).toBe(EFAULT);
+  });
+
+  it('6.15/6.16 check new_addr alignment before the lookup, 6.12 after it', () => {
+    const call = { ...mremap(4, 1, 1, ['maymove', 'fixed'], 6), newAddr: { page: 6, off: 0x10 } };
+    expect(world(8, p616()).errno(call)).toBe(EINVAL);
+    expect(world(8, p612()).errno(call)).toBe(EFAULT);
+  });
+
+  it('mremap_to unmaps the MREMAP_FIXED destination before vma_to_resize refuses the source', () => {
+    //      AB......CC     mremap(A, 2 pages, 3 pages, FIXED -> 8) leaves A: EFAULT
+    //      7.3:  AB......CC   (check_prep_vma first)
+    //      6.12: AB.......... (destination already unmapped)
+    const seq = [mmap(0, 1, 'rw', 'fixed'), mmap(1, 1, 'r', 'fixed'), mmap(8, 2, 'rw', 'fixed')];
+    const call = mremap(0, 2, 3, ['maymove', 'fixed'], 8);
+    const w = world(12).ok(...seq);
+    expect(w.errno(call)).toBe(EFAULT);
+    expectLayout(w, 'AB......CC');
+    const old = world(12, p612()).ok(...seq);
+    expect(old.errno(call)).toBe(EFAULT);
+    expectLayout(old, 'AB');
+    expect(old.hits).toContain('mremap.to_unmapped_then_failed');
+  });
+
+  it('new_len beyond TASK_SIZE without a move: 7.3 EINVAL; 6.12 returns addr at the same size, EINVAL (munmap) to shrink', () => {
+    const huge = 1n << 48n; // bytes, beyond TASK_SIZE
+    const w = world(8).ok(mmap(0, 2, 'rw', 'fixed'));
+    expect(w.errno(mremap(0, huge, huge))).toBe(EINVAL);
+    const old = world(8, p612()).ok(mmap(0, 2, 'rw', 'fixed'));
+    expect(old.run(mremap(0, huge, huge)).ret).toEqual({ kind: 'addr', page: 0, off: 0 });
+    expect(old.errno(mremap(0, huge + 4096n, huge))).toBe(EINVAL);
+    expect(old.errno(mremap(4, huge, huge))).toBe(EFAULT); // no VMA
+    expectLayout(old, 'AA');
+  });
+
+  it('old_len 0 of a private mapping: EINVAL, after the destination is gone on 6.12', () => {
+    const seq = [mmap(0, 1, 'rw', 'fixed'), mmap(8, 2, 'rw', 'fixed')];
+    const call = mremap(0, 0, 1, ['maymove', 'fixed'], 8);
+    const w = world(12).ok(...seq);
+    expect(w.errno(call)).toBe(EINVAL);
+    expectLayout(w, 'A.......BB');
+    const old = world(12, p612()).ok(...seq);
+    expect(old.errno(call)).toBe(EINVAL);
+    expectLayout(old, 'A........B');
+  });
+});
+
+describe('mremap copy_vma merge on 6.1 (mm/mmap.c:vma_merge, not the __mmap_region order)', () => {
+  // A faulted private file VMA of file pages 5-7 moved right after an unfaulted VMA of pages 0-4
+  // (corpus/seed/file-anon-pgoff-moved.json): file offsets line up.
+  //      AAAAA...............BBB   ->   AAAAABBB (6.16 - 7.2)   or   AAAAA|BBB
+  const seq = [fmmap(0, 5, 'rw', 0, 0, 'fixed'), fmmap(20, 3, 'rw', 0, 5, 'fixed'), touch(20, 'w'), mremap(20, 3, 3, ['maymove', 'fixed'], 5)];
+  const run = (release: string) => withFiles(world(32, makeProfile(release, { base_map_count: '0' })), memfd(16)).ok(...seq);
+  it('6.1 and 6.12 refuse: the moved anon_vma cannot go into the unfaulted prev (list_is_singular)', () => {
+    for (const r of ['6.1.176', '6.12.117']) {
+      const w = run(r);
+      expectLayout(w, 'AAAAABBB');
+      expect(w.hits, r).toContain('anon_vma.refuse.faulted_into_unfaulted');
+    }
+  });
+  it('6.16 - 7.2 merge; 7.3 refuses again for the anonymous page offset (merge.anon_pgoff)', () => {
+    expectLayout(run('6.16.12'), 'AAAAAAAA');
+    expectLayout(run('7.2.13'), 'AAAAAAAA');
+    expect(run('7.3.4').hits).toContain('merge.anon_pgoff_refused');
   });
 });
 

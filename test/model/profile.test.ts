@@ -86,11 +86,21 @@ describe('makeProfile', () => {
       'mremap.multi_vma': false,
       'mremap.map_count_exact': false,
       'uffd.zeropage_forbidden_folio': true,
+      'mremap.new_addr_checked_first': false,
+      'mremap.check_params_first': false,
+      'uffd.unregister_same_ctx': false,
     });
     // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
     const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact'];
     expect(Object.entries(rows('6.18.44')).filter(([, v]) => !v).map(([k]) => k).sort()).toEqual(only73.sort());
     expect(Object.values(rows('7.3.4')).every((v) => v)).toBe(true);
+    // QEMU anchors on both sides of 6.17 (corpus/seed/mremap-check-order.json, uffd-register.json)
+    const at617 = ['mremap.multi_vma', 'mremap.check_params_first', 'uffd.unregister_same_ctx'] as const;
+    for (const id of at617) {
+      expect(rows('6.16.12')[id], id).toBe(false);
+      expect(rows('6.17.13')[id], id).toBe(true);
+    }
+    expect(rows('6.16.12')['mremap.new_addr_checked_first']).toBe(true);
   });
 
   it('warns for versions between verified anchors', () => {

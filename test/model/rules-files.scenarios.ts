@@ -18,6 +18,7 @@ export interface FilesScenario {
 }
 
 const p73 = () => makeProfile('7.3.4', { base_map_count: '0', thp: 'madvise' });
+const p612 = () => makeProfile('6.12.117', { base_map_count: '0', thp: 'madvise' });
 const madvise = (page: number, pages: number, advice: number): Call => ({ op: 'madvise', addr: { page, off: 0 }, len: BigInt(pages) * 4096n, advice });
 const f4 = [memfd(4)];
 const rw2 = mmap(0, 2, 'rw', 'fixed');
@@ -77,6 +78,7 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'errno.uffd.busy': { setup: [...reg, uffdCreate()], call: uffdRegister(1, 0, 1, 'm') },
   'errno.uffd.drop_wp': { profile: p73(), setup: [rw2, uffdCreate(), uffdRegister(0, 0, 2, 'mw')], call: uffdRegister(0, 0, 2, 'm') },
   'errno.uffd.unregister_other': { setup: [...reg, uffdCreate()], call: uffdUnregister(1, 0, 1) },
+  'uffd.unregister.other_ctx': { profile: p612(), setup: [...reg, uffdCreate()], call: uffdUnregister(1, 0, 1) },
   'uffd.create': { call: uffdCreate() },
   'uffd.register': { setup: [rw2, uffdCreate()], call: uffdRegister(0, 0, 1, 'm') },
   'uffd.register.skip': { setup: reg, call: uffdRegister(0, 0, 2, 'm') },
@@ -112,6 +114,7 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'mremap.move.pgoff_reset': { setup: [rw2], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.move.pgoff_kept': { setup: [rw2, touch(0, 'w')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.fixed_unmap': { setup: [rw2, mmap(4, 2, 'r', 'fixed')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
+  'mremap.to_unmapped_then_failed': { profile: p612(), setup: [mmap(0, 1, 'rw', 'fixed'), mmap(4, 2, 'r', 'fixed')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.dontunmap': { setup: [rw2], call: mremap(0, 2, 2, ['maymove', 'fixed', 'dontunmap'], 4) },
   'mremap.dontunmap.presplit': { setup: [mmap(0, 4, 'rw', 'fixed', 'locked')], call: mremap(3, 1, 1, ['maymove', 'fixed', 'dontunmap'], 6) },
   // the copy lands right after its kept source, which it must not merge into

@@ -43,6 +43,19 @@ describe('UFFDIO_REGISTER / UNREGISTER', () => {
     expect(w.errno({ op: 'uffd_register', uffd: 3, addr: { page: 0, off: 0 }, len: 4096n, mode: 1 })).toBe(EBADF);
   });
 
+  it('unregister through another context: 6.17+ EINVAL, before it clears that context\'s registration', () => {
+    //      0123
+    //      ABBC   B registered with uffd 0, C with uffd 1; uffd 0 unregisters 0-3
+    const seq = [mmap(0, 4, 'rw', 'fixed'), uffdCreate(), uffdCreate(), uffdRegister(0, 1, 2, 'm'), uffdRegister(1, 3, 1, 'm')];
+    const w = world(8, makeProfile('6.17.13', { base_map_count: '0' })).ok(...seq);
+    expect(w.errno(uffdUnregister(0, 0, 4))).toBe(EINVAL);
+    expectLayout(w, 'ABBC', { A: '!um', B: 'um', C: 'um' });
+    //      AAAA   6.16: all cleared and merged back
+    const old = world(8, makeProfile('6.16.12', { base_map_count: '0' })).ok(...seq, uffdUnregister(0, 0, 4));
+    expectLayout(old, 'AAAA', { A: '!um' });
+    expect(old.hits).toContain('uffd.unregister.other_ctx');
+  });
+
   it('holes are fine: only the mapped VMAs of the range are registered', () => {
     const w = world(8).ok(mmap(0, 1, 'rw', 'fixed'), mmap(2, 1, 'rw', 'fixed'), uffdCreate(), uffdRegister(0, 0, 3, 'm'));
     expectLayout(w, 'A.B', { A: 'um', B: 'um' });
