@@ -154,6 +154,16 @@ function lookupOld(mm: Mm, page: number): number {
   return 0;
 }
 
+/** mm/mremap.c:mremap_to - MREMAP_FIXED unmaps the destination first (do_munmap); the uffd UNMAP
+ *  events it raises are counted in vrm.early (uf_unmap_early: posted before the remap event). Returns 0 or the errno. */
+function unmapDestination(mm: Mm, vrm: Vrm): number {
+  const before = mm.sys.events.length;
+  const e = unmapRange(mm, vrm.newAddr!, vrm.newLen);
+  vrm.early = mm.sys.events.length - before;
+  if (!e) mm.hit('mremap.fixed_unmap');
+  return e;
+}
+
 /** 6.12 mm/mremap.c:mremap_to (before 6.17): the map_count slack check, then MREMAP_FIXED unmaps the
  *  destination and a shrink unmaps the source's tail, and only then vma_to_resize checks the source
  *  range - a move refused there (EFAULT: the range leaves the VMA) has already unmapped both. */
@@ -164,11 +174,8 @@ function mremapToOld(mm: Mm, vrm: Vrm): MremapResult {
   if (!p.rows['mremap.new_addr_checked_first'] && mm.mapCount + 2 >= p.maxMapCount - 3) return mapCountErr(mm);
   let unmapped = false;
   if (vrm.flags & MREMAP.MREMAP_FIXED) {
-    const before = mm.sys.events.length;
-    const e = unmapRange(mm, vrm.newAddr!, vrm.newLen);
-    vrm.early = mm.sys.events.length - before;
+    const e = unmapDestination(mm, vrm);
     if (e) return { err: e };
-    mm.hit('mremap.fixed_unmap');
     unmapped = true;
   }
   if (vrm.oldLen < 0 || vrm.newLen < vrm.oldLen) {
@@ -295,11 +302,8 @@ function expandVma(mm: Mm, vrm: Vrm): MremapResult {
 /** mm/mremap.c:mremap_to - MREMAP_FIXED and/or MREMAP_DONTUNMAP. */
 function mremapTo(mm: Mm, vrm: Vrm): MremapResult {
   if (vrm.flags & MREMAP.MREMAP_FIXED) {
-    const before = mm.sys.events.length;
-    const e = unmapRange(mm, vrm.newAddr!, vrm.newLen);
-    vrm.early = mm.sys.events.length - before;
+    const e = unmapDestination(mm, vrm);
     if (e) return { err: e };
-    mm.hit('mremap.fixed_unmap');
     vrm.vma = mm.lookup(vrm.addr);
     if (!vrm.vma || mm.isFence(vrm.vma)) return { err: EFAULT };
   }
