@@ -10,6 +10,7 @@ import { VM_SHARED, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP } from './flags.j
 import { anonVmaPrepare } from './fault.js';
 import { cacheMaybe, cacheSure, faultAround, shmemFaultPtes } from './pages.js';
 import { Unsupported } from './syscalls.js';
+import { rowUnverified } from './profile-rows.js';
 import { filePages } from './sys.js';
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_ZERO, ptePresent, PTE_MAYBE, type Vma } from './state.js';
 import { uffdCtxOf } from './uffd.js';
@@ -50,9 +51,8 @@ export function zeropageResolve(mm: Mm, vma: Vma, page: number, write: boolean):
   // (mfill_atomic_install_pte: page_in_cache && !vm_shared) - a write then copies it.
   mm.hit('uffd.zeropage.no_zero_page');
   if (vma.file > 0) {
-    const v = mm.profile.version;
-    if (v[0] === 7 ? v[1] < 3 : v[0] === 6 && v[1] > 12) throw new Unsupported('UFFDIO_ZEROPAGE into a private shmem VMA without zero page: not verified between 6.12 and 7.3');
-    if (v[0] >= 7) {
+    if (rowUnverified('uffd.zeropage_shmem_cache', mm.profile.version)) throw new Unsupported('UFFDIO_ZEROPAGE into a private shmem VMA without zero page: not verified between 6.12 and 7.3 (row uffd.zeropage_shmem_cache)');
+    if (mm.profile.rows['uffd.zeropage_shmem_cache']) {
       const f = mm.sys.file(vma.file);
       const idx = vma.pgoff + (page - vma.start);
       f.cache.add(idx);

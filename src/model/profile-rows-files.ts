@@ -63,6 +63,19 @@ export const PROFILE_ROWS_FILES: readonly ProfileRow[] = [
     ref: '7.3 mm/userfaultfd.c:mfill_atomic_pte_zeropage -> mfill_atomic_pte_zeroed_folio vs 6.1 mm/userfaultfd.c:mfill_zeropage_pte',
   },
   {
+    id: 'uffd.zeropage_shmem_cache',
+    description:
+      'Where the zero page is forbidden, UFFDIO_ZEROPAGE into a private shmem VMA puts a zeroed folio into the ' +
+      'page cache and maps it read-only (the VMA\'s vm_uffd_ops); 6.12 installs an anonymous folio as for ' +
+      'anonymous VMAs. Between 6.12 and 7.3 not verified: the model declines that case there.',
+    since: [7, 3, 0],
+    lastOld: [6, 12, 999],
+    inferred: true,
+    declinesBetween: true,
+    evidence: '6.12.117 src: mfill_atomic_pte_zeroed_folio for every private VMA; 7.3.4 src: vm_uffd_ops, shmem_mfill_filemap_add',
+    ref: '7.3 mm/userfaultfd.c:mfill_atomic_pte_zeropage, mm/shmem.c:shmem_mfill_filemap_add vs 6.12 mm/userfaultfd.c:mfill_atomic_pte_zeroed_folio',
+  },
+  {
     id: 'mremap.new_addr_checked_first',
     description:
       'A moving mremap (MREMAP_FIXED/DONTUNMAP) checks new_addr alignment and the map_count slack (map_count + 2 >= ' +

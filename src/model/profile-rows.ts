@@ -20,6 +20,9 @@ export interface ProfileRow {
   /** the newest anchor known to have the old behaviour (for the "between anchors" warning) */
   lastOld: Version;
   inferred: boolean;
+  /** the model declines (Unsupported) the row's case between the anchors instead of assuming the
+   *  old behaviour, so no "not verified" warning is needed (rowUnverified) */
+  declinesBetween?: boolean;
   evidence: string;
   /** kernel source reference for both sides */
   ref: string;
@@ -48,6 +51,7 @@ export const ROW_IDS = [
   'mremap.multi_vma',
   'mremap.map_count_exact',
   'uffd.zeropage_forbidden_folio',
+  'uffd.zeropage_shmem_cache',
   'mremap.new_addr_checked_first',
   'mremap.check_params_first',
   'uffd.unregister_same_ctx',
@@ -126,6 +130,13 @@ export const PROFILE_ROWS: readonly ProfileRow[] = [
 
 export function cmpVersion(a: Version, b: Version): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+}
+
+/** Is `version` between a row's last verified old release and its first new one (an inferred row
+ *  whose behaviour there is a guess)? Callers that must not guess decline (Unsupported). */
+export function rowUnverified(id: RowId, version: Version): boolean {
+  const r = rowById(id);
+  return r.inferred && cmpVersion(version, r.lastOld) > 0 && cmpVersion(version, r.since) < 0;
 }
 
 export function rowById(id: RowId): ProfileRow {

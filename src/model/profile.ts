@@ -2,7 +2,7 @@
 // run-time facts the harness probes at start-up (docs/harness-protocol.md `hello` line).
 
 import { ERRNO } from '../seq/consts.js';
-import { cmpVersion, PROFILE_ROWS, type RowId, type Version } from './profile-rows.js';
+import { cmpVersion, PROFILE_ROWS, rowUnverified, type RowId, type Version } from './profile-rows.js';
 
 export type ThpMode = 'always' | 'madvise' | 'never' | 'none';
 
@@ -102,7 +102,7 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
   const rows = {} as Record<RowId, boolean>;
   for (const row of PROFILE_ROWS) {
     rows[row.id] = cmpVersion(version, row.since) >= 0;
-    if (row.inferred && cmpVersion(version, row.lastOld) > 0 && cmpVersion(version, row.since) < 0) {
+    if (!row.declinesBetween && rowUnverified(row.id, version)) {
       warnings.push(`${release}: row ${row.id} not verified for this version (old behaviour assumed)`);
     }
   }

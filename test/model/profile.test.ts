@@ -86,12 +86,13 @@ describe('makeProfile', () => {
       'mremap.multi_vma': false,
       'mremap.map_count_exact': false,
       'uffd.zeropage_forbidden_folio': true,
+      'uffd.zeropage_shmem_cache': false,
       'mremap.new_addr_checked_first': false,
       'mremap.check_params_first': false,
       'uffd.unregister_same_ctx': false,
     });
     // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
-    const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact'];
+    const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact', 'uffd.zeropage_shmem_cache'];
     expect(Object.entries(rows('6.18.44')).filter(([, v]) => !v).map(([k]) => k).sort()).toEqual(only73.sort());
     expect(Object.values(rows('7.3.4')).every((v) => v)).toBe(true);
     // QEMU anchors on both sides of 6.17 (corpus/seed/mremap-check-order.json, uffd-register.json)
