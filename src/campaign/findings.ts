@@ -20,6 +20,10 @@ import { triageSchema, triageText, type Triage } from '../triage/classify.js';
 /** `facts`: the probed environment facts that differ from upstream defaults (e.g. zero_page=0) */
 const targetSchema = z.strictObject({ runner: z.string(), release: z.string(), facts: z.record(z.string(), z.string()).optional() });
 
+/** A file of the finding's own directory: a plain name, never a path (finding.json comes from
+ *  shards of other machines; `report --merge` copies and `report`/`triage` open these files). */
+const ownFile = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\.json$/, 'a plain .json file name of the finding directory');
+
 export const findingSchema = z.strictObject({
   vmafuzz: z.literal(1),
   kind: z.enum(['divergence', 'flaky']),
@@ -31,13 +35,13 @@ export const findingSchema = z.strictObject({
   firstSeen: z.string(),
   lastSeen: z.string(),
   count: z.number().int().min(1),
-  samples: z.array(z.strictObject({ file: z.string(), seed: z.number().int().optional(), index: z.number().int().optional(), call: z.number().int() })),
+  samples: z.array(z.strictObject({ file: ownFile, seed: z.number().int().optional(), index: z.number().int().optional(), call: z.number().int() })),
   target: targetSchema,
   stability: z.strictObject({ runs: z.number().int(), same: z.number().int() }).optional(),
   /** the known kernel bug of the regression corpus with this signature (src/findings/known.ts) */
   known: knownLabelSchema.optional(),
   /** set once the campaign minimized the finding (src/findings) */
-  minimized: z.strictObject({ file: z.string(), calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
+  minimized: z.strictObject({ file: ownFile, calls: z.number().int(), arenaPages: z.number().int(), confirmed: z.boolean() }).optional(),
   /** set once the finding was triaged across kernels (src/triage; versioned on its own) */
   triage: triageSchema.optional(),
 });
