@@ -38,6 +38,9 @@ export const campaignConfigSchema = z.strictObject({
   target: target.optional(),
   /** lanes the campaign was started with: the default of --resume (absent in older campaigns) */
   jobs: z.number().int().min(1).optional(),
+  /** GENERATOR_VERSION of src/gen (absent: a campaign from before version 4); a case is only the
+   *  same case under the same generator, so --resume refuses another one and merge keeps them apart */
+  generator: z.string().optional(),
 });
 export type CampaignConfig = z.infer<typeof campaignConfigSchema>;
 

@@ -78,7 +78,7 @@ export function mergeCampaigns(dirs: readonly string[], outDir: string, now = ne
   // The same cases of the same campaign in two sources would be counted twice.
   const caseKey = (src: number) => {
     const c = sources[src]!.config;
-    return JSON.stringify([c.seed, c.gen, c.guidance, c.layout, c.batch, c.profilePatch ?? null, c.target?.runner ?? c.runner.runner, c.target?.release ?? null]);
+    return JSON.stringify([c.seed, c.generator ?? null, c.gen, c.guidance, c.layout, c.batch, c.profilePatch ?? null, c.target?.runner ?? c.runner.runner, c.target?.release ?? null]);
   };
   const keys = sources.map((_, i) => caseKey(i));
   const ranges = new JudgedRanges();

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { resolve, relative, join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { DEFAULT_CONFIG, parseWeights, type GenConfig, type Weights } from '../../gen/generate.js';
+import { DEFAULT_CONFIG, GENERATOR_VERSION, parseWeights, type GenConfig, type Weights } from '../../gen/generate.js';
 import { environmentText, makeProfile, RULE_IDS } from '../../model/index.js';
 import { runnerArgs, type RunnerOptions } from '../../runner/index.js';
 import { projectRoot } from '../../runner/harness-build.js';
@@ -99,6 +99,7 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
   return {
     vmafuzz: 1,
     kind: 'campaign',
+    generator: GENERATOR_VERSION,
     seed: o.seed !== undefined ? int('seed', String(o.seed)) : randomInt(2 ** 31),
     count: o.count !== undefined ? int('count', String(o.count)) : null,
     timeMs: o.time !== undefined ? duration('time', String(o.time)) : null,
@@ -172,6 +173,11 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
       if (clash.length) throw new UsageError(`--resume takes the campaign options from ${CAMPAIGN_FILE}; do not give ${clash.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
       const c = readConfig(dir);
       if (c.kind !== 'campaign') throw new UsageError(`${dir} is a merged report directory, not a campaign`);
+      // Case i is generated anew from (seed, i) on resume: another generator would judge other cases
+      // under the same indices (and an older campaign's runner defaults changed too, e.g. Docker's).
+      if (c.generator !== GENERATOR_VERSION) {
+        throw new UsageError(`${dir} was made by generator ${c.generator ?? 'before 4'} and this vmafuzz has generator ${GENERATOR_VERSION}: its remaining cases would not be the same; start a new campaign (report and report --merge still read it)`);
+      }
       config = c;
     } else {
       dir = resolve(String(o.out));
