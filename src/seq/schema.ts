@@ -171,7 +171,7 @@ export const requireSchema = z
       else out.flags = v;
     }
     if (r.advice !== undefined) {
-      if (r.op !== 'madvise' || !(r.advice in MADV)) ctx.addIssue({ code: 'custom', path: ['advice'], message: `advice needs op madvise and an MADV_* name, got ${JSON.stringify(r.advice)}` });
+      if (r.op !== 'madvise' || !(Object.hasOwn(MADV, r.advice))) ctx.addIssue({ code: 'custom', path: ['advice'], message: `advice needs op madvise and an MADV_* name, got ${JSON.stringify(r.advice)}` });
       else out.advice = MADV[r.advice as keyof typeof MADV];
     }
     return out;
