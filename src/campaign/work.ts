@@ -135,12 +135,13 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
         const oi = opIdx.get(c.op);
         if (oi !== undefined) res.ops[oi]!++;
       }
-      if (k.status !== 'ok') res[k.status]++;
       if (k.status === 'timeout' && res.hangs.length < MAX_HANGS) res.hangs.push({ index, seq, detail: k.detail ?? '' });
       const m = predictAgainst(seq, k, profile, false);
       if (m.unsupported) res.partial++;
       // A crashed child is a divergence too: the model never predicts one (check.ts divergenceOf).
       const diverges = (k.status === 'ok' || k.status === 'crash') && divergenceOf(seq, m, k) !== null;
+      // ...counted as a divergence then, not also as indeterminate
+      if (k.status !== 'ok' && !(k.status === 'crash' && diverges)) res[k.status]++;
       // A divergent case never seeds the guidance pool (as AFL keeps crashing inputs out of its
       // queue): its mutants would mostly re-find the same divergence, each at the cost of detail
       // and stability re-runs, and crowd out the search elsewhere.
