@@ -6,7 +6,7 @@
 // cannot be checked, so it is refused with the host named; remove the file by hand if that
 // machine is gone.
 
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -69,11 +69,29 @@ export function lockCampaign(dir: string, command = process.argv.slice(2).join('
         unlinkSync(tmp);
         throw new UsageError(`${dir} is in use by another vmafuzz: ${where}, started ${held.started} (vmafuzz ${held.command}); wait for it to end or stop it`);
       }
+      // Stale: its process is gone. Two takers may both judge it stale; removing it by name could
+      // remove the lock the other one has just taken over. Rename it aside (atomic, one winner),
+      // check that what was moved is still a dead process's lock, and put back a live one.
+      const aside = `${file}.stale.${process.pid}`;
       try {
-        unlinkSync(file); // stale: its process is gone
+        renameSync(file, aside);
       } catch {
-        /* another process removed it first; retry */
+        continue; // another process moved it first; retry
       }
+      let moved: LockInfo | null = null;
+      try {
+        moved = lockSchema.parse(JSON.parse(readFileSync(aside, 'utf8')));
+      } catch {
+        moved = null;
+      }
+      if (moved && (moved.host !== me.host || alive(moved))) {
+        try {
+          linkSync(aside, file); // a fresh lock of another taker: restore it (the retry then refuses)
+        } catch {
+          /* someone holds the name again; the retry sees who */
+        }
+      }
+      unlinkSync(aside);
       continue;
     }
     unlinkSync(tmp);
