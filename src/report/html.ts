@@ -12,7 +12,7 @@ import { mapsEntryToString } from '../seq/maps.js';
 import type { CallObs, MapsEntry } from '../seq/observation.js';
 import { callToString, resultToString } from '../seq/render.js';
 import type { Call, Sequence } from '../seq/schema.js';
-import { RULES } from '../model/index.js';
+import { RULES, unusualFacts } from '../model/index.js';
 import type { Detail } from '../campaign/findings.js';
 import { rulesHit, type FindingView, type ReportData } from './load.js';
 import { pagemapDiffers, pagemapLegend, pagemapSvg, procName, snapOf, vmflagsDiffers, vmflagsTable } from './layers.js';
@@ -123,7 +123,8 @@ function findingSection(v: FindingView, idx: number): string {
   if (f.known) out.push(`<p class="known">${esc(knownText(f.known))}</p>`);
   if (f.triage) out.push(`<p class="triage">${esc(triageText(f.triage))}</p>`);
   out.push(`<table><tr><th>seen</th><td class="num">${f.count}×</td><th>first</th><td>${esc(f.firstSeen)}</td><th>last</th><td>${esc(f.lastSeen)}</td></tr>`);
-  out.push(`<tr><th>target</th><td colspan="5">${esc(f.target.runner)}, kernel ${esc(f.target.release)}</td></tr>`);
+  const facts = f.target.facts ? `; ${Object.entries(f.target.facts).map(([k, v]) => `${k}=${v}`).join(' ')}` : '';
+  out.push(`<tr><th>target</th><td colspan="5">${esc(f.target.runner)}, kernel ${esc(f.target.release)}${esc(facts)}</td></tr>`);
   out.push(`<tr><th>samples</th><td colspan="5" class="mono">${f.samples.map((s) => esc(s.file)).join(', ')}</td></tr></table>`);
   const d = v.detail;
   const seq = v.sequence;
@@ -266,7 +267,9 @@ export function renderHtml(data: ReportData, now = new Date()): string {
   const runTime = data.sources.map((_, k) => data.stats.filter((s) => (s.source ?? 0) === k).at(-1)?.elapsed ?? 0);
   const srcRows = data.sources.map((s, k) => {
     const c = s.config;
-    const tgt = c.target ? `${c.target.runner}, kernel ${c.target.release}` : c.runner.runner;
+    // the environment facts that differ from upstream defaults (e.g. zero_page=0), as report.txt names them
+    const facts = c.target ? Object.entries(unusualFacts(c.target.facts)).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    const tgt = c.target ? `${c.target.runner}, kernel ${c.target.release}${facts ? `; ${facts}` : ''}` : c.runner.runner;
     return `<tr><td class="mono">${esc(s.dir)}</td><td class="num">${c.seed}</td><td>${c.shard.index}/${c.shard.count}</td><td>${esc(tgt)}</td><td>${c.count === null ? esc(`${fmtSecs((c.timeMs ?? 0) / 1000)} budget`) : `${c.count.toLocaleString('en-US')} cases`}</td><td>${esc(fmtSecs(runTime[k]!))}</td><td>${c.guidance.enabled ? 'guided' : 'unguided'}</td></tr>`;
   });
   // findings a person must look at first: present through the newest kernel, then the untriaged
