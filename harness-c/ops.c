@@ -221,8 +221,9 @@ int parse_op(char *line, struct op *o) {
             // Defence in depth (the corpus schema checks ranges first): an address is the arena
             // (up to its end) or NULL, and NULL only as the mmap hint or the mremap destination,
             // never a raw address elsewhere.
-            if (null ? off != 0 || !((d->nr == SYS_mmap && naddr == 0) || (d->nr == SYS_mremap && naddr == 1)) : page > arena_pages)
-                refused = 1;
+            if (null ? off != 0 || !((d->nr == SYS_mmap && naddr == 0) || (d->nr == SYS_mremap && naddr == 1))
+                     : page > arena_pages || off > (arena_pages - page) * PAGE)
+                refused = 1; // the byte offset too: page*4096 + off stays within [base, arena end]
             if (d->exec == exec_touch && page >= arena_pages) refused = 1;
             naddr++;
             o->v[slot] = null ? off : base + page * PAGE + off;
