@@ -119,10 +119,73 @@ describe('triageSequence over fake runners', () => {
     };
   };
 
-  it('classifies and records: host diverges, 6.18 diverges, 7.3 matches -> fixed upstream; bisects over cached kernels', async () => {
+  const offline = async (): Promise<string[]> => {
+    throw new Error('apt-get update failed: Temporary failure resolving the mirror');
+  };
+  const MIRROR = async () => ['6.1', '6.12', '6.17', '6.18', '7.1', '7.2', '7.3'];
+  // host, 6.18 and everything before 7.2 diverge (a bug fixed in 7.2)
+  const fixedIn72 = (boots: string[]) => async (o: { runner: string; kernel?: string }) => {
+    const k = o.runner === 'native' ? HOST : o.kernel!;
+    boots.push(k);
+    return fake(k, !k.startsWith('7.3') && !k.startsWith('7.2'));
+  };
+
+  it('default references: the host\'s series and the newest series on the mirror (fetched), said in the log and result', async () => {
+    const boots: string[] = [];
+    const lines: string[] = [];
+    const t = await triageSequence(seq, { file: 'fake.json', makeRunner: fixedIn72(boots), cached: () => ['6.12.117+deb13-cloud-amd64'], mirrorSeries: MIRROR, log: (l) => lines.push(l) });
+    expect(t).toMatchObject({ class: 'fixed-upstream', referenceSource: 'mirror', lastDiverging: '6.18', firstMatching: '7.3' });
+    // nothing cached between 6.18 and 7.3: no bisection, and no fetching unless asked
+    expect(boots).toEqual([HOST, '6.18', '7.3']);
+    expect(lines).toContain("triage: references: the host's series 6.18 and the newest series on the mirror, 7.3");
+    expect(triageSchema.parse(t)).toEqual(t);
+    // --bisect-fetch: the mirror's series between the references (7.1, 7.2) are bisected too
+    const b: string[] = [];
+    const f = await triageSequence(seq, { file: 'fake.json', makeRunner: fixedIn72(b), cached: () => [], mirrorSeries: MIRROR, bisectFetch: true });
+    expect(f).toMatchObject({ class: 'fixed-upstream', lastDiverging: '7.1', firstMatching: '7.2' });
+    expect(b.slice(0, 3)).toEqual([HOST, '6.18', '7.3']);
+    expect([...b].sort()).toEqual([HOST, '6.18', '7.1', '7.2', '7.3'].sort());
+  });
+
+  it('offline with nothing cached: the host\'s series is the only reference (indeterminate when it matches, says so)', async () => {
+    const lines: string[] = [];
+    const t = await triageSequence(seq, { file: 'fake.json', makeRunner: async (o) => fake(o.runner === 'native' ? HOST : o.kernel!, o.runner === 'native'), cached: () => [], mirrorSeries: offline, log: (l) => lines.push(l) });
+    expect(t).toMatchObject({ referenceSource: 'host-series', class: 'host-specific' });
+    expect(t.kernels.map((k) => k.kernel)).toEqual(['6.18']);
+    expect(lines).toContain("triage: references: the host's series 6.18 and nothing newer (the mirror could not be listed and no kernel is cached)");
+  });
+
+  it('a host series that cannot be fetched: the newest series below it on the mirror stands in', async () => {
     const boots: string[] = [];
     const t = await triageSequence(seq, {
       file: 'fake.json',
+      makeRunner: async (o) => {
+        if (o.kernel === '6.18') throw new Error('apt-get download failed: linux-base not found');
+        return fixedIn72(boots)(o);
+      },
+      cached: () => [],
+      mirrorSeries: async () => ['6.1', '6.12', '6.18', '7.3'],
+    });
+    expect(t).toMatchObject({ class: 'fixed-upstream', lastDiverging: '6.12', firstMatching: '7.3' });
+    expect(boots).toEqual([HOST, '7.3', '6.12']);
+  });
+
+  it('QEMU missing and not installable: every reference is untested with a message naming the package', async () => {
+    const boots: string[] = [];
+    const t = await triageSequence(seq, { file: 'fake.json', makeRunner: fixedIn72(boots), cached: () => [], mirrorSeries: MIRROR, ensureQemu: async () => 'qemu-system-x86_64 is not on PATH: install the qemu-system-x86 package' });
+    expect(t.class).toBe('indeterminate');
+    expect(t.reason).toMatch(/could not be tested: .*install the qemu-system-x86 package/);
+    expect(t.kernels.map((k) => [k.kernel, k.verdict])).toEqual([['6.18', 'skip'], ['7.3', 'skip']]);
+    expect(boots).toEqual([HOST]); // no reference runner was made, and no stand-in tried
+  });
+
+  it('classifies and records: host diverges, 6.18 diverges, 7.3 matches -> fixed upstream; offline: the newest cached kernel, bisects over cached kernels', async () => {
+    const boots: string[] = [];
+    const lines: string[] = [];
+    const t = await triageSequence(seq, {
+      file: 'fake.json',
+      mirrorSeries: offline,
+      log: (l) => lines.push(l),
       makeRunner: async (o) => {
         const k = o.runner === 'native' ? HOST : o.kernel!;
         boots.push(k);
@@ -130,7 +193,9 @@ describe('triageSequence over fake runners', () => {
       },
       cached: () => ['6.12.117+deb13-cloud-amd64', '7.1.13+deb13-cloud-amd64', '7.2.6+deb13-cloud-amd64', '7.3.4+deb13-cloud-amd64'],
     });
-    expect(t).toMatchObject({ class: 'fixed-upstream', lastDiverging: '7.1.13+deb13-cloud-amd64', firstMatching: '7.2.6+deb13-cloud-amd64' });
+    expect(t).toMatchObject({ class: 'fixed-upstream', referenceSource: 'cache', lastDiverging: '7.1.13+deb13-cloud-amd64', firstMatching: '7.2.6+deb13-cloud-amd64' });
+    expect(lines).toContain('triage: the mirror cannot be listed (apt-get update failed: Temporary failure resolving the mirror)');
+    expect(lines).toContain("triage: references: the host's series 6.18 and the newest cached kernel, 7.3.4+deb13-cloud-amd64 (the mirror could not be listed)");
     // the host, the two default references (host series, newest cached), then the bisection
     expect(boots.slice(0, 3)).toEqual([HOST, '6.18', '7.3.4+deb13-cloud-amd64']);
     expect(boots).toContain('7.2.6+deb13-cloud-amd64');
@@ -145,13 +210,14 @@ describe('triageSequence over fake runners', () => {
         return fake(o.runner === 'native' ? HOST : o.kernel!, o.runner === 'native');
       },
       cached: () => ['7.3.4+deb13-cloud-amd64'],
+      mirrorSeries: offline,
     });
     expect(t.class).toBe('indeterminate');
     expect(t.kernels.find((k) => k.kernel === '6.18')).toMatchObject({ verdict: 'skip', detail: expect.stringMatching(/linux-base not found/) });
   });
 
   it('stops testing kernels once the time budget is used up (indeterminate, to retry)', async () => {
-    const t = await triageSequence(seq, { file: 'fake.json', deadline: Date.now() - 1, makeRunner: async (o) => fake(o.runner === 'native' ? HOST : o.kernel!, true), cached: () => ['7.3.4'] });
+    const t = await triageSequence(seq, { file: 'fake.json', deadline: Date.now() - 1, makeRunner: async (o) => fake(o.runner === 'native' ? HOST : o.kernel!, true), cached: () => [], mirrorSeries: MIRROR });
     expect(t.class).toBe('indeterminate');
     expect(t.kernels.every((k) => k.verdict === 'skip' && /time budget/.test(k.detail))).toBe(true);
   });

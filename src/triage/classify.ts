@@ -46,6 +46,12 @@ export const triageSchema = z.strictObject({
   lastDiverging: z.string().optional(),
   /** present: the finding's decisive model rules (src/compare/signature.ts) */
   rules: z.array(z.string()).optional(),
+  /**
+   * where the reference kernels came from: given (--kernels), or the default - the host's series and
+   * the newest series on the mirror (mirror), the newest cached kernel when the mirror could not be
+   * listed (cache), or the host's series alone (host-series: offline with nothing cached)
+   */
+  referenceSource: z.enum(['given', 'mirror', 'cache', 'host-series']).optional(),
 });
 export type Triage = z.infer<typeof triageSchema>;
 

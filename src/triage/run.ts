@@ -2,17 +2,21 @@
 // reference Debian kernels in QEMU, bisect when it was fixed, and classify (classify.ts). Data flows
 // one way: a sequence in, a Triage out; the finding store is written by the caller.
 //
-// Default references: the newest kernel in the cache and the newest of the host's series (fetched
-// when missing). A series that cannot be fetched or booted is reported in the result, not fatal;
-// when the host's series cannot be tested, the newest cached kernel below it stands in (it can show
-// "fixed upstream", never "host-specific").
+// Default references: the newest of the host's series and the newest series the mirror offers
+// (both fetched when missing); when the mirror cannot be listed (offline), the newest cached kernel
+// instead of the mirror's newest series. The result records which (referenceSource). A series that
+// cannot be fetched or booted is reported in the result, not fatal; when the host's series cannot be
+// tested, the newest kernel below it (cached, or a series on the mirror) stands in (it can show
+// "fixed upstream", never "host-specific"). QEMU missing: installed with apt-get when root on Debian
+// (src/util/ensure.ts), else every reference is untested with a message naming the package.
 
 import { bisectKernels, kernelTester, type KernelTest, type Verdict } from '../findings/bisect.js';
-import { cachedKernels } from '../kernels/index.js';
+import { cachedKernels, kernelSeries, listKernels } from '../kernels/index.js';
 import { parseRelease } from '../model/profile.js';
 import { createRunner, type RunnerOptions } from '../runner/index.js';
 import type { Runner } from '../runner/types.js';
 import type { Sequence } from '../seq/schema.js';
+import { ensureCommand } from '../util/ensure.js';
 import { classify, rulesOf, seriesOf, TRIAGE_VERSION, type Observed, type Reference, type Triage } from './classify.js';
 
 export interface TriageOptions {
@@ -31,9 +35,21 @@ export interface TriageOptions {
   deadline?: number;
   /** tests: a fake runner factory */
   makeRunner?: (o: RunnerOptions) => Promise<Runner>;
+  /** bisect "fixed upstream" over the mirror's series between the two references too (fetching them) */
+  bisectFetch?: boolean;
   /** tests: the cached kernels' releases, oldest first */
   cached?: () => string[];
+  /** tests: the series the mirror offers a fetchable kernel of, oldest first (throws when offline) */
+  mirrorSeries?: () => Promise<string[]>;
+  /** tests: null when QEMU can run, else why not (default: src/util/ensure.ts; none with makeRunner) */
+  ensureQemu?: () => Promise<string | null>;
 }
+
+const defaultMirrorSeries = async () => kernelSeries(await listKernels()).map((s) => s.series);
+const seriesKey = (k: string) => {
+  const s = seriesOf(k.split('/').pop()!.replace(/^vmlinuz-/, ''));
+  return s ? parseRelease(s) : null;
+};
 
 const observed = (v: Verdict): Observed => ({
   verdict: v.kind,
@@ -62,6 +78,10 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
   const target = opts.target ?? { runner: 'native' as const };
   const base = { runner: 'qemu' as const, ...(opts.qemu?.memory ? { memory: opts.qemu.memory } : {}), ...(opts.qemu?.append ? { append: opts.qemu.append } : {}) };
   const memo = new Map<string, Verdict>();
+  // QEMU is checked (and installed) once, when a kernel run first needs it
+  const ensure = opts.ensureQemu ?? (opts.makeRunner ? async () => null : () => ensureCommand('qemu-system-x86_64', 'qemu-system-x86', (l) => log(`triage: ${l}`)));
+  let qemuCheck: Promise<string | null> | null = null;
+  const qemuProblem = () => (qemuCheck ??= ensure());
   const refTest = kernelTester(seq, { runs, runner: base, makeRunner: make });
   const test: KernelTest = async (k) => {
     const hit = memo.get(k);
@@ -69,6 +89,13 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
     let v: Verdict;
     if (opts.deadline !== undefined && Date.now() > opts.deadline) {
       v = { kind: 'skip', detail: 'the triage time budget was used up before this kernel' };
+      memo.set(k, v);
+      return v;
+    }
+    const noQemu = await qemuProblem();
+    if (noQemu) {
+      v = { kind: 'skip', detail: noQemu };
+      log(`triage: ${k}: skip (${noQemu})`);
       memo.set(k, v);
       return v;
     }
@@ -87,6 +114,8 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
   log(`triage: replaying on the host (${target.runner})`);
   let hv: Verdict;
   try {
+    const noQemu = target.runner === 'qemu' ? await qemuProblem() : null;
+    if (noQemu) throw new Error(noQemu);
     hv = await kernelTester(seq, { runs, makeRunner: () => make(target) })('host');
   } catch (e) {
     hv = { kind: 'skip', detail: (e as Error).message.split('\n')[0]! };
@@ -100,10 +129,23 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
   const cached = (opts.cached ?? (() => cachedKernels().map((m) => m.release)))();
   const series = seriesOf(hostRelease);
   let kernels: string[];
+  let source: NonNullable<Triage['referenceSource']> = 'given';
+  let mirror: string[] = [];
   if (opts.kernels?.length) kernels = ordered(opts.kernels);
   else {
-    const newest = ordered(cached).at(-1);
+    let newest: string | undefined;
+    try {
+      mirror = ordered(await (opts.mirrorSeries ?? defaultMirrorSeries)());
+      newest = mirror.at(-1);
+    } catch (e) {
+      log(`triage: the mirror cannot be listed (${(e as Error).message.split('\n')[0]})`);
+    }
+    if (newest) source = 'mirror';
+    else if ((newest = ordered(cached).at(-1))) source = 'cache';
+    else source = 'host-series';
     kernels = ordered([...new Set([...(series ? [series] : []), ...(newest ? [newest] : [])])]);
+    const what = { mirror: `the newest series on the mirror, ${newest}`, cache: `the newest cached kernel, ${newest} (the mirror could not be listed)`, 'host-series': 'nothing newer (the mirror could not be listed and no kernel is cached)' }[source];
+    log(`triage: references: the host's series ${series ?? '?'} and ${what}`);
   }
   const refs = async (ks: string[]): Promise<Reference[]> => {
     const out: Reference[] = [];
@@ -113,10 +155,11 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
   let references = await refs(kernels);
   // The host's series could not be tested: the newest cached kernel below it stands in.
   const own = references.find((r) => r.kernel === series);
-  if (!opts.kernels?.length && series && own?.observed.verdict === 'skip') {
-    const below = ordered(cached).filter((k) => {
-      const s = seriesOf(k);
-      return s && versionKey(s) && cmpVersions(versionKey(s)!, versionKey(series)!) < 0;
+  if (!opts.kernels?.length && series && own?.observed.verdict === 'skip' && !(await qemuProblem())) {
+    // a cached kernel, or a series on the mirror (fetched); a cached one wins within a series
+    const below = ordered([...cached, ...mirror.filter((m) => !cached.some((c) => seriesOf(c) === m))]).filter((k) => {
+      const s = seriesKey(k);
+      return s && cmpVersions(s, versionKey(series)!) < 0;
     });
     const stand = below.at(-1);
     if (stand) {
@@ -132,10 +175,22 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
     const hi = references.find((r) => (r.observed.release ?? r.kernel) === c.firstMatching)!;
     const lv = versionKey(lo.observed.release ?? lo.kernel);
     const hv2 = versionKey(hi.observed.release ?? hi.kernel);
-    const between = lv && hv2 ? ordered(cached).filter((k) => {
+    let between = lv && hv2 ? ordered(cached).filter((k) => {
       const v = versionKey(k);
       return v && cmpVersions(v, lv) > 0 && cmpVersions(v, hv2) < 0 && !kernels.includes(k);
     }) : [];
+    if (opts.bisectFetch && lv && hv2) {
+      // series strictly between the two references' series that no cached kernel already stands for
+      let offered = mirror;
+      if (!offered.length) offered = await (opts.mirrorSeries ?? defaultMirrorSeries)().catch(() => []);
+      const sl = seriesKey(lo.observed.release ?? lo.kernel)!;
+      const sh = seriesKey(hi.observed.release ?? hi.kernel)!;
+      const extra = offered.filter((m) => {
+        const v = parseRelease(m);
+        return v && cmpVersions(v, sl) > 0 && cmpVersions(v, sh) < 0 && !between.some((c) => seriesOf(c) === m) && !kernels.includes(m);
+      });
+      between = ordered([...between, ...extra]);
+    }
     if (between.length) {
       const b = await bisectKernels([lo.kernel, ...between, hi.kernel], test); // test() logs each kernel
       if (b.status === 'changed' && b.lastSame && b.firstChanged) {
@@ -147,7 +202,7 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
       }
     }
   }
-  return stamp(c);
+  return stamp({ ...c, referenceSource: source });
 }
 
 const stripFacts = (o: Observed) => {

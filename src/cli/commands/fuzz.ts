@@ -153,7 +153,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     .option('--no-minimize', 'do not minimize new findings')
     .option('--minimize-time <duration>', 'time limit of one automatic minimization', '30s')
     .option('--triage', 'triage each new finding after minimization: replay it on reference Debian kernels in QEMU (src/triage)')
-    .option('--triage-kernels <list>', 'reference kernels of --triage; default: the newest cached and the host\'s series')
+    .option('--triage-kernels <list>', 'reference kernels of --triage; default: the host\'s series and the newest series on the mirror (offline: the newest cached kernel)')
     .option('--triage-time <duration>', 'time budget of one finding\'s triage', '10m')
     .addOption(new Option('--fail-on <which>', 'exit 1 for any unique finding, or only for findings triaged present through the newest kernel (needs --triage)').choices(['any', 'present']).default('any'))
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'panel', 'lines', 'off']).default('auto'))

@@ -26,7 +26,7 @@ export function triageOptionsFrom(o: Record<string, unknown>): Omit<TriageOption
   if (kernels && !kernels.length) throw new UsageError('--kernels needs at least one kernel');
   const runs = Number.parseInt(String(o.triageRuns ?? '2'), 10);
   if (!(runs >= 1)) throw new UsageError(`--triage-runs expects a positive integer, got ${JSON.stringify(o.triageRuns)}`);
-  return { ...(kernels ? { kernels } : {}), runs };
+  return { ...(kernels ? { kernels } : {}), runs, ...(o.bisectFetch ? { bisectFetch: true } : {}) };
 }
 
 export const countClasses = (classes: readonly TriageClass[]) => Object.fromEntries(TRIAGE_CLASSES.map((c) => [c, classes.filter((x) => x === c).length])) as Record<TriageClass, number>;
@@ -36,7 +36,8 @@ export function registerTriage(program: Command, setCode: (c: number) => void): 
     .command('triage')
     .description('classify findings across kernels: host-specific, fixed upstream, present through the newest kernel, or indeterminate (exit 1 present, 125 indeterminate, 0 otherwise)')
     .argument('<paths...>', 'finding directories (out/findings/<signature>), campaign directories (all their findings) or corpus files')
-    .option('--kernels <list>', 'reference kernels (Debian versions or bzImage paths); default: the newest cached and the host\'s series')
+    .option('--kernels <list>', 'reference kernels (Debian versions or bzImage paths); default: the host\'s series and the newest series on the mirror (offline: the newest cached kernel)')
+    .option('--bisect-fetch', 'name the first fixed kernel by fetching the mirror\'s series between the references too (default: cached kernels only)')
     .option('--triage-runs <n>', 'runs per kernel; kernels whose runs disagree count as untested', '2')
     .option('--json', 'print a machine-readable result');
   addRunnerOptions(cmd).action(async (paths: string[], o: Record<string, unknown>) => {

@@ -1,0 +1,36 @@
+// A command a vmafuzz feature needs at run time, installed with apt-get when that is plainly possible
+// (root on a Debian-like system); otherwise a message naming the package. Used by triage for QEMU,
+// whose reference kernels are the point of the command; the runners themselves never install.
+
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+
+export const onPath = (cmd: string): boolean => (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
+
+const canApt = () => process.getuid?.() === 0 && existsSync('/etc/debian_version') && onPath('apt-get');
+
+/**
+ * null when `cmd` is on PATH (installing `pkg` first when running as root on Debian), else why not.
+ * `log` gets one line when an installation starts.
+ */
+export async function ensureCommand(cmd: string, pkg: string, log: (line: string) => void): Promise<string | null> {
+  if (onPath(cmd)) return null;
+  if (!canApt()) return `${cmd} is not on PATH: install the ${pkg} package`;
+  log(`${cmd} is not on PATH; installing ${pkg} with apt-get`);
+  const install = () =>
+    execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', pkg], {
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+      reject: false,
+      all: true,
+    });
+  let r = await install();
+  if (r.exitCode !== 0) {
+    // stale package lists are the usual cause
+    await execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], { reject: false });
+    r = await install();
+  }
+  if (r.exitCode === 0 && onPath(cmd)) return null;
+  const last = String(r.all ?? '').trim().split('\n').at(-1) ?? '';
+  return `${cmd} is not on PATH and installing the ${pkg} package failed (apt-get exit ${r.exitCode}${last ? `: ${last}` : ''})`;
+}
