@@ -96,6 +96,8 @@ interface BatchCtx {
   epoch: number;
 }
 
+let accelLogged = false;
+
 export class QemuRunner implements Runner {
   readonly name = 'qemu';
   private image: KernelImage | null = null;
@@ -155,7 +157,9 @@ export class QemuRunner implements Runner {
       this.accel = v.accel;
       this.stats.accel = v.accel;
       this.stats.accelWhy = v.why;
-      this.opts.log?.(`qemu: using ${v.accel} (${v.why})`);
+      // once per process: the verdict is (chooseAccel), and triage or matrix boot many VMs
+      if (!accelLogged) this.opts.log?.(`qemu: using ${v.accel} (${v.why})`);
+      accelLogged = true;
     }
     const hello = await this.boot();
     this.info = targetInfo(this.name, hello);
