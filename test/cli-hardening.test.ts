@@ -20,13 +20,12 @@ describe('output reaches a slow reader in full', () => {
     const corpus = ['seed', 'regression'].flatMap((d) => readdirSync(join(ROOT, 'corpus', d)).map((f) => join(ROOT, 'corpus', d, f)));
     const files = Array.from({ length: 8 }, () => corpus).flat(); // > 64 KiB of JSON
     const { bytes, code } = await new Promise<{ bytes: Buffer; code: number | null }>((res) => {
-      const p = spawn(process.execPath, [CLI, 'replay', '--json', ...files], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // A real pipe (64 KiB) whose reader sleeps: the CLI must wait for it, not exit with its output
+      // queued. (Not a paused node stream: node's socketpair holds ~200 KiB, and node discards what a
+      // listener-less stdout still holds when the child exits.) pipefail: the CLI's exit status.
+      const p = spawn('bash', ['-o', 'pipefail', '-c', '"$0" "$@" | (sleep 3; cat)', process.execPath, CLI, 'replay', '--json', ...files], { stdio: ['ignore', 'pipe', 'ignore'] });
       const chunks: Buffer[] = [];
-      p.stdout.pause(); // the pipe fills: the CLI must wait for it, not exit with its output queued
-      setTimeout(() => {
-        p.stdout.on('data', (d: Buffer) => chunks.push(d));
-        p.stdout.resume();
-      }, 3000);
+      p.stdout.on('data', (d: Buffer) => chunks.push(d));
       p.on('close', (c) => res({ bytes: Buffer.concat(chunks), code: c }));
     });
     expect(bytes.length).toBeGreaterThan(65536);
