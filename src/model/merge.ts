@@ -19,6 +19,9 @@ export interface Vmg {
   uffd?: number;
   /** mremap: the VMA being copied (vmg->copied_from) */
   copiedFrom?: Vma | null;
+  /** 6.1: the caller goes through mm/mmap.c:vma_merge with its own anon_vma (mremap's in-place
+   *  expansion), not __mmap_region's order (mergeNewRange61); set with copiedFrom implied */
+  viaVmaMerge?: boolean;
   /** vmg->anon_name: absent = the middle (or copied) VMA's; null = none (vma_modify_name clearing) */
   anonName?: string | null;
   prev: Vma | null;
@@ -148,7 +151,7 @@ export function vmaMergeNewRange(mm: Mm, vmg: Vmg): Vma | null {
   if (!prev && !next) return null;
   // 6.1-6.11: only mmap (__mmap_region) has its own order; mremap's copy_vma goes through
   // mm/mmap.c:vma_merge, which checks prev and next with the moved VMA's anon_vma like below
-  if (!mm.profile.rows['merge.new_range_prefers_prev'] && !vmg.copiedFrom) return mergeNewRange61(mm, vmg);
+  if (!mm.profile.rows['merge.new_range_prefers_prev'] && !vmg.copiedFrom && !vmg.viaVmaMerge) return mergeNewRange61(mm, vmg);
 
   const canLeft = canVmaMergeLeft(mm, vmg);
   const canRight = canVmaMergeRight(mm, vmg, canLeft);

@@ -273,8 +273,10 @@ function expandVma(mm: Mm, vrm: Vrm): MremapResult {
   // vrm_can_expand_in_place: the range ends at the VMA's end and the growth is free
   if (vma.end - vrm.addr === vrm.oldLen && !mm.intersect(vma.end, vma.end + delta)) {
     if (vma.end + delta > mm.arenaPages) throw new Unsupported('mremap growth beyond the arena');
-    // vma_merge_extend: a new-range merge with the VMA itself as prev (may swallow next)
+    // vma_merge_extend: a new-range merge with the VMA itself as prev (may swallow next); 6.1
+    // SYSCALL_DEFINE5(mremap) calls vma_merge(mm, vma, extension_start, ..., vma->anon_vma, ...)
     const merged = vmaMergeNewRange(mm, {
+      viaVmaMerge: true,
       start: vma.end,
       end: vma.end + delta,
       flags: vma.flags,

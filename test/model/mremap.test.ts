@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeProfile } from '../../src/model/index.js';
 import { expectLayout, mmap, mprotect, touch, world } from './helpers.js';
-import { fmmap, memfd, mremap, pm, uffdCreate, uffdRegister, withFiles } from './helpers-files.js';
+import { fmmap, fork, memfd, mremap, pm, uffdCreate, uffdRegister, withFiles } from './helpers-files.js';
 
 const EFAULT = 14;
 const EINVAL = 22;
@@ -23,6 +23,18 @@ describe('mremap in place', () => {
     const w = world(8).ok(mmap(0, 2, 'rw', 'fixed'), mmap(4, 2, 'rw', 'fixed'), mremap(0, 2, 4));
     expectLayout(w, 'AAAAAA');
     expect(w.hits).toEqual(expect.arrayContaining(['mremap.expand', 'merge.new.both']));
+  });
+
+  it('grows a fork child\'s VMA in place on every kernel: the extension carries the VMA\'s own anon_vma', () => {
+    //      AAAA.... (fork child, inherited anon_vma) -> AAAAAAA.
+    // 7.3 vma_merge_extend and 6.1 vma_merge(mm, vma, extension_start, ..., vma->anon_vma, ...)
+    // (6.1 mm/mremap.c): not __mmap_region's NULL anon_vma, which a fork child's VMA refuses.
+    // corpus/seed/mremap-expand-fork-child.json replays it on 6.1 and the host.
+    for (const p of [makeProfile('6.1.176', { base_map_count: '0' }), makeProfile('7.3.4', { base_map_count: '0' })]) {
+      const w = world(8, p).ok(mmap(0, 4, 'w', 'fixed'), touch(3, 'w'), fork(), mremap(3, 1, 4, ['maymove']));
+      expectLayout(w, 'AAAAAAA.');
+      expect(w.hits).toContain('mremap.expand');
+    }
   });
 
   it('cannot grow in place over a neighbour: ENOMEM, or a move with MREMAP_MAYMOVE', () => {
