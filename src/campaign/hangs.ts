@@ -10,6 +10,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import { NdjsonAppender } from './ledger.js';
 
 export const TIMEOUTS_DIR = 'timeouts';
+/** Sequences the model threw on (src/campaign/work.ts), kept the same way. */
+export const MODEL_ERRORS_DIR = 'model-errors';
 /** Timed-out samples kept per campaign (the lowest case indices). */
 export const MAX_TIMEOUT_SAMPLES = 20;
 
@@ -23,8 +25,9 @@ export class HangStore {
   constructor(
     campaignDir: string,
     private readonly seed: number,
+    sub: string = TIMEOUTS_DIR,
   ) {
-    this.dir = join(campaignDir, TIMEOUTS_DIR);
+    this.dir = join(campaignDir, sub);
   }
 
   private list(): number[] {

@@ -71,6 +71,8 @@ export interface ChunkResult {
   found: Found[];
   /** the lowest-index sequences of the piece that timed out (kept so that hangs can be replayed) */
   hangs: Array<{ index: number; seq: Sequence; detail: string }>;
+  /** sequences the model threw on (a model bug, not a verdict): kept like hangs, the campaign goes on */
+  modelErrors?: Array<{ index: number; seq: Sequence; detail: string }>;
 }
 
 /** Timed-out sequences a piece reports at most: its lowest ones, as many as the campaign keeps. */
@@ -98,7 +100,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
   const first = new Map<number, FirstHit>();
   const res: ChunkResult = {
     g: task.g, lo: task.lo, hi: task.hi, n: 0, calls: 0, div: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0,
-    ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [], hangs: [],
+    ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [], hangs: [], modelErrors: [],
   };
   let next = task.lo;
   const makeBatch = (): Sequence[] => {
@@ -136,7 +138,16 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
         if (oi !== undefined) res.ops[oi]!++;
       }
       if (k.status === 'timeout' && res.hangs.length < MAX_HANGS) res.hangs.push({ index, seq, detail: k.detail ?? '' });
-      const m = predictAgainst(seq, k, profile, false);
+      let m: ReturnType<typeof predictAgainst>;
+      try {
+        m = predictAgainst(seq, k, profile, false);
+      } catch (e) {
+        // An exception of the model is a model bug: the case is not judged (partial), its sequence
+        // is kept (model-errors/) and named, and the campaign goes on rather than dying on it.
+        res.partial++;
+        if (res.modelErrors!.length < MAX_HANGS) res.modelErrors!.push({ index, seq, detail: (e as Error).message.split('\n')[0]! });
+        continue;
+      }
       if (m.unsupported) res.partial++;
       // A crashed child is a divergence too: the model never predicts one (check.ts divergenceOf).
       const diverges = (k.status === 'ok' || k.status === 'crash') && divergenceOf(seq, m, k) !== null;
