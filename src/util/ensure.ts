@@ -10,6 +10,23 @@ export const onPath = (cmd: string): boolean => (process.env.PATH ?? '').split(d
 
 const canApt = () => process.getuid?.() === 0 && existsSync('/etc/debian_version') && onPath('apt-get');
 
+/** apt-get install (non-interactive); on failure once more after `apt-get update` (stale lists are
+ *  the usual cause). Also the tests' installer (test/helpers/system.ts). */
+export async function aptInstall(packages: string[]): Promise<{ exitCode: number | undefined; all: string }> {
+  const install = () =>
+    execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', ...packages], {
+      env: { DEBIAN_FRONTEND: 'noninteractive' },
+      reject: false,
+      all: true,
+    });
+  let r = await install();
+  if (r.exitCode !== 0) {
+    await execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], { reject: false });
+    r = await install();
+  }
+  return { exitCode: r.exitCode, all: String(r.all ?? '') };
+}
+
 /**
  * null when `cmd` is on PATH (installing `pkg` first when running as root on Debian), else why not.
  * `log` gets one line when an installation starts.
@@ -18,19 +35,8 @@ export async function ensureCommand(cmd: string, pkg: string, log: (line: string
   if (onPath(cmd)) return null;
   if (!canApt()) return `${cmd} is not on PATH: install the ${pkg} package`;
   log(`${cmd} is not on PATH; installing ${pkg} with apt-get`);
-  const install = () =>
-    execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', pkg], {
-      env: { DEBIAN_FRONTEND: 'noninteractive' },
-      reject: false,
-      all: true,
-    });
-  let r = await install();
-  if (r.exitCode !== 0) {
-    // stale package lists are the usual cause
-    await execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], { reject: false });
-    r = await install();
-  }
+  const r = await aptInstall([pkg]);
   if (r.exitCode === 0 && onPath(cmd)) return null;
-  const last = String(r.all ?? '').trim().split('\n').at(-1) ?? '';
+  const last = r.all.trim().split('\n').at(-1) ?? '';
   return `${cmd} is not on PATH and installing the ${pkg} package failed (apt-get exit ${r.exitCode}${last ? `: ${last}` : ''})`;
 }

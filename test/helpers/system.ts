@@ -4,30 +4,19 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
+import { aptInstall, onPath } from '../../src/util/ensure.js';
 
-export function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
-}
+export { onPath };
 
 let installing: Promise<void> = Promise.resolve();
 
-/** apt-get install the packages unless `cmd` is already on PATH (runs `apt-get update` when needed). */
+/** apt-get install the packages unless `cmd` is already on PATH (src/util/ensure.ts aptInstall). */
 export function ensureCommand(cmd: string, packages: string[]): Promise<void> {
   installing = installing.then(async () => {
     if (onPath(cmd)) return;
-    const install = () =>
-      execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', ...packages], {
-        env: { DEBIAN_FRONTEND: 'noninteractive' },
-        reject: false,
-        all: true,
-      });
-    let r = await install();
-    if (r.exitCode !== 0) {
-      await execa('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], { reject: false });
-      r = await install();
-    }
+    const r = await aptInstall(packages);
     if (r.exitCode !== 0 || !onPath(cmd)) throw new Error(`installing ${packages.join(' ')} failed:\n${r.all}`);
   });
   return installing;
