@@ -25,6 +25,7 @@ import { EXIT, UsageError } from '../../util/errors.js';
 import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
 import { fuzzJson, JSON_VERSION, printJson } from '../json.js';
 import { OPS, type Op } from '../../seq/schema.js';
+import { shellQuote } from '../../report/replay.js';
 import { needsTriage, TriageQueue } from '../../triage/finding.js';
 import { triageCounts, triageText } from '../../triage/classify.js';
 import { countClasses, triageOptionsFrom } from './triage.js';
@@ -49,9 +50,6 @@ function duration(name: string, v: string): number {
 
 /** Options that define a campaign; on --resume they come from campaign.json. */
 const CAMPAIGN_OPTIONS = ['seed', 'count', 'ops', 'weights', 'maxCalls', 'batch', 'stability', 'shard', 'guidance', 'minimize', 'chunk', 'epochChunks', 'segmentEpochs', 'profileOverride', 'runner', 'kernel', 'kernelImage', 'memory', 'append', 'seccomp'];
-
-/** A path as one shell word (quoted when it holds anything but plain path characters). */
-const shellWord = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
 
 function newConfig(o: Record<string, unknown>): CampaignConfig {
   if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz needs --count N or --time DURATION (or --resume DIR)');
@@ -242,7 +240,7 @@ async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unk
     }
     const rel = (f: string) => relative(process.cwd(), f) || f;
     // Replay commands are stored in findings and reports and read later from anywhere: absolute paths.
-    const replay = (f: string) => `vmafuzz replay ${shellWord(resolve(f))}${runnerArgs(ropts)}`;
+    const replay = (f: string) => `vmafuzz replay ${shellQuote(resolve(f))}${runnerArgs(ropts)}`;
     // Time budget: --time for this session, else what is left of the campaign's.
     let deadline: number | undefined;
     let budgetUsedUp = false;
