@@ -16,6 +16,7 @@ import { join, relative } from 'node:path';
 import { loadSequenceFile } from '../seq/io.js';
 import { requiresMet, type Call, type Known } from '../seq/schema.js';
 import { parseRelease } from '../model/profile.js';
+import { cmpVersion } from '../model/profile-rows.js';
 
 export interface KnownBug {
   /** the regression file, relative to the project root */
@@ -100,20 +101,15 @@ export interface KnownQuery {
   calls: readonly Call[];
 }
 
-const cmp = (a: number[], b: number[]) => {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
-  return 0;
-};
-
 export function knownLabel(bug: KnownBug, release: string): KnownLabel {
   const rel = parseRelease(release);
-  const fixed = bug.known.fixedIn?.split('.').map(Number);
+  const fixed = bug.known.fixedIn ? parseRelease(bug.known.fixedIn) : null;
   return {
     file: bug.file,
     summary: bug.known.summary,
     reference: bug.known.reference,
     ...(bug.known.fixedIn ? { fixedIn: bug.known.fixedIn } : {}),
-    afterFix: !!(rel && fixed && cmp(rel, fixed) >= 0),
+    afterFix: !!(rel && fixed && cmpVersion(rel, fixed) >= 0),
   };
 }
 

@@ -13,6 +13,7 @@
 import { bisectKernels, kernelTester, type KernelTest, type Verdict } from '../findings/bisect.js';
 import { cachedKernels, kernelSeries, listKernels } from '../kernels/index.js';
 import { parseRelease } from '../model/profile.js';
+import { cmpVersion } from '../model/profile-rows.js';
 import { createRunner, type RunnerOptions } from '../runner/index.js';
 import type { Runner } from '../runner/types.js';
 import type { Sequence } from '../seq/schema.js';
@@ -60,15 +61,11 @@ const observed = (v: Verdict): Observed => ({
 });
 
 const versionKey = (k: string) => parseRelease(k.split('/').pop()!.replace(/^vmlinuz-/, ''));
-const cmpVersions = (a: number[], b: number[]) => {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
-  return 0;
-};
 /** Oldest first when every kernel is a version; as given otherwise (bzImage paths). */
 function ordered(kernels: readonly string[]): string[] {
   const keys = kernels.map(versionKey);
   if (keys.some((k) => !k)) return [...kernels];
-  return kernels.map((k, i) => ({ k, v: keys[i]! })).sort((a, b) => cmpVersions(a.v, b.v)).map((x) => x.k);
+  return kernels.map((k, i) => ({ k, v: keys[i]! })).sort((a, b) => cmpVersion(a.v, b.v)).map((x) => x.k);
 }
 
 export async function triageSequence(seq: Sequence, opts: TriageOptions): Promise<Triage> {
@@ -159,7 +156,7 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
     // a cached kernel, or a series on the mirror (fetched); a cached one wins within a series
     const below = ordered([...cached, ...mirror.filter((m) => !cached.some((c) => seriesOf(c) === m))]).filter((k) => {
       const s = seriesKey(k);
-      return s && cmpVersions(s, versionKey(series)!) < 0;
+      return s && cmpVersion(s, versionKey(series)!) < 0;
     });
     const stand = below.at(-1);
     if (stand) {
@@ -177,7 +174,7 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
     const hv2 = versionKey(hi.observed.release ?? hi.kernel);
     let between = lv && hv2 ? ordered(cached).filter((k) => {
       const v = versionKey(k);
-      return v && cmpVersions(v, lv) > 0 && cmpVersions(v, hv2) < 0 && !kernels.includes(k);
+      return v && cmpVersion(v, lv) > 0 && cmpVersion(v, hv2) < 0 && !kernels.includes(k);
     }) : [];
     if (opts.bisectFetch && lv && hv2) {
       // series strictly between the two references' series that no cached kernel already stands for
@@ -187,7 +184,7 @@ export async function triageSequence(seq: Sequence, opts: TriageOptions): Promis
       const sh = seriesKey(hi.observed.release ?? hi.kernel)!;
       const extra = offered.filter((m) => {
         const v = parseRelease(m);
-        return v && cmpVersions(v, sl) > 0 && cmpVersions(v, sh) < 0 && !between.some((c) => seriesOf(c) === m) && !kernels.includes(m);
+        return v && cmpVersion(v, sl) > 0 && cmpVersion(v, sh) < 0 && !between.some((c) => seriesOf(c) === m) && !kernels.includes(m);
       });
       between = ordered([...between, ...extra]);
     }
