@@ -6,7 +6,12 @@ import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 
-export const onPath = (cmd: string): boolean => (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
+/** The first `cmd` on PATH, or null. */
+export function findOnPath(cmd: string): string | null {
+  return (process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, cmd)).find((p) => p && existsSync(p)) || null;
+}
+
+export const onPath = (cmd: string): boolean => findOnPath(cmd) !== null;
 
 const canApt = () => process.getuid?.() === 0 && existsSync('/etc/debian_version') && onPath('apt-get');
 

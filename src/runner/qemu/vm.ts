@@ -3,11 +3,12 @@
 // harness prefers /dev/hvc0) and a second UART (/dev/ttyS1, for kernels whose virtio drivers are
 // modules, such as Debian's 6.1 cloud kernel). Whichever channel speaks first is the session.
 
+import { findOnPath } from '../../util/ensure.js';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { HarnessSession } from '../native.js';
 import type { Hello } from '../protocol.js';
@@ -51,9 +52,7 @@ export function qemuArgs(c: VmConfig, serialSock: string, virtioSock: string): s
   ];
 }
 
-export function findOnPath(cmd: string): string | null {
-  return (process.env.PATH ?? '').split(delimiter).map((d) => d && join(d, cmd)).find((p) => p && existsSync(p)) || null;
-}
+export { findOnPath };
 
 let setpriv: string | null | undefined;
 
