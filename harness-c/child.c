@@ -51,7 +51,7 @@ static int create_files(void) {
     for (int i = 0; i < nfiles; i++) {
         char name[4] = { 'f', (char)('0' + i), 0, 0 };
         int fd;
-        if (!files[i].tmpfs) fd = (int)syscall(SYS_memfd_create, name, 0);
+        if (!files[i].tmpfs) fd = (int)syscall(SYS_memfd_create, name, (unsigned)files[i].mfd_flags);
         else {
             char path[sizeof tmpfs_dir + 8];
             size_t n = strlen(tmpfs_dir);
@@ -100,6 +100,12 @@ __attribute__((noreturn)) void child(void) {
         struct res r = { 0, 0, 0 };
         uint32_t ev0 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
         ops[i].d->exec(&ops[i], &r); // fork returns only in the new process (or on failure)
+        if (ps.resume) {
+            // a fork_block parent: its child ran the block and exited; r is the exit call's result
+            i = ps.resume - 1;
+            ev0 = ps.ev_resume;
+            ps.resume = 0;
+        }
         // Events that other calls raise (fork, remap, remove, unmap) are read by the resolver
         // while the call waits, but recorded just after: a round trip makes sure they are in.
         if (sync) resolver_sync();
@@ -117,8 +123,11 @@ __attribute__((noreturn)) void child(void) {
 
 // fork: the new process goes on with the next call; the parent waits for it, then takes its final
 // snapshot (after the last call anyone ran) and ends with the child's status.
+// fork_block <i>: the same, but the child ends at its exit op (call i), and when it exited there
+// with 0 the parent goes on after call i, whose result is the child's wait status. A child that
+// died or stopped anywhere else ends the sequence as with fork (crash <signal>, or its error).
 void exec_fork(const struct op *o, struct res *r) {
-    (void)o;
+    int block = o->d->args[0] == 'x';
     errno = 0;
     long parent = syscall(SYS_getpid);
     long pid = syscall(SYS_fork); // the plain syscall: no atfork handlers, no libc bookkeeping
@@ -127,7 +136,8 @@ void exec_fork(const struct op *o, struct res *r) {
         // fork clears the parent-death signal: the chain must die with its parent too
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (syscall(SYS_getppid) != parent) _exit(EXIT_CRASHED | SIGKILL);
-        ps.proc_no++;
+        ps.proc_no = (int)__atomic_add_fetch(&res->nprocs, 1, __ATOMIC_SEQ_CST);
+        ps.in_block = block;
         obs_open(); // /proc/self now names this process
         r->ret = 0; r->err = 0;
         return;
@@ -135,7 +145,20 @@ void exec_fork(const struct op *o, struct res *r) {
     int st = 0;
     while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
     ps.rb.len = (size_t)res->len; // the child appended after our records
+    if (block && WIFEXITED(st) && WEXITSTATUS(st) == 0 && res->last_call == o->v[0] && o->v[0] < nops && ops[o->v[0]].d->exec == exec_exit) {
+        ps.resume = o->v[0] + 1;
+        ps.ev_resume = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
+        r->ret = 0; r->err = 0; r->sig = 0; // exited, status 0
+        return;
+    }
     snapshot((long)res->last_call - 1);
     if (WIFSIGNALED(st)) leave(EXIT_CRASHED | WTERMSIG(st));
     leave(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_CRASHED);
+}
+
+// exit: ends a fork_block child (its records are all published). Anywhere else it is refused.
+void exec_exit(const struct op *o, struct res *r) {
+    (void)o;
+    if (!ps.in_block) { r->ret = (uint64_t)-1; r->err = EINVAL; return; }
+    _exit(0);
 }

@@ -175,7 +175,7 @@ static void run_sequence(const char *bad) {
     }
     while (waitpid(-1, 0, WNOHANG) > 0) {} // reap children given up on earlier
     int group = seq_forks || seq_uffds;
-    res->len = 0; res->last_call = 0; res->nev = 0; res->stuck = 0;
+    res->len = 0; res->last_call = 0; res->nev = 0; res->stuck = 0; res->nprocs = 0;
     pid_t pid = fork();
     if (pid == 0) child();
     if (pid > 0 && group) setpgid(pid, pid); // the child does the same: whichever runs first

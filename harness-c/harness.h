@@ -117,6 +117,7 @@ struct result {
     volatile uint64_t last_call; // 1 + index of the last call whose `r` record is published
     volatile uint32_t nev;       // userfaultfd events recorded so far; written by the resolver only
     volatile uint32_t stuck;     // the resolver found a fault that cannot be resolved and ended the sequence
+    volatile uint32_t nprocs;    // fork children created so far: the next one is number nprocs + 1
     char data[];
 };
 #define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - sizeof(struct result))
@@ -129,6 +130,9 @@ struct pstate {
     struct obuf rb;   // this process's append position in res->data
     int proc_no;      // 0 = the sequence's first process, n = the n-th fork child
     int maps_fd, pagemap_fd;
+    int in_block;     // a fork_block child: its exit op ends it
+    uint64_t resume;  // set by a fork_block parent: 1 + index of the exit call it records next
+    uint32_t ev_resume; // userfaultfd events recorded when the child of the block was gone
 };
 extern struct pstate ps;
 
@@ -148,7 +152,7 @@ struct op {
     uint64_t v[MAX_ARGS];
     uint8_t filemask; // v[i] is a file index to replace by its descriptor at run time
 };
-struct filedecl { int tmpfs, ro; uint64_t size; };
+struct filedecl { int tmpfs, ro; uint64_t size; uint64_t mfd_flags; };
 
 extern struct op ops[MAX_OPS];
 extern uint64_t nops, arena_pages, seq_opts, base;
@@ -170,6 +174,10 @@ __attribute__((noreturn)) void leave(int code);
 int setup_fences(void);
 void rb_commit(void);
 void exec_fork(const struct op *o, struct res *r);
+void exec_exit(const struct op *o, struct res *r);
+
+// ---------------------------------------------------------------- seals.c
+void exec_add_seals(const struct op *o, struct res *r);
 
 // ---------------------------------------------------------------- observe.c
 extern char big_buf[16 << 20]; // maps/smaps text (also used by the parent at start-up)

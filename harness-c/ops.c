@@ -164,6 +164,9 @@ static const struct opdesc OPS[] = {
     { "uffd_register", "haxx", 0, exec_uffd_register },   // handle addr len mode
     { "uffd_unregister", "hax", 0, exec_uffd_unregister }, // handle addr len
     { "fork", "", 0, exec_fork },
+    { "fork_block", "x", 0, exec_fork },                  // index of the exit call that ends the child
+    { "exit", "", 0, exec_exit },
+    { "add_seals", "Fx", 0, exec_add_seals },             // file seals
     { "sleep", "x", 0, exec_sleep },                      // milliseconds
     { "crash", "", 0, exec_crash },
 };
@@ -273,12 +276,15 @@ int parse_op(char *line, struct op *o) {
     return 1;
 }
 
-// "file memfd|tmpfs <size> <ro 0|1>": created by the child before the first call, in order.
+// "file memfd|tmpfs <size> <ro 0|1> [<memfd_create flags>]": created by the child before the first
+// call, in order.
 int parse_file(char *line) {
     char *kind = next_word(&line);
-    uint64_t size, ro;
+    uint64_t size, ro, mfd = 0;
     if (!kind || nfiles == MAX_FILES || !word_hex(&line, &size) || !word_hex(&line, &ro) || ro > 1) return 0;
     if (strcmp(kind, "memfd") && strcmp(kind, "tmpfs")) return 0;
-    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .ro = (int)ro, .size = size };
+    char *fl = next_word(&line);
+    if (fl) { const char *e = parse_hex(fl, &mfd); if (!e || *e || mfd > 0xffffffffu || kind[0] == 't') return 0; }
+    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .ro = (int)ro, .size = size, .mfd_flags = mfd };
     return next_word(&line) == 0;
 }

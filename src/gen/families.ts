@@ -16,7 +16,7 @@ export const FAMILIES: Readonly<Record<string, readonly Op[]>> = {
   /** everything of src/gen/ops-mem.ts */
   mem: [...CORE, ...MEM_OPS],
   /** declared files (ftruncate's weight also turns on file mmaps), src/gen/ops-files.ts */
-  files: [...CORE, 'ftruncate'],
+  files: [...CORE, 'ftruncate', 'add_seals'],
   mremap: [...CORE, 'mremap'],
   /** fork with the advice that decides what the child inherits */
   fork: [...CORE, 'fork', 'madvise'],

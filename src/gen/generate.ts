@@ -10,19 +10,23 @@ import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
+import { genAddSeals } from './ops-seals.js';
 import type { Addr } from '../seq/values.js';
 
 // 2: caseSeed mixes seed and index separately (in 1 it depended on seed XOR index only, so
 // campaigns with nearby seeds, e.g. dates, ran the same cases in another order).
 // 4: the allocator also picks ranges across several earlier ranges; uffd scenarios with two
 // contexts on neighbouring ranges, registrations across VMAs; recipe cases (src/gen/recipes.ts).
-export const GENERATOR_VERSION = '4';
+// 5: memfd_create flags of declared memfds, add_seals, fork {until: exit} blocks (src/gen/ops-seals.ts).
+export const GENERATOR_VERSION = '5';
 
 export type Weights = Record<Op, number>;
 // Ops the model and harness do not support yet stay at weight 0 until they land.
 export const DEFAULT_WEIGHTS: Weights = {
   mmap: 4, munmap: 1.5, mprotect: 3, touch: 2.5, madvise: 2, mremap: 1, mlock: 0.4, mlock2: 0.4, munlock: 0.4, mseal: 0.3,
   anon_name: 0.3, ftruncate: 0.4, uffd_create: 0.3, uffd_register: 0.5, uffd_unregister: 0.25, fork: 0.3,
+  // exit only ever closes a fork block (src/gen/ops-seals.ts); add_seals needs declared files
+  exit: 0, add_seals: 0.25,
 };
 
 export interface GenConfig {
@@ -179,6 +183,12 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
     case 'uffd_register':
     case 'uffd_unregister':
       c = genFilesCall(p, a, op as FileOp, invalid); // src/gen/ops-files.ts
+      break;
+    case 'add_seals':
+      c = genAddSeals(p, a, invalid); // src/gen/ops-seals.ts
+      break;
+    case 'exit': // never alone: a block is generated whole (a forced weight gets a fork block)
+      c = genFilesCall(p, a, 'fork', false);
       break;
     default:
       throw new Error(`the generator has no rule for ${op} yet`);

@@ -9,9 +9,10 @@ import type { Call, FileDecl } from '../seq/schema.js';
 import { MAX_FILES, MAX_UFFDS } from '../seq/schema.js';
 import type { ArenaAllocator, Picks } from './alloc.js';
 import { genRange, pickProt } from './generate.js';
+import { forkBlockScenario, genAddSeals, pickMfdFlags } from './ops-seals.js';
 
 /** The ops of this file, for `--ops` families (src/gen/families.ts). */
-export const FILE_OPS = ['ftruncate', 'mremap', 'fork', 'uffd_create', 'uffd_register', 'uffd_unregister'] as const;
+export const FILE_OPS = ['ftruncate', 'mremap', 'fork', 'uffd_create', 'uffd_register', 'uffd_unregister', 'add_seals'] as const;
 export type FileOp = (typeof FILE_OPS)[number];
 
 /** Per-sequence facts the calls of this file refer to; kept on the allocator (one per sequence). */
@@ -50,6 +51,7 @@ export function genFiles(p: Picks): FileDecl[] {
     if (pages && p.chance(20)) size -= BigInt(1 + p.int(PAGE_SIZE - 1));
     const f: FileDecl = { kind: p.chance(60) ? 'memfd' : 'tmpfs', size };
     if (p.chance(15)) f.readOnly = true;
+    pickMfdFlags(p, f);
     out.push(f);
   }
   return out;
@@ -119,8 +121,11 @@ export function genFilesCall(p: Picks, a: ArenaAllocator, op: FileOp, invalid: b
     }
     case 'fork':
       if (ctx.forks >= 4) return touchAny(p, a);
+      if (p.chance(40)) return forkBlockScenario(p, a); // src/gen/ops-seals.ts
       if (p.chance(50)) return forkScenario(p, a);
       return { op };
+    case 'add_seals':
+      return genAddSeals(p, a, invalid);
     case 'uffd_create': {
       if (ctx.uffds >= MAX_UFFDS) return touchAny(p, a);
       return { op, features: pickFeatures(p, invalid) };

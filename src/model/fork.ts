@@ -15,6 +15,7 @@ export function sysFork(mm: Mm): Mm {
   const sys = mm.sys;
   const child = new Mm(mm.arenaPages, mm.profile, sys);
   child.proc = sys.procs.length;
+  child.parent = mm;
   child.outside = mm.outside;
   const fences = [mm.vmas[0]!, mm.vmas[mm.vmas.length - 1]!];
   const vmas: Vma[] = [{ ...fences[0]! }];
@@ -87,4 +88,22 @@ export function sysFork(mm: Mm): Mm {
   sys.procs.push(child);
   sys.current = child;
   return child;
+}
+
+/**
+ * The exit call of a fork {until: "exit"} block: the child _exits (kernel/exit.c:do_exit ->
+ * exit_mm -> mmput -> exit_mmap) and the parent, which waited in wait4, runs the next call. The
+ * parent's own address space is untouched: the private pages it shared with the child stay mapped
+ * in it (CoW only ever copies into the writer), its anon_vmas lose a child (mm/rmap.c:
+ * unlink_anon_vmas), and the child's VMAs stop pinning their files (i_mmap_writable, seen by
+ * F_ADD_SEALS) and stop being zapped by ftruncate. The child's userfaultfd contexts (EVENT_FORK
+ * copies) die with its mm without an event to the parent's.
+ */
+export function sysExit(mm: Mm): Mm {
+  const parent = mm.parent;
+  if (!parent) throw new Error('model bug: exit outside a fork block (the schema refuses it)');
+  mm.exited = true;
+  mm.hit('exit.mappings_gone');
+  mm.sys.current = parent;
+  return parent;
 }

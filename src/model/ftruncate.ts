@@ -7,6 +7,7 @@ import { zapPtes } from './pages.js';
 import { filePages } from './sys.js';
 import type { Mm } from './state.js';
 import { EINVAL } from './syscalls.js';
+import { checkSealsTruncate } from './seals.js';
 
 /** Returns 0 or a positive errno. `len` is the raw 64-bit argument. */
 export function sysFtruncate(mm: Mm, index: number, len: bigint): number {
@@ -22,6 +23,9 @@ export function sysFtruncate(mm: Mm, index: number, len: bigint): number {
     mm.hit('errno.ftruncate.rdonly');
     return EINVAL;
   }
+  // do_truncate -> notify_change -> shmem_setattr: F_SEAL_SHRINK / F_SEAL_GROW
+  const sealed = checkSealsTruncate(mm, f, len);
+  if (sealed) return sealed;
   const old = f.size;
   f.size = len;
   if (len >= old) {
@@ -32,6 +36,7 @@ export function sysFtruncate(mm: Mm, index: number, len: bigint): number {
   // shmem_setattr: holebegin = round_up(newsize, PAGE_SIZE); unmap_mapping_range(holebegin, 0, 1)
   const hole = filePages(f);
   for (const proc of mm.sys.procs.length ? mm.sys.procs : [mm]) {
+    if (proc.exited) continue;
     for (const v of proc.arenaVmas()) {
       if (v.file !== f.id) continue;
       const from = Math.max(v.start, v.start + (hole - v.pgoff));

@@ -29,6 +29,7 @@ import { vmaModifyFlags } from './merge.js';
 import { dontneedZap, hasGuard, installPteTables, markPagedOut, punchHole, zapPtes } from './pages.js';
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_GUARD, PTE_MARKER, PTE_MAYBE, type Vma } from './state.js';
 import { classifyLen, EAGAIN, EINVAL, ENOMEM, EPERM, Unsupported } from './syscalls.js';
+import { punchHoleSealed } from './seals.js';
 
 export const EFAULT = 14;
 export const EACCES = 13;
@@ -320,6 +321,8 @@ function madviseRemove(mm: Mm, vma: Vma, start: number, end: number): Step {
     return EACCES;
   }
   userfaultfdRemove(mm, vma);
+  // vfs_fallocate -> shmem_fallocate(PUNCH_HOLE): write seals refuse it (src/model/seals.ts)
+  if (punchHoleSealed(mm, vma.file)) return EPERM;
   mm.hit('madvise.remove');
   const first = vma.pgoff + (start - vma.start);
   punchHole(mm, vma.file, first, first + (end - start));

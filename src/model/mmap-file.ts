@@ -17,6 +17,7 @@ import {
 import { mmPopulate, populateUntracked } from './fault.js';
 import { getUnmappedArea, type Placement } from './placement.js';
 import type { Mm } from './state.js';
+import { checkSealsMmap } from './seals.js';
 import {
   acceptPlacement,
   mmapVmFlags,
@@ -135,11 +136,16 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
     default:
       return err(EINVAL, 'errno.mmap.file_bad_type');
   }
+  // memfd_check_seals_mmap: after the MAP_TYPE switch (src/model/seals.ts)
+  const sealed = checkSealsMmap(mm, file, vmFlags);
+  if (sealed < 0) return { err: -sealed };
+  vmFlags = sealed;
   if (flags & MAP.MAP_NORESERVE && !p.overcommitNever) vmFlags |= VM_NORESERVE;
 
   const populate = vmFlags & VM_LOCKED || (flags & (MAP.MAP_POPULATE | MAP.MAP_NONBLOCK)) === MAP.MAP_POPULATE;
   if (placement.kind === 'outside') {
     mm.outside++;
+    if ((vmFlags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE)) file.outsideWritable = true;
     // vm_mmap_pgoff -> mm_populate still faults the file's pages into the shared page cache
     if (populate) populateUntracked(mm, { file: file.id, flags: vmFlags }, Number(pgoffBig), pages, 'mmap.populate_outside');
     return { placement };

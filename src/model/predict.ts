@@ -12,7 +12,8 @@ import { checkInArena, sysMmap, sysMprotect, sysMunmap, Unsupported } from './sy
 import { MAP } from '../seq/consts.js';
 import { sysMmapFile } from './mmap-file.js';
 import { sysFtruncate } from './ftruncate.js';
-import { sysFork } from './fork.js';
+import { sysExit, sysFork } from './fork.js';
+import { initSeals, sysAddSeals } from './seals.js';
 import { sysUffdCreate, sysUffdRegister, sysUffdUnregister } from './uffd.js';
 import { sysMremap } from './mremap.js';
 import type { FileObj } from './sys.js';
@@ -131,7 +132,15 @@ export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
     }
     case 'fork':
       sysFork(mm);
+      if (c.until === 'exit') mm.hit('fork.child_exits');
       return OK;
+    case 'exit':
+      sysExit(mm);
+      return OK; // the child's wait status: exited with 0
+    case 'add_seals': {
+      const e = sysAddSeals(mm, c.file, c.seals);
+      return e ? failed(e) : OK;
+    }
     case 'uffd_create': {
       const h = sysUffdCreate(mm, c.features);
       return h < 0 ? failed(-h) : { ret: { kind: 'int', value: h }, errno: 0, signal: 0 };
@@ -208,6 +217,13 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
   sys.procs.push(first);
   sys.current = first;
   if (seq.files) sys.declareFiles(seq.files);
+  const pred0: Prediction = { calls: [], snapshots: [], status: 'ok', rules: [] };
+  try {
+    if (seq.files) initSeals(sys, seq.files, profile);
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    return { ...pred0, unsupported: { call: 0, reason: e.message }, detail: `model: files unsupported: ${e.message}` };
+  }
   // the harness tags snapshots with the process only in sequences that fork
   const forks = seq.calls.some((c) => c.op === 'fork');
   const snap = (mm: Mm, after: number) => snapshotOf(mm, after, opts, forks ? mm.proc : undefined);
@@ -235,7 +251,7 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
     rules.push(mm.hits);
     if (opts.snapshotEveryCall || i === n - 1) snapshots.push(snap(sys.current!, i));
     // every waiting parent takes its final snapshot after its child ends, innermost first
-    if (i === n - 1) for (let p = sys.current!.proc - 1; p >= 0; p--) snapshots.push(snap(sys.procs[p]!, i));
+    if (i === n - 1) for (let p = sys.current!.parent; p; p = p.parent) snapshots.push(snap(p, i));
   }
   return pred;
 }

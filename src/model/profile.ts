@@ -19,6 +19,8 @@ export interface Profile {
   thpZeroPage: boolean;
   /** the harness's tmpfs directory (`file tmpfs`) is on a noexec mount; fact `tmpfs_noexec` */
   tmpfsNoexec: boolean;
+  /** vm.memfd_noexec of the harness's pid namespace (0 exec, 1 noexec_seal, 2 enforced); fact `memfd_noexec` */
+  memfdNoexec: number;
   /** vm.max_map_count */
   maxMapCount: number;
   /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
@@ -149,6 +151,7 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     zeroPage: zeroPage !== '0',
     thpZeroPage: facts['thp_zero_page'] !== '0',
     tmpfsNoexec: facts['tmpfs_noexec'] === '1',
+    memfdNoexec: hexFact(facts, 'memfd_noexec') ?? 0,
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
     baseMapCount: baseMapCount ?? 0,

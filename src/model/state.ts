@@ -79,6 +79,10 @@ export class Mm {
   sys: Sys;
   /** 0 = the sequence's first process, n = the n-th fork child */
   proc = 0;
+  /** the process that forked this one (it waits for it) */
+  parent: Mm | null = null;
+  /** a fork {until: exit} child that has run its exit call */
+  exited = false;
 
   constructor(
     readonly arenaPages: number,

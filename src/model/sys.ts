@@ -21,6 +21,13 @@ export interface FileObj {
   cache: Set<number>;
   /** opened O_RDONLY: no FMODE_WRITE */
   readOnly: boolean;
+  /** F_SEAL_* of the inode (src/model/seals.ts): every shmem inode starts with F_SEAL_SEAL
+   *  (mm/shmem.c:__shmem_get_inode); memfd_create may clear it */
+  seals: number;
+  /** inode mode has exec bits (memfd without MFD_NOEXEC_SEAL) */
+  execMode: boolean;
+  /** a VM_SHARED|VM_MAYWRITE mapping of it lies outside the arena (never unmapped by the sequence) */
+  outsideWritable?: boolean;
 }
 
 /** A userfaultfd context (struct userfaultfd_ctx). */
@@ -49,13 +56,13 @@ export class Sys {
   /** Declare the sequence's files (created by the harness before the first call). */
   declareFiles(decls: readonly FileDecl[]): void {
     decls.forEach((d, i) => {
-      this.files.push({ id: this.nextFile++, kind: d.kind, index: i, size: d.size, cache: new Set(), readOnly: d.readOnly === true });
+      this.files.push({ id: this.nextFile++, kind: d.kind, index: i, size: d.size, cache: new Set(), readOnly: d.readOnly === true, seals: 1, execMode: false });
     });
   }
 
   /** mm/shmem.c:shmem_zero_setup - the shmem file behind a MAP_SHARED|MAP_ANONYMOUS mapping of `pages`. */
   newAnonShmem(pages: number): number {
-    const f: FileObj = { id: this.nextFile++, kind: 'anon', index: -1, size: BigInt(pages) * 4096n, cache: new Set(), readOnly: false };
+    const f: FileObj = { id: this.nextFile++, kind: 'anon', index: -1, size: BigInt(pages) * 4096n, cache: new Set(), readOnly: false, seals: 1, execMode: false };
     this.files.push(f);
     return f.id;
   }

@@ -5,7 +5,7 @@
 import { PAGE_SIZE } from '../seq/consts.js';
 import { parseMapsLine } from '../seq/maps.js';
 import type { CallObs, MapsEntry, Ret, RunStatus, SeqObservation, Snapshot } from '../seq/observation.js';
-import type { Call, FileDecl, Sequence } from '../seq/schema.js';
+import { blockEnd, type Call, type FileDecl, type Sequence } from '../seq/schema.js';
 
 export const PROTOCOL_VERSION = '1';
 const FD_NONE = 'ffffffffffffffff'; // fd -1 as u64
@@ -59,21 +59,28 @@ export function encodeCall(c: Call): string {
       return `uffd_register ${hex(c.uffd)} ${addr(c.addr)} ${hex(c.len)} ${hex(c.mode)}`;
     case 'uffd_unregister':
       return `uffd_unregister ${hex(c.uffd)} ${addr(c.addr)} ${hex(c.len)}`;
-    case 'fork':
+    case 'fork': // a closed {until: exit} block is `fork_block <exit index>` (toWire); open: plain
       return 'fork';
+    case 'exit':
+      return 'exit';
+    case 'add_seals':
+      return `add_seals ${hex(c.file)} ${hex(c.seals >>> 0)}`;
     default:
       throw new Error(`the harness protocol has no encoding for ${(c as { op: string }).op}`);
   }
 }
 
 export function encodeFile(f: FileDecl): string {
-  return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}`;
+  return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}${f.flags !== undefined ? ` ${hex(f.flags >>> 0)}` : ''}`;
 }
 
 export function toWire(seq: Sequence): WireSequence {
   const w: WireSequence = {
     arenaPages: seq.arenaPages,
-    lines: seq.calls.map(encodeCall),
+    lines: seq.calls.map((c, i) => {
+      const end = blockEnd(seq.calls, i);
+      return end >= 0 ? `fork_block ${hex(end)}` : encodeCall(c);
+    }),
     returnsAddr: seq.calls.map((c) => c.op === 'mmap' || c.op === 'mremap'),
   };
   if (seq.files?.length) w.files = seq.files.map(encodeFile);

@@ -3,6 +3,7 @@
 import { adviceName, errnoName, flagsToString, MAP, MLOCK, MREMAP, PROT, SIGNALS, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
 import type { CallObs, Ret } from './observation.js';
 import type { Call } from './schema.js';
+import { F_SEAL } from './seals.js';
 import { addrToString, lenToString, type Addr } from './values.js';
 
 export function callToString(c: Call): string {
@@ -39,7 +40,11 @@ export function callToString(c: Call): string {
     case 'uffd_unregister':
       return `ioctl(uffd${c.uffd}, UFFDIO_UNREGISTER, ${range(c.addr, c.len)})`;
     case 'fork':
-      return 'fork()';
+      return c.until === 'exit' ? 'fork() /* the child runs up to exit */' : 'fork()';
+    case 'exit':
+      return '_exit(0) /* in the child; the parent waits for it */';
+    case 'add_seals':
+      return `fcntl(file${c.file}, F_ADD_SEALS, ${flagsToString(c.seals, F_SEAL, '0')})`;
   }
 }
 

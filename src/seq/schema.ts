@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { MADV, MAP, REFUSED_ADVICE, REFUSED_ADVICE_NAMES, MLOCK, MREMAP, PROT, PAGE_SIZE, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
 import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from './values.js';
+import { F_SEAL, MFD } from './seals.js';
 
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
@@ -126,18 +127,30 @@ const uffdRegisterCall = z.strictObject({
   mode: flagsField(UFFDIO_REGISTER_MODE),
 });
 const uffdUnregisterCall = z.strictObject({ op: z.literal('uffd_unregister'), uffd: z.number().int().min(0).max(MAX_UFFDS - 1), ...rangeFields });
-const forkCall = z.strictObject({ op: z.literal('fork') }).describe('the child continues the sequence while the parent waits');
+const forkCall = z
+  .strictObject({
+    op: z.literal('fork'),
+    until: z.literal('exit').optional().describe('"exit": the child runs the calls up to the matching exit call and _exits, then the parent goes on'),
+  })
+  .describe('without until: the child continues the sequence while the parent waits');
+const exitCall = z.strictObject({ op: z.literal('exit') }).describe('ends the child of the open fork {until: "exit"}; its result is the child\'s wait status, recorded by the parent');
+const addSealsCall = z.strictObject({
+  op: z.literal('add_seals'),
+  file: z.number().int().min(0).max(MAX_FILES - 1),
+  seals: flagsField(F_SEAL).describe('fcntl(fd, F_ADD_SEALS, seals): F_SEAL_* names joined by "|", or hex'),
+});
 
 export const callSchema = z.discriminatedUnion('op', [
   mmapCall, munmapCall, mprotectCall, touchCall, madviseCall, mremapCall, mlockCall, mlock2Call, munlockCall,
   msealCall, anonNameCall, ftruncateCall, uffdCreateCall, uffdRegisterCall, uffdUnregisterCall, forkCall,
+  exitCall, addSealsCall,
 ]);
 export type Call = z.output<typeof callSchema>;
 export type CallInput = z.input<typeof callSchema>;
 export type Op = Call['op'];
 export const OPS: readonly Op[] = [
   'mmap', 'munmap', 'mprotect', 'touch', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal',
-  'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork',
+  'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'exit', 'add_seals',
 ];
 
 /** A file the sequence declares; the harness creates it privately (never a host path). */
@@ -145,6 +158,7 @@ export const fileSchema = z.strictObject({
   kind: z.enum(['memfd', 'tmpfs']).describe('memfd_create, or a file in a private tmpfs directory of the harness (unlinked after open)'),
   size: lenField.refine((v) => v <= BigInt(MAX_ARENA_PAGES * PAGE_SIZE), { message: `file size must be at most ${MAX_ARENA_PAGES} pages` }),
   readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size)'),
+  flags: flagsField(MFD).optional().describe('memfd_create flags (memfd only): MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC; absent = 0'),
 });
 export type FileDecl = z.output<typeof fileSchema>;
 
@@ -241,7 +255,7 @@ export const sequenceSchema = z
     seq.calls.forEach((c, i) => {
       const problem = arenaProblem(c, seq.arenaPages);
       if (problem) ctx.addIssue({ code: 'custom', path: ['calls', i], message: problem });
-      const file = c.op === 'mmap' ? c.fd : c.op === 'ftruncate' ? c.file : undefined;
+      const file = c.op === 'mmap' ? c.fd : c.op === 'ftruncate' || c.op === 'add_seals' ? c.file : undefined;
       if (file !== undefined && file >= nfiles) ctx.addIssue({ code: 'custom', path: ['calls', i, c.op === 'mmap' ? 'fd' : 'file'], message: `file ${file} is not declared (the sequence declares ${nfiles} file(s))` });
       if (c.op === 'uffd_create') uffds++;
       if ((c.op === 'uffd_register' || c.op === 'uffd_unregister') && c.uffd >= uffds) ctx.addIssue({ code: 'custom', path: ['calls', i, 'uffd'], message: `userfaultfd ${c.uffd} has not been created by an earlier uffd_create` });
@@ -255,7 +269,38 @@ export const sequenceSchema = z
       ctx.addIssue({ code: 'custom', path: ['calls'], message: `${seq.calls.length} calls on a ${seq.arenaPages}-page arena: calls x arenaPages = ${seq.calls.length * seq.arenaPages} is over the limit of ${MAX_CALL_PAGES} (every call snapshots the whole arena; split the sequence or use a smaller arena)` });
     }
     if (seq.calls.filter((c) => c.op === 'fork').length > 4) ctx.addIssue({ code: 'custom', path: ['calls'], message: 'at most 4 fork calls per sequence' });
+    forkBlockProblems(seq.calls).forEach(([i, message]) => ctx.addIssue({ code: 'custom', path: ['calls', i], message }));
+    seq.files?.forEach((f, i) => {
+      if (f.flags !== undefined && f.kind !== 'memfd') ctx.addIssue({ code: 'custom', path: ['files', i, 'flags'], message: 'memfd_create flags need kind memfd' });
+    });
   });
+
+/**
+ * A fork {until: "exit"} opens a block that the next exit call closes (the child runs the calls in
+ * between); blocks do not nest and hold no fork at all. A block left open runs to the end of the
+ * sequence, like a plain fork. Returns [call index, problem] pairs.
+ */
+export function forkBlockProblems(calls: readonly Call[]): [number, string][] {
+  const out: [number, string][] = [];
+  let open = -1;
+  calls.forEach((c, i) => {
+    if (c.op === 'fork' && open >= 0) out.push([i, `fork inside the child block of the fork at call ${open} (blocks do not nest)`]);
+    else if (c.op === 'fork' && c.until === 'exit') open = i;
+    else if (c.op === 'exit') {
+      if (open < 0) out.push([i, 'exit without an open fork {until: "exit"} before it']);
+      open = -1;
+    }
+  });
+  return out;
+}
+
+/** The index of the exit call that closes the block of the fork at `i`, or -1 (open to the end). */
+export function blockEnd(calls: readonly Call[], i: number): number {
+  const c = calls[i];
+  if (!c || c.op !== 'fork' || c.until !== 'exit') return -1;
+  for (let j = i + 1; j < calls.length; j++) if (calls[j]!.op === 'exit') return j;
+  return -1;
+}
 export type Sequence = z.output<typeof sequenceSchema>;
 export type SequenceInput = z.input<typeof sequenceSchema>;
 
@@ -267,6 +312,8 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
   const inside = (a: Addr) => addrBytes(a) < arenaBytes || (a.page === arenaPages && a.off === 0);
   switch (c.op) {
     case 'fork':
+    case 'exit':
+    case 'add_seals':
     case 'uffd_create':
     case 'ftruncate':
       return null;
