@@ -4,8 +4,17 @@
 // snapshot), and userfaultfd with the resolver process forked before the arena exists. Copied
 // from the harness on purpose: the program must stay self-contained.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../runner/harness-build.js';
 import type { Features } from './repro-c-runtime.js';
 import { uffdC } from './repro-c-uffd.js';
+
+/** fork {until: exit} blocks: harness-c/repro/fork-block.c, with the uffd bookkeeping if needed. */
+function forkBlockC(begin: string): string {
+  const src = readFileSync(join(projectRoot(), 'harness-c', 'repro', 'fork-block.c'), 'utf8');
+  return '\n' + src.replace(/\tBLOCK_BEGIN\(\);[^\n]*\n/g, begin);
+}
 
 export function opsC(f: Features): string {
   const begin = f.uffd ? '\tbegin();\n' : '';
@@ -51,7 +60,7 @@ ${begin}	errno = 0;
 	ret = syscall(nr, a1, a2, a3, a4, a5, a6);
 	end(i, (uint64_t)ret, ret == -1 ? errno : 0, 0);
 }
-` : ''}${f.files ? filesC(f.tmpfs) : ''}${f.touch ? touchC(f) : ''}${f.fork ? forkC(begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
+` : ''}${f.files ? filesC(f.tmpfs) : ''}${f.touch ? touchC(f) : ''}${f.fork ? forkC(begin) : ''}${f.ops.has('exit') ? forkBlockC(begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
 }
 
 function touchC(f: Features): string {
@@ -200,9 +209,10 @@ function forkC(begin: string): string {
 static void do_fork(int i)
 {
 	long parent = syscall(SYS_getpid), pid;
-	int st = 0;
+	int st = 0, child_no;
 
 ${begin}	errno = 0;
+	child_no = __atomic_add_fetch(&sh->nprocs, 1, __ATOMIC_SEQ_CST);
 	pid = syscall(SYS_fork);	/* no atfork handlers, no libc bookkeeping */
 	if (pid < 0) {
 		end(i, (uint64_t)-1, errno, 0);
@@ -213,7 +223,7 @@ ${begin}	errno = 0;
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		if (syscall(SYS_getppid) != parent)
 			_exit(EXIT_CRASHED | SIGKILL);
-		proc_no++;
+		proc_no = child_no;
 		obs_open();	/* /proc/self now names this process */
 		end(i, 0, 0, 0);
 		return;
@@ -223,7 +233,7 @@ ${begin}	errno = 0;
 	observe(sh->nr_done - 1, 0);
 	if (WIFSIGNALED(st) && !sh->crash_sig) {
 		sh->crash_sig = WTERMSIG(st);
-		sh->crash_proc = proc_no + 1;
+		sh->crash_proc = child_no;
 	}
 	if (WIFSIGNALED(st))
 		leave(EXIT_CRASHED | WTERMSIG(st));
@@ -281,7 +291,7 @@ static int create_files(void)
 	for (i = 0; i < NR_FILES; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
 		if (!file_decl[i].tmpfs)
-			fd = (int)syscall(SYS_memfd_create, name, 0);
+			fd = (int)syscall(SYS_memfd_create, name, file_decl[i].mfd_flags);
 		else {
 ${tmpfs ? '\t\t\tsnprintf(path, sizeof(path), "%s/%s", tmpfs_dir, name);\n\t\t\tfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);\n\t\t\tif (fd >= 0 && unlink(path) != 0)\n\t\t\t\treturn -1;' : '\t\t\tfd = -1;'}
 		}

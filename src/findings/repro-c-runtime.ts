@@ -101,6 +101,7 @@ struct shared {
 	int nr_file_ids;
 	volatile uint32_t nev;	/* userfaultfd events recorded by the resolver so far */
 	volatile uint32_t stuck;	/* the resolver met a fault that cannot be resolved */
+	int nprocs;		/* fork children so far: the next one is number nprocs + 1 */
 	uint8_t ev_ring[EV_RING];
 };
 _Static_assert(sizeof(struct shared) < PMD_SIZE, "the shared state must stay below 2 MiB");

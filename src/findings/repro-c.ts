@@ -15,7 +15,8 @@ import type { Prediction, Profile } from '../model/index.js';
 import { adviceName, ERRNO, flagsToString, MADV, MAP, MLOCK, MREMAP, PAGE_SIZE, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MODE, type FlagTable } from '../seq/consts.js';
 import type { CallObs, MapsEntry, Snapshot } from '../seq/observation.js';
 import { callLine, callToString } from '../seq/render.js';
-import type { Call, Sequence } from '../seq/schema.js';
+import { blockEnd, type Call, type Sequence } from '../seq/schema.js';
+import { F_ADD_SEALS } from '../seq/seals.js';
 import type { Addr } from '../seq/values.js';
 import { UsageError } from '../util/errors.js';
 import { opsC } from './repro-c-ops.js';
@@ -129,8 +130,13 @@ class Emitter {
         return `uffd_register(${i}, ${c.uffd}, ${this.addr(c.addr)}, ${this.len(c.len)}, ${this.flags(c.mode, UFFDIO_REGISTER_MODE)});`;
       case 'uffd_unregister':
         return `uffd_unregister(${i}, ${c.uffd}, ${this.addr(c.addr)}, ${this.len(c.len)});`;
-      case 'fork':
+      case 'fork': // a closed {until: exit} block is written by renderReproC (fork_block)
         return `do_fork(${i});`;
+      case 'exit':
+        return `block_exit(${i});`;
+      case 'add_seals': // fs/fcntl.c: the seals travel as unsigned int
+        this.defines.set('F_ADD_SEALS', String(F_ADD_SEALS));
+        return sys('SYS_fcntl', `file_fd[${c.file}]`, 'F_ADD_SEALS', `0x${(c.seals >>> 0).toString(16)}`);
     }
     throw new UsageError(`the C reproducer cannot express call ${i} (${callToString(c as Call)})`);
   }
@@ -142,6 +148,7 @@ const kindOf = (c: Call) => (c.op === 'mmap' || c.op === 'mremap' ? 'a' : c.op =
 /** A call's comment: what it is, what the model expects, and what fork and uffd_create do besides. */
 function callComment(i: number, c: Call, o: CallObs | undefined, handle: number): string {
   const text = commentSafe(o ? callLine(c, o) + (o.event ? ` [uffd: ${o.event}]` : '') : `${callToString(c)} (not predicted)`);
+  if (c.op === 'fork' && c.until === 'exit') return `/* ${i}: ${text}; the child runs the block and exits, this process waits for it and goes on */`;
   if (c.op === 'fork') return `/* ${i}: ${text}; the child goes on with the next call, this process waits for it */`;
   if (c.op === 'uffd_create') return `/* ${i}: ${text}; handle ${handle} */`;
   return `/* ${i}: ${text} */`;
@@ -200,7 +207,7 @@ export function renderReproC(input: ReproInput): string {
   for (const s of snaps) if (s.pagemap !== undefined && s.pagemap.length !== seq.arenaPages) throw new Error(`repro: a pagemap of ${s.pagemap.length} pages for a ${seq.arenaPages}-page arena`);
   const ops = new Set(seq.calls.map((c) => c.op));
   const f: Features = {
-    syscalls: seq.calls.some((c) => !['touch', 'fork', 'uffd_create', 'uffd_register', 'uffd_unregister'].includes(c.op)),
+    syscalls: seq.calls.some((c) => !['touch', 'fork', 'exit', 'uffd_create', 'uffd_register', 'uffd_unregister'].includes(c.op)),
     touch: ops.has('touch'),
     exec: seq.calls.some((c) => c.op === 'touch' && c.access === 'exec'),
     fork: ops.has('fork'),
@@ -273,7 +280,7 @@ export function renderReproC(input: ReproInput): string {
   w('/* exit status of the sequence\'s processes (harness-c/harness.h) */', 'enum { EXIT_MAPS = 5, EXIT_FENCE = 6, EXIT_RESOLVER = 8, EXIT_FILES = 9, EXIT_CRASHED = 0x80 };', '');
   w(TYPES_C);
   w('struct errno_name { int err; const char *name; };');
-  if (f.files) w('struct file_decl { int tmpfs, ro; uint64_t size; };');
+  if (f.files) w('struct file_decl { int tmpfs, ro; uint64_t size; unsigned int mfd_flags; };');
   w('', '/* the sequence and the expectation, at the end of the program */');
   w('static const char *const call_text[NR_CALLS + 1];', 'static const char call_kind[NR_CALLS + 1];', 'static const struct expect expected[NR_EXPECTED + 1];', 'static const struct expect_snap expected_snaps[NR_SNAPS + 1];');
   w(`static const struct errno_name errno_names[${Object.keys(ERRNO).length + 1}];`);
@@ -283,9 +290,18 @@ export function renderReproC(input: ReproInput): string {
   w(...tablesC(seq, model, snaps, nExpected, f));
   w('/* ------------------------------------------------------------------ the calls */', '');
   w('static void run_sequence(void)', '{');
+  let blockExit = -1; // inside a fork {until: exit} block: its calls run in the child only
   seq.calls.forEach((c, i) => {
     const handle = seq.calls.slice(0, i).filter((x) => x.op === 'uffd_create').length;
-    w(`\t${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`, `\t${statements[i]}`);
+    const t = blockExit >= 0 ? '\t\t' : '\t';
+    const end = blockEnd(seq.calls, i);
+    const stmt = end >= 0 ? `if (fork_block(${i}, ${end}) == 0) {` : statements[i];
+    w(`${t}${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`, `${t}${stmt}`);
+    if (end >= 0) blockExit = end;
+    if (i === blockExit) {
+      w('\t}');
+      blockExit = -1;
+    }
   });
   w('}', '');
   const steps = ['setup_arena()', f.tmpfs ? 'make_tmpfs_dir()' : '', f.uffd ? 'probe_uffd_mode()' : ''].filter(Boolean);
@@ -317,7 +333,7 @@ function tablesC(seq: Sequence, model: Prediction, snaps: readonly Snapshot[], n
   w('\t{ 0, NULL },', '};', '');
   if (f.files) {
     w('static const struct file_decl file_decl[NR_FILES] = {');
-    seq.files!.forEach((x, i) => w(`\t{ ${x.kind === 'tmpfs' ? 1 : 0}, ${x.readOnly ? 1 : 0}, 0x${x.size.toString(16)} },\t/* f${i}: ${x.kind}${x.readOnly ? ', read-only' : ''} */`));
+    seq.files!.forEach((x, i) => w(`\t{ ${x.kind === 'tmpfs' ? 1 : 0}, ${x.readOnly ? 1 : 0}, 0x${x.size.toString(16)}, 0x${((x.flags ?? 0) >>> 0).toString(16)} },\t/* f${i}: ${x.kind}${x.readOnly ? ', read-only' : ''}${x.flags ? `, memfd_create flags 0x${x.flags.toString(16)}` : ''} */`));
     w('};', '');
   }
   w('/* per call: return value (RET_INT value, or RET_ADDR page and offset), errno, signal, userfaultfd events */');

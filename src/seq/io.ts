@@ -8,6 +8,7 @@ import { adviceName, MAP, MLOCK, MREMAP, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MOD
 import { FORMAT_VERSION, MAX_CALLS, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
 import { addrToString, lenToString, type Addr } from './values.js';
 import { flagsToString } from './consts.js';
+import { F_SEAL, MFD } from './seals.js';
 
 export { jsonPathOf };
 
@@ -52,6 +53,7 @@ export const FLAG_FIELDS: Readonly<Record<string, { table: FlagTable; zero: stri
   prot: { table: PROT, zero: 'PROT_NONE' },
   mode: { table: UFFDIO_REGISTER_MODE, zero: '0' },
   features: { table: UFFD_FEATURE, zero: '0' },
+  seals: { table: F_SEAL, zero: '0' },
 };
 const OP_FLAGS: Readonly<Partial<Record<Call['op'], FlagTable>>> = { mmap: MAP, mremap: MREMAP, mlock2: MLOCK, mseal: {} };
 
@@ -77,7 +79,12 @@ export function sequenceToInput(s: Sequence): SequenceInput {
   if (s.origin !== undefined) o.origin = s.origin;
   const { vmafuzz, name, description, arenaPages, origin } = o;
   const known = s.known && { ...s.known, requires: s.known.requires.map((r) => r.input) };
-  const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}) }));
+  const files = s.files?.map((f) => ({
+    kind: f.kind,
+    size: lenToString(f.size),
+    ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}),
+    ...(f.flags !== undefined ? { flags: flagsToString(f.flags, MFD) } : {}),
+  }));
   return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
 }
 

@@ -40,9 +40,9 @@ export function callToString(c: Call): string {
     case 'uffd_unregister':
       return `ioctl(uffd${c.uffd}, UFFDIO_UNREGISTER, ${range(c.addr, c.len)})`;
     case 'fork':
-      return c.until === 'exit' ? 'fork() /* the child runs up to exit */' : 'fork()';
-    case 'exit':
-      return '_exit(0) /* in the child; the parent waits for it */';
+      return c.until === 'exit' ? 'fork(until exit)' : 'fork()';
+    case 'exit': // the block's child _exit(0)s; the parent records its wait status
+      return 'exit()';
     case 'add_seals':
       return `fcntl(file${c.file}, F_ADD_SEALS, ${flagsToString(c.seals, F_SEAL, '0')})`;
   }

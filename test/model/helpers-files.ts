@@ -68,3 +68,18 @@ export function pm(w: World): string {
 }
 
 export const SHARED = MAP.MAP_SHARED;
+
+/** A memfd created with memfd_create flags by name: 'seal' MFD_ALLOW_SEALING, 'noexec' MFD_NOEXEC_SEAL, 'exec' MFD_EXEC. */
+export function sealable(size: number | bigint, ...words: string[]): FileDecl {
+  const F: Record<string, number> = { seal: 0x2, noexec: 0x8, exec: 0x10 };
+  return { kind: 'memfd', size: len(size), flags: words.reduce((f, w) => f | (F[w] ?? Number(w)), 0) };
+}
+
+/** fcntl(F_ADD_SEALS) with seals by name: seal, shrink, grow, write, future, exec. */
+export function addSeals(file: number, ...words: string[]): Call {
+  const S: Record<string, number> = { seal: 0x1, shrink: 0x2, grow: 0x4, write: 0x8, future: 0x10, exec: 0x20 };
+  return { op: 'add_seals', file, seals: words.reduce((f, w) => f | (S[w] ?? Number(w)), 0) >>> 0 };
+}
+
+export const forkBlock = (): Call => ({ op: 'fork', until: 'exit' });
+export const exit = (): Call => ({ op: 'exit' });

@@ -8,6 +8,8 @@ import { mmap, mprotect, munmap, touch, world } from './helpers.js';
 import { fmmap, memfd } from './helpers-files.js';
 import { S_MEM } from './rules-mem.scenarios.js';
 import { S_FILES } from './rules-files.scenarios.js';
+import { S_SEALS } from './rules-seals.scenarios.js';
+import { initSeals } from '../../src/model/seals.js';
 import type { FileDecl } from '../../src/seq/schema.js';
 
 const p61 = () => makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise' });
@@ -138,6 +140,8 @@ const S: Record<RuleId, Scenario> = {
   ...S_MEM,
   // files, ftruncate, fork, mremap, userfaultfd (test/model/rules-files.scenarios.ts)
   ...S_FILES,
+  // memfd seals, fork {until: exit} (test/model/rules-seals.scenarios.ts)
+  ...S_SEALS,
 };
 
 describe('rule reachability', () => {
@@ -150,6 +154,7 @@ describe('rule reachability', () => {
       const s = S[id];
       const w = world(s.arena ?? 8, s.profile ?? {});
       if (s.files) w.mm.sys.declareFiles(s.files);
+      if (s.files) initSeals(w.mm.sys, s.files, w.mm.profile); // memfd_create flags (src/model/seals.ts)
       if (s.setup) w.ok(...s.setup);
       s.tweak?.(w);
       w.run(s.call);

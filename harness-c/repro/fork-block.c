@@ -1,0 +1,61 @@
+/* ------------------------------------------------------------------ fork {until: exit} */
+
+/*
+ * harness-c/child.c:exec_fork for fork_block: the child runs the calls of the block and ends at
+ * its exit call (block_exit); this process waits for it. When the child exited there with 0, the
+ * exit call's result is that status and this process goes on after the block (returns 1); a child
+ * that died or stopped anywhere else ends the sequence as a plain fork does. Returns 0 in the
+ * child (and where fork failed, like the harness, which then runs the block itself).
+ */
+static int in_block;
+
+static int fork_block(int i, int exit_call)
+{
+	long parent = syscall(SYS_getpid), pid;
+	int st = 0, child_no;
+
+	BLOCK_BEGIN();
+	errno = 0;
+	child_no = __atomic_add_fetch(&sh->nprocs, 1, __ATOMIC_SEQ_CST);
+	pid = syscall(SYS_fork);	/* no atfork handlers, no libc bookkeeping */
+	if (pid < 0) {
+		end(i, (uint64_t)-1, errno, 0);
+		return 0;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (syscall(SYS_getppid) != parent)
+			_exit(EXIT_CRASHED | SIGKILL);
+		proc_no = child_no;
+		in_block = 1;
+		obs_open();	/* /proc/self now names this process */
+		end(i, 0, 0, 0);
+		return 0;
+	}
+	while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && sh->nr_done == exit_call) {
+		BLOCK_BEGIN();	/* the child's events were recorded with its own calls */
+		end(exit_call, 0, 0, 0);	/* exited, status 0 */
+		return 1;
+	}
+	observe(sh->nr_done - 1, 0);
+	if (WIFSIGNALED(st) && !sh->crash_sig) {
+		sh->crash_sig = WTERMSIG(st);
+		sh->crash_proc = child_no;
+	}
+	if (WIFSIGNALED(st))
+		leave(EXIT_CRASHED | WTERMSIG(st));
+	leave(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_CRASHED);
+}
+
+/* The exit call (harness-c/child.c:exec_exit): ends the block's child; elsewhere EINVAL. */
+static void block_exit(int i)
+{
+	if (!in_block) {
+		BLOCK_BEGIN();
+		end(i, (uint64_t)-1, EINVAL, 0);
+		return;
+	}
+	_exit(0);
+}
