@@ -156,9 +156,12 @@ void exec_fork(const struct op *o, struct res *r) {
     leave(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_CRASHED);
 }
 
-// exit: ends a fork_block child (its records are all published). Anywhere else it is refused.
+// exit: ends a fork_block child (its records are all published), after a snapshot of its arena
+// when snapshots are not taken after every call. Anywhere else it is refused.
 void exec_exit(const struct op *o, struct res *r) {
     (void)o;
     if (!ps.in_block) { r->ret = (uint64_t)-1; r->err = EINVAL; return; }
+    // the child's last view, unless every call already took one
+    if (!(seq_opts & OPT_EVERY_CALL)) snapshot((long)res->last_call - 1);
     _exit(0);
 }

@@ -237,6 +237,8 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
     mm.hits = [];
     sys.events = [];
     let obs: CallObs;
+    // the child of a fork {until: exit} block shows its arena before it exits (the harness's exec_exit)
+    if (seq.calls[i]!.op === 'exit' && mm.parent && !opts.snapshotEveryCall) snapshots.push(snap(mm, i - 1));
     try {
       obs = applyCall(mm, seq.calls[i]!, opts.kernelPlacement?.(i));
     } catch (e) {
