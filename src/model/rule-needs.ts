@@ -88,6 +88,8 @@ export const RULE_NEEDS: Partial<Record<RuleId, readonly Need[]>> = {
   'errno.madvise.keeponfork_droppable': [{ row: 'mmap.map_droppable', on: true }],
   'errno.madvise.dodump_droppable': [{ row: 'mmap.map_droppable', on: true }],
   'mlock.unsupported_vma': [{ row: 'mmap.map_droppable', on: true }],
+  // memfd seals (src/model/seals.ts)
+  'add_seals.exec_implies_write': [{ row: 'memfd.exec_seal_implies_write', on: true }],
   // version rows (src/model/profile-rows*.ts)
   'anon_vma.refuse.faulted_into_unfaulted': [{ row: 'anon_vma.merge_faulted_into_unfaulted', on: false }],
   'merge.anon_pgoff_refused': [{ row: 'merge.anon_pgoff', on: true }],
