@@ -60,7 +60,7 @@ ${begin}	errno = 0;
 	ret = syscall(nr, a1, a2, a3, a4, a5, a6);
 	end(i, (uint64_t)ret, ret == -1 ? errno : 0, 0);
 }
-` : ''}${f.files ? filesC(f.tmpfs) : ''}${f.touch ? touchC(f) : ''}${f.fork ? forkC(begin) : ''}${f.ops.has('exit') ? forkBlockC(begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
+` : ''}${f.files ? filesC(f.tmpfs) : ''}${f.touch ? touchC(f) : ''}${f.fork && f.plainFork !== false ? forkC(begin) : ''}${f.ops.has('exit') ? forkBlockC(begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
 }
 
 function touchC(f: Features): string {

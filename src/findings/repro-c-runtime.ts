@@ -12,6 +12,8 @@ export interface Features {
   touch: boolean;
   exec: boolean;
   fork: boolean;
+  /** a fork whose child goes on (a fork {until: exit} block needs only fork_block) */
+  plainFork?: boolean;
   uffd: boolean;
   files: boolean;
   tmpfs: boolean;

@@ -211,6 +211,7 @@ export function renderReproC(input: ReproInput): string {
     touch: ops.has('touch'),
     exec: seq.calls.some((c) => c.op === 'touch' && c.access === 'exec'),
     fork: ops.has('fork'),
+    plainFork: seq.calls.some((c, i) => c.op === 'fork' && blockEnd(seq.calls, i) < 0),
     uffd: ops.has('uffd_create'),
     files: (seq.files?.length ?? 0) > 0,
     tmpfs: (seq.files ?? []).some((x) => x.kind === 'tmpfs'),
