@@ -137,7 +137,7 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
       return err(EINVAL, 'errno.mmap.file_bad_type');
   }
   // memfd_check_seals_mmap: after the MAP_TYPE switch (src/model/seals.ts)
-  const sealed = checkSealsMmap(mm, file, vmFlags);
+  const sealed = checkSealsMmap(mm, file, vmFlags, fixed && placement.kind === 'arena' ? [start, end] : undefined);
   if (sealed < 0) return { err: -sealed };
   vmFlags = sealed;
   if (flags & MAP.MAP_NORESERVE && !p.overcommitNever) vmFlags |= VM_NORESERVE;

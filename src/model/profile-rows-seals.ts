@@ -23,7 +23,20 @@ export const PROFILE_ROWS_SEALS: readonly ProfileRow[] = [
     since: [6, 11, 0],
     lastOld: [6, 3, 0],
     inferred: true,
-    evidence: '7.3.4 src: memfd_add_seals "SEAL_EXEC implies SEAL_WRITE"; 6.18.44 host: implied (corpus/selftest/memfd-seal-exec-implies-write.json); the first release is from the commit history, not verified in source',
+    evidence: '6.12.117 and 7.3.4 src: memfd_add_seals "SEAL_EXEC implies SEAL_WRITE"; 6.18.44 host: implied (corpus/selftest/memfd-seal-exec-implies-write.json); the first release is from the commit history, not verified in source',
     ref: '7.3 mm/memfd.c:memfd_add_seals vs 6.3 mm/memfd.c:memfd_add_seals ("mm/memfd: add write seals when apply SEAL_EXEC to executable memfd")',
+  },
+  {
+    id: 'memfd.seal_check_in_do_mmap',
+    description:
+      'A shared writable mmap of a write-sealed memfd is refused in do_mmap, before anything is unmapped: a refused ' +
+      'MAP_FIXED leaves the old mapping. Older kernels refuse F_SEAL_FUTURE_WRITE (without F_SEAL_WRITE) only in ' +
+      'shmem_mmap, after __mmap_region unmapped the MAP_FIXED range: the old mapping is gone (F_SEAL_WRITE itself ' +
+      'fails earlier, in mmap_region\'s mapping_map_writable).',
+    since: [6, 12, 0],
+    lastOld: [6, 1, 176],
+    inferred: true,
+    evidence: '6.1.176 src: shmem_mmap -> seal_check_write after do_mas_munmap; 6.12.117 and 7.3.4 src: do_mmap -> memfd_check_seals_mmap',
+    ref: '7.3 mm/mmap.c:do_mmap -> mm/memfd.c:memfd_check_seals_mmap vs 6.1 mm/mmap.c:__mmap_region (do_mas_munmap, then mmap_file) -> mm/shmem.c:shmem_mmap seal_check_write',
   },
 ];

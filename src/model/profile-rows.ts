@@ -59,6 +59,7 @@ export const ROW_IDS = [
   // memfd seals (src/model/seals.ts)
   'memfd.seal_exec',
   'memfd.exec_seal_implies_write',
+  'memfd.seal_check_in_do_mmap',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 

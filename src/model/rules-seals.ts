@@ -11,6 +11,7 @@ export const RULES_SEALS = {
   'add_seals.ok': 'seals added to the inode (mm/memfd.c:memfd_add_seals)',
   // seals seen by other calls
   'errno.mmap.write_sealed': 'EPERM: MAP_SHARED|PROT_WRITE of a write-sealed memfd (mm/memfd.c:memfd_check_seals_mmap, check_write_seal)',
+  'mmap.file.sealed_after_unmap': 'before 6.12: F_SEAL_FUTURE_WRITE refuses the shared writable mapping in shmem_mmap, after the MAP_FIXED range was unmapped (6.1 mm/mmap.c:__mmap_region, mm/shmem.c:shmem_mmap)',
   'mmap.file.sealed_no_maywrite': 'MAP_SHARED read-only of a write-sealed memfd: VM_MAYWRITE cleared, mprotect(PROT_WRITE) EACCES later (mm/memfd.c:check_write_seal)',
   'errno.ftruncate.sealed': 'EPERM: F_SEAL_SHRINK shrinking or F_SEAL_GROW growing (mm/shmem.c:shmem_setattr)',
   'errno.madvise.remove_sealed': 'EPERM: MADV_REMOVE punching a hole in a write-sealed file (mm/shmem.c:shmem_fallocate)',

@@ -10,7 +10,7 @@ import { VM_MAYWRITE, VM_SHARED, VM_WRITE } from './flags.js';
 import type { Profile } from './profile.js';
 import type { Mm } from './state.js';
 import type { FileObj, Sys } from './sys.js';
-import { EINVAL, EPERM, Unsupported } from './syscalls.js';
+import { EINVAL, EPERM, sysMunmap, Unsupported } from './syscalls.js';
 
 export const EBUSY = 16;
 const WRITE_SEALS = F_SEAL.F_SEAL_WRITE | F_SEAL.F_SEAL_FUTURE_WRITE;
@@ -98,9 +98,16 @@ export function sysAddSeals(mm: Mm, index: number, sealsArg: number): number {
  * (EPERM) and a shared read-only one loses VM_MAYWRITE, so mprotect(PROT_WRITE) is EACCES later.
  * Returns the new vm_flags or a negative errno.
  */
-export function checkSealsMmap(mm: Mm, f: FileObj, vmFlags: number): number {
+export function checkSealsMmap(mm: Mm, f: FileObj, vmFlags: number, fixedRange?: [number, number]): number {
   if (!(f.seals & WRITE_SEALS) || !(vmFlags & VM_SHARED)) return vmFlags;
   if (vmFlags & VM_WRITE) {
+    // row memfd.seal_check_in_do_mmap off: F_SEAL_WRITE fails in mmap_region (mapping_map_writable,
+    // nothing unmapped yet), F_SEAL_FUTURE_WRITE only in shmem_mmap after the range was unmapped
+    if (!mm.profile.rows['memfd.seal_check_in_do_mmap'] && !(f.seals & F_SEAL.F_SEAL_WRITE) && fixedRange && mm.intersect(fixedRange[0], fixedRange[1])) {
+      const e = sysMunmap(mm, { page: fixedRange[0], off: 0 }, BigInt(fixedRange[1] - fixedRange[0]) * 4096n);
+      if (e) return -e;
+      mm.hit('mmap.file.sealed_after_unmap');
+    }
     mm.hit('errno.mmap.write_sealed');
     return -EPERM;
   }

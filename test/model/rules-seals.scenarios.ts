@@ -1,6 +1,6 @@
 // One scenario per rule of src/model/rules-seals.ts (memfd seals, fork {until: exit}), for
 // test/model/rules.test.ts (rule reachability). Files are created with their memfd_create flags.
-import type { Profile } from '../../src/model/index.js';
+import { makeProfile, type Profile } from '../../src/model/index.js';
 import type { RULES_SEALS } from '../../src/model/rules-seals.js';
 import { MADV } from '../../src/seq/consts.js';
 import type { Call, FileDecl } from '../../src/seq/schema.js';
@@ -28,6 +28,12 @@ export const S_SEALS: Record<keyof typeof RULES_SEALS, SealsScenario> = {
   'add_seals.deny_writable': { files: s4, call: addSeals(0, 'write') },
   'add_seals.ok': { files: s4, call: addSeals(0, 'grow') },
   'errno.mmap.write_sealed': { files: s4, setup: [addSeals(0, 'future')], call: fmmap(0, 1, 'rw', 0, 0, 'shared', 'fixed') },
+  'mmap.file.sealed_after_unmap': {
+    profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise' }),
+    files: s4,
+    setup: [fmmap(0, 1, 'r', 0, 0, 'fixed'), addSeals(0, 'future')],
+    call: fmmap(0, 1, 'rw', 0, 0, 'shared', 'fixed'),
+  },
   'mmap.file.sealed_no_maywrite': { files: s4, setup: [addSeals(0, 'write')], call: fmmap(0, 1, 'r', 0, 0, 'shared', 'fixed') },
   'errno.ftruncate.sealed': { files: s4, setup: [addSeals(0, 'shrink')], call: ftruncate(0, 1) },
   'errno.madvise.remove_sealed': { files: s4, setup: [fmmap(0, 1, 'rw', 0, 0, 'shared', 'fixed'), addSeals(0, 'future')], call: madvise(0, 1, MADV.MADV_REMOVE) },

@@ -89,6 +89,19 @@ describe('write seals and later mappings', () => {
     expectLayout(w, 'AAAA'); // the refused MAP_FIXED left the old mapping alone
   });
 
+  it('before 6.12 a refused MAP_FIXED under F_SEAL_FUTURE_WRITE has already unmapped the old range (F_SEAL_WRITE has not)', () => {
+    //      0123
+    //      AAAA   private r-- mapping of the file, replaced by a refused shared rw one
+    const p61 = makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise' });
+    const w = files([sealable(4, 'seal'), sealable(4, 'seal')], p61).ok(fmmap(0, 4, 'r', 0, 0, 'fixed'), addSeals(0, 'future'));
+    expect(w.errno(fmmap(0, 4, 'rw', 0, 0, 'shared', 'fixed'))).toBe(EPERM);
+    expect(w.hits).toContain('mmap.file.sealed_after_unmap');
+    expectLayout(w, '................');
+    const v = files([sealable(4, 'seal')], p61).ok(fmmap(0, 4, 'r', 0, 0, 'fixed'), addSeals(0, 'write'));
+    expect(v.errno(fmmap(0, 4, 'rw', 0, 0, 'shared', 'fixed'))).toBe(EPERM);
+    expectLayout(v, 'AAAA............');
+  });
+
   it('F_SEAL_FUTURE_WRITE leaves older mappings writable: they differ from new ones and do not merge', () => {
     //      0123
     //      AABB   A shared r-- made before the seal ("mw"), B after it (no "mw")
