@@ -12,7 +12,7 @@ export const PROFILE_ROWS_SEALS: readonly ProfileRow[] = [
     since: [6, 3, 0],
     lastOld: [6, 1, 176],
     inferred: true,
-    evidence: '6.1.176 src: mm/memfd.c MFD_ALL_FLAGS and F_ALL_SEALS without them; 7.3.4 src: present; 6.18.44 host: present (corpus/selftest/memfd-*)',
+    evidence: '6.1.176 src: mm/memfd.c MFD_ALL_FLAGS and F_ALL_SEALS without them; 6.12.117, 7.3.4 src: present; 6.18.44 host: present; QEMU 6.1.176: the MFD_EXEC/MFD_NOEXEC_SEAL files of corpus/selftest cannot be created, the other memfd-* match; QEMU 6.12.117, 7.3.4: all match',
     ref: '7.3 mm/memfd.c:sanitize_flags, memfd_add_seals F_ALL_SEALS vs 6.1 mm/memfd.c:memfd_create MFD_ALL_FLAGS, F_ALL_SEALS ("mm/memfd: add F_SEAL_EXEC", "mm/memfd: add MFD_NOEXEC_SEAL and MFD_EXEC", 6.3)',
   },
   {
@@ -23,7 +23,7 @@ export const PROFILE_ROWS_SEALS: readonly ProfileRow[] = [
     since: [6, 11, 0],
     lastOld: [6, 3, 0],
     inferred: true,
-    evidence: '6.12.117 and 7.3.4 src: memfd_add_seals "SEAL_EXEC implies SEAL_WRITE"; 6.18.44 host: implied (corpus/selftest/memfd-seal-exec-implies-write.json); the first release is from the commit history, not verified in source',
+    evidence: '6.12.117 and 7.3.4 src: memfd_add_seals "SEAL_EXEC implies SEAL_WRITE"; 6.18.44 host, QEMU 6.12.117 and 7.3.4: implied (corpus/selftest/memfd-seal-exec-implies-write.json); the first release is from the commit history, not verified in source',
     ref: '7.3 mm/memfd.c:memfd_add_seals vs 6.3 mm/memfd.c:memfd_add_seals ("mm/memfd: add write seals when apply SEAL_EXEC to executable memfd")',
   },
   {
@@ -36,7 +36,7 @@ export const PROFILE_ROWS_SEALS: readonly ProfileRow[] = [
     since: [6, 12, 0],
     lastOld: [6, 1, 176],
     inferred: true,
-    evidence: '6.1.176 src: shmem_mmap -> seal_check_write after do_mas_munmap; 6.12.117 and 7.3.4 src: do_mmap -> memfd_check_seals_mmap',
+    evidence: '6.1.176 src: shmem_mmap -> seal_check_write after do_mas_munmap; 6.12.117 and 7.3.4 src: do_mmap -> memfd_check_seals_mmap; QEMU 6.1.176: the old mapping is gone (corpus/selftest/memfd-seal-future-write-mmap-fixed.json)',
     ref: '7.3 mm/mmap.c:do_mmap -> mm/memfd.c:memfd_check_seals_mmap vs 6.1 mm/mmap.c:__mmap_region (do_mas_munmap, then mmap_file) -> mm/shmem.c:shmem_mmap seal_check_write',
   },
 ];
