@@ -23,6 +23,7 @@ export type Weights = Record<Op, number>;
 export const DEFAULT_WEIGHTS: Weights = {
   mmap: 4, munmap: 1.5, mprotect: 3, touch: 2.5, madvise: 2, mremap: 1, mlock: 0.4, mlock2: 0.4, munlock: 0.4, mseal: 0.3,
   anon_name: 0.3, ftruncate: 0.4, uffd_create: 0.3, uffd_register: 0.5, uffd_unregister: 0.25, fork: 0.3,
+  probe: 1,
 };
 
 export interface GenConfig {

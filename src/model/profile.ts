@@ -19,6 +19,10 @@ export interface Profile {
   thpZeroPage: boolean;
   /** the harness's tmpfs directory (`file tmpfs`) is on a noexec mount; fact `tmpfs_noexec` */
   tmpfsNoexec: boolean;
+  /** disk filesystems the harness has a directory on (`file ext4|xfs|btrfs`); fact `fs` */
+  fsKinds: string[];
+  /** those of them on a noexec mount; fact `fs_noexec` */
+  fsNoexec: string[];
   /** vm.max_map_count */
   maxMapCount: number;
   /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
@@ -149,6 +153,8 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     zeroPage: zeroPage !== '0',
     thpZeroPage: facts['thp_zero_page'] !== '0',
     tmpfsNoexec: facts['tmpfs_noexec'] === '1',
+    fsKinds: factList(facts['fs']),
+    fsNoexec: factList(facts['fs_noexec']),
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
     baseMapCount: baseMapCount ?? 0,
@@ -187,4 +193,9 @@ export function environmentText(facts: Record<string, string>): string {
  *  The zero page is the upstream default; the host's probed fact may differ (zeroPage override). */
 export function hostProfile(overrides: Partial<Profile> = {}): Profile {
   return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0', zero_page: '1' }), ...overrides };
+}
+
+/** A comma-separated fact (`fs=ext4,xfs`); `-` or absent = none. */
+function factList(v: string | undefined): string[] {
+  return !v || v === '-' ? [] : v.split(',');
 }

@@ -21,7 +21,7 @@ export interface WireSequence {
   arenaPages: number;
   lines: string[];
   returnsAddr: boolean[];
-  /** `file memfd|tmpfs <size> <ro>` lines, created in order before the first call */
+  /** `file <kind> <size> <ro> [<fill>]` lines, created in order before the first call */
   files?: string[];
 }
 
@@ -61,13 +61,15 @@ export function encodeCall(c: Call): string {
       return `uffd_unregister ${hex(c.uffd)} ${addr(c.addr)} ${hex(c.len)}`;
     case 'fork':
       return 'fork';
+    case 'probe':
+      return `probe ${addr(c.addr)}`;
     default:
       throw new Error(`the harness protocol has no encoding for ${(c as { op: string }).op}`);
   }
 }
 
 export function encodeFile(f: FileDecl): string {
-  return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}`;
+  return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}${f.fill ? ' 1' : ''}`;
 }
 
 export function toWire(seq: Sequence): WireSequence {

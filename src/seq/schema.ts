@@ -126,25 +126,36 @@ const uffdRegisterCall = z.strictObject({
   mode: flagsField(UFFDIO_REGISTER_MODE),
 });
 const uffdUnregisterCall = z.strictObject({ op: z.literal('uffd_unregister'), uffd: z.number().int().min(0).max(MAX_UFFDS - 1), ...rangeFields });
+const probeCall = z.strictObject({
+  op: z.literal('probe'),
+  addr: nonNullAddr,
+}).describe('read the byte at addr; the result is the byte (0-255), or the fault as the signal');
 const forkCall = z.strictObject({ op: z.literal('fork') }).describe('the child continues the sequence while the parent waits');
 
 export const callSchema = z.discriminatedUnion('op', [
   mmapCall, munmapCall, mprotectCall, touchCall, madviseCall, mremapCall, mlockCall, mlock2Call, munlockCall,
   msealCall, anonNameCall, ftruncateCall, uffdCreateCall, uffdRegisterCall, uffdUnregisterCall, forkCall,
+  probeCall,
 ]);
 export type Call = z.output<typeof callSchema>;
 export type CallInput = z.input<typeof callSchema>;
 export type Op = Call['op'];
 export const OPS: readonly Op[] = [
   'mmap', 'munmap', 'mprotect', 'touch', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal',
-  'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork',
+  'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'probe',
 ];
 
 /** A file the sequence declares; the harness creates it privately (never a host path). */
 export const fileSchema = z.strictObject({
-  kind: z.enum(['memfd', 'tmpfs']).describe('memfd_create, or a file in a private tmpfs directory of the harness (unlinked after open)'),
+  kind: z
+    .enum(['memfd', 'tmpfs', 'ext4', 'xfs', 'btrfs'])
+    .describe('memfd_create, or a file in a private directory of the harness (unlinked after open) on tmpfs or on a real ext4/xfs/btrfs filesystem'),
   size: lenField.refine((v) => v <= BigInt(MAX_ARENA_PAGES * PAGE_SIZE), { message: `file size must be at most ${MAX_ARENA_PAGES} pages` }),
-  readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size)'),
+  readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size and contents)'),
+  fill: z
+    .literal('pattern')
+    .optional()
+    .describe('contents: every byte of page k of file i (up to the size) is 0x80 | ((16*i + k) & 0x7f) (harness-c/fill.h); absent = a hole (zeroes)'),
 });
 export type FileDecl = z.output<typeof fileSchema>;
 
@@ -271,7 +282,8 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
     case 'ftruncate':
       return null;
     case 'touch':
-      return c.addr.page < arenaPages ? null : `touch address outside the ${arenaPages}-page arena`;
+    case 'probe':
+      return c.addr.page < arenaPages ? null : `${c.op} address outside the ${arenaPages}-page arena`;
     case 'mremap': {
       const src = rangeProblem(c.addr, c.oldLen, arenaBytes, arenaPages, false, inside);
       if (src) return src;

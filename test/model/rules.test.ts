@@ -8,6 +8,7 @@ import { mmap, mprotect, munmap, touch, world } from './helpers.js';
 import { fmmap, memfd } from './helpers-files.js';
 import { S_MEM } from './rules-mem.scenarios.js';
 import { S_FILES } from './rules-files.scenarios.js';
+import { S_CONTENT } from './rules-content.scenarios.js';
 import type { FileDecl } from '../../src/seq/schema.js';
 
 const p61 = () => makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise' });
@@ -138,6 +139,8 @@ const S: Record<RuleId, Scenario> = {
   ...S_MEM,
   // files, ftruncate, fork, mremap, userfaultfd (test/model/rules-files.scenarios.ts)
   ...S_FILES,
+  // page contents and disk files (test/model/rules-content.scenarios.ts)
+  ...S_CONTENT,
 };
 
 describe('rule reachability', () => {
