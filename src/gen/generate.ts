@@ -9,6 +9,7 @@ import type { Call, FileDecl, Op, Sequence } from '../seq/schema.js';
 import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
+import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import type { Addr } from '../seq/values.js';
 
@@ -16,7 +17,9 @@ import type { Addr } from '../seq/values.js';
 // campaigns with nearby seeds, e.g. dates, ran the same cases in another order).
 // 4: the allocator also picks ranges across several earlier ranges; uffd scenarios with two
 // contexts on neighbouring ranges, registrations across VMAs; recipe cases (src/gen/recipes.ts).
-export const GENERATOR_VERSION = '4';
+// 5: declared files on ext4/xfs/btrfs and pre-filled (src/gen/ops-content.ts), probe calls and
+// shared/private content scenarios.
+export const GENERATOR_VERSION = '5';
 
 export type Weights = Record<Op, number>;
 // Ops the model and harness do not support yet stay at weight 0 until they land.
@@ -180,6 +183,9 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
     case 'uffd_register':
     case 'uffd_unregister':
       c = genFilesCall(p, a, op as FileOp, invalid); // src/gen/ops-files.ts
+      break;
+    case 'probe':
+      c = genProbe(p, a); // src/gen/ops-content.ts
       break;
     default:
       throw new Error(`the generator has no rule for ${op} yet`);

@@ -9,6 +9,7 @@ import type { Call, FileDecl } from '../seq/schema.js';
 import { MAX_FILES, MAX_UFFDS } from '../seq/schema.js';
 import type { ArenaAllocator, Picks } from './alloc.js';
 import { genRange, pickProt } from './generate.js';
+import { pickFileDecl } from './ops-content.js';
 
 /** The ops of this file, for `--ops` families (src/gen/families.ts). */
 export const FILE_OPS = ['ftruncate', 'mremap', 'fork', 'uffd_create', 'uffd_register', 'uffd_unregister'] as const;
@@ -40,7 +41,7 @@ function pick<T>(p: Picks, xs: readonly T[]): T {
 
 const P = BigInt(PAGE_SIZE);
 
-/** 1-3 declared files: memfd or tmpfs, small, sometimes unaligned or empty, sometimes read-only. */
+/** 1-3 declared files: memfd, tmpfs, ext4, xfs or btrfs, often pre-filled, small, sometimes unaligned or empty, sometimes read-only. */
 export function genFiles(p: Picks): FileDecl[] {
   const n = 1 + p.int(3);
   const out: FileDecl[] = [];
@@ -48,7 +49,7 @@ export function genFiles(p: Picks): FileDecl[] {
     const pages = p.chance(8) ? 0 : 1 + p.int(p.chance(70) ? 12 : 40);
     let size = BigInt(pages) * P;
     if (pages && p.chance(20)) size -= BigInt(1 + p.int(PAGE_SIZE - 1));
-    const f: FileDecl = { kind: p.chance(60) ? 'memfd' : 'tmpfs', size };
+    const f: FileDecl = pickFileDecl(p, size); // src/gen/ops-content.ts: shmem or disk, filled or not
     if (p.chance(15)) f.readOnly = true;
     out.push(f);
   }

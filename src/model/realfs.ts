@@ -60,6 +60,18 @@ export function largeFolioMaybe(mm: Mm, vma: Vma, page: number): void {
   }
 }
 
+/**
+ * Fault-around before a SIGBUS fault at or beyond EOF of a disk file: on the 6.18.44 host the pages
+ * it should map (mm/memory.c:do_read_fault -> do_fault_around -> filemap_map_pages, end clamped
+ * to i_size) are not mapped when the file's page cache holds a single page, and are when it holds
+ * more (shmem maps them either way). No rule found in the source explains it, so the model does
+ * not claim either: those pages are maybe-present (docs/model-behaviour.md, open question).
+ */
+export function beyondEofAroundMaybe(mm: Mm, vma: Vma, before: Uint8Array): void {
+  for (let p = vma.start; p < vma.end; p++) if (before[p - vma.start] === PTE_NONE && mm.pte[p] !== PTE_NONE) mm.pte[p] = PTE_MAYBE;
+  mm.hit('realfs.around_beyond_eof');
+}
+
 /** mm/madvise.c:madvise_willneed -> vfs_fadvise(POSIX_FADV_WILLNEED) -> force_page_cache_readahead
  *  of the range (shmem swaps in instead: nothing changes for the model). */
 export function willneedRealFs(mm: Mm, vma: Vma, start: number, end: number): void {

@@ -77,7 +77,7 @@ export function sequenceToInput(s: Sequence): SequenceInput {
   if (s.origin !== undefined) o.origin = s.origin;
   const { vmafuzz, name, description, arenaPages, origin } = o;
   const known = s.known && { ...s.known, requires: s.known.requires.map((r) => r.input) };
-  const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}) }));
+  const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}), ...(f.fill !== undefined ? { fill: f.fill } : {}) }));
   return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
 }
 
