@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/mount.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const FS_NAMES[FS_KINDS] = { 0, "ext4", "xfs", "btrfs" };
@@ -40,8 +42,23 @@ int fs_arg(const char *spec) {
     return 1;
 }
 
+// As PID 1 of a QEMU guest: the runner's ext4 scratch disk (an NVMe disk: nvme and ext4 are built
+// into the Debian cloud kernels) mounted on /vmafuzz-ext4. The controller is probed
+// asynchronously, so the device node may take a moment to appear.
+static void fs_mount_scratch(void) {
+    static const char mnt[] = "/vmafuzz-ext4";
+    mkdir(mnt, 0700);
+    for (int i = 0; i < 300; i++) {
+        if (mount("/dev/nvme0n1", mnt, "ext4", 0, 0) == 0) { memcpy(fs_base[1], mnt, sizeof mnt); return; }
+        if (errno != ENOENT && errno != ENXIO && errno != ENODEV) return;
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, 0);
+    }
+}
+
 // Each named directory that really is on its kind's filesystem gets a private subdirectory.
-void fs_setup(void) {
+void fs_setup(int pid1) {
+    if (pid1) fs_mount_scratch();
     for (int k = 1; k < FS_KINDS; k++) {
         struct statfs sf;
         if (!fs_base[k][0] || statfs(fs_base[k], &sf) != 0 || (unsigned long)sf.f_type != FS_MAGIC[k]) continue;

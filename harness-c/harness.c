@@ -265,7 +265,7 @@ static int serve(int pid1) {
     // Orphans of a sequence (its resolver, forked processes) come back to us to be reaped.
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     tmpfs_setup(pid1);
-    fs_setup();
+    fs_setup(pid1);
 
     hello();
     char *line;

@@ -203,7 +203,7 @@ void remove_dir(const char *dir);
 extern char fs_dir[FS_KINDS][160];
 int fs_kind(const char *name);
 int fs_arg(const char *spec);
-void fs_setup(void);
+void fs_setup(int pid1);
 void fs_cleanup(void);
 void fs_hello(void);
 const char *file_dir(const struct filedecl *f);
