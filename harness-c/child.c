@@ -44,24 +44,28 @@ int setup_fences(void) {
     return 0;
 }
 
-// The declared files, in order: memfd "f<i>" (maps: /memfd:f<i> (deleted)) or <tmpfs_dir>/f<i>,
-// unlinked at once (maps: <tmpfs_dir>/f<i> (deleted)); sized with ftruncate; a read-only file is
-// re-opened O_RDONLY through /proc/self/fd and the writable descriptor closed.
+// The declared files, in order: memfd "f<i>" (maps: /memfd:f<i> (deleted)) or <dir>/f<i> in the
+// tmpfs directory or a filesystem's private directory (fsfiles.c), unlinked at once (maps:
+// <dir>/f<i> (deleted)); sized with ftruncate and, with `fill pattern`, written (fsfiles.c:
+// fill_file); a read-only file is re-opened O_RDONLY through /proc/self/fd and the writable
+// descriptor closed.
 static int create_files(void) {
     for (int i = 0; i < nfiles; i++) {
         char name[4] = { 'f', (char)('0' + i), 0, 0 };
         int fd;
-        if (!files[i].tmpfs) fd = (int)syscall(SYS_memfd_create, name, (unsigned)files[i].mfd_flags);
+        if (!files[i].tmpfs && !files[i].fs) fd = (int)syscall(SYS_memfd_create, name, (unsigned)files[i].mfd_flags);
         else {
-            char path[sizeof tmpfs_dir + 8];
-            size_t n = strlen(tmpfs_dir);
+            const char *dir = file_dir(&files[i]);
+            char path[sizeof fs_dir[0] + 8];
+            size_t n = strlen(dir);
             if (!n) return -1;
-            memcpy(path, tmpfs_dir, n);
+            memcpy(path, dir, n);
             path[n] = '/'; memcpy(path + n + 1, name, 3);
             fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
             if (fd >= 0 && unlink(path) != 0) return -1;
         }
         if (fd < 0 || syscall(SYS_ftruncate, fd, files[i].size) != 0) return -1;
+        if (files[i].fill && fill_file(fd, i, files[i].size, files[i].fs != 0) != 0) return -1;
         if (files[i].ro) {
             char path[32] = "/proc/self/fd/";
             struct obuf p = { path + 14, 0, sizeof path - 15, 0 };

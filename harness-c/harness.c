@@ -265,6 +265,7 @@ static int serve(int pid1) {
     // Orphans of a sequence (its resolver, forked processes) come back to us to be reaped.
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     tmpfs_setup(pid1);
+    fs_setup(pid1);
 
     hello();
     char *line;
@@ -278,6 +279,7 @@ static int serve(int pid1) {
     }
     out_flush();
     tmpfs_cleanup();
+    fs_cleanup();
     return 0;
 }
 
@@ -290,8 +292,9 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (!strcmp(argv[i], "--no-pidfd")) no_pidfd = 1;
+        else if (!strcmp(argv[i], "--fs-dir") && i + 1 < argc && fs_arg(argv[i + 1])) i++;
         else if (strcmp(argv[i], "--serve")) {
-            static const char u[] = "usage: harness [--serve] [--no-pidfd] | --version\n";
+            static const char u[] = "usage: harness [--serve] [--no-pidfd] [--fs-dir ext4|xfs|btrfs=DIR]... | --version\n";
             write_all(2, u, sizeof u - 1);
             return 2;
         }

@@ -152,7 +152,8 @@ struct op {
     uint64_t v[MAX_ARGS];
     uint8_t filemask; // v[i] is a file index to replace by its descriptor at run time
 };
-struct filedecl { int tmpfs, ro; uint64_t size; uint64_t mfd_flags; };
+// fs: FS_* kind (fsfiles.c), fill: `fill pattern`, mfd_flags: memfd_create flags
+struct filedecl { int tmpfs, ro; uint64_t size; uint64_t mfd_flags; int fs, fill; };
 
 extern struct op ops[MAX_OPS];
 extern uint64_t nops, arena_pages, seq_opts, base;
@@ -164,7 +165,7 @@ extern uint64_t win_start, win_end, fence_top;
 extern pid_t serve_pid;          // the serving process
 
 int parse_op(char *line, struct op *o); // 1 = ok, 0 = malformed, -1 = refused (never run)
-int parse_file(char *line);             // "file memfd|tmpfs <size> <ro>" after the keyword; 1 = ok
+int parse_file(char *line);             // "file <kind> <size> <ro> [<fill>]" after the keyword; 1 = ok
 void install_signal_handlers(void);
 
 // ---------------------------------------------------------------- child.c
@@ -203,5 +204,18 @@ void init_mode(void);
 void tmpfs_setup(int pid1);
 void tmpfs_cleanup(void);
 int wait_deadline(pid_t pid, int *status, uint64_t ms);
+void sweep_dead(const char *parent);
+void remove_dir(const char *dir);
+
+// ---------------------------------------------------------------- fsfiles.c
+#define FS_KINDS 4 // 0 = not a real filesystem; 1 ext4, 2 xfs, 3 btrfs
+extern char fs_dir[FS_KINDS][160];
+int fs_kind(const char *name);
+int fs_arg(const char *spec);
+void fs_setup(int pid1);
+void fs_cleanup(void);
+void fs_hello(void);
+const char *file_dir(const struct filedecl *f);
+int fill_file(int fd, int idx, uint64_t size, int disk);
 
 #endif

@@ -227,12 +227,13 @@ void hello(void) {
     struct statvfs sv;
     key(&out, "tmpfs_noexec");
     ob_chr(&out, !tmpfs_dir[0] || statvfs(tmpfs_dir, &sv) != 0 ? '-' : sv.f_flag & ST_NOEXEC ? '1' : '0');
+    fs_hello();
     ob_chr(&out, '\n');
 }
 
 // ---------------------------------------------------------------- tmpfs directory, init mode
 
-static void remove_dir(const char *dir) {
+void remove_dir(const char *dir) {
     size_t n = strlen(dir);
     char p[256];
     if (n + 4 > sizeof p) return;
@@ -244,10 +245,10 @@ static void remove_dir(const char *dir) {
     rmdir(dir);
 }
 
-// Directories of harnesses that were killed (`vmafuzz-<pid>-XXXXXX` whose pid is gone). Raw
-// getdents64 into a static buffer: opendir would malloc.
-static void sweep_dead(void) {
-    int d = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+// Directories of harnesses that were killed (`vmafuzz-<pid>-XXXXXX` whose pid is gone) in parent.
+// Raw getdents64 into a static buffer: opendir would malloc.
+void sweep_dead(const char *parent) {
+    int d = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d < 0) return;
     static char buf[16384];
     long n;
@@ -259,9 +260,9 @@ static void sweep_dead(void) {
             if (strncmp(e->name, "vmafuzz-", 8)) continue;
             unsigned long pid = strtoul(e->name + 8, &end, 10);
             if (end == e->name + 8 || *end != '-' || !pid || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-            char path[256] = "/dev/shm/";
-            if (strlen(e->name) > 200) continue;
-            strcat(path, e->name);
+            char path[256];
+            if (strlen(e->name) + strlen(parent) > 200) continue;
+            strcpy(path, parent); strcat(path, "/"); strcat(path, e->name);
             remove_dir(path);
         }
     }
@@ -277,7 +278,7 @@ void tmpfs_setup(int pid1) {
         if (mount("tmpfs", d, "tmpfs", 0, "mode=0700") == 0) memcpy(tmpfs_dir, d, sizeof d);
         return;
     }
-    sweep_dead();
+    sweep_dead("/dev/shm");
     char t[64] = "/dev/shm/vmafuzz-";
     struct obuf b = { t + 17, 0, 20, 0 };
     char digits[12]; int k = 0;

@@ -109,6 +109,19 @@ static void exec_touch(const struct op *o, struct res *r) {
     r->sig = sig == XP_OK ? 0 : sig;
 }
 
+// probe: read the byte at the address and report it as the result (a fault is the signal, ret 0).
+static void exec_probe(const struct op *o, struct res *r) {
+    volatile unsigned char *p = (volatile unsigned char *)o->v[0];
+    r->ret = 0; r->err = 0;
+    int sig = sigsetjmp(touch_env, 0);
+    if (sig == 0) {
+        in_touch = 1;
+        r->ret = *p;
+        in_touch = 0;
+    }
+    r->sig = sig;
+}
+
 void install_signal_handlers(void) {
     static char altstack[64 << 10];
     stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
@@ -167,6 +180,7 @@ static const struct opdesc OPS[] = {
     { "fork_block", "x", 0, exec_fork },                  // index of the exit call that ends the child
     { "exit", "", 0, exec_exit },
     { "add_seals", "Fx", 0, exec_add_seals },             // file seals
+    { "probe", "a", 0, exec_probe },                      // addr
     { "sleep", "x", 0, exec_sleep },                      // milliseconds
     { "crash", "", 0, exec_crash },
 };
@@ -227,7 +241,7 @@ int parse_op(char *line, struct op *o) {
             if (null ? off != 0 || !((d->nr == SYS_mmap && naddr == 0) || (d->nr == SYS_mremap && naddr == 1))
                      : page > arena_pages || off > (arena_pages - page) * PAGE)
                 refused = 1; // the byte offset too: page*4096 + off stays within [base, arena end]
-            if (d->exec == exec_touch && page >= arena_pages) refused = 1;
+            if ((d->exec == exec_touch || d->exec == exec_probe) && page >= arena_pages) refused = 1;
             naddr++;
             o->v[slot] = null ? off : base + page * PAGE + off;
             break;
@@ -276,15 +290,18 @@ int parse_op(char *line, struct op *o) {
     return 1;
 }
 
-// "file memfd|tmpfs <size> <ro 0|1> [<memfd_create flags>]": created by the child before the first
-// call, in order.
+// "file memfd|tmpfs|ext4|xfs|btrfs <size> <ro 0|1> [<fill 0|1> [<memfd_create flags>]]": created by
+// the child before the first call, in order.
 int parse_file(char *line) {
     char *kind = next_word(&line);
-    uint64_t size, ro, mfd = 0;
+    uint64_t size, ro, fill = 0, mfd = 0;
     if (!kind || nfiles == MAX_FILES || !word_hex(&line, &size) || !word_hex(&line, &ro) || ro > 1) return 0;
-    if (strcmp(kind, "memfd") && strcmp(kind, "tmpfs")) return 0;
-    char *fl = next_word(&line);
-    if (fl) { const char *e = parse_hex(fl, &mfd); if (!e || *e || mfd > 0xffffffffu || kind[0] == 't') return 0; }
-    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .ro = (int)ro, .size = size, .mfd_flags = mfd };
+    int fs = fs_kind(kind);
+    if (!fs && strcmp(kind, "memfd") && strcmp(kind, "tmpfs")) return 0;
+    char *f = next_word(&line);
+    if (f) { const char *e = parse_hex(f, &fill); if (!e || *e || fill > 1) return 0; }
+    char *fl = f ? next_word(&line) : 0;
+    if (fl) { const char *e = parse_hex(fl, &mfd); if (!e || *e || mfd > 0xffffffffu || strcmp(kind, "memfd")) return 0; }
+    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .ro = (int)ro, .size = size, .mfd_flags = mfd, .fs = fs, .fill = (int)fill };
     return next_word(&line) == 0;
 }

@@ -152,7 +152,10 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
       // A crashed child is a divergence too: the model never predicts one (check.ts divergenceOf).
       const diverges = (k.status === 'ok' || k.status === 'crash') && divergenceOf(seq, m, k) !== null;
       // ...counted as a divergence then, not also as indeterminate
-      if (k.status !== 'ok' && !(k.status === 'crash' && diverges)) res[k.status]++;
+      // ...and a sequence the model declined before its first call (a file on a filesystem the
+      // target has no directory for: the harness cannot set it up) is partial, not indeterminate
+      const declined = k.status === 'infra' && m.unsupported?.call === 0;
+      if (k.status !== 'ok' && !(k.status === 'crash' && diverges) && !declined) res[k.status]++;
       // A divergent case never seeds the guidance pool (as AFL keeps crashing inputs out of its
       // queue): its mutants would mostly re-find the same divergence, each at the cost of detail
       // and stability re-runs, and crowd out the search elsewhere.

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { RUNNERS, SECCOMP_PROFILES, type RunnerName, type RunnerOptions } from '../runner/index.js';
 import { UsageError } from '../util/errors.js';
+import { parseFsDirs } from '../runner/fsdirs.js';
 
 export function addRunnerOptions(c: Command): Command {
   return c
@@ -11,6 +12,7 @@ export function addRunnerOptions(c: Command): Command {
     .option('--kernel-image <path>', 'qemu: boot this bzImage (e.g. your own build)')
     .option('--memory <size>', 'qemu: guest memory', '512M')
     .option('--append <args>', 'qemu: extra kernel command line')
+    .option('--fs-dir <kind=dir>', 'native: directory on an ext4/xfs/btrfs filesystem for files of that kind (repeatable; default: a loop-mounted image of vmafuzz\'s own)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--seccomp <profile>', 'docker: seccomp profile: vmafuzz (docker/seccomp.json, default), default (the engine\'s), unconfined, or a JSON file');
 }
 
@@ -20,6 +22,12 @@ export function runnerOptionsFrom(o: Record<string, unknown>): RunnerOptions {
   if (typeof o.kernelImage === 'string') r.kernelImage = o.kernelImage;
   if (typeof o.memory === 'string') r.memory = o.memory;
   if (typeof o.append === 'string') r.append = o.append;
+  if (Array.isArray(o.fsDir)) {
+    if (r.runner !== 'native') throw new UsageError(`--fs-dir: only the native runner takes filesystem directories (runner: ${r.runner})`);
+    const d = parseFsDirs(o.fsDir as string[]);
+    if (typeof d === 'string') throw new UsageError(d);
+    r.fsDirs = d;
+  }
   if (typeof o.seccomp === 'string') {
     if (r.runner !== 'docker') throw new UsageError(`--seccomp: only the docker runner has a seccomp profile (runner: ${r.runner})`);
     if (!(SECCOMP_PROFILES as readonly string[]).includes(o.seccomp) && !existsSync(o.seccomp)) {

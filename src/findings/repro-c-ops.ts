@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../runner/harness-build.js';
 import type { Features } from './repro-c-runtime.js';
 import { uffdC } from './repro-c-uffd.js';
+import { createFilesC, diskDirsC, probeC } from './repro-c-files.js';
 
 /** fork {until: exit} blocks: harness-c/repro/fork-block.c, with the uffd bookkeeping if needed. */
 function forkBlockC(begin: string): string {
@@ -60,7 +61,7 @@ ${begin}	errno = 0;
 	ret = syscall(nr, a1, a2, a3, a4, a5, a6);
 	end(i, (uint64_t)ret, ret == -1 ? errno : 0, 0);
 }
-` : ''}${f.files ? filesC(f.tmpfs) : ''}${f.touch ? touchC(f) : ''}${f.fork && f.plainFork !== false ? forkC(begin) : ''}${f.ops.has('exit') ? forkBlockC(begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
+` : ''}${f.files ? filesC(f) : ''}${f.touch ? touchC(f) : ''}${f.ops.has('probe') ? probeC(f.uffd) : ''}${f.fork && f.plainFork !== false ? forkC(begin) : ''}${f.ops.has('exit') ? forkBlockC(begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
 }
 
 function touchC(f: Features): string {
@@ -174,7 +175,7 @@ static int setup_faults(void)
 ${x ? '#if defined(__x86_64__)\n\tsa.sa_sigaction = on_trap;\n\tif (sigaction(SIGTRAP, &sa, NULL))\n\t\treturn -1;\n#endif\n' : ''}	return 0;
 }
 
-/*
+${f.ops.has('touch') ? String.raw`/*
  * One access at addr (harness-c/ops.c:exec_touch): 'r' reads a byte, 'w' writes 0x5a${x ? ", 'x'\n * fetches an instruction there (x86-64 only, else -1 ENOSYS)" : ''}. A SIGSEGV or SIGBUS is the result.
  */
 static void touch(int i, uint64_t addr, char access)
@@ -194,7 +195,7 @@ ${x ? "#if defined(__x86_64__)\n\t\telse {\n\t\t\txp_target = addr;\n\t\t\txp_st
 	/* handlers run with EFLAGS.TF clear and siglongjmp does not restore flags: no stepping here */
 	end(i, 0, 0, ${x ? 'sig == XP_OK ? 0 : sig' : 'sig'});
 }
-`;
+` : ''}`;
 }
 
 function forkC(begin: string): string {
@@ -243,7 +244,8 @@ ${begin}	errno = 0;
 }
 
 /** The declared files (harness-c/child.c:create_files); the generator emits file_decl[]. */
-function filesC(tmpfs: boolean): string {
+function filesC(f: Features): string {
+  const tmpfs = f.tmpfs;
   const dir = tmpfs
     ? String.raw`
 /*
@@ -275,39 +277,5 @@ static void remove_tmpfs_dir(void)
     : '';
   return String.raw`
 /* ------------------------------------------------------------------ files */
-${dir}
-static int file_fd[NR_FILES];
-
-/*
- * In the sequence's process, before the first call (harness-c/child.c:create_files): memfd "f<n>"
- * (maps: /memfd:f<n> (deleted)) or <tmpfs_dir>/f<n>, sized with ftruncate; a read-only file is
- * re-opened O_RDONLY through /proc/self/fd and the writable descriptor closed.
- */
-static int create_files(void)
-{
-	char name[8], path[96];
-	int i, fd, ro;
-
-	for (i = 0; i < NR_FILES; i++) {
-		snprintf(name, sizeof(name), "f%d", i);
-		if (!file_decl[i].tmpfs)
-			fd = (int)syscall(SYS_memfd_create, name, file_decl[i].mfd_flags);
-		else {
-${tmpfs ? '\t\t\tsnprintf(path, sizeof(path), "%s/%s", tmpfs_dir, name);\n\t\t\tfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);\n\t\t\tif (fd >= 0 && unlink(path) != 0)\n\t\t\t\treturn -1;' : '\t\t\tfd = -1;'}
-		}
-		if (fd < 0 || syscall(SYS_ftruncate, fd, file_decl[i].size) != 0)
-			return -1;
-		if (file_decl[i].ro) {
-			snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-			ro = open(path, O_RDONLY | O_CLOEXEC);
-			close(fd);
-			if (ro < 0)
-				return -1;
-			fd = ro;
-		}
-		file_fd[i] = fd;
-	}
-	return 0;
-}
-`;
+${dir}${diskDirsC(f.disk)}${createFilesC(tmpfs, f.disk, f.fill)}`;
 }

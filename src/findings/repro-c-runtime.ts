@@ -17,6 +17,10 @@ export interface Features {
   uffd: boolean;
   files: boolean;
   tmpfs: boolean;
+  /** disk filesystems of the files (src/findings/repro-c-files.ts) */
+  disk: string[];
+  /** a file is pre-filled (harness-c/fill.h) */
+  fill: boolean;
   /** the ops the sequence uses */
   ops: ReadonlySet<string>;
 }
@@ -259,6 +263,16 @@ static void canonical_name(char *name)
 		;
 	if (strncmp(dir + 1, "vmafuzz-", 8) || memchr(name, ' ', dir - name))
 		return;
+	/* a disk filesystem's directory, vmafuzz-[<pid>-]<kind>-...: "<kind>/f<n> (deleted)" */
+	for (p = dir + 9; *p >= '0' && *p <= '9'; p++)
+		;
+	if (*p == '-')
+		p++;
+	if (!strncmp(p, "ext4-", 5) || !strncmp(p, "xfs-", 4) || !strncmp(p, "btrfs-", 6)) {
+		snprintf(tmp, sizeof(tmp), "<%.*s>%s", (int)(strchr(p, '-') - p), p, last);
+		memcpy(name, tmp, strlen(tmp) + 1);
+		return;
+	}
 	snprintf(tmp, sizeof(tmp), "<tmpfs>%s", last);
 	memcpy(name, tmp, strlen(tmp) + 1);
 }

@@ -9,6 +9,7 @@
 // This file: the per-sequence part (calls, expectation tables) and the assembly of the program;
 // the fixed C text is in repro-c-runtime.ts, repro-c-ops.ts, repro-c-uffd.ts, repro-c-report.ts.
 
+import { diskKinds, FILE_DECL_C, fileDeclRow } from './repro-c-files.js';
 import { printableLine } from '../util/text.js';
 import { canonicalizeFiles } from '../compare/compare.js';
 import type { Prediction, Profile } from '../model/index.js';
@@ -104,6 +105,8 @@ class Emitter {
         return sys('SYS_mprotect', this.addr(c.addr), this.len(c.len), prot(c.prot));
       case 'touch':
         return `touch(${i}, ${this.addr(c.addr)}, '${c.access === 'write' ? 'w' : c.access === 'exec' ? 'x' : 'r'}');`;
+      case 'probe': // src/findings/repro-c-files.ts
+        return `probe(${i}, ${this.addr(c.addr)});`;
       case 'madvise': {
         // the kernel takes an int: an unnamed advice travels as its 32-bit pattern
         const name = adviceName(c.advice);
@@ -207,14 +210,16 @@ export function renderReproC(input: ReproInput): string {
   for (const s of snaps) if (s.pagemap !== undefined && s.pagemap.length !== seq.arenaPages) throw new Error(`repro: a pagemap of ${s.pagemap.length} pages for a ${seq.arenaPages}-page arena`);
   const ops = new Set(seq.calls.map((c) => c.op));
   const f: Features = {
-    syscalls: seq.calls.some((c) => !['touch', 'fork', 'exit', 'uffd_create', 'uffd_register', 'uffd_unregister'].includes(c.op)),
-    touch: ops.has('touch'),
+    syscalls: seq.calls.some((c) => !['touch', 'probe', 'fork', 'exit', 'uffd_create', 'uffd_register', 'uffd_unregister'].includes(c.op)),
+    touch: ops.has('touch') || ops.has('probe'), // probe uses touch's fault recovery
     exec: seq.calls.some((c) => c.op === 'touch' && c.access === 'exec'),
     fork: ops.has('fork'),
     plainFork: seq.calls.some((c, i) => c.op === 'fork' && blockEnd(seq.calls, i) < 0),
     uffd: ops.has('uffd_create'),
     files: (seq.files?.length ?? 0) > 0,
     tmpfs: (seq.files ?? []).some((x) => x.kind === 'tmpfs'),
+    disk: diskKinds(seq.files),
+    fill: (seq.files ?? []).some((x) => x.fill !== undefined),
     ops,
   };
   const vmflags = snaps.some((x) => x.maps.some((e) => e.vmflags !== undefined));
@@ -262,6 +267,7 @@ export function renderReproC(input: ReproInput): string {
   if (f.uffd) w('#include <linux/userfaultfd.h>', '#include <sys/ioctl.h>');
   w('#include <sys/mman.h>', '#include <sys/prctl.h>');
   if (f.uffd) w('#include <sys/socket.h>');
+  if (f.disk.length) w('#include <sys/statfs.h>');
   w('#include <sys/syscall.h>', '#include <sys/wait.h>', '');
   w('#ifndef MAP_FIXED_NOREPLACE', '#define MAP_FIXED_NOREPLACE 0x100000', '#endif');
   if (ops.has('anon_name')) w('#ifndef PR_SET_VMA', '#define PR_SET_VMA 0x53564d41', '#define PR_SET_VMA_ANON_NAME 0', '#endif');
@@ -281,7 +287,7 @@ export function renderReproC(input: ReproInput): string {
   w('/* exit status of the sequence\'s processes (harness-c/harness.h) */', 'enum { EXIT_MAPS = 5, EXIT_FENCE = 6, EXIT_RESOLVER = 8, EXIT_FILES = 9, EXIT_CRASHED = 0x80 };', '');
   w(TYPES_C);
   w('struct errno_name { int err; const char *name; };');
-  if (f.files) w('struct file_decl { int tmpfs, ro; uint64_t size; unsigned int mfd_flags; };');
+  if (f.files) w(FILE_DECL_C);
   w('', '/* the sequence and the expectation, at the end of the program */');
   w('static const char *const call_text[NR_CALLS + 1];', 'static const char call_kind[NR_CALLS + 1];', 'static const struct expect expected[NR_EXPECTED + 1];', 'static const struct expect_snap expected_snaps[NR_SNAPS + 1];');
   w(`static const struct errno_name errno_names[${Object.keys(ERRNO).length + 1}];`);
@@ -305,9 +311,9 @@ export function renderReproC(input: ReproInput): string {
     }
   });
   w('}', '');
-  const steps = ['setup_arena()', f.tmpfs ? 'make_tmpfs_dir()' : '', f.uffd ? 'probe_uffd_mode()' : ''].filter(Boolean);
+  const steps = ['setup_arena()', f.tmpfs ? 'make_tmpfs_dir()' : '', f.disk.length ? 'make_fs_dirs()' : '', f.uffd ? 'probe_uffd_mode()' : ''].filter(Boolean);
   w('/* In this process, before the sequence\'s process starts: what the harness sets up at start-up. */', 'static int setup(void)', '{', `\treturn ${steps.join(' || ')};`, '}', '');
-  const cleanup = f.tmpfs ? ['\tremove_tmpfs_dir();'] : [];
+  const cleanup = [...(f.tmpfs ? ['\tremove_tmpfs_dir();'] : []), ...(f.disk.length ? ['\tremove_fs_dirs();'] : [])];
   if (k) {
     w(`TEST(${testName(input)})`, '{', '\tint div;', '');
     w('\tif (setup() != 0)', '\t\tSKIP(return, "cannot set up the arena: %s", strerror(errno));', '\trun_sequence_process();', ...cleanup);
@@ -334,7 +340,7 @@ function tablesC(seq: Sequence, model: Prediction, snaps: readonly Snapshot[], n
   w('\t{ 0, NULL },', '};', '');
   if (f.files) {
     w('static const struct file_decl file_decl[NR_FILES] = {');
-    seq.files!.forEach((x, i) => w(`\t{ ${x.kind === 'tmpfs' ? 1 : 0}, ${x.readOnly ? 1 : 0}, 0x${x.size.toString(16)}, 0x${((x.flags ?? 0) >>> 0).toString(16)} },\t/* f${i}: ${x.kind}${x.readOnly ? ', read-only' : ''}${x.flags ? `, memfd_create flags 0x${x.flags.toString(16)}` : ''} */`));
+    seq.files!.forEach((x, i) => w(fileDeclRow(x, i)));
     w('};', '');
   }
   w('/* per call: return value (RET_INT value, or RET_ADDR page and offset), errno, signal, userfaultfd events */');

@@ -54,9 +54,12 @@ const popcount = (v: number) => {
 const isAddr = (v: unknown): v is Addr => typeof v === 'object' && v !== null && 'page' in v && 'off' in v;
 const pagesOf = (v: bigint): number | null => (v > 0n && v < SHRINKABLE_LEN && v % P === 0n ? Number(v / P) : null);
 
-/** How complicated a sequence is: calls first, then arena, addresses, page counts, flags. */
+/** Call fields that name a declared file by index (mmap `fd`, ftruncate/add_seals `file`). */
+const FILE_FIELDS = ['fd', 'file'] as const;
+
+/** How complicated a sequence is: calls first, then declared files, arena, addresses, page counts, flags. */
 export function cost(s: Sequence): number {
-  let c = s.calls.length * 1e9 + s.arenaPages;
+  let c = s.calls.length * 1e9 + (s.files?.length ?? 0) * 1e6 + s.arenaPages;
   for (const call of s.calls) {
     for (const [k, v] of Object.entries(call)) {
       if (isAddr(v)) c += v.page + (v.off ? 1 : 0);
@@ -143,6 +146,36 @@ export function argumentCandidates(s: Sequence): Sequence[] {
     push({ ...rest, arenaPages: s.arenaPages - by, calls: s.calls.map((c) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, shiftAddr(v, by)])) as Call) });
   }
   for (const pages of intSteps(s.arenaPages, 1)) push({ ...rest, arenaPages: pages });
+  for (const c of withoutUnusedFiles(s)) push(c);
+  return out;
+}
+
+/**
+ * The sequence without one declared file that no call names (the harness still creates it, so a
+ * reproducer would need its filesystem); later indices move down by one.
+ */
+function withoutUnusedFiles(s: Sequence): Sequence[] {
+  const files = s.files ?? [];
+  const used = new Set<number>();
+  for (const c of s.calls) {
+    for (const k of FILE_FIELDS) {
+      const v = (c as Record<string, unknown>)[k];
+      if (typeof v === 'number') used.add(v);
+    }
+  }
+  const { origin: _origin, ...rest } = s;
+  const out: Sequence[] = [];
+  files.forEach((_, j) => {
+    if (used.has(j)) return;
+    const left = files.filter((_, i) => i !== j);
+    const calls = s.calls.map((c) => {
+      const o = { ...c } as Record<string, unknown>;
+      for (const k of FILE_FIELDS) if (typeof o[k] === 'number' && (o[k] as number) > j) o[k] = (o[k] as number) - 1;
+      return o as Call;
+    });
+    const { files: _f, ...noFiles } = rest;
+    out.push(left.length ? { ...rest, files: left, calls } : { ...noFiles, calls });
+  });
   return out;
 }
 

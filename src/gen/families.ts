@@ -17,6 +17,8 @@ export const FAMILIES: Readonly<Record<string, readonly Op[]>> = {
   mem: [...CORE, ...MEM_OPS],
   /** declared files (ftruncate's weight also turns on file mmaps), src/gen/ops-files.ts */
   files: [...CORE, 'ftruncate', 'add_seals'],
+  /** page contents: probes, shared/private mappings of (disk) files, src/gen/ops-content.ts */
+  contents: [...CORE, 'ftruncate', 'probe', 'madvise'],
   mremap: [...CORE, 'mremap'],
   /** fork with the advice that decides what the child inherits */
   fork: [...CORE, 'fork', 'madvise'],

@@ -9,6 +9,7 @@ import type { Call, FileDecl, Op, Sequence } from '../seq/schema.js';
 import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
+import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import { genAddSeals } from './ops-seals.js';
 import type { Addr } from '../seq/values.js';
@@ -17,7 +18,9 @@ import type { Addr } from '../seq/values.js';
 // campaigns with nearby seeds, e.g. dates, ran the same cases in another order).
 // 4: the allocator also picks ranges across several earlier ranges; uffd scenarios with two
 // contexts on neighbouring ranges, registrations across VMAs; recipe cases (src/gen/recipes.ts).
-// 5: memfd_create flags of declared memfds, add_seals, fork {until: exit} blocks (src/gen/ops-seals.ts).
+// 5: memfd_create flags of declared memfds, add_seals, fork {until: exit} blocks (src/gen/ops-seals.ts);
+// declared files on ext4/xfs/btrfs and pre-filled (src/gen/ops-content.ts), probe calls and
+// shared/private content scenarios.
 export const GENERATOR_VERSION = '5';
 
 export type Weights = Record<Op, number>;
@@ -27,6 +30,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   anon_name: 0.3, ftruncate: 0.4, uffd_create: 0.3, uffd_register: 0.5, uffd_unregister: 0.25, fork: 0.3,
   // exit only ever closes a fork block (src/gen/ops-seals.ts); add_seals needs declared files
   exit: 0, add_seals: 0.25,
+  probe: 1,
 };
 
 export interface GenConfig {
@@ -189,6 +193,9 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
       break;
     case 'exit': // never alone: a block is generated whole (a forced weight gets a fork block)
       c = genFilesCall(p, a, 'fork', false);
+      break;
+    case 'probe':
+      c = genProbe(p, a); // src/gen/ops-content.ts
       break;
     default:
       throw new Error(`the generator has no rule for ${op} yet`);

@@ -10,6 +10,7 @@ import { MAX_FILES, MAX_UFFDS } from '../seq/schema.js';
 import type { ArenaAllocator, Picks } from './alloc.js';
 import { genRange, pickProt } from './generate.js';
 import { forkBlockScenario, genAddSeals, pickMfdFlags } from './ops-seals.js';
+import { pickFileDecl } from './ops-content.js';
 
 /** The ops of this file, for `--ops` families (src/gen/families.ts). */
 export const FILE_OPS = ['ftruncate', 'mremap', 'fork', 'uffd_create', 'uffd_register', 'uffd_unregister', 'add_seals'] as const;
@@ -41,7 +42,7 @@ function pick<T>(p: Picks, xs: readonly T[]): T {
 
 const P = BigInt(PAGE_SIZE);
 
-/** 1-3 declared files: memfd or tmpfs, small, sometimes unaligned or empty, sometimes read-only. */
+/** 1-3 declared files: memfd, tmpfs, ext4, xfs or btrfs, often pre-filled, small, sometimes unaligned or empty, sometimes read-only. */
 export function genFiles(p: Picks): FileDecl[] {
   const n = 1 + p.int(3);
   const out: FileDecl[] = [];
@@ -49,7 +50,7 @@ export function genFiles(p: Picks): FileDecl[] {
     const pages = p.chance(8) ? 0 : 1 + p.int(p.chance(70) ? 12 : 40);
     let size = BigInt(pages) * P;
     if (pages && p.chance(20)) size -= BigInt(1 + p.int(PAGE_SIZE - 1));
-    const f: FileDecl = { kind: p.chance(60) ? 'memfd' : 'tmpfs', size };
+    const f: FileDecl = pickFileDecl(p, size); // src/gen/ops-content.ts: shmem or disk, filled or not
     if (p.chance(15)) f.readOnly = true;
     pickMfdFlags(p, f);
     out.push(f);

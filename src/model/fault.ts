@@ -17,7 +17,8 @@ import {
   VM_UFFD_MISSING,
   VM_WRITE,
 } from './flags.js';
-import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_GUARD, PTE_MAYBE, PTE_ZERO, type Vma, vmaPages } from './state.js';
+import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_GUARD, PTE_MAYBE, PTE_NONE, PTE_ZERO, type Vma, vmaPages } from './state.js';
+import { cowCopy } from './content.js';
 import { Unsupported } from './syscalls.js';
 import { anonFaultPte, cacheSure, faultNeeded, thpFaultPtes } from './pages.js';
 import { filePages } from './sys.js';
@@ -94,6 +95,8 @@ function thpFaultAllowed(mm: Mm, vma: Vma, block: number): boolean {
 export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean, origin: FaultOrigin = 'user'): number {
   // A present page needs no fault (a write to the zero page or a private file page does: CoW).
   if (!faultNeeded(mm, vma, page, write)) return 0;
+  // a fault on an empty entry starts the page afresh: no private content survives (content.ts)
+  if (mm.pte[page] === PTE_NONE) mm.priv.delete(page);
   // A page the kernel may or may not still have (THP fallback, MADV_FREE, reclaim): whether a
   // userfaultfd event is raised depends on that choice.
   if (mm.pte[page] === PTE_MAYBE && vma.flags & (VM_UFFD_MISSING | VM_UFFD_MINOR)) {
@@ -106,6 +109,8 @@ export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean, or
       // do_wp_page on a present page of a private file VMA: CoW
       mm.hit('fault.cow_present');
       anonVmaPrepare(mm, vma);
+      if (e === PTE_FILE) cowCopy(mm, vma, page);
+      else mm.priv.delete(page); // wp_page_copy of the zero page: a zeroed page
       mm.pte[page] = PTE_ANON;
       return 0;
     }

@@ -11,7 +11,9 @@ import { anonVmaPrepare } from './fault.js';
 import { cacheMaybe, cacheSure, faultAround, shmemFaultPtes } from './pages.js';
 import { Unsupported } from './syscalls.js';
 import { rowUnverified } from './profile-rows.js';
-import { filePages } from './sys.js';
+import { filePages, isRealFs } from './sys.js';
+import { cowCopy } from './content.js';
+import { beyondEofAroundMaybe, largeFolioMaybe, readaheadMiss } from './realfs.js';
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_ZERO, ptePresent, PTE_MAYBE, type Vma } from './state.js';
 import { uffdCtxOf } from './uffd.js';
 
@@ -83,9 +85,11 @@ export function fileFault(mm: Mm, vma: Vma, page: number, write: boolean, origin
     // do_read_fault: map the cached pages around first (->map_pages), ->fault only if needed
     if (vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR)) mm.hit('uffd.no_fault_around');
     else {
+      const before = isRealFs(f) && idx >= eof ? mm.pte.slice(vma.start, vma.end) : null;
       if (faultAround(mm, vma, page, f.cache)) {
         mm.pmd[block] = 1;
         mm.hit('fault.file.around');
+        if (before) beyondEofAroundMaybe(mm, vma, before);
       }
       const e = mm.pte[page]!;
       if (ptePresent(e)) return 0;
@@ -118,6 +122,7 @@ export function fileFault(mm: Mm, vma: Vma, page: number, write: boolean, origin
     // UFFDIO_CONTINUE maps the cached page (a private VMA gets its anon_vma); a write retries:
     // shared - writable, private - copied
     if (!shared) anonVmaPrepare(mm, vma);
+    if (write && !shared) cowCopy(mm, vma, page);
     mm.pte[page] = write && !shared ? PTE_ANON : PTE_FILE;
     return 0;
   }
@@ -132,6 +137,10 @@ export function fileFault(mm: Mm, vma: Vma, page: number, write: boolean, origin
     return 0;
   }
   mm.hit(write ? (shared ? 'fault.file.shared_write' : 'fault.file.cow') : 'fault.file.read');
+  // a disk file's ->fault (filemap_fault) reads ahead on a miss: src/model/realfs.ts
+  const ra = isRealFs(f) && (!cached || cacheMaybe(mm.sys, vma.file, idx));
+  if (ra) readaheadMiss(mm, vma, idx);
   shmemFaultPtes(mm, vma, page, write);
+  if (ra && !(write && !shared)) largeFolioMaybe(mm, vma, page);
   return 0;
 }

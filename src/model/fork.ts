@@ -14,6 +14,7 @@ import { Mm, PTE_GUARD, PTE_MARKER, PTE_NONE, type Vma, HPAGE_PAGES } from './st
 export function sysFork(mm: Mm): Mm {
   const sys = mm.sys;
   const child = new Mm(mm.arenaPages, mm.profile, sys);
+  child.priv = new Map(mm.priv); // CoW-shared private pages: the same contents (content.ts)
   child.proc = sys.procs.length;
   child.parent = mm;
   child.outside = mm.outside;

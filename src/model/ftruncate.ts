@@ -4,6 +4,7 @@
 // from the page cache; later accesses there fault and get SIGBUS (src/model/pages.ts callers).
 
 import { zapPtes } from './pages.js';
+import { truncateData } from './content.js';
 import { filePages } from './sys.js';
 import type { Mm } from './state.js';
 import { EINVAL } from './syscalls.js';
@@ -28,6 +29,7 @@ export function sysFtruncate(mm: Mm, index: number, len: bigint): number {
   if (sealed) return sealed;
   const old = f.size;
   f.size = len;
+  truncateData(f, old, len);
   if (len >= old) {
     mm.hit('ftruncate.grow');
     return 0;

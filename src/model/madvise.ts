@@ -1,6 +1,8 @@
 // madvise(2) after 7.3's mm/madvise.c (do_madvise -> madvise_walk_vmas -> madvise_vma_behavior),
 // with the profile rows of older kernels. Returns 0 or a positive errno; rule ids record the path.
 
+import { lazyFree } from './content.js';
+import { collapseRealFs, willneedRealFs } from './realfs.js';
 import { removeEvent } from './uffd.js';
 import { MADV } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
@@ -166,6 +168,7 @@ function madviseVmaBehavior(mm: Mm, advice: number, vma: Vma, prev: Vma, start: 
       return madviseRemove(mm, vma, start, end);
     case M.MADV_WILLNEED:
       mm.hit('madvise.willneed'); // swap-in / readahead into the page cache: nothing gets mapped
+      willneedRealFs(mm, vma, start, end);
       return 0;
     case M.MADV_COLD:
     case M.MADV_PAGEOUT:
@@ -293,7 +296,11 @@ function madviseDontneedFree(mm: Mm, advice: number, vma: Vma, start: number, en
     // madvise_free_pte_range: anonymous folios become lazy-free and stay mapped until reclaim,
     // which may drop them at any time (the zero page and markers are left alone).
     mm.hit('madvise.free');
-    for (let p = start; p < end; p++) if (mm.pte[p] === PTE_ANON) mm.pte[p] = PTE_MAYBE;
+    for (let p = start; p < end; p++) {
+      if (mm.pte[p] !== PTE_ANON) continue;
+      mm.pte[p] = PTE_MAYBE;
+      lazyFree(mm, p);
+    }
     return 0;
   }
   mm.hit('madvise.dontneed');
@@ -410,6 +417,7 @@ function populateVma(mm: Mm, vma: Vma, start: number, end: number, write: boolea
 function madviseCollapse(mm: Mm, vma: Vma, start: number, end: number): Step {
   // shmem: which orders a forced collapse may use depends on the per-size shmem_enabled knobs
   // (hugepages-*/shmem_enabled, not probed) and changed after 6.18 (mm/shmem.c:shmem_allowable_huge_orders)
+  collapseRealFs(mm, vma);
   if (vma.file !== 0 && !(vma.flags & VM_NOHUGEPAGE)) throw new Unsupported('MADV_COLLAPSE of shmem depends on the per-size shmem THP settings');
   const aligned = Math.ceil(vma.start / HPAGE_PAGES) * HPAGE_PAGES;
   const possible =

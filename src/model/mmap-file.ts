@@ -3,6 +3,8 @@
 // each once), so every mapping of a file has the same vm_file and may merge with its neighbours
 // when pgoff lines up; the page cache and i_size live in the FileObj (src/model/sys.ts).
 
+import { realFsMmapChecks } from './realfs.js';
+import { isRealFs } from './sys.js';
 import { MAP, PROT } from '../seq/consts.js';
 import {
   VM_EXEC,
@@ -76,6 +78,8 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
   if (len.kind === 'pages' && pgoffBig + BigInt(len.pages) >= 1n << 64n) return err(EOVERFLOW, 'errno.mmap.file_overflow');
   if (mm.mapCount > p.maxMapCount) return err(ENOMEM, 'errno.mmap.map_count');
 
+  // disk files: availability on the target, MAP_SYNC, thp_get_unmapped_area (src/model/realfs.ts)
+  realFsMmapChecks(mm, file, flags, fixed, pgoffBig, len.kind === 'pages' ? len.pages : 0);
   // computed before the MAP_SHARED flags are masked
   let vmFlags = mmapVmFlags(mm, a.prot, flags);
 
@@ -125,7 +129,7 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
       // FMODE_READ always. path_noexec: a tmpfs file on a noexec mount (fact tmpfs_noexec) refuses
       // VM_EXEC and loses VM_MAYEXEC (so mprotect(PROT_EXEC) is EACCES later); memfds live on
       // shm_mnt, never noexec. Then vma_flags_can_grow.
-      if (file.kind === 'tmpfs' && p.tmpfsNoexec) {
+      if ((file.kind === 'tmpfs' && p.tmpfsNoexec) || (isRealFs(file) && p.fsNoexec.includes(file.kind))) {
         if (vmFlags & VM_EXEC) return err(EPERM, 'errno.mmap.file_noexec');
         vmFlags &= ~VM_MAYEXEC;
         mm.hit('mmap.file.noexec');

@@ -4,6 +4,7 @@
 // destination, a faulted one keeps its own and the source's fork-child state), moves the page
 // tables and unmaps the source; MREMAP_DONTUNMAP keeps the emptied source.
 
+import { dropPriv, moveContent } from './content.js';
 import { MREMAP } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
 import { UFFD_FEATURE } from '../seq/consts.js';
@@ -368,6 +369,7 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
     mm.outside++;
     if (srcUffd && keepsUffd) vrm.remapEvent = true;
     for (let p = start; p < end; p++) mm.pte[p] = PTE_NONE;
+    dropPriv(mm, start, end);
     // do_mremap: mm_populate(new_addr + old_len, delta) of an mlock'd, grown VMA still faults the
     // copy's file pages into the shared page cache (sysMremap only populates arena placements)
     if (vrm.populateExpand && vrm.newLen > vrm.oldLen) {
@@ -435,6 +437,7 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
     mm.pte[to + k] = mm.pte[start + k]!;
     mm.pte[start + k] = PTE_NONE;
   }
+  moveContent(mm, start, to, vrm.oldLen);
   // move_page_tables allocates destination tables where the source has them
   for (let b = Math.floor(start / HPAGE_PAGES); b * HPAGE_PAGES < end; b++) {
     if (!mm.pmd[b]) continue;

@@ -18,6 +18,7 @@ import {
 } from './state.js';
 
 import { filePages, type Sys } from './sys.js';
+import { cowCopy } from './content.js';
 
 /** mm/memory.c fault_around_bytes (64 KiB default, a debugfs knob the harness does not probe). */
 export const FAULT_AROUND_PAGES = 16;
@@ -64,7 +65,11 @@ export function anonFaultPte(mm: Mm, page: number, write: boolean): void {
  */
 export function thpFaultPtes(mm: Mm, page: number, write: boolean): void {
   const s = blockOf(page) * HPAGE_PAGES;
-  for (let p = s; p < s + HPAGE_PAGES && p < mm.arenaPages; p++) if (mm.pte[p] === PTE_NONE) mm.pte[p] = PTE_MAYBE;
+  for (let p = s; p < s + HPAGE_PAGES && p < mm.arenaPages; p++) {
+    if (mm.pte[p] !== PTE_NONE) continue;
+    mm.pte[p] = PTE_MAYBE;
+    mm.priv.delete(p); // a huge zero-filled page, or a 4 KiB zero-filled one later
+  }
   mm.pte[page] = write ? PTE_ANON : PTE_ZERO;
 }
 
@@ -81,6 +86,7 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
   const pgoff = vma.pgoff + (page - vma.start);
   const shared = (vma.flags & VM_SHARED) !== 0;
   if (write && !shared) {
+    cowCopy(mm, vma, page);
     mm.pte[page] = PTE_ANON; // do_cow_fault: the file page is read into the cache, the copy mapped
     cache.add(pgoff);
     cacheSure(mm.sys, vma.file, pgoff);
@@ -108,6 +114,7 @@ export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>):
     const o = vma.pgoff + (p - vma.start);
     if (o >= eof) break; // filemap_map_pages: end_pgoff clamped to i_size
     if (cache.has(o)) {
+      mm.priv.delete(p);
       mm.pte[p] = cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
       mapped = true;
     }
@@ -126,6 +133,7 @@ export function zapPtes(mm: Mm, start: number, end: number, dropMarkers: boolean
     if (e === PTE_GUARD && !dropMarkers) continue;
     if (e === PTE_MARKER && !dropMarkers && !anonymous) continue;
     mm.pte[p] = PTE_NONE;
+    mm.priv.delete(p);
   }
 }
 
@@ -178,7 +186,7 @@ export function hasGuard(mm: Mm, start: number, end: number): boolean {
  */
 const maybeCached = new WeakMap<Sys, Map<number, Set<number>>>();
 
-function maybeSet(sys: Sys, file: number): Set<number> {
+export function maybeSet(sys: Sys, file: number): Set<number> {
   let m = maybeCached.get(sys);
   if (!m) maybeCached.set(sys, (m = new Map()));
   let s = m.get(file);
@@ -234,6 +242,7 @@ export function punchHole(mm: Mm, file: number, first: number, last: number): vo
   }
   const f = mm.sys.file(file);
   for (let o = first; o < last; o++) {
+    f.data.delete(o); // a hole again: it reads zeroes
     f.cache.delete(o);
     cacheSure(mm.sys, file, o);
   }

@@ -1,5 +1,7 @@
 // predict(): run a sequence through the model and produce what a runner would observe.
 
+import { probeCall, writeByte } from './content.js';
+import { isRealFs } from './sys.js';
 import type { CallObs, MapsEntry, Ret, SeqObservation, Snapshot } from '../seq/observation.js';
 import type { Call, Sequence } from '../seq/schema.js';
 import { permsOf, VM_GROWSDOWN } from './flags.js';
@@ -50,6 +52,7 @@ export const TMPFS_DEV = 'tmpfs';
 function filePath(f: FileObj): string {
   if (f.kind === 'anon') return '/dev/zero (deleted)';
   if (f.kind === 'memfd') return `/memfd:f${f.index} (deleted)`;
+  if (isRealFs(f)) return `<${f.kind}>/f${f.index} (deleted)`;
   return `${TMPFS_DIR}/f${f.index} (deleted)`;
 }
 
@@ -67,7 +70,7 @@ export function renderMaps(mm: Mm): MapsEntry[] {
       end: v.end,
       perms: permsOf(v.flags),
       offset: file ? v.pgoff * 4096 : 0,
-      dev: f?.kind === 'tmpfs' ? TMPFS_DEV : file ? SHMEM_DEV : '00:00',
+      dev: f?.kind === 'tmpfs' || (f && isRealFs(f)) ? TMPFS_DEV : file ? SHMEM_DEV : '00:00',
       inode: file ? v.file : 0,
       // fs/proc/task_mmu.c:get_vma_name - a PR_SET_VMA_ANON_NAME name beats the file path of anon shmem
       name: v.anonName !== undefined ? (file ? `[anon_shmem:${v.anonName}]` : `[anon:${v.anonName}]`) : f ? filePath(f) : '',
@@ -102,9 +105,15 @@ export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
       const e = sysMprotect(mm, c.addr, c.len, c.prot);
       return e ? failed(e) : OK;
     }
-    case 'touch':
+    case 'touch': {
       checkInArena(mm, c.addr.page, c.addr.page + 1);
-      return { ret: { kind: 'int', value: 0 }, errno: 0, signal: touch(mm, c.addr.page, c.access === 'write', c.access === 'exec') };
+      const sig = touch(mm, c.addr.page, c.access === 'write', c.access === 'exec');
+      // the byte written (src/model/content.ts), for later probes
+      if (!sig && c.access === 'write') writeByte(mm, mm.lookup(c.addr.page)!, c.addr.page, c.addr.off);
+      return { ret: { kind: 'int', value: 0 }, errno: 0, signal: sig };
+    }
+    case 'probe':
+      return probeCall(mm, c.addr.page, c.addr.off);
     case 'madvise': {
       const e = sysMadvise(mm, c.addr, c.len, c.advice);
       return e ? failed(e) : OK;
@@ -224,6 +233,7 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
     if (!(e instanceof Unsupported)) throw e;
     return { ...pred0, unsupported: { call: 0, reason: e.message }, detail: `model: files unsupported: ${e.message}` };
   }
+  const missing = seq.files?.find((f) => isRealFs({ kind: f.kind } as FileObj) && !profile.fsKinds.includes(f.kind));
   // the harness tags snapshots with the process only in sequences that fork
   const forks = seq.calls.some((c) => c.op === 'fork');
   const snap = (mm: Mm, after: number) => snapshotOf(mm, after, opts, forks ? mm.proc : undefined);
@@ -232,6 +242,12 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
   const snapshots: Snapshot[] = [snap(first, -1)];
   const pred: Prediction = { calls, snapshots, status: 'ok', rules };
   const n = seq.calls.length;
+  // the harness cannot create the file: a fact of the target (hello `fs`), not a divergence
+  if (missing && n) {
+    pred.unsupported = { call: 0, reason: `the target has no ${missing.kind} directory (hello fact fs=${profile.fsKinds.join(',') || '-'})` };
+    pred.detail = `model: call 0 unsupported: ${pred.unsupported.reason}`;
+    return pred;
+  }
   for (let i = 0; i < n; i++) {
     const mm = sys.current!;
     mm.hits = [];

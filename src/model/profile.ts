@@ -21,6 +21,10 @@ export interface Profile {
   tmpfsNoexec: boolean;
   /** vm.memfd_noexec of the harness's pid namespace (0 exec, 1 noexec_seal, 2 enforced); fact `memfd_noexec` */
   memfdNoexec: number;
+  /** disk filesystems the harness has a directory on (`file ext4|xfs|btrfs`); fact `fs` */
+  fsKinds: string[];
+  /** those of them on a noexec mount; fact `fs_noexec` */
+  fsNoexec: string[];
   /** vm.max_map_count */
   maxMapCount: number;
   /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
@@ -152,6 +156,8 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     thpZeroPage: facts['thp_zero_page'] !== '0',
     tmpfsNoexec: facts['tmpfs_noexec'] === '1',
     memfdNoexec: hexFact(facts, 'memfd_noexec') ?? 0,
+    fsKinds: factList(facts['fs']),
+    fsNoexec: factList(facts['fs_noexec']),
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
     baseMapCount: baseMapCount ?? 0,
@@ -190,4 +196,9 @@ export function environmentText(facts: Record<string, string>): string {
  *  The zero page is the upstream default; the host's probed fact may differ (zeroPage override). */
 export function hostProfile(overrides: Partial<Profile> = {}): Profile {
   return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0', zero_page: '1' }), ...overrides };
+}
+
+/** A comma-separated fact (`fs=ext4,xfs`); `-` or absent = none. */
+function factList(v: string | undefined): string[] {
+  return !v || v === '-' ? [] : v.split(',');
 }

@@ -4,6 +4,7 @@ export const RULES_SEALS = {
   // fcntl(F_ADD_SEALS) (mm/memfd.c:memfd_add_seals)
   'errno.add_seals.rdonly': 'EPERM: descriptor without FMODE_WRITE (mm/memfd.c:memfd_add_seals)',
   'errno.add_seals.unknown': 'EINVAL: seals outside F_ALL_SEALS (mm/memfd.c:memfd_add_seals)',
+  'errno.add_seals.not_shmem': 'EINVAL: the file is neither shmem nor hugetlbfs (ext4/xfs/btrfs): no seals pointer (mm/memfd.c:memfd_add_seals, memfd_file_seals_ptr)',
   'errno.add_seals.sealed': 'EPERM: F_SEAL_SEAL already set (memfd without MFD_ALLOW_SEALING, tmpfs file, or sealed) (mm/memfd.c:memfd_add_seals)',
   'errno.add_seals.busy': 'EBUSY: F_SEAL_WRITE while a VM_SHARED|VM_MAYWRITE mapping exists in any process (mm/memfd.c:memfd_add_seals mapping_deny_writable)',
   'add_seals.exec_implies_write': 'F_SEAL_EXEC on a memfd with exec bits adds SHRINK|GROW|WRITE|FUTURE_WRITE (mm/memfd.c:memfd_add_seals)',

@@ -1,6 +1,7 @@
 // Every modelled rule, with the kernel function it follows. predict() records, per call, which of
 // these fired; the campaign reports coverage over RULE_IDS and steers generation with it.
 
+import { RULES_CONTENT } from './rules-content.js';
 import { RULES_FILES } from './rules-files.js';
 import { RULES_MEM } from './rules-mem.js';
 import { RULES_SEALS } from './rules-seals.js';
@@ -112,6 +113,7 @@ export const RULES = {
   'populate.pkey': 'execute-only pkey VMA not populated: -EFAULT (mm/gup.c:check_vma_flags arch_vma_access_permitted)',
   // file mappings, ftruncate, fork, mremap, userfaultfd (src/model/rules-files.ts)
   ...RULES_FILES,
+  ...RULES_CONTENT,
   // madvise, mlock, mseal, anon names, page state (src/model/rules-mem.ts)
   ...RULES_MEM,
   // memfd seals, fork whose child exits (src/model/rules-seals.ts)

@@ -9,7 +9,7 @@ import type { FileDecl } from '../seq/schema.js';
 import { VM_MAYWRITE, VM_SHARED, VM_WRITE } from './flags.js';
 import type { Profile } from './profile.js';
 import type { Mm } from './state.js';
-import type { FileObj, Sys } from './sys.js';
+import { isRealFs, type FileObj, type Sys } from './sys.js';
 import { EINVAL, EPERM, sysMunmap, Unsupported } from './syscalls.js';
 
 export const EBUSY = 16;
@@ -75,6 +75,7 @@ export function sysAddSeals(mm: Mm, index: number, sealsArg: number): number {
   if (f.readOnly) return fail(EPERM, 'errno.add_seals.rdonly');
   let seals = sealsArg >>> 0;
   if (seals & ~allSeals(mm.profile)) return fail(EINVAL, 'errno.add_seals.unknown');
+  if (isRealFs(f)) return fail(EINVAL, 'errno.add_seals.not_shmem');
   if (f.seals & F_SEAL.F_SEAL_SEAL) return fail(EPERM, 'errno.add_seals.sealed');
   // "SEAL_EXEC implies SEAL_WRITE, making W^X from the start" (only while exec bits are set)
   if (seals & F_SEAL.F_SEAL_EXEC && f.execMode && mm.profile.rows['memfd.exec_seal_implies_write']) {

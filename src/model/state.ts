@@ -6,6 +6,7 @@ import { VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_MAYEXEC, VM_SHARED } from './f
 import type { Profile } from './profile.js';
 import type { RuleId } from './rules.js';
 import { Sys } from './sys.js';
+import type { PageData } from './content.js';
 
 /** PMD_SIZE in pages: 2 MiB / 4 KiB. The arena base is 2 MiB aligned, so arena-relative page
  *  numbers have the same alignment as absolute ones. */
@@ -83,6 +84,8 @@ export class Mm {
   parent: Mm | null = null;
   /** a fork {until: exit} child that has run its exit call */
   exited = false;
+  /** private page contents by arena page (src/model/content.ts); valid where pte is anonymous */
+  priv = new Map<number, PageData>();
 
   constructor(
     readonly arenaPages: number,

@@ -5,8 +5,12 @@
 
 import type { FileDecl } from '../seq/schema.js';
 import type { Mm } from './state.js';
+import { fillFile, type PageData } from './content.js';
 
-export type FileKind = 'anon' | 'memfd' | 'tmpfs';
+export type FileKind = 'anon' | 'memfd' | 'tmpfs' | 'ext4' | 'xfs' | 'btrfs';
+
+/** Files on a disk filesystem (page cache with readahead, no shmem semantics): src/model/realfs.ts */
+export const isRealFs = (f: FileObj): boolean => f.kind === 'ext4' || f.kind === 'xfs' || f.kind === 'btrfs';
 
 /** One open file (struct file) and its inode: all mappings of it share vm_file, so they may merge. */
 export interface FileObj {
@@ -28,6 +32,8 @@ export interface FileObj {
   execMode: boolean;
   /** a VM_SHARED|VM_MAYWRITE mapping of it lies outside the arena (never unmapped by the sequence) */
   outsideWritable?: boolean;
+  /** contents by file page index, absent = zeroes (src/model/content.ts) */
+  data: Map<number, PageData>;
 }
 
 /** A userfaultfd context (struct userfaultfd_ctx). */
@@ -56,13 +62,15 @@ export class Sys {
   /** Declare the sequence's files (created by the harness before the first call). */
   declareFiles(decls: readonly FileDecl[]): void {
     decls.forEach((d, i) => {
-      this.files.push({ id: this.nextFile++, kind: d.kind, index: i, size: d.size, cache: new Set(), readOnly: d.readOnly === true, seals: 1, execMode: false });
+      const f: FileObj = { id: this.nextFile++, kind: d.kind, index: i, size: d.size, cache: new Set(), readOnly: d.readOnly === true, seals: 1, execMode: false, data: new Map() };
+      if (d.fill === 'pattern') fillFile(f);
+      this.files.push(f);
     });
   }
 
   /** mm/shmem.c:shmem_zero_setup - the shmem file behind a MAP_SHARED|MAP_ANONYMOUS mapping of `pages`. */
   newAnonShmem(pages: number): number {
-    const f: FileObj = { id: this.nextFile++, kind: 'anon', index: -1, size: BigInt(pages) * 4096n, cache: new Set(), readOnly: false, seals: 1, execMode: false };
+    const f: FileObj = { id: this.nextFile++, kind: 'anon', index: -1, size: BigInt(pages) * 4096n, cache: new Set(), readOnly: false, seals: 1, execMode: false, data: new Map() };
     this.files.push(f);
     return f.id;
   }

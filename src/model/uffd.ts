@@ -5,6 +5,7 @@
 // (src/model/filefault.ts). A handle names the context of the process that created it, even in a
 // fork child: registering through it changes that process's VMAs (ctx->mm).
 
+import { realFile, realFsCanUserfault } from './realfs.js';
 import { UFFD_FEATURE, UFFDIO_REGISTER_MODE } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
 import { VM_DROPPABLE, VM_MAYWRITE, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP } from './flags.js';
@@ -67,8 +68,9 @@ function validateRange(addr: Addr, len: bigint): { start: number; end: number } 
 
 /** vma_uffd_ops(vma)->can_userfault: anonymous (no MINOR) or shmem (every declared file and shared
  *  anonymous memory); VM_DROPPABLE never (mm/userfaultfd.c:vma_can_userfault). */
-function vmaCanUserfault(v: Vma, uffdFlags: number): boolean {
+function vmaCanUserfault(mm: Mm, v: Vma, uffdFlags: number, features: number): boolean {
   if (v.flags & VM_DROPPABLE) return false;
+  if (realFile(mm, v)) return realFsCanUserfault(mm, v, uffdFlags, features);
   if (v.file === 0 && uffdFlags & VM_UFFD_MINOR) return false;
   return true;
 }
@@ -127,7 +129,7 @@ function register(cur: Mm, mm: Mm, ctx: UffdCtx, addr: Addr, len: bigint, mode: 
   if (!vmas.length) return fail(EINVAL, 'errno.uffd.no_vma');
   // "Search for not compatible vmas" - every check precedes any change
   for (const v of vmas) {
-    if (!vmaCanUserfault(v, uffdFlags)) return fail(EINVAL, 'errno.uffd.cannot');
+    if (!vmaCanUserfault(cur, v, uffdFlags, ctx.features)) return fail(EINVAL, 'errno.uffd.cannot');
     if (!(v.flags & VM_MAYWRITE)) return fail(EPERM, 'errno.uffd.maywrite');
     if (v.uffd && v.uffd !== ctx.id) return fail(EBUSY, 'errno.uffd.busy');
     if (mm.profile.rows['uffd.register_drop_wp_ebusy'] && v.uffd === ctx.id && v.flags & VM_UFFD_WP & ~uffdFlags) {
@@ -189,7 +191,7 @@ function unregister(cur: Mm, mm: Mm, ctx: UffdCtx, addr: Addr, len: bigint): num
       }
       cur.hit('uffd.unregister.other_ctx');
     }
-    if (!vmaCanUserfault(v, v.flags & VM_UFFD_FLAGS)) {
+    if (!vmaCanUserfault(cur, v, v.flags & VM_UFFD_FLAGS, ctx.features)) {
       cur.hit('errno.uffd.cannot');
       return EINVAL;
     }

@@ -1,6 +1,7 @@
 // Runner selection for the CLI. Each runner lives in its own module and is loaded on demand so
 // that `vmafuzz fuzz` on the host does not pay for QEMU or Docker code.
 
+import type { FsDirs } from './fsdirs.js';
 import type { Runner } from './types.js';
 
 export const RUNNERS = ['native', 'docker', 'qemu'] as const;
@@ -17,13 +18,15 @@ export interface RunnerOptions {
   append?: string;
   /** docker: seccomp profile, "vmafuzz" (docker/seccomp.json), "default", "unconfined" or a file */
   seccomp?: string;
+  /** native: `--fs-dir KIND=DIR` directories for real-filesystem files (src/runner/fsdirs.ts) */
+  fsDirs?: FsDirs;
 }
 
 export async function createRunner(o: RunnerOptions): Promise<Runner> {
   switch (o.runner) {
     case 'native': {
       const { NativeRunner } = await import('./native.js');
-      return new NativeRunner();
+      return new NativeRunner(o.fsDirs ? { fsDirs: o.fsDirs } : {});
     }
     default: {
       const m = (await import(`./${o.runner}.js`)) as { createRunnerFromOptions?: (o: RunnerOptions) => Promise<Runner> };
@@ -40,5 +43,6 @@ export function runnerArgs(o: RunnerOptions): string {
   if (o.kernel) a.push(`--kernel ${o.kernel}`);
   if (o.kernelImage) a.push(`--kernel-image ${o.kernelImage}`);
   if (o.seccomp) a.push(`--seccomp ${o.seccomp}`);
+  for (const [k, d] of Object.entries(o.fsDirs ?? {})) a.push(`--fs-dir ${k}=${d}`);
   return a.length ? ' ' + a.join(' ') : '';
 }

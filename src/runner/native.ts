@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { CannotTestError } from '../util/errors.js';
+import { fsDirArgs, resolveFsDirs, type FsDirs } from './fsdirs.js';
 import { ensureHarness } from './harness-build.js';
 import { encodeWire, type Hello, OutputParser, PROTOCOL_VERSION, type RawResult, toObservation, toWire, type WireOptions, type WireSequence } from './protocol.js';
 import type { Runner, RunOptions, TargetInfo } from './types.js';
@@ -201,7 +202,10 @@ export class NativeRunner implements Runner {
   private session: HarnessSession | null = null;
   private info: TargetInfo | null = null;
 
-  constructor(private readonly opts: { harnessPath?: string; stallMs?: number } = {}) {}
+  /** fsDirs: directories for `file ext4|xfs|btrfs` the user named; the others are loop-mounted
+   *  images of the runner's own (src/runner/fsdirs.ts), unless `fsAuto` is false. */
+  constructor(private readonly opts: { harnessPath?: string; stallMs?: number; fsDirs?: FsDirs; fsAuto?: boolean } = {}) {}
+  private fsArgs: string[] | null = null;
 
   private starting: Promise<TargetInfo> | null = null;
 
@@ -215,7 +219,9 @@ export class NativeRunner implements Runner {
     const path = this.opts.harnessPath ?? (await ensureHarness());
     // Own process group: a terminal Ctrl-C goes to vmafuzz, which then finishes the batch in
     // flight; the harness still ends on its own when our end of stdin closes (also after kill -9).
-    const proc = spawn(path, ['--serve'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // once per runner: the directories do not change between harness restarts
+    this.fsArgs ??= fsDirArgs(this.opts.fsAuto === false ? (this.opts.fsDirs ?? {}) : await resolveFsDirs(this.opts.fsDirs ?? {}, (l) => process.stderr.write(`vmafuzz: ${l}\n`)));
+    const proc = spawn(path, ['--serve', ...this.fsArgs], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));

@@ -21,7 +21,7 @@ export interface WireSequence {
   arenaPages: number;
   lines: string[];
   returnsAddr: boolean[];
-  /** `file memfd|tmpfs <size> <ro>` lines, created in order before the first call */
+  /** `file <kind> <size> <ro> [<fill>]` lines, created in order before the first call */
   files?: string[];
 }
 
@@ -65,13 +65,16 @@ export function encodeCall(c: Call): string {
       return 'exit';
     case 'add_seals':
       return `add_seals ${hex(c.file)} ${hex(c.seals >>> 0)}`;
+    case 'probe':
+      return `probe ${addr(c.addr)}`;
     default:
       throw new Error(`the harness protocol has no encoding for ${(c as { op: string }).op}`);
   }
 }
 
 export function encodeFile(f: FileDecl): string {
-  return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}${f.flags !== undefined ? ` ${hex(f.flags >>> 0)}` : ''}`;
+  const tail = f.flags !== undefined ? ` ${f.fill ? 1 : 0} ${hex(f.flags >>> 0)}` : f.fill ? ' 1' : '';
+  return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}${tail}`;
 }
 
 export function toWire(seq: Sequence): WireSequence {

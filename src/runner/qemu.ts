@@ -11,6 +11,7 @@
 //   - a boot that fails, a VM that dies without a report: infrastructure. Boots are retried
 //     (bootRetries); a sequence hit by an unexplained VM death is retried once on a fresh VM.
 
+import { ensureScratchImage } from './fsdirs.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,7 @@ export class QemuRunner implements Runner {
   private image: KernelImage | null = null;
   private qemu = '';
   private initrd = '';
+  private scratch: string | null = null;
   private accel: Accel | null = null;
   private vm: QemuVm | null = null;
   private vmLog = '';
@@ -150,6 +152,7 @@ export class QemuRunner implements Runner {
       this.image = this.opts.image ?? (await resolveKernel({ ...this.opts, log: this.opts.log ?? (() => {}) }));
       const harness = this.opts.harnessPath ?? (await ensureHarness());
       this.initrd = ensureInitramfs(harness, join(cacheRoot(), 'initramfs'));
+      this.scratch = await ensureScratchImage(this.opts.log ?? (() => {}));
     }
     if (!this.accel) {
       const forced = this.opts.accel && this.opts.accel !== 'auto' ? this.opts.accel : null;
@@ -177,6 +180,7 @@ export class QemuRunner implements Runner {
       cpus: this.opts.cpus ?? 1,
       accel,
       consoleLog,
+      ...(this.scratch ? { scratch: this.scratch } : {}),
       ...(this.opts.stallMs !== undefined ? { stallMs: this.opts.stallMs } : {}),
       onReport: (r: ConsoleReport) => this.onReport(r),
     };

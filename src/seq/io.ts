@@ -84,6 +84,7 @@ export function sequenceToInput(s: Sequence): SequenceInput {
     size: lenToString(f.size),
     ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}),
     ...(f.flags !== undefined ? { flags: flagsToString(f.flags, MFD) } : {}),
+    ...(f.fill !== undefined ? { fill: f.fill } : {}),
   }));
   return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
 }

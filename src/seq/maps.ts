@@ -48,6 +48,9 @@ export const TMPFS_DIR = '<tmpfs>';
 /** `<tmpfs_dir>/f<n> (deleted)` of the harness (mkdtemp `vmafuzz-XXXXXX`, or `/vmafuzz-tmpfs` in
  *  init mode) becomes `<tmpfs>/f<n> (deleted)`; every other name is returned unchanged. */
 export function canonicalFileName(name: string): string {
+  // a disk filesystem's private directory (harness-c/fsfiles.c: vmafuzz-<pid>-<kind>-XXXXXX)
+  const fs = /^\/(?:[^ ]*\/)?vmafuzz-(?:\d+-)?(ext4|xfs|btrfs)(?:-[^/]*)?\/(f\d+ \(deleted\))$/.exec(name);
+  if (fs) return `<${fs[1]}>/${fs[2]}`;
   const m = /^\/(?:[^ ]*\/)?vmafuzz-[^/]*\/(f\d+ \(deleted\))$/.exec(name);
   return m ? `${TMPFS_DIR}/${m[1]}` : name;
 }

@@ -45,6 +45,8 @@ export function callToString(c: Call): string {
       return 'exit()';
     case 'add_seals':
       return `fcntl(file${c.file}, F_ADD_SEALS, ${flagsToString(c.seals, F_SEAL, '0')})`;
+    case 'probe':
+      return `probe(${addrToString(c.addr)})`;
   }
 }
 
@@ -61,6 +63,7 @@ export function retToString(r: Ret): string {
 
 export function resultToString(c: Call, o: CallObs): string {
   if (c.op === 'touch') return o.signal ? (SIGNALS[o.signal] ?? `signal ${o.signal}`) : 'ok';
+  if (c.op === 'probe') return o.signal ? (SIGNALS[o.signal] ?? `signal ${o.signal}`) : o.ret.kind === 'int' ? `0x${o.ret.value.toString(16).padStart(2, '0')}` : retToString(o.ret);
   if (o.errno) return `-1 ${errnoName(o.errno)}`;
   return retToString(o.ret);
 }

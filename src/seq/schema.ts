@@ -139,26 +139,36 @@ const addSealsCall = z.strictObject({
   file: z.number().int().min(0).max(MAX_FILES - 1),
   seals: flagsField(F_SEAL).describe('fcntl(fd, F_ADD_SEALS, seals): F_SEAL_* names joined by "|", or hex'),
 });
+const probeCall = z.strictObject({
+  op: z.literal('probe'),
+  addr: nonNullAddr,
+}).describe('read the byte at addr; the result is the byte (0-255), or the fault as the signal');
 
 export const callSchema = z.discriminatedUnion('op', [
   mmapCall, munmapCall, mprotectCall, touchCall, madviseCall, mremapCall, mlockCall, mlock2Call, munlockCall,
   msealCall, anonNameCall, ftruncateCall, uffdCreateCall, uffdRegisterCall, uffdUnregisterCall, forkCall,
-  exitCall, addSealsCall,
+  exitCall, addSealsCall, probeCall,
 ]);
 export type Call = z.output<typeof callSchema>;
 export type CallInput = z.input<typeof callSchema>;
 export type Op = Call['op'];
 export const OPS: readonly Op[] = [
   'mmap', 'munmap', 'mprotect', 'touch', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal',
-  'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'exit', 'add_seals',
+  'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'exit', 'add_seals', 'probe',
 ];
 
 /** A file the sequence declares; the harness creates it privately (never a host path). */
 export const fileSchema = z.strictObject({
-  kind: z.enum(['memfd', 'tmpfs']).describe('memfd_create, or a file in a private tmpfs directory of the harness (unlinked after open)'),
+  kind: z
+    .enum(['memfd', 'tmpfs', 'ext4', 'xfs', 'btrfs'])
+    .describe('memfd_create, or a file in a private directory of the harness (unlinked after open) on tmpfs or on a real ext4/xfs/btrfs filesystem'),
   size: lenField.refine((v) => v <= BigInt(MAX_ARENA_PAGES * PAGE_SIZE), { message: `file size must be at most ${MAX_ARENA_PAGES} pages` }),
-  readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size)'),
   flags: flagsField(MFD).optional().describe('memfd_create flags (memfd only): MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC; absent = 0'),
+  readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size and contents)'),
+  fill: z
+    .literal('pattern')
+    .optional()
+    .describe('contents: every byte of page k of file i (up to the size) is 0x80 | ((16*i + k) & 0x7f) (harness-c/fill.h); absent = a hole (zeroes)'),
 });
 export type FileDecl = z.output<typeof fileSchema>;
 
@@ -318,7 +328,8 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
     case 'ftruncate':
       return null;
     case 'touch':
-      return c.addr.page < arenaPages ? null : `touch address outside the ${arenaPages}-page arena`;
+    case 'probe':
+      return c.addr.page < arenaPages ? null : `${c.op} address outside the ${arenaPages}-page arena`;
     case 'mremap': {
       const src = rangeProblem(c.addr, c.oldLen, arenaBytes, arenaPages, false, inside);
       if (src) return src;

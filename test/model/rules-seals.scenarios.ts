@@ -22,6 +22,7 @@ const madvise = (page: number, pages: number, advice: number): Call => ({ op: 'm
 export const S_SEALS: Record<keyof typeof RULES_SEALS, SealsScenario> = {
   'errno.add_seals.rdonly': { files: [memfd(4, true)], call: addSeals(0, 'shrink') },
   'errno.add_seals.unknown': { files: s4, call: addSeals(0, '64') },
+  'errno.add_seals.not_shmem': { files: [{ kind: 'ext4', size: 4n * 4096n }], profile: { fsKinds: ['ext4'] }, call: addSeals(0, 'shrink') },
   'errno.add_seals.sealed': { files: [memfd(4)], call: addSeals(0, 'shrink') },
   'errno.add_seals.busy': { files: s4, setup: [fmmap(0, 1, 'r', 0, 0, 'shared', 'fixed')], call: addSeals(0, 'write') },
   'add_seals.exec_implies_write': { files: [sealable(4, 'exec', 'seal')], call: addSeals(0, 'exec') },

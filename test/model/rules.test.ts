@@ -10,6 +10,7 @@ import { S_MEM } from './rules-mem.scenarios.js';
 import { S_FILES } from './rules-files.scenarios.js';
 import { S_SEALS } from './rules-seals.scenarios.js';
 import { initSeals } from '../../src/model/seals.js';
+import { S_CONTENT } from './rules-content.scenarios.js';
 import type { FileDecl } from '../../src/seq/schema.js';
 
 const p61 = () => makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise' });
@@ -142,6 +143,8 @@ const S: Record<RuleId, Scenario> = {
   ...S_FILES,
   // memfd seals, fork {until: exit} (test/model/rules-seals.scenarios.ts)
   ...S_SEALS,
+  // page contents and disk files (test/model/rules-content.scenarios.ts)
+  ...S_CONTENT,
 };
 
 describe('rule reachability', () => {

@@ -48,8 +48,10 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
         const file = files[i]!;
         if (k.status !== 'ok' && !d) {
           anyIndeterminate = true;
-          results.push({ file, status: 'indeterminate', kernelStatus: `${k.status}${k.detail ? ` ${k.detail}` : ''}` });
-          if (!o.json) write(`INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}\n`);
+          // e.g. a file on a filesystem the target has no directory for: the model says why
+          const why = m.unsupported?.call === 0 ? `; the model declines it: ${m.unsupported.reason}` : '';
+          results.push({ file, status: 'indeterminate', kernelStatus: `${k.status}${k.detail ? ` ${k.detail}` : ''}${why}` });
+          if (!o.json) write(`INDETERMINATE ${file}: kernel run ${k.status}${k.detail ? ` (${k.detail})` : ''}${why}\n`);
           return;
         }
         if (!d && m.unsupported) {

@@ -29,6 +29,8 @@ export interface VmConfig {
   consoleLog: string;
   /** session stall limit (the hung-VM watchdog) */
   stallMs?: number;
+  /** an ext4 image attached as an NVMe disk with a throw-away overlay (src/runner/fsdirs.ts) */
+  scratch?: string;
   onReport: (r: ConsoleReport) => void;
 }
 
@@ -49,6 +51,8 @@ export function qemuArgs(c: VmConfig, serialSock: string, virtioSock: string): s
     // ttyS1 and hvc0: protocol channels; QEMU connects to our listening sockets before the guest runs
     '-chardev', `socket,id=ser1,path=${serialSock}`, '-serial', 'chardev:ser1',
     '-device', 'virtio-serial-pci', '-chardev', `socket,id=vcon,path=${virtioSock}`, '-device', 'virtconsole,chardev=vcon',
+    // the ext4 scratch disk the guest harness mounts (harness-c/fsfiles.c:fs_mount_scratch)
+    ...(c.scratch ? ['-drive', `file=${c.scratch},if=none,id=scratch,format=raw,snapshot=on`, '-device', 'nvme,serial=vmafuzz-ext4,drive=scratch'] : []),
   ];
 }
 
