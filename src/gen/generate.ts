@@ -10,19 +10,23 @@ import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
+import { genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
+import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
 
 // 2: caseSeed mixes seed and index separately (in 1 it depended on seed XOR index only, so
 // campaigns with nearby seeds, e.g. dates, ran the same cases in another order).
 // 4: the allocator also picks ranges across several earlier ranges; uffd scenarios with two
 // contexts on neighbouring ranges, registrations across VMAs; recipe cases (src/gen/recipes.ts).
-export const GENERATOR_VERSION = '4';
+// 5: SysV segments and hugetlb mappings (src/gen/ops-hugeshm.ts), shmat/shmdt weights.
+export const GENERATOR_VERSION = '5';
 
 export type Weights = Record<Op, number>;
 // Ops the model and harness do not support yet stay at weight 0 until they land.
 export const DEFAULT_WEIGHTS: Weights = {
   mmap: 4, munmap: 1.5, mprotect: 3, touch: 2.5, madvise: 2, mremap: 1, mlock: 0.4, mlock2: 0.4, munlock: 0.4, mseal: 0.3,
   anon_name: 0.3, ftruncate: 0.4, uffd_create: 0.3, uffd_register: 0.5, uffd_unregister: 0.25, fork: 0.3,
+  shmat: 0.4, shmdt: 0.2,
 };
 
 export interface GenConfig {
@@ -139,7 +143,7 @@ export function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr:
  *  The call is noted in the allocator, so later calls prefer its range and edges. */
 export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPercent: number, first: boolean): Call {
   // the rest of a multi-call scenario started earlier (src/gen/ops-files.ts)
-  const queued = filesCtx(a).pending.shift();
+  const queued = filesCtx(a).pending.shift() ?? hugeShmCtx(a).pending.shift();
   if (queued) {
     noteCall(a, queued);
     return queued;
@@ -150,7 +154,7 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
   switch (op as Op) {
     case 'mmap':
       // a sequence with declared files maps them a third of the time (src/gen/ops-files.ts)
-      c = filesCtx(a).files.length && p.chance(35) ? genFileMmap(p, a, invalid) : genMmap(p, a, invalid);
+      c = filesCtx(a).files.length && p.chance(35) ? genFileMmap(p, a, invalid) : hugeShmCtx(a).huge && p.chance(40) ? genHugetlbMmap(p, a, invalid) : genMmap(p, a, invalid);
       break;
     case 'munmap':
       c = { op: 'munmap', ...genRange(p, a, invalid) };
@@ -180,11 +184,17 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
     case 'uffd_unregister':
       c = genFilesCall(p, a, op as FileOp, invalid); // src/gen/ops-files.ts
       break;
+    case 'shmat':
+    case 'shmdt':
+      c = genHugeShmCall(p, a, op as HugeShmOp, invalid); // src/gen/ops-hugeshm.ts
+      break;
     default:
       throw new Error(`the generator has no rule for ${op} yet`);
   }
   // A misaligned start can push the rounded-up end past the arena: keep such calls in bounds.
   if (arenaProblem(c, a.arenaPages) && 'addr' in c && c.addr) c = { ...c, addr: { page: c.addr.page, off: 0 } } as Call;
+  // a MAP_HUGETLB|MAP_FIXED (genMmap's invalid flag) that leaves the arena once rounded up to 2 MiB: not fixed
+  if (c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB && arenaProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
   noteCall(a, c);
   return c;
 }
@@ -197,7 +207,7 @@ export function noteCall(a: ArenaAllocator, c: Call): void {
   noteFilesCall(a, c);
 }
 
-export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[]; files?: FileDecl[] } {
+export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[]; files?: FileDecl[]; shm?: ShmSeg[] } {
   const p = new Picks(recipe.picks);
   // Mostly small arenas (dense overlap); some big enough for 2 MiB-aligned THP behaviour.
   const arenaPages = recipe.arena < 70 ? 64 : recipe.arena < 90 ? 256 : 1024;
@@ -208,15 +218,21 @@ export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number;
   // stands for the family: mmap of files, ftruncate).
   const files = weights.ftruncate > 0 && p.chance(50) ? genFiles(p) : undefined;
   if (files) filesCtx(a).files = files;
+  // SysV segments and hugetlb use (shmat's weight stands for the family, src/gen/ops-hugeshm.ts)
+  const shm = weights.shmat > 0 ? genHugeShmSetup(p, a) : undefined;
   for (let i = 0; i < recipe.ncalls; i++) calls.push(genCall(p, a, weights, cfg.invalidPercent, i === 0));
-  return files ? { arenaPages, calls, files } : { arenaPages, calls };
+  const out: { arenaPages: number; calls: Call[]; files?: FileDecl[]; shm?: ShmSeg[] } = { arenaPages, calls };
+  if (files) out.files = files;
+  if (shm) out.shm = shm;
+  return out;
 }
 
 export function generate(seed: number, index: number, cfg: GenConfig = DEFAULT_CONFIG): Sequence {
   const recipe = recipeFor(seed, index, cfg);
-  const { arenaPages, calls, files } = interpret(recipe, cfg);
+  const { arenaPages, calls, files, shm } = interpret(recipe, cfg);
   const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: GENERATOR_VERSION }, calls };
   if (files) seq.files = files;
+  if (shm) seq.shm = shm;
   return seq;
 }
 

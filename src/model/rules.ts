@@ -3,6 +3,7 @@
 
 import { RULES_FILES } from './rules-files.js';
 import { RULES_MEM } from './rules-mem.js';
+import { RULES_HUGESHM } from './rules-hugeshm.js';
 
 export const RULES = {
   // mmap errno paths, in the order the kernel checks them
@@ -113,6 +114,8 @@ export const RULES = {
   ...RULES_FILES,
   // madvise, mlock, mseal, anon names, page state (src/model/rules-mem.ts)
   ...RULES_MEM,
+  // hugetlb and SysV shared memory (src/model/rules-hugeshm.ts)
+  ...RULES_HUGESHM,
 } as const;
 
 export type RuleId = keyof typeof RULES;

@@ -6,7 +6,7 @@
 import type { FileDecl } from '../seq/schema.js';
 import type { Mm } from './state.js';
 
-export type FileKind = 'anon' | 'memfd' | 'tmpfs';
+export type FileKind = 'anon' | 'memfd' | 'tmpfs' | 'hugetlb' | 'sysv';
 
 /** One open file (struct file) and its inode: all mappings of it share vm_file, so they may merge. */
 export interface FileObj {
@@ -21,6 +21,11 @@ export interface FileObj {
   cache: Set<number>;
   /** opened O_RDONLY: no FMODE_WRITE */
   readOnly: boolean;
+  /** the inode number maps shows when it is not the identity: every attach of a SysV segment is
+   *  its own struct file (ipc/shm.c:do_shmat alloc_file_clone) over the segment's one inode */
+  inode?: number;
+  /** its VMAs have vm_ops->close (hugetlb_vm_ops, shm_vm_ops): merges may not remove them */
+  closeHook?: boolean;
 }
 
 /** A userfaultfd context (struct userfaultfd_ctx). */
@@ -41,6 +46,8 @@ export class Sys {
   procs: Mm[] = [];
   /** the process that runs the next call */
   current: Mm | null = null;
+  /** SysV segments (Sequence.shm) by index: the inode and page cache every attach shares (src/model/shm.ts) */
+  shm: FileObj[] = [];
   /** userfaultfd events raised by the current call, in order (CallObs.event) */
   events: string[] = [];
   private nextFile = 1;
@@ -60,6 +67,13 @@ export class Sys {
     return f.id;
   }
 
+  /** A new file object (hugetlb_file_setup, a SysV attach) with its own identity. */
+  newFile(f: Omit<FileObj, 'id'>): FileObj {
+    const o: FileObj = { ...f, id: this.nextFile++ };
+    this.files.push(o);
+    return o;
+  }
+
   file(id: number): FileObj {
     const f = this.files.find((x) => x.id === id);
     if (!f) throw new Error(`model bug: no file ${id}`);
@@ -67,7 +81,7 @@ export class Sys {
   }
 
   declared(index: number): FileObj {
-    const f = this.files.find((x) => x.index === index && x.kind !== 'anon');
+    const f = this.files.find((x) => x.index === index && (x.kind === 'memfd' || x.kind === 'tmpfs'));
     if (!f) throw new Error(`model bug: no declared file ${index}`);
     return f;
   }

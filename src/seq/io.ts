@@ -8,6 +8,7 @@ import { adviceName, MAP, MLOCK, MREMAP, PROT, UFFD_FEATURE, UFFDIO_REGISTER_MOD
 import { FORMAT_VERSION, MAX_CALLS, type Call, type CallInput, type Sequence, type SequenceInput, sequenceSchema } from './schema.js';
 import { addrToString, lenToString, type Addr } from './values.js';
 import { flagsToString } from './consts.js';
+import { SHM } from './schema-sysv.js';
 
 export { jsonPathOf };
 
@@ -53,7 +54,7 @@ export const FLAG_FIELDS: Readonly<Record<string, { table: FlagTable; zero: stri
   mode: { table: UFFDIO_REGISTER_MODE, zero: '0' },
   features: { table: UFFD_FEATURE, zero: '0' },
 };
-const OP_FLAGS: Readonly<Partial<Record<Call['op'], FlagTable>>> = { mmap: MAP, mremap: MREMAP, mlock2: MLOCK, mseal: {} };
+const OP_FLAGS: Readonly<Partial<Record<Call['op'], FlagTable>>> = { mmap: MAP, mremap: MREMAP, mlock2: MLOCK, mseal: {}, shmat: SHM };
 
 export function callToInput(c: Call): CallInput {
   const o: Record<string, unknown> = {};
@@ -78,7 +79,8 @@ export function sequenceToInput(s: Sequence): SequenceInput {
   const { vmafuzz, name, description, arenaPages, origin } = o;
   const known = s.known && { ...s.known, requires: s.known.requires.map((r) => r.input) };
   const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}) }));
-  return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
+  const shm = s.shm?.map((x) => ({ size: lenToString(x.size) }));
+  return { vmafuzz, name, description, arenaPages, origin, known, files, shm, calls: s.calls.map(callToInput) };
 }
 
 export function sequenceToJson(s: Sequence): string {

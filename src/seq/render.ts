@@ -4,6 +4,7 @@ import { adviceName, errnoName, flagsToString, MAP, MLOCK, MREMAP, PROT, SIGNALS
 import type { CallObs, Ret } from './observation.js';
 import type { Call } from './schema.js';
 import { addrToString, lenToString, type Addr } from './values.js';
+import { SHM } from './schema-sysv.js';
 
 export function callToString(c: Call): string {
   const prot = (p: number) => flagsToString(p, PROT, 'PROT_NONE');
@@ -40,6 +41,10 @@ export function callToString(c: Call): string {
       return `ioctl(uffd${c.uffd}, UFFDIO_UNREGISTER, ${range(c.addr, c.len)})`;
     case 'fork':
       return 'fork()';
+    case 'shmat':
+      return `shmat(shm${c.shm}, ${addrToString(c.addr)}, ${flagsToString(c.flags, SHM)})`;
+    case 'shmdt':
+      return `shmdt(${addrToString(c.addr)})`;
   }
 }
 

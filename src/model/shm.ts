@@ -1,0 +1,146 @@
+// SysV shared memory, after 7.3's ipc/shm.c: do_shmat maps a segment with do_mmap(MAP_SHARED
+// [|MAP_FIXED]) through a struct file of its own (alloc_file_clone), so two attaches never share a
+// vm_file and never merge; every shm VMA has shm_vm_ops, whose ->close limits merges even between
+// the fragments of one attach (src/model/merge.ts). ksys_shmdt unmaps an attach by where it started,
+// fragments included. Segments are created by the harness (shmget(IPC_PRIVATE), mode 0601) before
+// the first call and removed after the last; the corpus names them by index.
+
+import type { Call } from '../seq/schema.js';
+import { SHM, type ShmSeg } from '../seq/schema-sysv.js';
+import type { Addr } from '../seq/values.js';
+import { PROT, MAP } from '../seq/consts.js';
+import { VM_MAYWRITE, VM_SHARED, VM_MAYSHARE } from './flags.js';
+import { getUnmappedArea, type Placement } from './placement.js';
+import type { Mm } from './state.js';
+import type { Sys } from './sys.js';
+import { EINVAL, ENOMEM, mmapRegion, mmapVmFlags, sysMunmap, Unsupported } from './syscalls.js';
+import { isHugetlb, isShm } from './vm-ops.js';
+
+/** The sequence's segments: one inode (and page cache) each, identity = the maps inode of its attaches. */
+export function declareShm(sys: Sys, segs: readonly ShmSeg[]): void {
+  segs.forEach((s, i) => {
+    sys.shm.push(sys.newFile({ kind: 'sysv', index: i, size: s.size, cache: new Set(), readOnly: false, closeHook: true }));
+  });
+}
+
+export type ShmatResult = { err: number } | { placement: Placement };
+
+/** ipc/shm.c:do_shmat(shmid, shmaddr, shmflg, SHMLBA = PAGE_SIZE). */
+export function sysShmat(mm: Mm, segIndex: number, addr: Addr | null, shmflg: number): ShmatResult {
+  const err = (e: number, id: Parameters<Mm['hit']>[0]): ShmatResult => {
+    mm.hit(id);
+    return { err: e };
+  };
+  if (mm.profile.sysvShm === false) throw new Unsupported('the target cannot create SysV segments (fact sysv_shm=0)');
+  const seg = mm.sys.shm[segIndex];
+  if (!seg) throw new Error(`model bug: no shm segment ${segIndex}`);
+  let start: number | null = null;
+  if (addr) {
+    if (addr.off) {
+      if (!(shmflg & SHM.SHM_RND)) return err(EINVAL, 'errno.shmat.unaligned');
+      mm.hit('shmat.rnd'); // round down to SHMLBA; never 0 inside the arena
+    }
+    start = addr.page;
+  } else if (shmflg & SHM.SHM_REMAP) return err(EINVAL, 'errno.shmat.remap_null');
+  const rdonly = (shmflg & SHM.SHM_RDONLY) !== 0;
+  let prot = rdonly ? PROT.PROT_READ : PROT.PROT_READ | PROT.PROT_WRITE;
+  if (shmflg & SHM.SHM_EXEC) prot |= PROT.PROT_EXEC;
+  // the harness's own segment, created by this user: ipcperms passes
+  const pages = Number((seg.size + 4095n) / 4096n);
+  if (start !== null && !(shmflg & SHM.SHM_REMAP) && mm.intersect(start, start + pages)) return err(EINVAL, 'errno.shmat.overlap');
+  if (start !== null && shmflg & SHM.SHM_REMAP && mm.intersect(start, start + pages)) mm.hit('shmat.remap');
+  // do_mmap(file, addr, size, prot, MAP_SHARED [| MAP_FIXED], 0)
+  if (mm.mapCount > mm.profile.maxMapCount) return err(ENOMEM, 'errno.mmap.map_count');
+  let vmFlags = mmapVmFlags(mm, prot, MAP.MAP_SHARED) | VM_SHARED | VM_MAYSHARE;
+  if (rdonly) {
+    // the clone is opened O_RDONLY: "if (!(file->f_mode & FMODE_WRITE)) vm_flags &= ~(VM_MAYWRITE | VM_SHARED)"
+    vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
+    mm.hit('shmat.rdonly');
+  }
+  let placement: Placement;
+  if (start !== null) placement = { kind: 'arena', page: start };
+  else {
+    // shm_get_unmapped_area -> shmem_get_unmapped_area (pgoff 0), as for a memfd
+    if (mm.profile.shmemHugePages > 0) throw new Unsupported('shmem THP placement of a SysV attach is not modelled');
+    placement = getUnmappedArea(mm, null, pages, true, false);
+  }
+  if (placement.kind === 'outside') {
+    mm.outside++;
+    return { placement };
+  }
+  const file = mm.sys.newFile({ kind: 'sysv', index: segIndex, size: seg.size, cache: seg.cache, readOnly: rdonly, inode: seg.id, closeHook: true });
+  const r = mmapRegion(mm, placement.page, placement.page + pages, vmFlags, 0, file.id);
+  if (r) return { err: r };
+  mm.hit('shmat.attach');
+  return { placement };
+}
+
+/** ipc/shm.c:ksys_shmdt. Returns 0 or a positive errno. */
+export function sysShmdt(mm: Mm, addr: Addr): number {
+  if (addr.off) {
+    mm.hit('errno.shmdt.unaligned');
+    return EINVAL;
+  }
+  const a = addr.page;
+  // "for_each_vma(vmi, vma)" from addr: the first shm VMA with (vm_start - addr) / PAGE_SIZE ==
+  // vm_pgoff (unsigned: a VMA starting below addr never matches)
+  let i = mm.findIndex(a);
+  let file = 0;
+  let size = 0;
+  for (; i < mm.vmas.length; i++) {
+    const v = mm.vmas[i]!;
+    if (mm.isFence(v)) continue;
+    if (isShm(mm, v) && v.start >= a && v.start - a === v.pgoff) {
+      file = v.file;
+      size = Number((mm.sys.file(v.file).size + 4095n) / 4096n);
+      mm.hit('shmdt.detach');
+      sysMunmap(mm, { page: v.start, off: 0 }, BigInt(v.end - v.start) * 4096n);
+      break;
+    }
+  }
+  if (!file) {
+    mm.hit('errno.shmdt.none');
+    return EINVAL;
+  }
+  // "while (vma && (loff_t)(vma->vm_end - addr) <= size)": later fragments of the same attach
+  for (i = mm.findIndex(a); i < mm.vmas.length; i++) {
+    const v = mm.vmas[i]!;
+    if (v.end - a > size) break;
+    if (v.file === file && v.start >= a && v.start - a === v.pgoff) {
+      mm.hit('shmdt.fragment');
+      sysMunmap(mm, { page: v.start, off: 0 }, BigInt(v.end - v.start) * 4096n);
+      i--;
+    }
+  }
+  return 0;
+}
+
+/** Calls the model does not follow on hugetlb or SysV shm VMAs (declined as Unsupported): only
+ *  mmap, munmap, mprotect, touch and shmat/shmdt are modelled there. */
+export function declineOnHugeShm(mm: Mm, c: Call): void {
+  let s = 0;
+  let e = mm.arenaPages;
+  switch (c.op) {
+    case 'madvise':
+    case 'mremap':
+    case 'mlock':
+    case 'mlock2':
+    case 'munlock':
+    case 'mseal':
+    case 'anon_name':
+    case 'uffd_register':
+    case 'uffd_unregister': {
+      const len = c.op === 'mremap' ? c.oldLen : c.len;
+      s = c.addr.page;
+      if (len < 1n << 40n) e = Math.min(mm.arenaPages, s + Math.max(1, Number((len + BigInt(c.addr.off) + 4095n) / 4096n)));
+      break;
+    }
+    case 'fork':
+      break;
+    default:
+      return;
+  }
+  for (const v of mm.arenaVmas()) {
+    if (v.start < e && v.end > s && (isHugetlb(v) || isShm(mm, v))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
+  }
+}
