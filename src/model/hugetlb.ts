@@ -6,15 +6,15 @@
 //
 // What the model does not follow (declined as Unsupported): a pool too small for the sequence (the
 // `hugepages_free` fact; with the pool sized by the harness, reservations and faults never run
-// out), 1 GiB pages, MAP_LOCKED, and calls other than mmap/munmap/mprotect/touch on hugetlb VMAs
+// out), 1 GiB pages, and calls other than mmap/munmap/mprotect/touch on hugetlb VMAs
 // (madvise, mremap, mlock, mseal, fork, userfaultfd, anon names: src/model/shm.ts declineOnHugeShm).
 
 import { MAP } from '../seq/consts.js';
 import { addrBytes } from '../seq/values.js';
-import { VM_GROWSDOWN, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC } from './flags.js';
+import { VM_PKEY_EXEC_ONLY, VM_LOCKED_MASK, VM_GROWSDOWN, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC } from './flags.js';
 import { unmappedAreaTopdown, hintFree, type Placement } from './placement.js';
 import { HPAGE_PAGES, Mm, PTE_FILE, type Vma } from './state.js';
-import { EINVAL, ENOMEM, EEXIST, mmapRegion, mmapVmFlags, type MmapArgs, type MmapResult, Unsupported } from './syscalls.js';
+import { EAGAIN, EPERM, EINVAL, ENOMEM, EEXIST, mmapRegion, mmapVmFlags, type MmapArgs, type MmapResult, Unsupported } from './syscalls.js';
 import { EOPNOTSUPP } from './mmap-file.js';
 
 const MAP_TYPE = 0x0f;
@@ -78,7 +78,12 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
   const start = placement.kind === 'arena' ? placement.page : -1;
   const end = start + pages;
   if (fixed && flags & MAP.MAP_FIXED_NOREPLACE && mm.intersect(start, end)) return err(EEXIST, 'errno.mmap.fixed_noreplace');
-  if (vmFlags & VM_LOCKED) throw new Unsupported('MAP_LOCKED hugetlb (VM_LOCKED is dropped but the range is populated)');
+  // MAP_LOCKED without CAP_IPC_LOCK: can_do_mlock / mlock_future_ok (as for any mmap)
+  const p = mm.profile;
+  if (p.memlockPages !== null && vmFlags & VM_LOCKED) {
+    if (flags & MAP.MAP_LOCKED && p.memlockPages === 0) return err(EPERM, 'errno.mmap.mlock_perm');
+    if (mm.lockedPages(VM_LOCKED) + pages > p.memlockPages) return err(EAGAIN, 'errno.mmap.mlock_limit');
+  }
   // do_mmap with a file: the file's map types
   switch (flags & MAP_TYPE) {
     case MAP.MAP_SHARED:
@@ -116,9 +121,17 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
   const r = mmapRegion(mm, start, end, vmFlags | VM_HUGETLB | VM_DONTEXPAND, pgoff, file.id);
   if (r) return { err: r };
   mm.hit('mmap.hugetlb');
-  if ((flags & (MAP.MAP_POPULATE | MAP.MAP_NONBLOCK)) === MAP.MAP_POPULATE && vmFlags & (VM_READ | VM_WRITE | VM_EXEC)) {
+  const populate = vmFlags & VM_LOCKED || (flags & (MAP.MAP_POPULATE | MAP.MAP_NONBLOCK)) === MAP.MAP_POPULATE;
+  if (vmFlags & VM_LOCKED) {
+    // mm/vma.c:__mmap_complete: !vma_supports_mlock(hugetlb) clears VMA_LOCKED_MASK (do_mmap has
+    // already asked for the range to be populated)
+    mm.lookup(start)!.flags &= ~VM_LOCKED_MASK;
+    mm.hit('mmap.hugetlb.locked_dropped');
+  }
+  // mm/gup.c:populate_vma_page_range: PROT_NONE and the execute-only pkey are not populated
+  if (populate && vmFlags & (VM_READ | VM_WRITE | VM_EXEC) && !(vmFlags & VM_PKEY_EXEC_ONLY)) {
     mm.hit('mmap.populate');
-    for (let p = start; p < end; p += HPAGE_PAGES) hugetlbFault(mm, mm.lookup(p)!, p, (vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE);
+    for (let q = start; q < end; q += HPAGE_PAGES) hugetlbFault(mm, mm.lookup(q)!, q, (vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE);
   }
   return { placement };
 }

@@ -69,10 +69,22 @@ export function sysShmat(mm: Mm, segIndex: number, addr: Addr | null, shmflg: nu
     return { placement };
   }
   const file = mm.sys.newFile({ kind: 'sysv', index: segIndex, size: seg.size, cache: seg.cache, readOnly: rdonly, inode: seg.id, closeHook: true });
+  const events = mm.sys.events.length;
   const r = mmapRegion(mm, placement.page, placement.page + pages, vmFlags, 0, file.id);
+  noUnmapEvents(mm, events);
   if (r) return { err: r };
   mm.hit('shmat.attach');
   return { placement };
+}
+
+/** do_shmat calls do_mmap with uf = NULL and ksys_shmdt do_vmi_align_munmap with uf = NULL, so
+ *  what they unmap raises no userfaultfd unmap event (mm/vma.c:vms_gather_munmap_vmas "if
+ *  (vms->uf)" around userfaultfd_unmap_prep): drop the ones the shared unmap path recorded. */
+function noUnmapEvents(mm: Mm, from: number): void {
+  if (mm.sys.events.length === from) return;
+  mm.sys.events.length = from;
+  mm.hits = mm.hits.filter((h) => h !== 'uffd.event.unmap');
+  mm.hit('shm.no_unmap_event');
 }
 
 /** ipc/shm.c:ksys_shmdt. Returns 0 or a positive errno. */
@@ -94,7 +106,9 @@ export function sysShmdt(mm: Mm, addr: Addr): number {
       file = v.file;
       size = Number((mm.sys.file(v.file).size + 4095n) / 4096n);
       mm.hit('shmdt.detach');
+      const ev = mm.sys.events.length;
       sysMunmap(mm, { page: v.start, off: 0 }, BigInt(v.end - v.start) * 4096n);
+      noUnmapEvents(mm, ev);
       break;
     }
   }
@@ -108,15 +122,19 @@ export function sysShmdt(mm: Mm, addr: Addr): number {
     if (v.end - a > size) break;
     if (v.file === file && v.start >= a && v.start - a === v.pgoff) {
       mm.hit('shmdt.fragment');
+      const ev = mm.sys.events.length;
       sysMunmap(mm, { page: v.start, off: 0 }, BigInt(v.end - v.start) * 4096n);
+      noUnmapEvents(mm, ev);
       i--;
     }
   }
   return 0;
 }
 
-/** Calls the model does not follow on hugetlb or SysV shm VMAs (declined as Unsupported): only
- *  mmap, munmap, mprotect, touch and shmat/shmdt are modelled there. */
+/** Calls the model does not follow on hugetlb or SysV shm VMAs (declined as Unsupported). On
+ *  hugetlb only mmap, munmap, mprotect, touch are modelled; on shm also mlock/munlock, mseal,
+ *  anon names and fork (shmem behaviour with shm_vm_ops), not madvise, mremap or userfaultfd (their
+ *  shmem paths test vma_is_shmem(), which is false for shm_vm_ops). */
 export function declineOnHugeShm(mm: Mm, c: Call): void {
   let s = 0;
   let e = mm.arenaPages;
@@ -140,7 +158,8 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
     default:
       return;
   }
+  const shmToo = c.op === 'madvise' || c.op === 'mremap' || c.op === 'uffd_register' || c.op === 'uffd_unregister';
   for (const v of mm.arenaVmas()) {
-    if (v.start < e && v.end > s && (isHugetlb(v) || isShm(mm, v))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
+    if (v.start < e && v.end > s && (isHugetlb(v) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
   }
 }
