@@ -198,8 +198,9 @@ export function vmaMergeNewRange(mm: Mm, vmg: Vmg): Vma | null {
     pgoff = prev!.pgoff;
     // "If this merge would result in removal of the next VMA but we are not permitted to do so,
     // reduce the operation to merging prev and vma."
+    // (no rule id: the modelled calls never get here - a close hook belongs to a file, so prev, the
+    // range and next share it, and mremap of shm/hugetlb VMAs is declined)
     if (canRight && closeHookBlocks(mm, next)) {
-      mm.hit('merge.close_hook_next');
       end = vmg.end;
       both = false;
     }
@@ -291,8 +292,9 @@ export function vmaMergeExistingRange(mm: Mm, vmg: Vmg): Vma | null {
     return null;
   }
   // "If we cannot delete next, then we can reduce the operation to merging prev and middle"
+  // (no rule id: unreachable with the modelled VMAs, whose close hook is their file's: a middle
+  // without one cannot merge with a next that has one; kept to follow the kernel)
   if (mergeLeft && mergeRight && closeHookBlocks(mm, vmg.next)) {
-    mm.hit('merge.close_hook_next');
     mergeRight = false;
   }
   const prev = vmg.prev!;

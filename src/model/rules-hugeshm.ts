@@ -17,7 +17,6 @@ export const RULES_HUGESHM = {
   // merges next to vm_ops->close / VM_SPECIAL (mm/vma.c)
   'merge.special': 'VM_SPECIAL (VM_DONTEXPAND: hugetlb) never merges (mm/vma.c:vma_merge_existing_range, vma_merge_new_range VMA_SPECIAL_FLAGS)',
   'merge.close_hook_middle': 'the whole modified VMA would be removed but has vm_ops->close: no merge (mm/vma.c:vma_merge_existing_range can_merge_remove_vma)',
-  'merge.close_hook_next': 'next would be removed but has vm_ops->close: only prev merges (mm/vma.c:vma_merge_existing_range, vma_merge_new_range can_merge_remove_vma)',
   'merge.close_hook_any': '6.1: a neighbour with vm_ops->close is never mergeable (6.1 mm/mmap.c:is_mergeable_vma)',
   // SysV shared memory (ipc/shm.c)
   'errno.shmat.unaligned': 'EINVAL: address not SHMLBA (page) aligned and no SHM_RND (ipc/shm.c:do_shmat)',

@@ -9,6 +9,9 @@ import { fmmap, memfd } from './helpers-files.js';
 import { S_MEM } from './rules-mem.scenarios.js';
 import { S_FILES } from './rules-files.scenarios.js';
 import type { FileDecl } from '../../src/seq/schema.js';
+import { S_HUGESHM } from './rules-hugeshm.scenarios.js';
+import type { ShmSeg } from '../../src/seq/schema-sysv.js';
+import { declareShm } from '../../src/model/shm.js';
 
 const p61 = () => makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise' });
 const G = 0x01000000; // PROT_GROWSDOWN
@@ -21,6 +24,8 @@ interface Scenario {
   tweak?: (w: ReturnType<typeof world>) => void;
   /** files the sequence declares (test/model/rules-files.scenarios.ts) */
   files?: FileDecl[];
+  /** SysV segments (test/model/rules-hugeshm.scenarios.ts) */
+  shm?: ShmSeg[];
   call: Call;
 }
 
@@ -138,6 +143,8 @@ const S: Record<RuleId, Scenario> = {
   ...S_MEM,
   // files, ftruncate, fork, mremap, userfaultfd (test/model/rules-files.scenarios.ts)
   ...S_FILES,
+  // hugetlb and SysV shm (test/model/rules-hugeshm.scenarios.ts)
+  ...S_HUGESHM,
 };
 
 describe('rule reachability', () => {
@@ -150,6 +157,7 @@ describe('rule reachability', () => {
       const s = S[id];
       const w = world(s.arena ?? 8, s.profile ?? {});
       if (s.files) w.mm.sys.declareFiles(s.files);
+      if (s.shm) declareShm(w.mm.sys, s.shm);
       if (s.setup) w.ok(...s.setup);
       s.tweak?.(w);
       w.run(s.call);
