@@ -14,6 +14,11 @@ export const RULES_HUGESHM = {
   'split.hugetlb_unaligned': 'EINVAL: a hugetlb VMA cannot be split off the 2 MiB grid (mm/hugetlb.c:hugetlb_vm_op_split via mm/vma.c:__split_vma may_split)',
   'fault.hugetlb': 'a fault on hugetlb memory maps the whole 2 MiB page from the pool (mm/hugetlb.c:hugetlb_fault, hugetlb_no_page)',
   'mprotect.hugetlb_no_account': 'hugetlb made writable gains no VM_ACCOUNT: it was accounted when reserved (mm/mprotect.c:mprotect_fixup VMA_HUGETLB_BIT)',
+  // madvise on hugetlb (mm/madvise.c)
+  'errno.madvise.hugetlb_unaligned': 'EINVAL: MADV_DONTNEED on hugetlb from an address off the 2 MiB grid (mm/madvise.c:madvise_dontneed_free_valid_vma)',
+  'errno.madvise.hugetlb_advice': 'EINVAL: MADV_FREE, guard, COLD and PAGEOUT refuse hugetlb (mm/madvise.c:madvise_dontneed_free_valid_vma, is_valid_guard_vma, can_madv_lru_vma)',
+  'madvise.hugetlb.dontneed': 'MADV_DONTNEED on hugetlb drops the whole huge pages of the range, its end rounded down to 2 MiB (mm/madvise.c:madvise_dontneed_free_valid_vma ALIGN_DOWN)',
+  'madvise.hugetlb.dontneed_nothing': 'MADV_DONTNEED on hugetlb whose end rounds down to its start: 0, nothing dropped (mm/madvise.c:madvise_dontneed_free)',
   // merges next to vm_ops->close / VM_SPECIAL (mm/vma.c)
   'merge.special': 'VM_SPECIAL (VM_DONTEXPAND: hugetlb) never merges (mm/vma.c:vma_merge_existing_range, vma_merge_new_range VMA_SPECIAL_FLAGS)',
   'merge.close_hook_middle': 'the whole modified VMA would be removed but has vm_ops->close: no merge (mm/vma.c:vma_merge_existing_range can_merge_remove_vma)',

@@ -15,6 +15,7 @@ import type { Mm } from './state.js';
 import type { Sys } from './sys.js';
 import { EINVAL, ENOMEM, mmapRegion, mmapVmFlags, sysMunmap, Unsupported } from './syscalls.js';
 import { isHugetlb, isShm } from './vm-ops.js';
+import { HUGETLB_ADVICE } from './hugetlb-madvise.js';
 
 /** The sequence's segments: one inode (and page cache) each, identity = the maps inode of its attaches. */
 export function declareShm(sys: Sys, segs: readonly ShmSeg[]): void {
@@ -132,7 +133,7 @@ export function sysShmdt(mm: Mm, addr: Addr): number {
 }
 
 /** Calls the model does not follow on hugetlb or SysV shm VMAs (declined as Unsupported). On
- *  hugetlb only mmap, munmap, mprotect, touch are modelled; on shm also mlock/munlock, mseal,
+ *  hugetlb only mmap, munmap, mprotect, touch and some madvise are modelled; on shm also mlock/munlock, mseal,
  *  anon names and fork (shmem behaviour with shm_vm_ops), not madvise, mremap or userfaultfd (their
  *  shmem paths test vma_is_shmem(), which is false for shm_vm_ops). */
 export function declineOnHugeShm(mm: Mm, c: Call): void {
@@ -159,7 +160,9 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
       return;
   }
   const shmToo = c.op === 'madvise' || c.op === 'mremap' || c.op === 'uffd_register' || c.op === 'uffd_unregister';
+  // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled
+  const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice));
   for (const v of mm.arenaVmas()) {
-    if (v.start < e && v.end > s && (isHugetlb(v) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
+    if (v.start < e && v.end > s && ((hugeToo && isHugetlb(v)) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
   }
 }

@@ -40,6 +40,10 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'fault.hugetlb': { arena: HP, setup: [h1], call: touch(3, 'r') },
   'mprotect.hugetlb_no_account': { arena: HP, setup: [huge(0, HP, 'r', 'fixed')], call: mprotect(0, HP, 'rw') },
   'merge.special': { arena: 2 * HP, setup: [h1], call: huge(HP, HP, 'rw', 'fixed') },
+  'errno.madvise.hugetlb_unaligned': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 1, off: 0 }, len: 4096n, advice: 4 } },
+  'errno.madvise.hugetlb_advice': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 8 } },
+  'madvise.hugetlb.dontneed': { arena: HP, setup: [h1, touch(0, 'w')], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 4 } },
+  'madvise.hugetlb.dontneed_nothing': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 4 } },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
