@@ -99,7 +99,7 @@ describe('C reproducer', () => {
       expect(callLines(r.stdout), f).toHaveLength(s.calls.length);
     }
     // the seeds exercise every call of the sequence language
-    for (const op of ['mmap', 'munmap', 'mprotect', 'touch:read', 'touch:write', 'touch:exec', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork']) {
+    for (const op of ['mmap', 'munmap', 'mprotect', 'touch:read', 'touch:write', 'touch:exec', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'shmat', 'shmdt']) {
       expect(ops, op).toContain(op);
     }
   }, 600_000);
