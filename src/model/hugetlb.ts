@@ -14,6 +14,7 @@ import { addrBytes } from '../seq/values.js';
 import { VM_PKEY_EXEC_ONLY, VM_LOCKED_MASK, VM_GROWSDOWN, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC } from './flags.js';
 import { unmappedAreaTopdown, hintFree, type Placement } from './placement.js';
 import { HPAGE_PAGES, Mm, PTE_FILE, type Vma } from './state.js';
+import { rowUnverified } from './profile-rows.js';
 import { EAGAIN, EPERM, EINVAL, ENOMEM, EEXIST, mmapRegion, mmapVmFlags, type MmapArgs, type MmapResult, Unsupported } from './syscalls.js';
 import { EOPNOTSUPP } from './mmap-file.js';
 
@@ -69,8 +70,11 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
   } else {
     if (flags & MAP.MAP_32BIT) throw new Unsupported('MAP_32BIT hugetlb placement');
     mm.hit('mmap.place.hugetlb');
-    // addr0 = ALIGN(addr, huge_page_size): a hint at or beyond the arena top is not free
-    const hint = a.addr === null ? null : Math.ceil(Number(addrBytes(a.addr)) / 4096 / HPAGE_PAGES) * HPAGE_PAGES;
+    // addr0 = ALIGN(addr, huge_page_size); 6.1 (row mmap.hugetlb_hint_align_up off): addr &= huge_page_mask
+    if (a.addr !== null && rowUnverified('mmap.hugetlb_hint_align_up', mm.profile.version)) throw new Unsupported('hugetlb hint rounding between 6.1 and 6.12 (not modelled)');
+    const up = mm.profile.rows['mmap.hugetlb_hint_align_up'];
+    if (a.addr !== null && !up) mm.hit('mmap.place.hugetlb_hint_down');
+    const hint = a.addr === null ? null : (up ? Math.ceil : Math.floor)(Number(addrBytes(a.addr)) / 4096 / HPAGE_PAGES) * HPAGE_PAGES;
     // (a hint rounded up past the arena meets the upper fence: not free)
     if (hint !== null && hintFree(mm, hint, pages)) placement = { kind: 'arena', page: hint };
     else placement = unmappedAreaTopdown(mm, pages, HPAGE_PAGES - 1);
@@ -146,4 +150,15 @@ export function hugetlbFault(mm: Mm, vma: Vma, page: number, write: boolean): nu
   for (let p = first; p < first + HPAGE_PAGES; p++) mm.pte[p] = PTE_FILE;
   mm.pmd[Math.floor(first / HPAGE_PAGES)] = 1;
   return 0;
+}
+
+/** The errno of __mmap_region when unmapping what MAP_FIXED replaces failed: 7.3 mm/vma.c:__mmap_setup
+ *  returns vms_gather_munmap_vmas' error; 6.1 mm/mmap.c:mmap_region "if (do_mas_munmap(...))
+ *  return -ENOMEM" (row mmap.fixed_unmap_error_kept). ENOMEM stays ENOMEM. */
+export function mmapUnmapErrno(mm: Mm, e: number): number {
+  if (e === ENOMEM) return e;
+  if (rowUnverified('mmap.fixed_unmap_error_kept', mm.profile.version)) throw new Unsupported('the errno of a failed MAP_FIXED unmap between 6.1 and 6.12 (not modelled)');
+  if (mm.profile.rows['mmap.fixed_unmap_error_kept']) return e;
+  mm.hit('errno.mmap.fixed_unmap_enomem');
+  return ENOMEM;
 }

@@ -58,6 +58,8 @@ export const ROW_IDS = [
   'uffd.unregister_same_ctx',
   // hugetlb and SysV shm (src/model/profile-rows-hugeshm.ts)
   'merge.close_hook_remove_only',
+  'mmap.hugetlb_hint_align_up',
+  'mmap.fixed_unmap_error_kept',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 

@@ -10,6 +10,8 @@ export const RULES_HUGESHM = {
   'mmap.hugetlb': 'a new hugetlb VMA: VM_HUGETLB|VM_DONTEXPAND, never VM_ACCOUNT, own anon hugetlb file "/anon_hugepage (deleted)" (fs/hugetlbfs/inode.c:hugetlbfs_file_mmap, mm/vma.c:accountable_mapping, mm/hugetlb.c:hugetlb_file_setup)',
   'mmap.hugetlb.noreserve': 'MAP_NORESERVE on hugetlb: VM_NORESERVE whatever the overcommit mode (mm/mmap.c:do_mmap)',
   'mmap.hugetlb.locked_dropped': 'MAP_LOCKED on hugetlb: populated, but VM_LOCKED is cleared (mm/vma.c:__mmap_complete vma_supports_mlock)',
+  'mmap.place.hugetlb_hint_down': '6.1, 6.12: a hugetlb hint is rounded down to 2 MiB (6.1/6.12 arch/x86/mm/hugetlbpage.c:hugetlb_get_unmapped_area)',
+  'errno.mmap.fixed_unmap_enomem': '6.1: MAP_FIXED whose unmap of the old range fails returns ENOMEM (6.1 mm/mmap.c:mmap_region)',
   'mmap.place.hugetlb': 'non-fixed hugetlb placement: hint rounded up to 2 MiB, else a 2 MiB-aligned top-down search (fs/hugetlbfs/inode.c:hugetlb_get_unmapped_area, arch_get_unmapped_area_topdown huge_page_mask_align)',
   'split.hugetlb_unaligned': 'EINVAL: a hugetlb VMA cannot be split off the 2 MiB grid (mm/hugetlb.c:hugetlb_vm_op_split via mm/vma.c:__split_vma may_split)',
   'fault.hugetlb': 'a fault on hugetlb memory maps the whole 2 MiB page from the pool (mm/hugetlb.c:hugetlb_fault, hugetlb_no_page)',

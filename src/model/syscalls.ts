@@ -35,7 +35,7 @@ import { getUnmappedArea, type Placement, thpAlignApplies } from './placement.js
 import { Mm, type Vma } from './state.js';
 import { zapPtes } from './pages.js';
 import { unmapEvents } from './uffd.js';
-import { sysMmapHugetlb } from './hugetlb.js';
+import { mmapUnmapErrno, sysMmapHugetlb } from './hugetlb.js';
 import { maySplit } from './vm-ops.js';
 
 export const EPERM = 1;
@@ -213,7 +213,7 @@ export function mmapRegion(mm: Mm, start: number, end: number, vmFlags: number, 
   let next: Vma | null;
   if (first) {
     const r = vmsGatherMunmapVmas(mm, first, start, end, 'errno.mmap.fixed_map_count');
-    if (typeof r === 'number') return r;
+    if (typeof r === 'number') return mmapUnmapErrno(mm, r);
     mm.hit('mmap.fixed_replace');
     ({ prev, next } = r);
     // vms_clean_up_area frees page tables before the new VMA exists

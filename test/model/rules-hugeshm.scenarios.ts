@@ -26,6 +26,7 @@ export function shmat(shm: number, page: number | null, flags = 0, off = 0): Cal
 export const shmdt = (page: number, off = 0): Call => ({ op: 'shmdt', addr: { page, off } });
 const seg = (pages: number): ShmSeg[] => [{ size: BigInt(pages) * 4096n }];
 const h1 = huge(0, HP, 'rw', 'fixed');
+const p61 = () => makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' });
 
 export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'errno.mmap.hugetlb_size': { arena: HP, call: { ...h1, flags: (h1.flags | (20 << 26)) >>> 0 } as Call },
@@ -44,6 +45,8 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'errno.madvise.hugetlb_advice': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 8 } },
   'madvise.hugetlb.dontneed': { arena: HP, setup: [h1, touch(0, 'w')], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 4 } },
   'madvise.hugetlb.dontneed_nothing': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 4 } },
+  'mmap.place.hugetlb_hint_down': { arena: 2 * HP, profile: p61(), call: huge(5, HP, 'rw') },
+  'errno.mmap.fixed_unmap_enomem': { arena: 2 * HP, profile: p61(), setup: [h1], call: mmap(5, 1, 'rw', 'fixed') },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
