@@ -176,6 +176,10 @@ static void run_sequence(const char *bad) {
     while (waitpid(-1, 0, WNOHANG) > 0) {} // reap children given up on earlier
     int group = seq_forks || seq_uffds;
     res->len = 0; res->last_call = 0; res->nev = 0; res->stuck = 0; res->nprocs = 0;
+    if (shm_create() != 0) {
+        ob_str(&out, "done "); ob_str(&out, seq_id); ob_str(&out, " error shm-setup-failed\n");
+        return;
+    }
     pid_t pid = fork();
     if (pid == 0) child();
     if (pid > 0 && group) setpgid(pid, pid); // the child does the same: whichever runs first
@@ -186,6 +190,7 @@ static void run_sequence(const char *bad) {
         if (!wait_deadline(pid, &status, KILL_GRACE_MS)) give_up();
     }
     if (pid > 0 && group && !reap_group(pid)) give_up();
+    shm_remove();
     size_t n = (size_t)res->len;
     if (out.len + n + 128 > out.cap) { out_flush(); if (n > out.cap / 2) { write_all(out_fd, res->data, n); n = 0; } }
     ob_mem(&out, res->data, n);
@@ -223,12 +228,13 @@ static int handle_seq(char *args) {
     if (!bad && (arena_pages == 0 || arena_pages > MAX_ARENA_PAGES)) bad = "arena-too-large";
     if (bad) arena_pages = 1;
     base = (win_end - arena_pages * PAGE) & ~(PMD_SIZE - 1);
-    nops = 0; nfiles = 0; seq_forks = 0; seq_uffds = 0;
+    nops = 0; nfiles = 0; nshm = 0; seq_forks = 0; seq_uffds = 0;
     char *line;
     while ((line = next_line()) && strcmp(line, "end")) {
         char *rest = line + strspn(line, " ");
         if (bad || !*rest) continue;
         if (!strncmp(rest, "file ", 5)) { if (!parse_file(rest + 5)) bad = "bad-file-line"; }
+        else if (!strncmp(rest, "shm ", 4)) { if (!parse_shm(rest + 4)) bad = "bad-shm-line"; }
         else if (nops == MAX_OPS) bad = "too-many-calls";
         else {
             int ok = parse_op(rest, &ops[nops]);
@@ -266,6 +272,8 @@ static int serve(int pid1) {
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     tmpfs_setup(pid1);
     fs_setup(pid1);
+    shm_sweep();
+    hugetlb_pool_setup();
 
     hello();
     char *line;

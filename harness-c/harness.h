@@ -7,6 +7,7 @@
 //   observe.c  snapshots: /proc/self/maps (or smaps for VmFlags) and pagemap
 //   uffd.c     userfaultfd ops and the resolver process
 //   hello.c    start-up facts (probed in a throw-away child) and init mode (PID 1)
+//   sysv.c     SysV shared memory segments of a sequence (shm lines, shmat) and the hugetlb pool
 #ifndef VMAFUZZ_HARNESS_H
 #define VMAFUZZ_HARNESS_H
 
@@ -39,6 +40,7 @@
 #define MAX_ARGS 6
 #define MAX_FILES 8
 #define MAX_UFFDS 4
+#define MAX_SHM 4
 #define DEFAULT_DEADLINE_MS 5000
 #define KILL_GRACE_MS 5000            // wait this long for SIGKILLed processes before giving up on them
 
@@ -142,7 +144,7 @@ struct res { uint64_t ret; int err; int sig; };
 struct opdesc {
     const char *name;
     // one char per argument: a = <page|-> <off> address, x = hex u64, c = r|w|x, f = fd (hex) or
-    // F<file>, F = file index, h = uffd handle, n = anon name (- or x<hex bytes>)
+    // F<file>, F = file index, h = uffd handle, n = anon name (- or x<hex bytes>), S = SysV segment index
     const char *args;
     long nr;        // syscall number for generic ops
     void (*exec)(const struct op *, struct res *);
@@ -197,6 +199,17 @@ void append_events(struct obuf *b, uint32_t from, uint32_t to);
 void exec_uffd_create(const struct op *o, struct res *r);
 void exec_uffd_register(const struct op *o, struct res *r);
 void exec_uffd_unregister(const struct op *o, struct res *r);
+
+// ---------------------------------------------------------------- sysv.c
+extern int nshm;
+int parse_shm(char *line);      // "shm <size>" after the keyword; 1 = ok
+int shm_create(void);           // in the serving process, before the sequence's child is forked
+void shm_remove(void);          // after every process of the sequence has ended
+void shm_sweep(void);           // segments of harnesses that were killed
+int shm_index_ok(uint64_t v);
+void exec_shmat(const struct op *o, struct res *r);
+void hugetlb_pool_setup(void);
+void sysv_facts(struct obuf *b);
 
 // ---------------------------------------------------------------- hello.c
 void hello(void);

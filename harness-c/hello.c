@@ -209,6 +209,7 @@ void hello(void) {
     ob_str(&out, " machine="); ob_str(&out, u.machine);
     probe_facts();
     fact_dec_as_hex("hugepages_free", "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+    sysv_facts(&out);
     fact_bracket("thp_shmem", "/sys/kernel/mm/transparent_hugepage/shmem_enabled");
     fact_dec_as_hex("thp_zero_page", "/sys/kernel/mm/transparent_hugepage/use_zero_page");
     fact_dec_as_hex("overcommit", "/proc/sys/vm/overcommit_memory");

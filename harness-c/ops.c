@@ -181,6 +181,8 @@ static const struct opdesc OPS[] = {
     { "exit", "", 0, exec_exit },
     { "add_seals", "Fx", 0, exec_add_seals },             // file seals
     { "probe", "a", 0, exec_probe },                      // addr
+    { "shmat", "Sax", SYS_shmat, exec_shmat },          // segment addr flags (src/seq/schema-sysv.ts)
+    { "shmdt", "a", SYS_shmdt, exec_syscall },            // addr
     { "sleep", "x", 0, exec_sleep },                      // milliseconds
     { "crash", "", 0, exec_crash },
 };
@@ -238,7 +240,7 @@ int parse_op(char *line, struct op *o) {
             // Defence in depth (the corpus schema checks ranges first): an address is the arena
             // (up to its end) or NULL, and NULL only as the mmap hint or the mremap destination,
             // never a raw address elsewhere.
-            if (null ? off != 0 || !((d->nr == SYS_mmap && naddr == 0) || (d->nr == SYS_mremap && naddr == 1))
+            if (null ? off != 0 || !((d->nr == SYS_mmap && naddr == 0) || (d->nr == SYS_mremap && naddr == 1) || d->nr == SYS_shmat)
                      : page > arena_pages || off > (arena_pages - page) * PAGE)
                 refused = 1; // the byte offset too: page*4096 + off stays within [base, arena end]
             if ((d->exec == exec_touch || d->exec == exec_probe) && page >= arena_pages) refused = 1;
@@ -268,6 +270,9 @@ int parse_op(char *line, struct op *o) {
         }
         case 'h':
             if (!word_hex(&line, &o->v[slot]) || o->v[slot] >= MAX_UFFDS) return 0;
+            break;
+        case 'S': // a SysV segment index (`shm` lines come before the calls)
+            if (!word_hex(&line, &o->v[slot]) || !shm_index_ok(o->v[slot])) return 0;
             break;
         case 'n':
             t = next_word(&line);

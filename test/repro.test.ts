@@ -17,6 +17,7 @@ import { generate } from '../src/gen/generate.js';
 import { makeProfile, parseRelease, type Prediction, type Profile } from '../src/model/index.js';
 import { findCompiler } from '../src/runner/harness-build.js';
 import { NativeRunner } from '../src/runner/native.js';
+import { resolveFsDirs, type FsDirs } from '../src/runner/fsdirs.js';
 import { DETAIL_RUN, type TargetInfo } from '../src/runner/types.js';
 import type { SeqObservation } from '../src/seq/observation.js';
 import { loadSequenceFile, parseSequence } from '../src/seq/io.js';
@@ -41,16 +42,20 @@ async function buildAndRun(source: string): Promise<{ exitCode: number; stdout: 
   compileMs.push(Date.now() - t0);
   expect(cc.all, 'compiler output').toBe('');
   expect(cc.exitCode).toBe(0);
-  const r = await execa(join(d, 'repro'), [], { reject: false, timeout: 60_000 });
+  // generated sequences may declare disk files: the reproducer makes them where the harness does
+  const env = Object.fromEntries(Object.entries(fsDirs).map(([k, v]) => [`VMAFUZZ_${k.toUpperCase()}_DIR`, v]));
+  const r = await execa(join(d, 'repro'), [], { reject: false, timeout: 60_000, env });
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout };
 }
 
 let runner: NativeRunner;
+let fsDirs: FsDirs = {};
 let target: TargetInfo;
 let profile: Profile;
 beforeAll(async () => {
   runner = new NativeRunner();
   target = await runner.start();
+  fsDirs = await resolveFsDirs({}, () => {});
   profile = makeProfile(target.release, target.facts);
 });
 afterAll(async () => {
@@ -99,7 +104,7 @@ describe('C reproducer', () => {
       expect(callLines(r.stdout), f).toHaveLength(s.calls.length);
     }
     // the seeds exercise every call of the sequence language
-    for (const op of ['mmap', 'munmap', 'mprotect', 'touch:read', 'touch:write', 'touch:exec', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork']) {
+    for (const op of ['mmap', 'munmap', 'mprotect', 'touch:read', 'touch:write', 'touch:exec', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'shmat', 'shmdt']) {
       expect(ops, op).toContain(op);
     }
   }, 600_000);

@@ -23,6 +23,8 @@ import { UsageError } from '../util/errors.js';
 import { opsC } from './repro-c-ops.js';
 import { reportC } from './repro-c-report.js';
 import { runtimeC, TYPES_C, type Features } from './repro-c-runtime.js';
+import { hugeShmC, hugeShmDefines, hugeShmFeatures, hugeShmIncludes, hugeShmSetup } from './repro-c-hugeshm.js';
+import { SHM } from '../seq/schema-sysv.js';
 
 export interface ReproInput {
   seq: Sequence;
@@ -140,13 +142,18 @@ class Emitter {
       case 'add_seals': // fs/fcntl.c: the seals travel as unsigned int
         this.defines.set('F_ADD_SEALS', String(F_ADD_SEALS));
         return sys('SYS_fcntl', `file_fd[${c.file}]`, 'F_ADD_SEALS', `0x${(c.seals >>> 0).toString(16)}`);
+      case 'shmat': // the segment index becomes its id (src/findings/repro-c-hugeshm.ts)
+        this.syscall('SYS_shmat');
+        return sys('SYS_shmat', `SHMID(${c.shm})`, this.addr(c.addr), this.flags(c.flags, SHM));
+      case 'shmdt':
+        return sys('SYS_shmdt', this.addr(c.addr));
     }
     throw new UsageError(`the C reproducer cannot express call ${i} (${callToString(c as Call)})`);
   }
 }
 
 /** 'a': returns an address, 't': touch, 'i': returns an int (src/runner/protocol.ts:toWire). */
-const kindOf = (c: Call) => (c.op === 'mmap' || c.op === 'mremap' ? 'a' : c.op === 'touch' ? 't' : 'i');
+const kindOf = (c: Call) => (c.op === 'mmap' || c.op === 'mremap' || c.op === 'shmat' ? 'a' : c.op === 'touch' ? 't' : 'i');
 
 /** A call's comment: what it is, what the model expects, and what fork and uffd_create do besides. */
 function callComment(i: number, c: Call, o: CallObs | undefined, handle: number): string {
@@ -222,6 +229,7 @@ export function renderReproC(input: ReproInput): string {
     fill: (seq.files ?? []).some((x) => x.fill !== undefined),
     ops,
   };
+  const hs = hugeShmFeatures(seq);
   const vmflags = snaps.some((x) => x.maps.some((e) => e.vmflags !== undefined));
   const pagemap = snaps.some((x) => x.pagemap !== undefined);
   const { maxVmas, eventsLen } = sizes(n, seq.arenaPages, snaps, model.calls.slice(0, nExpected));
@@ -268,6 +276,7 @@ export function renderReproC(input: ReproInput): string {
   w('#include <sys/mman.h>', '#include <sys/prctl.h>');
   if (f.uffd) w('#include <sys/socket.h>');
   if (f.disk.length) w('#include <sys/statfs.h>');
+  w(...hugeShmIncludes(hs));
   w('#include <sys/syscall.h>', '#include <sys/wait.h>', '');
   w('#ifndef MAP_FIXED_NOREPLACE', '#define MAP_FIXED_NOREPLACE 0x100000', '#endif');
   if (ops.has('anon_name')) w('#ifndef PR_SET_VMA', '#define PR_SET_VMA 0x53564d41', '#define PR_SET_VMA_ANON_NAME 0', '#endif');
@@ -277,6 +286,7 @@ export function renderReproC(input: ReproInput): string {
   w('#undef PAGE_SIZE', '#define PAGE_SIZE 4096UL', '#define PMD_SIZE (2UL << 20)', '#define WINDOW_BYTES (64UL << 20)\t/* the harness window */');
   w(`#define ARENA_PAGES ${seq.arenaPages}`, `#define NR_CALLS ${n}`, `#define NR_EXPECTED ${nExpected}\t/* calls the model predicts */`, `#define NR_SNAPS ${snaps.length}\t/* snapshots the model predicts */`);
   if (f.files) w(`#define NR_FILES ${seq.files!.length}`);
+  w(...hugeShmDefines(seq, hs));
   if (f.uffd) w(`#define NR_UFFDS ${seq.calls.filter((c) => c.op === 'uffd_create').length}`, '#define EV_RING 4096');
   else w('#define EV_RING 1');
   w(`#define MAX_VMAS ${maxVmas}`, '#define MAX_FILE_IDS 256', `#define NAME_LEN ${NAME_LEN}`, `#define FLAGS_LEN ${FLAGS_LEN}`, `#define EVENTS_LEN ${eventsLen}`);
@@ -293,7 +303,7 @@ export function renderReproC(input: ReproInput): string {
   w(`static const struct errno_name errno_names[${Object.keys(ERRNO).length + 1}];`);
   if (f.files) w('static const struct file_decl file_decl[NR_FILES];');
   w('');
-  w(runtimeC(f), opsC(f), reportC(f));
+  w(runtimeC(f), opsC(f), hugeShmC(hs), reportC(f));
   w(...tablesC(seq, model, snaps, nExpected, f));
   w('/* ------------------------------------------------------------------ the calls */', '');
   w('static void run_sequence(void)', '{');
@@ -311,9 +321,9 @@ export function renderReproC(input: ReproInput): string {
     }
   });
   w('}', '');
-  const steps = ['setup_arena()', f.tmpfs ? 'make_tmpfs_dir()' : '', f.disk.length ? 'make_fs_dirs()' : '', f.uffd ? 'probe_uffd_mode()' : ''].filter(Boolean);
+  const steps = ['setup_arena()', f.tmpfs ? 'make_tmpfs_dir()' : '', f.disk.length ? 'make_fs_dirs()' : '', f.uffd ? 'probe_uffd_mode()' : '', ...hugeShmSetup(hs).steps].filter(Boolean);
   w('/* In this process, before the sequence\'s process starts: what the harness sets up at start-up. */', 'static int setup(void)', '{', `\treturn ${steps.join(' || ')};`, '}', '');
-  const cleanup = [...(f.tmpfs ? ['\tremove_tmpfs_dir();'] : []), ...(f.disk.length ? ['\tremove_fs_dirs();'] : [])];
+  const cleanup = [...(f.tmpfs ? ['\tremove_tmpfs_dir();'] : []), ...(f.disk.length ? ['\tremove_fs_dirs();'] : []), ...hugeShmSetup(hs).cleanup];
   if (k) {
     w(`TEST(${testName(input)})`, '{', '\tint div;', '');
     w('\tif (setup() != 0)', '\t\tSKIP(return, "cannot set up the arena: %s", strerror(errno));', '\trun_sequence_process();', ...cleanup);

@@ -4,6 +4,7 @@
 import { OPS, type Op } from '../seq/schema.js';
 import { MEM_OPS } from './ops-mem.js';
 import { FILE_OPS } from './ops-files.js';
+import { HUGESHM_OPS } from './ops-hugeshm.js';
 
 const CORE: readonly Op[] = ['mmap', 'munmap', 'mprotect', 'touch'];
 
@@ -25,6 +26,8 @@ export const FAMILIES: Readonly<Record<string, readonly Op[]>> = {
   uffd: [...CORE, 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'mremap'],
   /** everything of src/gen/ops-files.ts */
   proc: [...CORE, ...FILE_OPS],
+  /** SysV segments and hugetlb mappings (shmat's weight also turns on MAP_HUGETLB), src/gen/ops-hugeshm.ts */
+  hugeshm: [...CORE, ...HUGESHM_OPS],
 };
 
 /** Expand a comma-separated --ops list of op and family names; throws on an unknown name. A name

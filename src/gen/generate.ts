@@ -12,6 +12,8 @@ import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import { genAddSeals } from './ops-seals.js';
+import { genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
+import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
 
 // 2: caseSeed mixes seed and index separately (in 1 it depended on seed XOR index only, so
@@ -20,7 +22,8 @@ import type { Addr } from '../seq/values.js';
 // contexts on neighbouring ranges, registrations across VMAs; recipe cases (src/gen/recipes.ts).
 // 5: memfd_create flags of declared memfds, add_seals, fork {until: exit} blocks (src/gen/ops-seals.ts);
 // declared files on ext4/xfs/btrfs and pre-filled (src/gen/ops-content.ts), probe calls and
-// shared/private content scenarios.
+// shared/private content scenarios; SysV segments and hugetlb mappings (src/gen/ops-hugeshm.ts),
+// shmat/shmdt weights.
 export const GENERATOR_VERSION = '5';
 
 export type Weights = Record<Op, number>;
@@ -31,6 +34,7 @@ export const DEFAULT_WEIGHTS: Weights = {
   // exit only ever closes a fork block (src/gen/ops-seals.ts); add_seals needs declared files
   exit: 0, add_seals: 0.25,
   probe: 1,
+  shmat: 0.4, shmdt: 0.2,
 };
 
 export interface GenConfig {
@@ -147,7 +151,7 @@ export function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr:
  *  The call is noted in the allocator, so later calls prefer its range and edges. */
 export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPercent: number, first: boolean): Call {
   // the rest of a multi-call scenario started earlier (src/gen/ops-files.ts)
-  const queued = filesCtx(a).pending.shift();
+  const queued = filesCtx(a).pending.shift() ?? hugeShmCtx(a).pending.shift();
   if (queued) {
     noteCall(a, queued);
     return queued;
@@ -158,7 +162,7 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
   switch (op as Op) {
     case 'mmap':
       // a sequence with declared files maps them a third of the time (src/gen/ops-files.ts)
-      c = filesCtx(a).files.length && p.chance(35) ? genFileMmap(p, a, invalid) : genMmap(p, a, invalid);
+      c = filesCtx(a).files.length && p.chance(35) ? genFileMmap(p, a, invalid) : hugeShmCtx(a).huge && p.chance(40) ? genHugetlbMmap(p, a, invalid) : genMmap(p, a, invalid);
       break;
     case 'munmap':
       c = { op: 'munmap', ...genRange(p, a, invalid) };
@@ -196,12 +200,17 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
       break;
     case 'probe':
       c = genProbe(p, a); // src/gen/ops-content.ts
+    case 'shmat':
+    case 'shmdt':
+      c = genHugeShmCall(p, a, op as HugeShmOp, invalid); // src/gen/ops-hugeshm.ts
       break;
     default:
       throw new Error(`the generator has no rule for ${op} yet`);
   }
   // A misaligned start can push the rounded-up end past the arena: keep such calls in bounds.
   if (arenaProblem(c, a.arenaPages) && 'addr' in c && c.addr) c = { ...c, addr: { page: c.addr.page, off: 0 } } as Call;
+  // a MAP_HUGETLB|MAP_FIXED (genMmap's invalid flag) that leaves the arena once rounded up to 2 MiB: not fixed
+  if (c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB && arenaProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
   noteCall(a, c);
   return c;
 }
@@ -214,7 +223,7 @@ export function noteCall(a: ArenaAllocator, c: Call): void {
   noteFilesCall(a, c);
 }
 
-export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[]; files?: FileDecl[] } {
+export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number; calls: Call[]; files?: FileDecl[]; shm?: ShmSeg[] } {
   const p = new Picks(recipe.picks);
   // Mostly small arenas (dense overlap); some big enough for 2 MiB-aligned THP behaviour.
   const arenaPages = recipe.arena < 70 ? 64 : recipe.arena < 90 ? 256 : 1024;
@@ -225,15 +234,21 @@ export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number;
   // stands for the family: mmap of files, ftruncate).
   const files = weights.ftruncate > 0 && p.chance(50) ? genFiles(p) : undefined;
   if (files) filesCtx(a).files = files;
+  // SysV segments and hugetlb use (shmat's weight stands for the family, src/gen/ops-hugeshm.ts)
+  const shm = weights.shmat > 0 ? genHugeShmSetup(p, a) : undefined;
   for (let i = 0; i < recipe.ncalls; i++) calls.push(genCall(p, a, weights, cfg.invalidPercent, i === 0));
-  return files ? { arenaPages, calls, files } : { arenaPages, calls };
+  const out: { arenaPages: number; calls: Call[]; files?: FileDecl[]; shm?: ShmSeg[] } = { arenaPages, calls };
+  if (files) out.files = files;
+  if (shm) out.shm = shm;
+  return out;
 }
 
 export function generate(seed: number, index: number, cfg: GenConfig = DEFAULT_CONFIG): Sequence {
   const recipe = recipeFor(seed, index, cfg);
-  const { arenaPages, calls, files } = interpret(recipe, cfg);
+  const { arenaPages, calls, files, shm } = interpret(recipe, cfg);
   const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: GENERATOR_VERSION }, calls };
   if (files) seq.files = files;
+  if (shm) seq.shm = shm;
   return seq;
 }
 

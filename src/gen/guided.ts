@@ -118,7 +118,7 @@ function legalize(seq: Sequence): Sequence | null {
   if (calls.length === 0) return null;
   const out = { ...seq, calls };
   // Ops that refer to files, userfaultfds or forks have cross-call constraints: let the schema judge.
-  if (calls.some((c) => c.op === 'ftruncate' || c.op.startsWith('uffd') || c.op === 'fork' || c.op === 'exit' || c.op === 'add_seals' || (c.op === 'mmap' && c.fd !== undefined))) {
+  if (calls.some((c) => c.op === 'ftruncate' || c.op.startsWith('uffd') || c.op === 'fork' || c.op === 'exit' || c.op === 'add_seals' || c.op.startsWith('shm') || (c.op === 'mmap' && c.fd !== undefined))) {
     if (!sequenceSchema.safeParse(sequenceToInput(out)).success) return null;
   }
   return out;

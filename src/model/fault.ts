@@ -3,6 +3,7 @@
 // fault takes the THP path (mm/memory.c:__handle_mm_fault -> create_huge_pmd).
 
 import {
+  VM_HUGETLB,
   VM_ACCESS_FLAGS,
   VM_EXEC,
   VM_GROWSDOWN,
@@ -20,6 +21,7 @@ import {
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_GUARD, PTE_MAYBE, PTE_NONE, PTE_ZERO, type Vma, vmaPages } from './state.js';
 import { cowCopy } from './content.js';
 import { Unsupported } from './syscalls.js';
+import { hugetlbFault } from './hugetlb.js';
 import { anonFaultPte, cacheSure, faultNeeded, thpFaultPtes } from './pages.js';
 import { filePages } from './sys.js';
 import { fileFault, userfault, zeropageResolve, type FaultOrigin } from './filefault.js';
@@ -93,6 +95,8 @@ function thpFaultAllowed(mm: Mm, vma: Vma, block: number): boolean {
  * GUP population (MAP_POPULATE, MADV_POPULATE_*, mlock) faults through here too (faultin_page).
  */
 export function handleMmFault(mm: Mm, vma: Vma, page: number, write: boolean, origin: FaultOrigin = 'user'): number {
+  // hugetlb VMAs have their own fault path (mm/memory.c:handle_mm_fault -> hugetlb_fault)
+  if (vma.flags & VM_HUGETLB) return hugetlbFault(mm, vma, page, write);
   // A present page needs no fault (a write to the zero page or a private file page does: CoW).
   if (!faultNeeded(mm, vma, page, write)) return 0;
   // a fault on an empty entry starts the page afresh: no private content survives (content.ts)

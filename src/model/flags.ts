@@ -2,7 +2,7 @@
 // (include/linux/mm.h VM_READ .. VM_MERGEABLE) so that `flags >> 4` still maps VM_MAY* onto VM_*
 // as in mm/mprotect.c:do_mprotect_pkey. Kernel flags above bit 31 get spare slots whose kernel
 // meaning never arises for the modelled calls: 14 (VM_IO), 22 (VM_HUGETLB), 24 (VM_ARCH_1, x86 PAT),
-// 28 (VM_MIXEDMAP). Slots 10 (VM_PFNMAP) and 18 (VM_DONTEXPAND) are still free.
+// 28 (VM_MIXEDMAP). Slot 10 (VM_PFNMAP) holds VM_HUGETLB; 18 is VM_DONTEXPAND's own.
 
 export const VM_READ = 1 << 0;
 export const VM_WRITE = 1 << 1;
@@ -34,6 +34,13 @@ export const VM_SEQ_READ = 1 << 15;
 export const VM_RAND_READ = 1 << 16;
 export const VM_MERGEABLE = 1 << 31;
 
+/** hugetlb (src/model/hugetlb.ts): VM_DONTEXPAND at its kernel position (18); VM_HUGETLB is kernel
+ *  bit 22 (taken here by VM_DROPPABLE), so it uses the spare slot 10 (VM_PFNMAP, never modelled) */
+export const VM_DONTEXPAND = 1 << 18;
+export const VM_HUGETLB = 1 << 10;
+/** include/linux/mm.h VM_SPECIAL as far as modelled calls can set it (VM_IO, VM_PFNMAP, VM_MIXEDMAP never arise) */
+export const VM_SPECIAL = VM_DONTEXPAND;
+
 // userfaultfd, fork and mlock2 bits (kernel positions; VM_UFFD_MINOR is kernel bit 41: spare slot 24 =
 // VM_ARCH_1, x86 PAT, which no modelled call sets)
 export const VM_UFFD_MISSING = 1 << 9;
@@ -58,8 +65,8 @@ const MNEMONICS: ReadonlyArray<readonly [number, string]> = [
   [VM_READ, 'rd'], [VM_WRITE, 'wr'], [VM_EXEC, 'ex'], [VM_SHARED, 'sh'], [VM_MAYREAD, 'mr'],
   [VM_MAYWRITE, 'mw'], [VM_MAYEXEC, 'me'], [VM_MAYSHARE, 'ms'], [VM_GROWSDOWN, 'gd'], [VM_UFFD_MISSING, 'um'],
   [VM_MAYBE_GUARD, 'gu'], [VM_UFFD_WP, 'uw'], [VM_LOCKED, 'lo'], [VM_SEQ_READ, 'sr'], [VM_RAND_READ, 'rr'],
-  [VM_DONTCOPY, 'dc'], [VM_LOCKONFAULT, 'lf'],
-  [VM_ACCOUNT, 'ac'], [VM_NORESERVE, 'nr'], [VM_SYNC, 'sf'], [VM_WIPEONFORK, 'wf'], [VM_DONTDUMP, 'dd'],
+  [VM_DONTCOPY, 'dc'], [VM_DONTEXPAND, 'de'], [VM_LOCKONFAULT, 'lf'],
+  [VM_ACCOUNT, 'ac'], [VM_NORESERVE, 'nr'], [VM_HUGETLB, 'ht'], [VM_SYNC, 'sf'], [VM_WIPEONFORK, 'wf'], [VM_DONTDUMP, 'dd'],
   [VM_SOFTDIRTY, 'sd'], [VM_HUGEPAGE, 'hg'], [VM_NOHUGEPAGE, 'nh'], [VM_MERGEABLE, 'mg'],
   // above bit 31, in the 6.18/7.3 kernel order: dp (40), ui (41), sl (42)
   [VM_DROPPABLE, 'dp'], [VM_UFFD_MINOR, 'ui'], [VM_SEALED, 'sl'],

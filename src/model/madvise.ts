@@ -8,6 +8,7 @@ import { MADV } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
 import { anonVmaPrepare, faultinRange, vmaIsAnonymous } from './fault.js';
 import {
+  VM_HUGETLB,
   VM_DONTCOPY,
   VM_DONTDUMP,
   VM_DROPPABLE,
@@ -28,6 +29,7 @@ import {
   VM_WRITE,
 } from './flags.js';
 import { vmaModifyFlags } from './merge.js';
+import { madviseHugetlb } from './hugetlb-madvise.js';
 import { dontneedZap, hasGuard, installPteTables, markPagedOut, punchHole, zapPtes } from './pages.js';
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_GUARD, PTE_MARKER, PTE_MAYBE, type Vma } from './state.js';
 import { classifyLen, EAGAIN, EINVAL, ENOMEM, EPERM, Unsupported } from './syscalls.js';
@@ -162,6 +164,8 @@ function madviseVmaBehavior(mm: Mm, advice: number, vma: Vma, prev: Vma, start: 
     mm.hit('errno.madvise.sealed');
     return EPERM;
   }
+  // hugetlb VMAs: src/model/hugetlb-madvise.ts
+  if (vma.flags & VM_HUGETLB) return madviseHugetlb(mm, advice, vma, start, end);
   let nf = vma.flags;
   switch (advice) {
     case M.MADV_REMOVE:

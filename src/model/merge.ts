@@ -2,8 +2,11 @@
 // A "vmg" (struct vma_merge_struct) describes the proposed range: its flags, file, pgoff and the
 // anon_vma it carries (NULL for a new mapping, the middle VMA's for a modification).
 
-import { VM_IGNORE_MERGE, VM_MAYWRITE, VM_SHARED } from './flags.js';
+import { VM_IGNORE_MERGE, VM_MAYWRITE, VM_SHARED, VM_SPECIAL } from './flags.js';
+import { rowUnverified } from './profile-rows.js';
+import { Unsupported } from './syscalls.js';
 import { Mm, type Vma, vmaPages } from './state.js';
+import { hasCloseHook, maySplit } from './vm-ops.js';
 
 export interface Vmg {
   start: number;
@@ -35,11 +38,31 @@ export interface Vmg {
 function isMergeableVma(mm: Mm, vmg: Vmg, tgt: Vma): boolean {
   const uffd = vmg.uffd ?? vmg.middle?.uffd ?? 0;
   if (((tgt.flags ^ vmg.flags) & ~VM_IGNORE_MERGE) !== 0 || tgt.file !== vmg.file) return false;
+  // 6.1 mm/mmap.c:is_mergeable_vma: "if (vma->vm_ops && vma->vm_ops->close) return 0" - a neighbour
+  // with a close hook never merges (7.3: only its removal is refused, closeHookBlocks)
+  if (hasCloseHook(mm, tgt) && !closeHookRemoveOnly(mm)) {
+    mm.hit('merge.close_hook_any');
+    return false;
+  }
   if ((tgt.uffd ?? 0) !== uffd) {
     mm.hit('merge.uffd_ctx_differs');
     return false;
   }
   return sameAnonName(vmg, tgt);
+}
+
+/** Profile row merge.close_hook_remove_only; kernels between its anchors are declined. */
+function closeHookRemoveOnly(mm: Mm): boolean {
+  if (rowUnverified('merge.close_hook_remove_only', mm.profile.version)) {
+    throw new Unsupported('merges next to vm_ops->close changed between 6.1 and 6.12 (not modelled in between)');
+  }
+  return mm.profile.rows['merge.close_hook_remove_only'];
+}
+
+/** 7.3 mm/vma.c:can_merge_remove_vma - "We can only remove VMAs when merging if they do not have a
+ *  close hook." True when v would have to be removed but may not be. */
+function closeHookBlocks(mm: Mm, v: Vma | null): boolean {
+  return !!v && hasCloseHook(mm, v) && closeHookRemoveOnly(mm);
 }
 
 /** include/linux/mm_inline.h:anon_vma_name_eq - names compare by content, none == none. */
@@ -147,7 +170,11 @@ function dupAnonVma(mm: Mm, dst: Vma, src: Vma): void {
  */
 export function vmaMergeNewRange(mm: Mm, vmg: Vmg): Vma | null {
   const { prev, next } = vmg;
-  // VM_SPECIAL ranges never arise from the modelled calls.
+  // "Special VMAs are unmergeable, also if no prev/next" (VM_DONTEXPAND: hugetlb)
+  if (vmg.flags & VM_SPECIAL) {
+    mm.hit('merge.special');
+    return null;
+  }
   if (!prev && !next) return null;
   // 6.1-6.11: only mmap (__mmap_region) has its own order; mremap's copy_vma goes through
   // mm/mmap.c:vma_merge, which checks prev and next with the moved VMA's anon_vma like below
@@ -164,16 +191,25 @@ export function vmaMergeNewRange(mm: Mm, vmg: Vmg): Vma | null {
     target = next;
     pgoff = next!.pgoff - (vmg.end - vmg.start);
   }
+  let both = canLeft && canRight;
   if (canLeft) {
     start = prev!.start;
     target = prev;
     pgoff = prev!.pgoff;
+    // "If this merge would result in removal of the next VMA but we are not permitted to do so,
+    // reduce the operation to merging prev and vma."
+    // (no rule id: the modelled calls never get here - a close hook belongs to a file, so prev, the
+    // range and next share it, and mremap of shm/hugetlb VMAs is declined)
+    if (canRight && closeHookBlocks(mm, next)) {
+      end = vmg.end;
+      both = false;
+    }
   }
   if (!target) {
     mm.hit('merge.new.none');
     return null;
   }
-  mm.hit(canLeft && canRight ? 'merge.new.both' : canLeft ? 'merge.new.prev' : 'merge.new.next');
+  mm.hit(both ? 'merge.new.both' : canLeft ? 'merge.new.prev' : 'merge.new.next');
   // mm/vma.c:vma_expand: remove next if the expansion swallows it, propagating its anon_vma.
   if (next && target !== next && end === next.end) {
     dupAnonVma(mm, target, next);
@@ -228,6 +264,12 @@ export function vmaMergeExistingRange(mm: Mm, vmg: Vmg): Vma | null {
   const { start, end } = vmg;
   const leftSide = start === middle.start;
   const rightSide = end === middle.end;
+  // "If a special mapping or if the range being modified is neither at the furthermost left or
+  // right side of the VMA, then we have no chance of merging and should abort."
+  if (vmg.flags & VM_SPECIAL) {
+    mm.hit('merge.special');
+    return null;
+  }
   if (!leftSide && !rightSide) {
     mm.hit('merge.existing.interior');
     return null;
@@ -243,6 +285,18 @@ export function vmaMergeExistingRange(mm: Mm, vmg: Vmg): Vma | null {
     return null;
   }
   const removeMiddle = leftSide && rightSide;
+  // "If we need to remove middle in its entirety but are unable to do so, we have no sensible
+  // recourse but to abort the merge."
+  if (removeMiddle && closeHookBlocks(mm, middle)) {
+    mm.hit('merge.close_hook_middle');
+    return null;
+  }
+  // "If we cannot delete next, then we can reduce the operation to merging prev and middle"
+  // (no rule id: unreachable with the modelled VMAs, whose close hook is their file's: a middle
+  // without one cannot merge with a next that has one; kept to follow the kernel)
+  if (mergeLeft && mergeRight && closeHookBlocks(mm, vmg.next)) {
+    mergeRight = false;
+  }
   const prev = vmg.prev!;
   const next = vmg.next!;
   let sticky = vmg.flags & VM_IGNORE_MERGE;
@@ -314,6 +368,9 @@ export function splitVma(mm: Mm, vma: Vma, addr: number, newBelow: boolean): num
     mm.hit('split.map_count');
     return -12; // ENOMEM
   }
+  // __split_vma: vm_ops->may_split (hugetlb off the 2 MiB grid: EINVAL)
+  const e = maySplit(mm, vma, addr);
+  if (e) return -e;
   mm.hit(newBelow ? 'split.head' : 'split.tail');
   splitVmaUnchecked(mm, vma, addr, newBelow);
   return 0;

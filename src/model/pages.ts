@@ -101,6 +101,12 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
 /** mm/memory.c:do_fault_around: the window [from, from + 16) clamped to the VMA and the PTE table. */
 /** Returns whether any page was mapped. */
 export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>): boolean {
+  // mm/memory.c:should_fault_around "No ->map_pages? No way to fault around...": ipc/shm.c's
+  // shm_vm_ops has no map_pages (a SysV attach faults page by page)
+  if (vma.file > 0 && mm.sys.file(vma.file).kind === 'sysv') {
+    mm.hit('fault.shm.no_fault_around');
+    return false;
+  }
   const pteOff = page % HPAGE_PAGES;
   const vmaOff = page - vma.start;
   const from = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));

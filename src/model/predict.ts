@@ -25,6 +25,7 @@ import { sysMlock } from './mlock.js';
 import { sysMseal } from './mseal.js';
 import { sysAnonName } from './anon-name.js';
 import { pagemapLayer, vmFlagsLayer } from './layers.js';
+import { declareShm, declineOnHugeShm, sysShmat, sysShmdt } from './shm.js';
 
 export interface PredictOptions {
   snapshotEveryCall: boolean;
@@ -53,6 +54,9 @@ function filePath(f: FileObj): string {
   if (f.kind === 'anon') return '/dev/zero (deleted)';
   if (f.kind === 'memfd') return `/memfd:f${f.index} (deleted)`;
   if (isRealFs(f)) return `<${f.kind}>/f${f.index} (deleted)`;
+  // mm/hugetlb.c:hugetlb_file_setup(HUGETLB_ANON_FILE); ipc/shm.c:newseg "SYSV%08x" with IPC_PRIVATE's key 0
+  if (f.kind === 'hugetlb') return '/anon_hugepage (deleted)';
+  if (f.kind === 'sysv') return '/SYSV00000000 (deleted)';
   return `${TMPFS_DIR}/f${f.index} (deleted)`;
 }
 
@@ -71,7 +75,7 @@ export function renderMaps(mm: Mm): MapsEntry[] {
       perms: permsOf(v.flags),
       offset: file ? v.pgoff * 4096 : 0,
       dev: f?.kind === 'tmpfs' || (f && isRealFs(f)) ? TMPFS_DEV : file ? SHMEM_DEV : '00:00',
-      inode: file ? v.file : 0,
+      inode: file ? f!.inode ?? v.file : 0,
       // fs/proc/task_mmu.c:get_vma_name - a PR_SET_VMA_ANON_NAME name beats the file path of anon shmem
       name: v.anonName !== undefined ? (file ? `[anon_shmem:${v.anonName}]` : `[anon:${v.anonName}]`) : f ? filePath(f) : '',
     });
@@ -84,6 +88,7 @@ const failed = (errno: number): CallObs => ({ ret: { kind: 'int', value: -1 }, e
 
 /** Apply one call to the model state. Throws Unsupported for inputs the model cannot predict. */
 export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
+  declineOnHugeShm(mm, c); // src/model/shm.ts
   switch (c.op) {
     case 'mmap': {
       const legal = kernel ? (p: Placement, len: number, hint: number | null, thp: boolean) => legalPlacement(mm, kernel, p, len, hint, thp) : undefined;
@@ -171,6 +176,16 @@ export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
       }
       return { ret: { kind: 'addr', page: r.placement.page, off: 0 }, errno: 0, signal: 0 };
     }
+    case 'shmat': {
+      const r = sysShmat(mm, c.shm, c.addr, c.flags);
+      if ('err' in r) return failed(r.err);
+      if (r.placement.kind === 'outside') return { ret: { kind: 'outside', hex: kernel?.kind === 'outside' ? kernel.hex : '' }, errno: 0, signal: 0 };
+      return { ret: { kind: 'addr', page: r.placement.page, off: 0 }, errno: 0, signal: 0 };
+    }
+    case 'shmdt': {
+      const e = sysShmdt(mm, c.addr);
+      return e ? failed(e) : OK;
+    }
     default:
       throw new Unsupported(`${(c as Call).op} is not modelled yet`);
   }
@@ -234,6 +249,7 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
     return { ...pred0, unsupported: { call: 0, reason: e.message }, detail: `model: files unsupported: ${e.message}` };
   }
   const missing = seq.files?.find((f) => isRealFs({ kind: f.kind } as FileObj) && !profile.fsKinds.includes(f.kind));
+  if (seq.shm) declareShm(sys, seq.shm);
   // the harness tags snapshots with the process only in sequences that fork
   const forks = seq.calls.some((c) => c.op === 'fork');
   const snap = (mm: Mm, after: number) => snapshotOf(mm, after, opts, forks ? mm.proc : undefined);

@@ -10,6 +10,7 @@
 import { PROFILE_ROWS_MEM } from './profile-rows-mem.js';
 import { PROFILE_ROWS_FILES } from './profile-rows-files.js';
 import { PROFILE_ROWS_SEALS } from './profile-rows-seals.js';
+import { PROFILE_ROWS_HUGESHM } from './profile-rows-hugeshm.js';
 
 export type Version = readonly [number, number, number];
 
@@ -60,6 +61,10 @@ export const ROW_IDS = [
   'memfd.seal_exec',
   'memfd.exec_seal_implies_write',
   'memfd.seal_check_in_do_mmap',
+  // hugetlb and SysV shm (src/model/profile-rows-hugeshm.ts)
+  'merge.close_hook_remove_only',
+  'mmap.hugetlb_hint_align_up',
+  'mmap.fixed_unmap_error_kept',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -132,6 +137,7 @@ export const PROFILE_ROWS: readonly ProfileRow[] = [
   ...PROFILE_ROWS_MEM,
   ...PROFILE_ROWS_FILES,
   ...PROFILE_ROWS_SEALS,
+  ...PROFILE_ROWS_HUGESHM,
 ];
 
 export function cmpVersion(a: Version, b: Version): number {

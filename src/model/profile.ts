@@ -63,6 +63,11 @@ export interface Profile {
   /** CAP_SYS_PTRACE (UFFD_FEATURE_EVENT_FORK); fact `cap_sys_ptrace`, else assumed with euid 0
    *  (fact `euid`; harnesses before the fact) */
   capSysPtrace: boolean;
+  /** free 2 MiB huge pages when the harness started (fact `hugepages_free`; the harness sizes the
+   *  pool as root, src/model/hugetlb.ts); absent = unknown: hugetlb mappings are declined */
+  hugepagesFree?: number;
+  /** SysV shared memory segments can be created (fact `sysv_shm`); false: shm sequences are declined */
+  sysvShm?: boolean;
   /** which profile rows (src/model/profile-rows.ts) have their 7.3 behaviour on this kernel */
   rows: Record<RowId, boolean>;
   /** things the model had to guess (missing facts, version between anchors) */
@@ -168,6 +173,8 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     execOnlyPkey: facts['pkeys'] === '1',
     shmemHugePages: hexFact(facts, 'shmem_huge_pages') ?? shmemHugeFromMode(facts['thp_shmem']),
     memlockPages: facts['cap_ipc_lock'] === '1' || memlock === undefined ? null : Math.floor(memlock / 4096),
+    hugepagesFree: hexFact(facts, 'hugepages_free'),
+    sysvShm: facts['sysv_shm'] === undefined ? undefined : facts['sysv_shm'] === '1',
     rows,
     warnings,
   };
@@ -195,7 +202,7 @@ export function environmentText(facts: Record<string, string>): string {
 /** The profile of the development host (6.18.44, THP madvise, no soft-dirty), for tests and tools.
  *  The zero page is the upstream default; the host's probed fact may differ (zeroPage override). */
 export function hostProfile(overrides: Partial<Profile> = {}): Profile {
-  return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0', zero_page: '1' }), ...overrides };
+  return { ...makeProfile('6.18.44', { thp: 'madvise', base_map_count: '0', zero_page: '1', hugepages_free: '20', sysv_shm: '1' }), ...overrides };
 }
 
 /** A comma-separated fact (`fs=ext4,xfs`); `-` or absent = none. */

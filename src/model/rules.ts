@@ -5,6 +5,7 @@ import { RULES_CONTENT } from './rules-content.js';
 import { RULES_FILES } from './rules-files.js';
 import { RULES_MEM } from './rules-mem.js';
 import { RULES_SEALS } from './rules-seals.js';
+import { RULES_HUGESHM } from './rules-hugeshm.js';
 
 export const RULES = {
   // mmap errno paths, in the order the kernel checks them
@@ -118,6 +119,8 @@ export const RULES = {
   ...RULES_MEM,
   // memfd seals, fork whose child exits (src/model/rules-seals.ts)
   ...RULES_SEALS,
+  // hugetlb and SysV shared memory (src/model/rules-hugeshm.ts)
+  ...RULES_HUGESHM,
 } as const;
 
 export type RuleId = keyof typeof RULES;

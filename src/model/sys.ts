@@ -7,7 +7,7 @@ import type { FileDecl } from '../seq/schema.js';
 import type { Mm } from './state.js';
 import { fillFile, type PageData } from './content.js';
 
-export type FileKind = 'anon' | 'memfd' | 'tmpfs' | 'ext4' | 'xfs' | 'btrfs';
+export type FileKind = 'anon' | 'memfd' | 'tmpfs' | 'ext4' | 'xfs' | 'btrfs' | 'hugetlb' | 'sysv';
 
 /** Files on a disk filesystem (page cache with readahead, no shmem semantics): src/model/realfs.ts */
 export const isRealFs = (f: FileObj): boolean => f.kind === 'ext4' || f.kind === 'xfs' || f.kind === 'btrfs';
@@ -34,6 +34,11 @@ export interface FileObj {
   outsideWritable?: boolean;
   /** contents by file page index, absent = zeroes (src/model/content.ts) */
   data: Map<number, PageData>;
+  /** the inode number maps shows when it is not the identity: every attach of a SysV segment is
+   *  its own struct file (ipc/shm.c:do_shmat alloc_file_clone) over the segment's one inode */
+  inode?: number;
+  /** its VMAs have vm_ops->close (hugetlb_vm_ops, shm_vm_ops): merges may not remove them */
+  closeHook?: boolean;
 }
 
 /** A userfaultfd context (struct userfaultfd_ctx). */
@@ -54,6 +59,8 @@ export class Sys {
   procs: Mm[] = [];
   /** the process that runs the next call */
   current: Mm | null = null;
+  /** SysV segments (Sequence.shm) by index: the inode and page cache every attach shares (src/model/shm.ts) */
+  shm: FileObj[] = [];
   /** userfaultfd events raised by the current call, in order (CallObs.event) */
   events: string[] = [];
   private nextFile = 1;
@@ -75,6 +82,13 @@ export class Sys {
     return f.id;
   }
 
+  /** A new file object (hugetlb_file_setup, a SysV attach) with its own identity. */
+  newFile(f: Omit<FileObj, 'id'>): FileObj {
+    const o: FileObj = { ...f, id: this.nextFile++ };
+    this.files.push(o);
+    return o;
+  }
+
   file(id: number): FileObj {
     const f = this.files.find((x) => x.id === id);
     if (!f) throw new Error(`model bug: no file ${id}`);
@@ -82,7 +96,8 @@ export class Sys {
   }
 
   declared(index: number): FileObj {
-    const f = this.files.find((x) => x.index === index && x.kind !== 'anon');
+    // declared files only: SysV attaches reuse `index` for their segment
+    const f = this.files.find((x) => x.index === index && x.kind !== 'anon' && x.kind !== 'hugetlb' && x.kind !== 'sysv');
     if (!f) throw new Error(`model bug: no declared file ${index}`);
     return f;
   }

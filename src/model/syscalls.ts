@@ -11,6 +11,7 @@ import {
   VM_EXEC,
   VM_FLAGS_CLEAR,
   VM_GROWSDOWN,
+  VM_HUGETLB,
   VM_IGNORE_MERGE,
   VM_LOCKED,
   VM_MAYEXEC,
@@ -34,6 +35,8 @@ import { getUnmappedArea, type Placement, thpAlignApplies } from './placement.js
 import { Mm, type Vma } from './state.js';
 import { zapPtes } from './pages.js';
 import { unmapEvents } from './uffd.js';
+import { mmapUnmapErrno, sysMmapHugetlb } from './hugetlb.js';
+import { maySplit } from './vm-ops.js';
 
 export const EPERM = 1;
 export const EBADF = 9;
@@ -126,7 +129,7 @@ export function sysMmap(mm: Mm, a: MmapArgs, judge?: PlacementJudge): MmapResult
   let flags = a.flags;
   // mm/mmap.c:ksys_mmap_pgoff: without MAP_ANONYMOUS, fd -1 is a bad file descriptor
   if (!(flags & MAP.MAP_ANONYMOUS)) return err(EBADF, 'errno.mmap.ebadf');
-  if (flags & MAP.MAP_HUGETLB) throw new Unsupported('MAP_HUGETLB depends on the hugetlb pool of the target');
+  if (flags & MAP.MAP_HUGETLB) return sysMmapHugetlb(mm, a); // src/model/hugetlb.ts
   // mm/mmap.c:do_mmap
   if (a.len === 0n) return err(EINVAL, 'errno.mmap.len_zero');
   if (flags & MAP.MAP_FIXED_NOREPLACE) flags |= MAP.MAP_FIXED;
@@ -210,7 +213,7 @@ export function mmapRegion(mm: Mm, start: number, end: number, vmFlags: number, 
   let next: Vma | null;
   if (first) {
     const r = vmsGatherMunmapVmas(mm, first, start, end, 'errno.mmap.fixed_map_count');
-    if (typeof r === 'number') return r;
+    if (typeof r === 'number') return mmapUnmapErrno(mm, r);
     mm.hit('mmap.fixed_replace');
     ({ prev, next } = r);
     // vms_clean_up_area frees page tables before the new VMA exists
@@ -220,8 +223,8 @@ export function mmapRegion(mm: Mm, start: number, end: number, vmFlags: number, 
     next = mm.vmas[i]!;
     prev = mm.vmas[i - 1]!;
   }
-  // accountable_mapping: private writable, not VM_NORESERVE
-  if (vmFlags & VM_WRITE && !(vmFlags & (VM_NORESERVE | VM_SHARED))) {
+  // accountable_mapping: private writable, not VM_NORESERVE, not hugetlb (is_file_hugepages)
+  if (vmFlags & VM_WRITE && !(vmFlags & (VM_NORESERVE | VM_SHARED | VM_HUGETLB))) {
     vmFlags |= VM_ACCOUNT;
     mm.hit('mmap.flags.account');
   }
@@ -278,6 +281,9 @@ function vmsGatherMunmapVmas(
       mm.hit(sealedRule);
       return EPERM;
     }
+    // __split_vma: vm_ops->may_split first (hugetlb off the 2 MiB grid: EINVAL)
+    const e = maySplit(mm, first, start);
+    if (e) return e;
     mm.hit('munmap.split_start');
     splitVmaUnchecked(mm, first, start, true);
   }
@@ -290,6 +296,13 @@ function vmsGatherMunmapVmas(
       unmapEvents(mm, start, mm.vmas[j]!.start);
       return EPERM;
     }
+  }
+  // The end split refused by may_split: abort_munmap_vmas puts back what was detached (the start
+  // split stays), so checking it before anything is detached gives the same result
+  const last = mm.lookup(end - 1);
+  if (last && last.end > end) {
+    const e = maySplit(mm, last, end);
+    if (e) return e;
   }
   // userfaultfd_unmap_prep for each VMA of the range (events sent when the call completes)
   unmapEvents(mm, start, end);
@@ -430,7 +443,8 @@ function mprotectFixup(mm: Mm, vma: Vma, prev: Vma, start: number, end: number, 
     return vma;
   }
   if (newflags & VM_WRITE) {
-    if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) {
+    if (oldflags & VM_HUGETLB && !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) mm.hit('mprotect.hugetlb_no_account');
+    if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE | VM_HUGETLB))) {
       newflags |= VM_ACCOUNT;
       mm.hit('mprotect.account_set');
     }

@@ -23,6 +23,8 @@ export interface WireSequence {
   returnsAddr: boolean[];
   /** `file <kind> <size> <ro> [<fill>]` lines, created in order before the first call */
   files?: string[];
+  /** `shm <size>` lines: SysV segments the harness creates before the sequence and removes after */
+  shm?: string[];
 }
 
 type A = { page: number; off: number } | null;
@@ -67,6 +69,10 @@ export function encodeCall(c: Call): string {
       return `add_seals ${hex(c.file)} ${hex(c.seals >>> 0)}`;
     case 'probe':
       return `probe ${addr(c.addr)}`;
+    case 'shmat': // segment index (the harness substitutes its shmid), address (NULL: "- 0"), flags
+      return `shmat ${hex(c.shm)} ${addr(c.addr)} ${hex(c.flags)}`;
+    case 'shmdt':
+      return `shmdt ${addr(c.addr)}`;
     default:
       throw new Error(`the harness protocol has no encoding for ${(c as { op: string }).op}`);
   }
@@ -84,8 +90,9 @@ export function toWire(seq: Sequence): WireSequence {
       const end = blockEnd(seq.calls, i);
       return end >= 0 ? `fork_block ${hex(end)}` : encodeCall(c);
     }),
-    returnsAddr: seq.calls.map((c) => c.op === 'mmap' || c.op === 'mremap'),
+    returnsAddr: seq.calls.map((c) => c.op === 'mmap' || c.op === 'mremap' || c.op === 'shmat'),
   };
+  if (seq.shm?.length) w.shm = seq.shm.map((s) => `shm ${hex(s.size)}`);
   if (seq.files?.length) w.files = seq.files.map(encodeFile);
   return w;
 }
@@ -113,7 +120,7 @@ export function wireOpts(opts: WireOptions): number {
 export function encodeWire(id: string, w: WireSequence, opts: WireOptions): string {
   const deadline = opts.deadlineMs !== undefined ? ` ${hex(Math.max(1, Math.ceil(opts.deadlineMs)))}` : '';
   const head = `seq ${id} ${hex(w.arenaPages)} ${hex(wireOpts(opts))}${deadline}\n`;
-  const body = [...(w.files ?? []), ...w.lines];
+  const body = [...(w.files ?? []), ...(w.shm ?? []), ...w.lines];
   return head + (body.length ? body.join('\n') + '\n' : '') + 'end\n';
 }
 

@@ -9,6 +9,7 @@ import { FORMAT_VERSION, MAX_CALLS, type Call, type CallInput, type Sequence, ty
 import { addrToString, lenToString, type Addr } from './values.js';
 import { flagsToString } from './consts.js';
 import { F_SEAL, MFD } from './seals.js';
+import { SHM } from './schema-sysv.js';
 
 export { jsonPathOf };
 
@@ -55,7 +56,7 @@ export const FLAG_FIELDS: Readonly<Record<string, { table: FlagTable; zero: stri
   features: { table: UFFD_FEATURE, zero: '0' },
   seals: { table: F_SEAL, zero: '0' },
 };
-const OP_FLAGS: Readonly<Partial<Record<Call['op'], FlagTable>>> = { mmap: MAP, mremap: MREMAP, mlock2: MLOCK, mseal: {} };
+const OP_FLAGS: Readonly<Partial<Record<Call['op'], FlagTable>>> = { mmap: MAP, mremap: MREMAP, mlock2: MLOCK, mseal: {}, shmat: SHM };
 
 export function callToInput(c: Call): CallInput {
   const o: Record<string, unknown> = {};
@@ -86,7 +87,8 @@ export function sequenceToInput(s: Sequence): SequenceInput {
     ...(f.flags !== undefined ? { flags: flagsToString(f.flags, MFD) } : {}),
     ...(f.fill !== undefined ? { fill: f.fill } : {}),
   }));
-  return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
+  const shm = s.shm?.map((x) => ({ size: lenToString(x.size) }));
+  return { vmafuzz, name, description, arenaPages, origin, known, files, shm, calls: s.calls.map(callToInput) };
 }
 
 export function sequenceToJson(s: Sequence): string {

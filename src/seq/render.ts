@@ -5,6 +5,7 @@ import type { CallObs, Ret } from './observation.js';
 import type { Call } from './schema.js';
 import { F_SEAL } from './seals.js';
 import { addrToString, lenToString, type Addr } from './values.js';
+import { SHM } from './schema-sysv.js';
 
 export function callToString(c: Call): string {
   const prot = (p: number) => flagsToString(p, PROT, 'PROT_NONE');
@@ -47,6 +48,10 @@ export function callToString(c: Call): string {
       return `fcntl(file${c.file}, F_ADD_SEALS, ${flagsToString(c.seals, F_SEAL, '0')})`;
     case 'probe':
       return `probe(${addrToString(c.addr)})`;
+    case 'shmat':
+      return `shmat(shm${c.shm}, ${addrToString(c.addr)}, ${flagsToString(c.flags, SHM)})`;
+    case 'shmdt':
+      return `shmdt(${addrToString(c.addr)})`;
   }
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { MADV, MAP, REFUSED_ADVICE, REFUSED_ADVICE_NAMES, MLOCK, MREMAP, PROT, PAGE_SIZE, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
 import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from './values.js';
 import { F_SEAL, MFD } from './seals.js';
+import { MAX_SHM, shmArenaProblem, shmatCall, shmdtCall, shmSegSchema } from './schema-sysv.js';
 
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
@@ -147,7 +148,7 @@ const probeCall = z.strictObject({
 export const callSchema = z.discriminatedUnion('op', [
   mmapCall, munmapCall, mprotectCall, touchCall, madviseCall, mremapCall, mlockCall, mlock2Call, munlockCall,
   msealCall, anonNameCall, ftruncateCall, uffdCreateCall, uffdRegisterCall, uffdUnregisterCall, forkCall,
-  exitCall, addSealsCall, probeCall,
+  exitCall, addSealsCall, probeCall, shmatCall, shmdtCall,
 ]);
 export type Call = z.output<typeof callSchema>;
 export type CallInput = z.input<typeof callSchema>;
@@ -155,6 +156,7 @@ export type Op = Call['op'];
 export const OPS: readonly Op[] = [
   'mmap', 'munmap', 'mprotect', 'touch', 'madvise', 'mremap', 'mlock', 'mlock2', 'munlock', 'mseal',
   'anon_name', 'ftruncate', 'uffd_create', 'uffd_register', 'uffd_unregister', 'fork', 'exit', 'add_seals', 'probe',
+  'shmat', 'shmdt',
 ];
 
 /** A file the sequence declares; the harness creates it privately (never a host path). */
@@ -257,13 +259,14 @@ export const sequenceSchema = z
       .describe('how the generator made it: replayable from (seed, index) alone'),
     known: knownSchema.optional(),
     files: z.array(fileSchema).max(MAX_FILES).optional(),
+    shm: z.array(shmSegSchema).max(MAX_SHM).optional().describe('SysV segments the harness creates privately (shmget IPC_PRIVATE) and removes after the sequence'),
     calls: z.array(callSchema).max(MAX_CALLS),
   })
   .superRefine((seq, ctx) => {
     const nfiles = seq.files?.length ?? 0;
     let uffds = 0;
     seq.calls.forEach((c, i) => {
-      const problem = arenaProblem(c, seq.arenaPages);
+      const problem = c.op === 'shmat' || c.op === 'shmdt' ? shmArenaProblem(c, seq.arenaPages, seq.shm) : arenaProblem(c, seq.arenaPages);
       if (problem) ctx.addIssue({ code: 'custom', path: ['calls', i], message: problem });
       const file = c.op === 'mmap' ? c.fd : c.op === 'ftruncate' || c.op === 'add_seals' ? c.file : undefined;
       if (file !== undefined && file >= nfiles) ctx.addIssue({ code: 'custom', path: ['calls', i, c.op === 'mmap' ? 'fd' : 'file'], message: `file ${file} is not declared (the sequence declares ${nfiles} file(s))` });
@@ -327,6 +330,10 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
     case 'uffd_create':
     case 'ftruncate':
       return null;
+    case 'shmat':
+      return null; // needs the segment sizes: shmArenaProblem (src/seq/schema-sysv.ts)
+    case 'shmdt':
+      return shmArenaProblem(c, arenaPages, undefined);
     case 'touch':
     case 'probe':
       return c.addr.page < arenaPages ? null : `${c.op} address outside the ${arenaPages}-page arena`;
@@ -343,6 +350,13 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
     default:
       if (c.op === 'mmap' && c.addr === null && c.flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) {
         return 'MAP_FIXED or MAP_FIXED_NOREPLACE at NULL would map page 0, outside the arena';
+      }
+      if (c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB && c.flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE) && c.addr !== null && c.len > 0n && c.len < 1n << 40n) {
+        // mm/mmap.c:ksys_mmap_pgoff rounds a MAP_HUGETLB length up to the huge page size (2 MiB; the
+        // model declines other sizes): a fixed huge mapping must stay inside the arena with it
+        const HUGE = 2n << 20n;
+        const hlen = ((c.len + HUGE - 1n) / HUGE) * HUGE;
+        if (addrBytes(c.addr) + hlen > arenaBytes) return `MAP_HUGETLB|MAP_FIXED range at A+${c.addr.page}p, rounded up to 2 MiB, ends outside the ${arenaPages}-page arena`;
       }
       if (c.addr === null) {
         if (c.len === 0n || c.len >= 1n << 63n) return null;

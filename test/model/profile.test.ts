@@ -94,6 +94,10 @@ describe('makeProfile', () => {
       'memfd.seal_exec': true,
       'memfd.exec_seal_implies_write': true,
       'memfd.seal_check_in_do_mmap': true,
+      // src/model/profile-rows-hugeshm.ts
+      'merge.close_hook_remove_only': true,
+      'mmap.hugetlb_hint_align_up': false,
+      'mmap.fixed_unmap_error_kept': true,
     });
     // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
     const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact', 'uffd.zeropage_shmem_cache'];

@@ -12,6 +12,9 @@ import { S_SEALS } from './rules-seals.scenarios.js';
 import { initSeals } from '../../src/model/seals.js';
 import { S_CONTENT } from './rules-content.scenarios.js';
 import type { FileDecl } from '../../src/seq/schema.js';
+import { S_HUGESHM } from './rules-hugeshm.scenarios.js';
+import type { ShmSeg } from '../../src/seq/schema-sysv.js';
+import { declareShm } from '../../src/model/shm.js';
 
 const p61 = () => makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise' });
 const G = 0x01000000; // PROT_GROWSDOWN
@@ -24,6 +27,8 @@ interface Scenario {
   tweak?: (w: ReturnType<typeof world>) => void;
   /** files the sequence declares (test/model/rules-files.scenarios.ts) */
   files?: FileDecl[];
+  /** SysV segments (test/model/rules-hugeshm.scenarios.ts) */
+  shm?: ShmSeg[];
   call: Call;
 }
 
@@ -145,6 +150,8 @@ const S: Record<RuleId, Scenario> = {
   ...S_SEALS,
   // page contents and disk files (test/model/rules-content.scenarios.ts)
   ...S_CONTENT,
+  // hugetlb and SysV shm (test/model/rules-hugeshm.scenarios.ts)
+  ...S_HUGESHM,
 };
 
 describe('rule reachability', () => {
@@ -158,6 +165,7 @@ describe('rule reachability', () => {
       const w = world(s.arena ?? 8, s.profile ?? {});
       if (s.files) w.mm.sys.declareFiles(s.files);
       if (s.files) initSeals(w.mm.sys, s.files, w.mm.profile); // memfd_create flags (src/model/seals.ts)
+      if (s.shm) declareShm(w.mm.sys, s.shm);
       if (s.setup) w.ok(...s.setup);
       s.tweak?.(w);
       w.run(s.call);

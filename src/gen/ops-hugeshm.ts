@@ -1,0 +1,139 @@
+// Generation of hugetlb mappings and SysV shared memory. Built on purpose: 2 MiB-aligned
+// MAP_HUGETLB mappings with munmap/mprotect on and off the 2 MiB grid (may_split EINVAL, a start
+// split kept when the end split is refused), attaches split by mprotect and protected back (merges
+// that a vm_ops->close hook limits), SHM_REMAP over them, and shmdt of split attaches.
+
+import { MAP, PAGE_SIZE, PROT } from '../seq/consts.js';
+import type { Call } from '../seq/schema.js';
+import { MAX_SHM, SHM, type ShmSeg } from '../seq/schema-sysv.js';
+import type { ArenaAllocator, Picks } from './alloc.js';
+import { pickProt } from './generate.js';
+
+export const HUGESHM_OPS = ['shmat', 'shmdt'] as const;
+export type HugeShmOp = (typeof HUGESHM_OPS)[number];
+
+const HP = 512; // pages of a 2 MiB huge page
+const P = BigInt(PAGE_SIZE);
+
+interface HugeShmCtx {
+  segs: ShmSeg[];
+  /** arena has room for 2 MiB-aligned huge pages and the sequence uses them */
+  huge: boolean;
+  /** addresses of attaches made so far (shmdt targets) */
+  attaches: number[];
+  /** the remaining calls of a scenario */
+  pending: Call[];
+}
+
+export function hugeShmCtx(a: ArenaAllocator): HugeShmCtx {
+  const x = a as ArenaAllocator & { hugeShmCtx?: HugeShmCtx };
+  return (x.hugeShmCtx ??= { segs: [], huge: false, attaches: [], pending: [] });
+}
+
+/** Per sequence: maybe declare SysV segments and maybe use hugetlb (arenas of 1024 pages or more). */
+export function genHugeShmSetup(p: Picks, a: ArenaAllocator): ShmSeg[] | undefined {
+  const ctx = hugeShmCtx(a);
+  ctx.huge = a.arenaPages >= 2 * HP && p.chance(60);
+  if (!p.chance(55)) return undefined;
+  const n = 1 + p.int(2);
+  for (let i = 0; i < n && i < MAX_SHM; i++) {
+    const pages = 1 + p.int(p.chance(70) ? 8 : 24);
+    let size = BigInt(pages) * P;
+    if (p.chance(25)) size -= BigInt(1 + p.int(PAGE_SIZE - 1));
+    ctx.segs.push({ size });
+  }
+  return ctx.segs;
+}
+
+const segPages = (s: ShmSeg) => Number((s.size + P - 1n) / P);
+
+/** A MAP_HUGETLB mapping (the caller gives mmap calls of hugetlb sequences to this now and then). */
+export function genHugetlbMmap(p: Picks, a: ArenaAllocator, invalid: boolean): Call {
+  const blocks = Math.floor(a.arenaPages / HP);
+  const n = 1 + p.int(Math.min(2, blocks));
+  let len = BigInt(n * HP) * P;
+  if (p.chance(15)) len -= BigInt(1 + p.int(HP * PAGE_SIZE - 1)); // rounded up by the kernel
+  let flags = (p.chance(30) ? MAP.MAP_SHARED : MAP.MAP_PRIVATE) | MAP.MAP_ANONYMOUS | MAP.MAP_HUGETLB;
+  const block = p.int(blocks - n + 1);
+  let addr: { page: number; off: number } | null = { page: block * HP, off: 0 };
+  const roll = p.int(100);
+  if (roll < 60) flags |= MAP.MAP_FIXED;
+  else if (roll < 70) flags |= MAP.MAP_FIXED_NOREPLACE;
+  else if (roll < 85) addr = { page: p.int(a.arenaPages - 1), off: 0 }; // a hint, rounded up to 2 MiB
+  else addr = null;
+  if (p.chance(15)) flags |= MAP.MAP_NORESERVE;
+  if (p.chance(10)) flags |= MAP.MAP_POPULATE;
+  if (p.chance(10)) flags |= (21 << 26) >>> 0; // MAP_HUGE_2MB
+  let offset: bigint | undefined;
+  if (invalid) {
+    switch (p.int(4)) {
+      case 0: if (addr && flags & MAP.MAP_FIXED) addr = { page: addr.page + 1 + p.int(HP - 1), off: 0 }; break; // unaligned fixed
+      case 1: offset = BigInt(1 + p.int(HP - 1)) * P; break; // offset off the 2 MiB grid
+      case 2: flags = (flags | (20 << 26)) >>> 0; break; // no 1 MiB hstate
+      default: len = 0n; break;
+    }
+  }
+  // the range (rounded up to 2 MiB) stays inside the arena, as the schema wants
+  if (addr && addr.page + n * HP > a.arenaPages) addr = { page: a.arenaPages - n * HP, off: 0 };
+  const c: Call = { op: 'mmap', addr, len, prot: pickProt(p, false), flags: flags >>> 0, offset };
+  if (addr && flags & MAP.MAP_FIXED && !invalid && p.chance(50)) queueHugeFollowUps(p, a, addr.page, n);
+  return c;
+}
+
+/** After a fixed huge mapping: munmap or mprotect on the 2 MiB grid or off it, then a touch. */
+function queueHugeFollowUps(p: Picks, a: ArenaAllocator, page: number, n: number): void {
+  const q = hugeShmCtx(a).pending;
+  const onGrid = p.chance(50);
+  const start = onGrid ? page + HP * p.int(n) : page + p.int(n * HP);
+  const pages = onGrid ? HP : 1 + p.int(HP);
+  const len = BigInt(Math.min(pages, page + n * HP - start)) * P;
+  if (len <= 0n) return;
+  if (p.chance(50)) q.push({ op: 'mprotect', addr: { page: start, off: 0 }, len, prot: pickProt(p, false) });
+  else q.push({ op: 'munmap', addr: { page: start, off: 0 }, len });
+  q.push({ op: 'touch', addr: { page: page + p.int(n * HP), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
+}
+
+/** shmat or shmdt (the sequence declares segments when these ops have weight). */
+export function genHugeShmCall(p: Picks, a: ArenaAllocator, op: HugeShmOp, invalid: boolean): Call {
+  const ctx = hugeShmCtx(a);
+  if (op === 'shmdt' || !ctx.segs.length) {
+    const known = ctx.attaches.length && !invalid && p.chance(75);
+    const page = known ? ctx.attaches[p.int(ctx.attaches.length)]! : a.page(p);
+    return { op: 'shmdt', addr: { page, off: invalid && p.chance(50) ? 1 + p.int(PAGE_SIZE - 1) : 0 } };
+  }
+  const shm = p.int(ctx.segs.length);
+  const pages = segPages(ctx.segs[shm]!);
+  let flags = 0;
+  if (p.chance(25)) flags |= SHM.SHM_RDONLY;
+  if (p.chance(30)) flags |= SHM.SHM_REMAP;
+  if (p.chance(8)) flags |= SHM.SHM_EXEC;
+  let addr: { page: number; off: number } | null = null;
+  if (pages <= a.arenaPages && !p.chance(12)) {
+    const r = a.range(p);
+    addr = { page: Math.min(r.page, a.arenaPages - pages), off: 0 };
+    // an address off the page grid (EINVAL without SHM_RND) must still end inside the arena
+    if ((invalid || p.chance(5)) && pages < a.arenaPages) {
+      addr = { page: Math.min(addr.page, a.arenaPages - pages - 1), off: 1 + p.int(PAGE_SIZE - 1) };
+      if (p.chance(60)) flags |= SHM.SHM_RND;
+    }
+  }
+  if (addr === null && (invalid || pages > a.arenaPages)) flags &= ~SHM.SHM_REMAP;
+  if (pages > a.arenaPages) return { op: 'shmdt', addr: { page: a.page(p), off: 0 } };
+  const c: Call = { op: 'shmat', shm, addr, flags };
+  if (addr && !addr.off) {
+    ctx.attaches.push(addr.page);
+    if (pages >= 3 && p.chance(45)) {
+      // split the attach and protect it back: merges next to a vm_ops->close hook
+      const mid = addr.page + 1 + p.int(pages - 2);
+      const midLen = 1 + p.int(addr.page + pages - mid);
+      const ro = flags & SHM.SHM_RDONLY ? PROT.PROT_NONE : PROT.PROT_READ;
+      const back = flags & SHM.SHM_RDONLY ? PROT.PROT_READ : PROT.PROT_READ | PROT.PROT_WRITE;
+      ctx.pending.push({ op: 'mprotect', addr: { page: mid, off: 0 }, len: BigInt(midLen) * P, prot: ro });
+      const whole = p.chance(50);
+      ctx.pending.push({ op: 'mprotect', addr: { page: whole ? mid : mid + p.int(midLen), off: 0 }, len: BigInt(whole ? midLen : 1) * P, prot: back });
+      if (p.chance(40)) ctx.pending.push({ op: 'munmap', addr: { page: addr.page + p.int(pages), off: 0 }, len: P });
+      if (p.chance(60)) ctx.pending.push({ op: 'shmdt', addr: { page: addr.page, off: 0 } });
+    }
+  }
+  return c;
+}
