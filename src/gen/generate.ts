@@ -11,7 +11,7 @@ import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
-import { genAddSeals } from './ops-seals.js';
+import { blockExit, genAddSeals } from './ops-seals.js';
 import { genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
 import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
@@ -151,7 +151,7 @@ export function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr:
  *  The call is noted in the allocator, so later calls prefer its range and edges. */
 export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPercent: number, first: boolean): Call {
   // the rest of a multi-call scenario started earlier (src/gen/ops-files.ts)
-  const queued = filesCtx(a).pending.shift() ?? hugeShmCtx(a).pending.shift();
+  const queued = filesCtx(a).pending.shift() ?? hugeShmCtx(a).pending.shift() ?? blockExit(a);
   if (queued) {
     noteCall(a, queued);
     return queued;

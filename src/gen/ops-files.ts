@@ -29,6 +29,10 @@ export interface FilesCtx {
   ranges: { page: number; pages: number; prot: number; flags: number; fd?: number }[];
   /** the remaining calls of a scenario, emitted by genCall before anything else */
   pending: Call[];
+  /** fork {until: exit} block of generated calls (src/gen/ops-seals.ts): calls it still gets once
+   *  its fork is out (pendingBlock), then calls left before its exit (blockLeft) */
+  pendingBlock?: number;
+  blockLeft?: number;
 }
 
 export function filesCtx(a: ArenaAllocator): FilesCtx {
@@ -121,7 +125,7 @@ export function genFilesCall(p: Picks, a: ArenaAllocator, op: FileOp, invalid: b
       return { op, file, len };
     }
     case 'fork':
-      if (ctx.forks >= 4) return touchAny(p, a);
+      if (ctx.forks >= 4 || ctx.blockLeft !== undefined || ctx.pendingBlock) return touchAny(p, a); // no fork inside a block
       if (p.chance(40)) return forkBlockScenario(p, a); // src/gen/ops-seals.ts
       if (p.chance(50)) return forkScenario(p, a);
       return { op };
@@ -277,7 +281,13 @@ export function noteFilesCall(a: ArenaAllocator, c: Call): void {
     if (ctx.ranges.length > 12) ctx.ranges.shift();
   }
   if (c.op === 'uffd_create') ctx.uffds++;
-  else if (c.op === 'fork') ctx.forks++;
+  else if (c.op === 'fork') {
+    ctx.forks++;
+    if (c.until === 'exit' && ctx.pendingBlock) {
+      ctx.blockLeft = ctx.pendingBlock;
+      ctx.pendingBlock = 0;
+    }
+  }
   else if (c.op === 'mmap' && c.fd !== undefined && !(c.flags & MAP.MAP_ANONYMOUS) && c.addr && c.len > 0n && c.len < 1n << 40n && (c.offset ?? 0n) < 1n << 40n) {
     ctx.maps.push({ page: c.addr.page, pages: Number((c.len + P - 1n) / P), fd: c.fd, pgoff: Number((c.offset ?? 0n) / P) });
   }

@@ -76,6 +76,11 @@ export function genAddSeals(p: Picks, a: ArenaAllocator, invalid: boolean): Call
  */
 export function forkBlockScenario(p: Picks, a: ArenaAllocator): Call {
   const ctx = filesCtx(a);
+  if (p.chance(50)) {
+    // the child runs 1-6 calls of the ordinary generator (any family but fork), then exits
+    ctx.pendingBlock = 1 + p.int(6);
+    return { op: 'fork', until: 'exit' };
+  }
   const r: { page: number; pages: number } = ctx.ranges.length ? ctx.ranges[p.int(ctx.ranges.length)]! : a.range(p);
   const at = (k: number) => ({ page: r.page + Math.min(k, r.pages - 1), off: 0 });
   const out: Call[] = [{ op: 'touch', addr: at(p.int(r.pages)), access: 'write' }];
@@ -106,4 +111,13 @@ export function forkBlockScenario(p: Picks, a: ArenaAllocator): Call {
   }
   ctx.pending.push(...out.slice(1));
   return out[0]!;
+}
+
+/** The exit of a block of generated calls, when its calls are done (genCall asks first). */
+export function blockExit(a: ArenaAllocator): Call | null {
+  const ctx = filesCtx(a);
+  if (ctx.blockLeft === undefined || ctx.pending.length) return null;
+  if (ctx.blockLeft-- > 0) return null;
+  ctx.blockLeft = undefined;
+  return { op: 'exit' };
 }

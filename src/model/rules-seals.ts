@@ -18,5 +18,6 @@ export const RULES_SEALS = {
   'errno.madvise.remove_sealed': 'EPERM: MADV_REMOVE punching a hole in a write-sealed file (mm/shmem.c:shmem_fallocate)',
   // fork {until: exit} / exit
   'fork.child_exits': 'fork whose child runs a block and exits: the parent waits, then goes on (kernel/exit.c:do_exit -> exit_mm -> mmput -> exit_mmap)',
+  'errno.uffd.handle_of_child': 'EBADF: a userfaultfd descriptor created by an exited fork child is not in the parent\'s descriptor table (kernel/fork.c:copy_files copies the table at fork)',
   'exit.mappings_gone': 'the exited child\'s mappings no longer pin the file: i_mmap_writable drops (mm/mmap.c:exit_mmap -> remove_vma -> fput, mm/vma.c:__remove_shared_vm_struct)',
 } as const;

@@ -55,6 +55,8 @@ export class Sys {
   uffds: (UffdCtx | null)[] = [null];
   /** per uffd_create call (handle): the context id, or 0 when creation failed (descriptor -1) */
   handles: number[] = [];
+  /** per handle: the process whose descriptor table got it (its later fork children inherit it) */
+  handleOwner: Mm[] = [];
   /** every process of the sequence, by process number */
   procs: Mm[] = [];
   /** the process that runs the next call */

@@ -19,7 +19,20 @@ export const EBUSY = 16;
 /** The context a handle names, or null when its uffd_create failed (descriptor -1). */
 function ctxOfHandle(mm: Mm, handle: number): UffdCtx | null {
   const id = mm.sys.handles[handle] ?? 0;
+  if (id && !handleVisible(mm, handle)) {
+    mm.hit('errno.uffd.handle_of_child');
+    return null;
+  }
   return id ? mm.sys.uffds[id]! : null;
+}
+
+/** kernel/fork.c:copy_files: a process has the descriptors of the process that created them if that
+ *  is itself or an ancestor (an ancestor never runs while its child lives, so everything it created
+ *  predates the fork); a descriptor of an exited fork {until: exit} child is not in its parent's table. */
+function handleVisible(mm: Mm, handle: number): boolean {
+  const owner = mm.sys.handleOwner[handle];
+  for (let p: Mm | null = mm; p; p = p.parent) if (p === owner) return true;
+  return owner === undefined;
 }
 
 /** The context a VMA is registered with. */
@@ -33,6 +46,7 @@ export function sysUffdCreate(mm: Mm, features: number): number {
   const sys = mm.sys;
   const handle = sys.handles.length;
   sys.handles.push(0);
+  sys.handleOwner[handle] = mm;
   if (p.uffdFeatures === null) {
     mm.hit('errno.uffd.unavailable');
     return -p.uffdErrno;

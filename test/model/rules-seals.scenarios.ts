@@ -39,5 +39,6 @@ export const S_SEALS: Record<keyof typeof RULES_SEALS, SealsScenario> = {
   'errno.ftruncate.sealed': { files: s4, setup: [addSeals(0, 'shrink')], call: ftruncate(0, 1) },
   'errno.madvise.remove_sealed': { files: s4, setup: [fmmap(0, 1, 'rw', 0, 0, 'shared', 'fixed'), addSeals(0, 'future')], call: madvise(0, 1, MADV.MADV_REMOVE) },
   'fork.child_exits': { setup: [mmap(0, 2, 'rw', 'fixed'), touch(0, 'w')], call: forkBlock() },
+  'errno.uffd.handle_of_child': { setup: [mmap(0, 2, 'rw', 'fixed'), forkBlock(), { op: 'uffd_create', features: 0 }, exit()], call: { op: 'uffd_register', uffd: 0, addr: { page: 0, off: 0 }, len: 8192n, mode: 1 } },
   'exit.mappings_gone': { setup: [mmap(0, 2, 'rw', 'fixed'), forkBlock(), mprotect(0, 1, 'r')], call: exit() },
 };
