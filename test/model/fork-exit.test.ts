@@ -101,3 +101,14 @@ describe('the parent after its child exits', () => {
     expectLayout(w, 'AA......', { A: 'rw-p lo' });
   });
 });
+
+describe('descriptors after the child exits', () => {
+  it('a userfaultfd the child created is not in the parent\'s table: EBADF there', () => {
+    const w = world(8).ok(mmap(0, 2, 'rw', 'fixed'), forkBlock(), uffdCreate(), uffdRegister(0, 0, 1, 'm'), exit());
+    expect(w.errno(uffdRegister(0, 1, 1, 'm'))).toBe(9);
+    expect(w.hits).toContain('errno.uffd.handle_of_child');
+    // one created by the parent before the fork is inherited by the child
+    const v = world(8).ok(mmap(0, 2, 'rw', 'fixed'), uffdCreate(), forkBlock(), uffdRegister(0, 0, 1, 'm'), exit(), uffdRegister(0, 1, 1, 'm'));
+    expect(v.cur.proc).toBe(0);
+  });
+});
