@@ -90,6 +90,7 @@ export const RULE_NEEDS: Partial<Record<RuleId, readonly Need[]>> = {
   'mlock.unsupported_vma': [{ row: 'mmap.map_droppable', on: true }],
   // memfd seals (src/model/seals.ts)
   'add_seals.exec_implies_write': [{ row: 'memfd.exec_seal_implies_write', on: true }],
+  'mmap.file.sealed_after_unmap': [{ row: 'memfd.seal_check_in_do_mmap', on: false }],
   // version rows (src/model/profile-rows*.ts)
   'anon_vma.refuse.faulted_into_unfaulted': [{ row: 'anon_vma.merge_faulted_into_unfaulted', on: false }],
   'merge.anon_pgoff_refused': [{ row: 'merge.anon_pgoff', on: true }],
