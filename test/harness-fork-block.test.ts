@@ -51,6 +51,13 @@ describe('harness: fork {until: exit} blocks', () => {
     expect(r!.calls).toHaveLength(2); // mmap and the child's fork record
   });
 
+  it('a block child that hangs is killed with the whole sequence at the deadline; the next sequence runs', async () => {
+    const [r, next] = await run(`seq b6 10 0 c8\n${MAP_RW_ANON}\nfork_block 3\nsleep 7530\nexit\ntouch 0 0 r\nend\nseq b7 10 0\n${MAP_RW_ANON}\nend\n`);
+    expect(r!.done[0]).toBe('timeout');
+    expect(r!.calls).toHaveLength(2);
+    expect(next!.done).toEqual(['ok']);
+  });
+
   it('refuses exit outside a block (EINVAL) and goes on', async () => {
     const [r] = await run(`seq b5 10 0\n${MAP_RW_ANON}\nexit\ntouch 0 0 w\nend\n`);
     expect(r!.done).toEqual(['ok']);
