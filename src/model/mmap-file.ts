@@ -149,7 +149,7 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
   const populate = vmFlags & VM_LOCKED || (flags & (MAP.MAP_POPULATE | MAP.MAP_NONBLOCK)) === MAP.MAP_POPULATE;
   if (placement.kind === 'outside') {
     mm.outside++;
-    if ((vmFlags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE)) file.outsideWritable = true;
+    if ((vmFlags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE)) (file.outsideWritable ??= []).push(mm);
     // vm_mmap_pgoff -> mm_populate still faults the file's pages into the shared page cache
     if (populate) populateUntracked(mm, { file: file.id, flags: vmFlags }, Number(pgoffBig), pages, 'mmap.populate_outside');
     return { placement };

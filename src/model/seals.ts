@@ -56,7 +56,8 @@ export function initSeals(sys: Sys, decls: readonly FileDecl[], p: Profile): voi
  * vma_is_shared_maywrite), plus such mappings placed outside the arena.
  */
 export function writablyMapped(mm: Mm, f: FileObj): boolean {
-  if (f.outsideWritable) return true;
+  // outside the arena: the creator's mapping (its fork children's copies live no longer than it)
+  if (f.outsideWritable?.some((p) => !p.exited)) return true;
   for (const proc of mm.sys.procs.length ? mm.sys.procs : [mm]) {
     if (proc.exited) continue;
     for (const v of proc.arenaVmas()) if (v.file === f.id && (v.flags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE)) return true;

@@ -30,8 +30,9 @@ export interface FileObj {
   seals: number;
   /** inode mode has exec bits (memfd without MFD_NOEXEC_SEAL) */
   execMode: boolean;
-  /** a VM_SHARED|VM_MAYWRITE mapping of it lies outside the arena (never unmapped by the sequence) */
-  outsideWritable?: boolean;
+  /** processes that placed a VM_SHARED|VM_MAYWRITE mapping of it outside the arena (never unmapped
+   *  by the sequence; gone when the process exits) */
+  outsideWritable?: Mm[];
   /** contents by file page index, absent = zeroes (src/model/content.ts) */
   data: Map<number, PageData>;
   /** the inode number maps shows when it is not the identity: every attach of a SysV segment is

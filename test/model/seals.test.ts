@@ -133,3 +133,18 @@ describe('seals across a fork whose child exits', () => {
     w.ok(munmap(0, 4), addSeals(0, 'write'));
   });
 });
+
+describe('mappings outside the arena', () => {
+  it('a shared writable mapping placed outside the arena pins the file until its process exits', () => {
+    //      0123
+    //      AAAA   the arena is full: the child's non-fixed mmap lands outside it
+    const decls = [sealable(4, 'seal')];
+    const w = world(4);
+    w.mm.sys.declareFiles(decls);
+    initSeals(w.mm.sys, decls, w.mm.profile);
+    w.ok(fmmap(0, 4, 'r', 0, 0, 'fixed'), forkBlock(), fmmap(null, 1, 'rw', 0, 0, 'shared'));
+    expect(w.cur.outside).toBe(1);
+    expect(w.errno(addSeals(0, 'write'))).toBe(EBUSY);
+    w.ok(exit(), munmap(0, 4), addSeals(0, 'write'));
+  });
+});
