@@ -69,7 +69,7 @@ describe('harness: fork {until: exit} blocks', () => {
 describe('harness: memfd_create flags and F_ADD_SEALS', () => {
   it('creates the memfd with its flags and passes F_ADD_SEALS through: EPERM sealed, EBUSY mapped, EINVAL unknown', async () => {
     const [r] = await run(
-      'seq s1 10 0\nfile memfd 4000 0 2\nfile memfd 4000 0\n' +
+      'seq s1 10 0\nfile memfd 4000 0 0 2\nfile memfd 4000 0\n' +
         `mmap 0 0 1000 1 11 F0 0\nadd_seals 0 8\nadd_seals 1 2\nadd_seals 0 40\nmunmap 0 0 1000\nadd_seals 0 8\nmmap 0 0 1000 3 11 F0 0\nend\n`,
     );
     expect(r!.done).toEqual(['ok']);

@@ -21,7 +21,7 @@ describe('corpus: seals and fork blocks', () => {
     // the wire: a closed block is fork_block <exit index>; files carry their flags
     const w = toWire(s);
     expect(w.lines.slice(1)).toEqual(['add_seals 0 a', 'fork_block 4', 'touch 0 0 w', 'exit']);
-    expect(w.files).toEqual(['file memfd 2000 0 a']);
+    expect(w.files).toEqual(['file memfd 2000 0 0 a']);
   });
 
   it('a block left open is a plain fork on the wire', () => {
