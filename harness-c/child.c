@@ -91,12 +91,14 @@ __attribute__((noreturn)) void child(void) {
     }
     // The resolver is forked before anything of the arena exists: that fork cannot affect it.
     if (seq_uffds && resolver_start() != 0) _exit(EXIT_RESOLVER);
+    if (nthreads) threads_prepare(); // before the arena exists (threads.c)
     if (setup_fences() != 0) leave(EXIT_FENCE);
     if (create_files() != 0) leave(EXIT_FILES);
     obs_open();
     snapshot(-1);
     int sync = resolver_active();
-    for (uint64_t i = 0; i < nops; i++) {
+    uint64_t nserial = thr_setup_count(); // the racing threads run the rest (threads.c)
+    for (uint64_t i = 0; i < nserial; i++) {
         struct res r = { 0, 0, 0 };
         uint32_t ev0 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
         ops[i].d->exec(&ops[i], &r); // fork returns only in the new process (or on failure)
@@ -112,6 +114,7 @@ __attribute__((noreturn)) void child(void) {
         rb_commit();
         if ((seq_opts & OPT_EVERY_CALL) || i + 1 == nops) snapshot((long)i);
     }
+    if (nthreads) threads_run();
     leave(0);
 }
 

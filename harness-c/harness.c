@@ -200,7 +200,7 @@ static void run_sequence(const char *bad) {
     else {
         static const char *why[] = {
             [EXIT_OVERFLOW] = "output-overflow", [EXIT_MAPS] = "maps-read-failed", [EXIT_FENCE] = "fence-setup-failed",
-            [EXIT_RESOLVER] = "resolver-failed", [EXIT_FILES] = "file-setup-failed",
+            [EXIT_RESOLVER] = "resolver-failed", [EXIT_FILES] = "file-setup-failed", [EXIT_THREADS] = "threads-failed",
         };
         ob_str(&out, " error ");
         if (code < (int)(sizeof why / sizeof why[0]) && why[code]) ob_str(&out, why[code]);
@@ -224,6 +224,7 @@ static int handle_seq(char *args) {
     if (bad) arena_pages = 1;
     base = (win_end - arena_pages * PAGE) & ~(PMD_SIZE - 1);
     nops = 0; nfiles = 0; seq_forks = 0; seq_uffds = 0;
+    thr_reset();
     char *line;
     while ((line = next_line()) && strcmp(line, "end")) {
         char *rest = line + strspn(line, " ");
@@ -231,13 +232,22 @@ static int handle_seq(char *args) {
         if (!strncmp(rest, "file ", 5)) { if (!parse_file(rest + 5)) bad = "bad-file-line"; }
         else if (nops == MAX_OPS) bad = "too-many-calls";
         else {
+            char tl[64];
+            size_t tn = strlen(rest);
+            int th = 0;
+            if (tn < sizeof tl) { memcpy(tl, rest, tn + 1); th = thr_line(tl); }
+            if (th < 0) { bad = "bad-thread-line"; continue; }
+            if (th > 0) continue;
             int ok = parse_op(rest, &ops[nops]);
             if (ok < 0) bad = "refused-call";
             else if (!ok) bad = "bad-call-line";
+            else if (!thr_op(nops)) bad = "bad-thread-line";
             else nops++;
         }
     }
     if (!line) return 0; // EOF inside a sequence: the writer is gone
+    if (!bad && !thr_finish()) bad = "bad-thread-line";
+    if (!bad && nthreads && (seq_forks || seq_uffds)) bad = "bad-thread-line";
     run_sequence(bad);
     // Results are batched, but never held back long: a reader's watchdog sees steady progress.
     if (now_ns() - last_flush_ns > 50000000ULL) out_flush();

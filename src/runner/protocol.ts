@@ -3,6 +3,7 @@
 // next batch is still being written.
 
 import { PAGE_SIZE } from '../seq/consts.js';
+import { racingObservation, racingWire } from './protocol-threads.js';
 import { parseMapsLine } from '../seq/maps.js';
 import type { CallObs, MapsEntry, Ret, RunStatus, SeqObservation, Snapshot } from '../seq/observation.js';
 import type { Call, FileDecl, Sequence } from '../seq/schema.js';
@@ -23,6 +24,9 @@ export interface WireSequence {
   returnsAddr: boolean[];
   /** `file memfd|tmpfs <size> <ro>` lines, created in order before the first call */
   files?: string[];
+  /** concurrent sequences: `lines` holds every call in global order; on the wire the first
+   *  `setup` of them go as they are, then `body` (thread / sync / readers lines and the calls) */
+  racing?: { setup: number; body: string[] };
 }
 
 type A = { page: number; off: number } | null;
@@ -77,6 +81,7 @@ export function toWire(seq: Sequence): WireSequence {
     returnsAddr: seq.calls.map((c) => c.op === 'mmap' || c.op === 'mremap'),
   };
   if (seq.files?.length) w.files = seq.files.map(encodeFile);
+  if (seq.threads) return racingWire(seq, w);
   return w;
 }
 
@@ -103,7 +108,7 @@ export function wireOpts(opts: WireOptions): number {
 export function encodeWire(id: string, w: WireSequence, opts: WireOptions): string {
   const deadline = opts.deadlineMs !== undefined ? ` ${hex(Math.max(1, Math.ceil(opts.deadlineMs)))}` : '';
   const head = `seq ${id} ${hex(w.arenaPages)} ${hex(wireOpts(opts))}${deadline}\n`;
-  const body = [...(w.files ?? []), ...w.lines];
+  const body = [...(w.files ?? []), ...(w.racing ? [...w.lines.slice(0, w.racing.setup), ...w.racing.body] : w.lines)];
   return head + (body.length ? body.join('\n') + '\n' : '') + 'end\n';
 }
 
@@ -136,6 +141,9 @@ export interface RawResult {
   snapshots: { after: number; lines: string[]; proc?: number; vmflags?: string[]; pagemap?: string }[];
   /** "ok" | "timeout" | "crash" | "error" followed by detail words */
   done: string[];
+  /** concurrent sequences: `t` records' start/end (ns) by call index; `R` reads */
+  timing?: ([number, number] | undefined)[];
+  reads?: { reader: number; start: number; end: number; lines: string[] }[];
 }
 
 /**
@@ -146,6 +154,8 @@ export class OutputParser {
   private rest = '';
   private cur: RawResult | null = null;
   private mapsLeft = 0;
+  /** the lines of an `R` record go here instead of the last snapshot */
+  private readLines: string[] | null = null;
 
   constructor(
     private readonly handlers: {
@@ -168,7 +178,7 @@ export class OutputParser {
   private line(line: string): void {
     const cur = this.cur;
     if (cur && this.mapsLeft > 0) {
-      cur.snapshots[cur.snapshots.length - 1]!.lines.push(line);
+      (this.readLines ?? cur.snapshots[cur.snapshots.length - 1]!.lines).push(line);
       this.mapsLeft--;
       return;
     }
@@ -179,7 +189,17 @@ export class OutputParser {
       const call: RawResult['calls'][number] = { ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) };
       if (f[5]) call.event = f[5];
       cur.calls.push(call);
+    } else if (tag === 't' && cur && f.length === 7) {
+      // a racing call (threads.c): result, then start and end after the release
+      cur.calls[parseInt(f[1]!, 16)] = { ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) };
+      (cur.timing ??= [])[parseInt(f[1]!, 16)] = [parseInt(f[5]!, 16), parseInt(f[6]!, 16)];
+    } else if (tag === 'R' && cur && f.length === 5) {
+      const read = { reader: parseInt(f[1]!, 16), start: parseInt(f[2]!, 16), end: parseInt(f[3]!, 16), lines: [] as string[] };
+      (cur.reads ??= []).push(read);
+      this.readLines = read.lines;
+      this.mapsLeft = parseInt(f[4]!, 16);
     } else if (tag === 'm' && cur && f.length >= 3) {
+      this.readLines = null;
       const snap: RawResult['snapshots'][number] = { after: f[1] === '-1' ? -1 : parseInt(f[1]!, 16), lines: [] };
       for (const kv of f.slice(3)) if (kv.startsWith('p=')) snap.proc = parseInt(kv.slice(2), 16);
       cur.snapshots.push(snap);
@@ -272,5 +292,6 @@ export function toObservation(raw: RawResult, w: WireSequence): SeqObservation {
   if (detail !== undefined) obs.detail = detail;
   if (raw.base !== null) obs.base = '0x' + raw.base.toString(16);
   obs.rawMaps = raw.snapshots.map((s) => s.lines);
+  if (w.racing) racingObservation(raw, obs, base);
   return obs;
 }

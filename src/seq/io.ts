@@ -78,7 +78,11 @@ export function sequenceToInput(s: Sequence): SequenceInput {
   const { vmafuzz, name, description, arenaPages, origin } = o;
   const known = s.known && { ...s.known, requires: s.known.requires.map((r) => r.input) };
   const files = s.files?.map((f) => ({ kind: f.kind, size: lenToString(f.size), ...(f.readOnly !== undefined ? { readOnly: f.readOnly } : {}) }));
-  return { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
+  const out: SequenceInput = { vmafuzz, name, description, arenaPages, origin, known, files, calls: s.calls.map(callToInput) };
+  // concurrent sequences (src/seq/threads.ts): a sync entry has nothing to convert
+  if (s.threads) out.threads = s.threads.map((t) => ({ calls: t.calls.map((c) => (c.op === 'sync' ? c : callToInput(c))) }));
+  if (s.readers !== undefined) out.readers = s.readers;
+  return out;
 }
 
 export function sequenceToJson(s: Sequence): string {
