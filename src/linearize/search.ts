@@ -1,0 +1,220 @@
+// The linearization search: is there an order of the racing calls, consistent with each thread's
+// program order and with the observed real-time order (a call that ended before another began
+// comes first), in which the model gives exactly the observed result of every call, the observed
+// final state and a valid listing for every concurrent maps read?
+//
+// Depth-first over orders, with
+// - memoized failures: (per-thread progress, model state) that has no accepted completion is not
+//   searched again (keyed with the sleep set it was searched under: a hit needs a subset of it);
+// - sleep sets (partial-order reduction): after exploring call a at state S, a sibling b's subtree
+//   skips a for as long as a and b commute: both orders from S give the same results and state
+//   (checked on the model at S, after a cheap test that their VMA neighbourhoods are disjoint);
+// - a bound on model call applications: when it is exhausted the answer is indeterminate.
+
+import { firstDivergence, type Divergence, type Layer } from '../compare/compare.js';
+import { applyCall, Unsupported } from '../model/index.js';
+import { snapshotOf } from '../model/predict.js';
+import type { Mm } from '../model/state.js';
+import type { CallObs, CallTiming, MapsRead, Snapshot } from '../seq/observation.js';
+import type { RacingCall } from '../seq/threads.js';
+import { checkReads, type ReadProblem } from './reads.js';
+import { footprint, overlaps } from './footprint.js';
+import { cloneMm, stateKey } from './state.js';
+
+export interface RaceInput {
+  /** the model state after the setup calls */
+  start: Mm;
+  calls: readonly RacingCall[];
+  /** per racing call (same positions as `calls`): what the kernel returned, and when it ran */
+  observed: readonly CallObs[];
+  timing: readonly CallTiming[];
+  final: Snapshot;
+  layers: { vmflags?: boolean; pagemap?: boolean };
+  reads: readonly MapsRead[];
+  /** model call applications before giving up (indeterminate) */
+  bound: number;
+  apply?: (mm: Mm, c: RacingCall['call'], kernel?: CallObs['ret']) => CallObs;
+}
+
+/** One order tried and where it stopped (global call indices). */
+export interface Candidate {
+  order: number[];
+  /** the call whose result differed, or null when the order completed but its end state (or a read) did not fit */
+  failedAt: number | null;
+  layer: Layer | 'reads';
+  kind: string;
+  detail: string;
+}
+
+export interface SearchStats {
+  /** model call applications (cache misses) */
+  applied: number;
+  memoHits: number;
+  sleepSkips: number;
+  /** complete orders checked against the end state */
+  complete: number;
+}
+
+export type SearchResult =
+  | { kind: 'pass'; order: number[]; stats: SearchStats }
+  | { kind: 'fail'; candidates: Candidate[]; stats: SearchStats }
+  | { kind: 'indeterminate'; reason: string; candidates: Candidate[]; stats: SearchStats };
+
+const MAX_CANDIDATES = 5;
+
+class BoundExhausted extends Error {}
+
+interface Step {
+  obs: CallObs | null;
+  unsupported?: string;
+  next: Mm | null;
+  key: string;
+}
+
+export function sameRet(a: CallObs, b: CallObs): boolean {
+  if (a.errno !== b.errno || a.signal !== b.signal || (a.event ?? '') !== (b.event ?? '')) return false;
+  if (a.ret.kind !== b.ret.kind) return false;
+  if (a.ret.kind === 'int' && b.ret.kind === 'int') return a.ret.value === b.ret.value;
+  if (a.ret.kind === 'addr' && b.ret.kind === 'addr') return a.ret.page === b.ret.page && a.ret.off === b.ret.off;
+  return true;
+}
+
+const describe = (c: CallObs) => (c.signal ? `signal ${c.signal}` : c.errno ? `-1 errno ${c.errno}` : JSON.stringify(c.ret));
+
+export function searchLinearization(inp: RaceInput): SearchResult {
+  const n = inp.calls.length;
+  const threadOf = inp.calls.map((c) => c.thread);
+  const posOf = inp.calls.map((c) => c.pos);
+  const nthreads = Math.max(0, ...threadOf.map((t) => t + 1));
+  const lists: number[][] = Array.from({ length: nthreads }, () => []);
+  inp.calls.forEach((c, i) => lists[c.thread]!.push(i));
+  // real-time predecessors: j ended before i began
+  const preds = inp.calls.map((_, i) => inp.calls.map((_, j) => j).filter((j) => threadOf[j] !== threadOf[i] && inp.timing[j]!.end < inp.timing[i]!.start));
+  const stats: SearchStats = { applied: 0, memoHits: 0, sleepSkips: 0, complete: 0 };
+  const candidates: Candidate[] = [];
+  let unsupported: string | null = null;
+  const note = (c: Candidate) => {
+    candidates.push(c);
+    candidates.sort((a, b) => b.order.length - a.order.length);
+    if (candidates.length > MAX_CANDIDATES) candidates.pop();
+  };
+  const global = (path: number[]) => path.map((i) => inp.calls[i]!.index);
+
+  const steps = new Map<string, Step>();
+  const step = (s: Mm, key: string, i: number): Step => {
+    const k = `${key}#${i}`;
+    const hit = steps.get(k);
+    if (hit) return hit;
+    if (++stats.applied > inp.bound) throw new BoundExhausted();
+    const next = cloneMm(s);
+    let r: Step;
+    try {
+      const obs = (inp.apply ?? applyCall)(next, inp.calls[i]!.call, inp.observed[i]!.ret);
+      r = { obs, next, key: stateKey(next) };
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      r = { obs: null, unsupported: e.message, next: null, key: '' };
+    }
+    steps.set(k, r);
+    return r;
+  };
+  // a and b commute at s: both orders give each call the same result and reach the same state
+  const commute = (s: Mm, key: string, a: number, b: number): boolean => {
+    if (overlaps(footprint(s, inp.calls[a]!.call), footprint(s, inp.calls[b]!.call))) return false;
+    const sa = step(s, key, a);
+    const sb = step(s, key, b);
+    if (!sa.next || !sb.next) return false;
+    const sab = step(sa.next, sa.key, b);
+    const sba = step(sb.next, sb.key, a);
+    return !!sab.next && !!sba.next && sab.key === sba.key && sameRet(sab.obs!, sb.obs!) && sameRet(sba.obs!, sa.obs!);
+  };
+
+  const memo = new Map<string, Set<number>[]>();
+  const pos = new Array<number>(nthreads).fill(0);
+  const path: number[] = [];
+  const states: Mm[] = [inp.start];
+  const done = (j: number) => pos[threadOf[j]!]! > posOf[j]!;
+
+  /** 'pass', 'clean' (no completion fits the results and end state: memoizable) or 'reads' */
+  const dfs = (s: Mm, key: string, sleep: Set<number>): 'pass' | 'clean' | 'reads' => {
+    if (path.length === n) return complete(s);
+    const mkey = `${pos.join(',')}|${key}`;
+    const failed = memo.get(mkey);
+    if (failed?.some((z) => [...z].every((x) => sleep.has(x)))) {
+      stats.memoHits++;
+      return 'clean';
+    }
+    const enabled: number[] = [];
+    for (let t = 0; t < nthreads; t++) {
+      const i = lists[t]![pos[t]!];
+      if (i !== undefined && preds[i]!.every(done)) enabled.push(i);
+    }
+    let verdict: 'clean' | 'reads' = 'clean';
+    const explored: number[] = [];
+    for (const i of enabled) {
+      if (sleep.has(i)) {
+        stats.sleepSkips++;
+        continue;
+      }
+      const st = step(s, key, i);
+      if (!st.next) {
+        unsupported ??= `call ${inp.calls[i]!.index}: ${st.unsupported}`;
+        explored.push(i);
+        continue;
+      }
+      if (!sameRet(st.obs!, inp.observed[i]!)) {
+        const k = st.obs!.errno !== inp.observed[i]!.errno ? `errno:${st.obs!.errno}!=${inp.observed[i]!.errno}` : st.obs!.signal !== inp.observed[i]!.signal ? `signal:${st.obs!.signal}!=${inp.observed[i]!.signal}` : `ret:${st.obs!.ret.kind}!=${inp.observed[i]!.ret.kind}`;
+        note({ order: global([...path, i]), failedAt: inp.calls[i]!.index, layer: st.obs!.signal !== inp.observed[i]!.signal ? 'probe' : 'result', kind: k, detail: `model ${describe(st.obs!)} vs kernel ${describe(inp.observed[i]!)}` });
+        explored.push(i);
+        continue;
+      }
+      const childSleep = new Set<number>();
+      for (const z of [...sleep, ...explored]) if (commute(s, key, z, i)) childSleep.add(z);
+      path.push(i);
+      states.push(st.next);
+      pos[threadOf[i]!]!++;
+      const r = dfs(st.next, st.key, childSleep);
+      pos[threadOf[i]!]!--;
+      states.pop();
+      path.pop();
+      if (r === 'pass') return 'pass';
+      if (r === 'reads') verdict = 'reads';
+      explored.push(i);
+    }
+    if (verdict === 'clean') {
+      const list = memo.get(mkey) ?? [];
+      list.push(new Set(sleep));
+      memo.set(mkey, list);
+    }
+    return verdict;
+  };
+
+  const complete = (s: Mm): 'pass' | 'clean' | 'reads' => {
+    stats.complete++;
+    const model = snapshotOf(s, -1, { snapshotEveryCall: false, layers: inp.layers });
+    const kernel: Snapshot = { ...inp.final, after: -1 };
+    delete kernel.proc;
+    const d: Divergence | null = firstDivergence({ calls: [], snapshots: [model], status: 'ok' }, { calls: [], snapshots: [kernel], status: 'ok' });
+    if (d) {
+      note({ order: global(path), failedAt: null, layer: d.layer, kind: d.kind, detail: `end state: ${d.detail}` });
+      return 'clean';
+    }
+    const p: ReadProblem | null = checkReads(inp.reads, states, path.map((i) => inp.timing[i]!));
+    if (p) {
+      note({ order: global(path), failedAt: null, layer: 'reads', kind: p.kind, detail: p.detail });
+      return 'reads';
+    }
+    passOrder = global(path);
+    return 'pass';
+  };
+
+  let passOrder: number[] = [];
+  try {
+    if (dfs(inp.start, stateKey(inp.start), new Set()) === 'pass') return { kind: 'pass', order: passOrder, stats };
+  } catch (e) {
+    if (!(e instanceof BoundExhausted)) throw e;
+    return { kind: 'indeterminate', reason: `search bound of ${inp.bound} model call applications exhausted`, candidates, stats };
+  }
+  if (unsupported) return { kind: 'indeterminate', reason: `the model cannot predict ${unsupported}`, candidates, stats };
+  return { kind: 'fail', candidates, stats };
+}
