@@ -1,0 +1,132 @@
+// The concurrent campaign (`fuzz --threads N`): generate concurrent sequences (src/gen/threads.ts),
+// run them on the kernel, judge each run with the linearizability oracle (src/linearize/). A run
+// no linearization explains is re-run to measure how often the race shows (its hit rate), then
+// kept as a finding under <out>/races/<signature>/ with the sequence, the orders tried and the
+// kernel run. Kernel crashes the runner saw (QEMU console) are recorded as in every campaign.
+// One lane, in process: a race campaign is judged by the search, not by many harnesses.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { recordRunnerCrashes } from '../findings/crash.js';
+import { generateConcurrent, type RaceGenConfig } from '../gen/threads.js';
+import { judgeRace, type RaceOptions, type RaceOutcome } from '../linearize/index.js';
+import type { Profile } from '../model/index.js';
+import { FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
+import { writeSequenceFile } from '../seq/io.js';
+import { racingCalls } from '../seq/threads.js';
+import type { Sequence } from '../seq/schema.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { LAYER_EVERY } from './work.js';
+
+export interface RaceCampaignOptions {
+  runner: Runner;
+  profile: Profile;
+  seed: number;
+  gen: RaceGenConfig;
+  count: number | null;
+  /** ms since the epoch */
+  deadline?: number;
+  batch: number;
+  /** re-runs of a run that no linearization explains (its hit rate) */
+  confirmRuns: number;
+  out: string;
+  race?: RaceOptions;
+  shouldStop?: () => boolean;
+  log?: (s: string) => void;
+  onFinding?: (f: RaceFinding) => void;
+}
+
+export interface RaceFinding {
+  signature: string;
+  dir: string;
+  outcome: RaceOutcome;
+  /** runs that showed the same signature, of `runs` (the first run included) */
+  hits: number;
+  runs: number;
+}
+
+export interface RaceSummary {
+  sequences: number;
+  calls: number;
+  seconds: number;
+  pass: number;
+  fail: number;
+  indeterminate: number;
+  /** runs of failing cases whose re-runs never showed the signature again (counted in fail) */
+  unconfirmed: number;
+  findings: RaceFinding[];
+  crashes: number;
+  /** model call applications of the search, all cases */
+  applied: number;
+  /** indeterminate reasons, counted */
+  reasons: Record<string, number>;
+}
+
+function writeFinding(dir: string, f: RaceFinding): void {
+  mkdirSync(dir, { recursive: true });
+  const o = f.outcome;
+  writeSequenceFile(join(dir, 'sequence.json'), o.seq);
+  writeFileAtomic(join(dir, 'detail.json'), JSON.stringify({ divergence: o.divergence, candidates: o.candidates, stats: o.stats, hits: f.hits, runs: f.runs, kernel: o.kernel }, null, 2) + '\n');
+  const lines = [
+    `race finding ${f.signature}: ${o.divergence!.layer} ${o.divergence!.kind}`,
+    `hit rate: ${f.hits}/${f.runs} runs`,
+    o.divergence!.detail,
+    '',
+    'orders tried (global call indices; setup calls 0..' + (o.seq.calls.length - 1) + ' run first):',
+    ...(o.candidates ?? []).map((c) => `  [${c.order.join(' ')}] ${c.failedAt === null ? 'complete' : `stops at call ${c.failedAt}`}: ${c.layer} ${c.kind}: ${c.detail}`),
+    '',
+    'racing calls (index thread.position op):',
+    ...racingCalls(o.seq).map((r) => `  ${r.index} t${r.thread}.${r.pos} ${r.call.op} [${o.kernel.timing?.[r.index]?.start ?? '?'}, ${o.kernel.timing?.[r.index]?.end ?? '?'}] ns`),
+  ];
+  writeFileSync(join(dir, 'report.txt'), lines.join('\n') + '\n');
+}
+
+export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSummary> {
+  const t0 = Date.now();
+  const s: RaceSummary = { sequences: 0, calls: 0, seconds: 0, pass: 0, fail: 0, indeterminate: 0, unconfirmed: 0, findings: [], crashes: 0, applied: 0, reasons: {} };
+  const seen = new Map<string, RaceFinding>();
+  const log = o.log ?? (() => {});
+  for (let index = 0, batchNo = 0; ; batchNo++) {
+    if (o.count !== null && index >= o.count) break;
+    if (o.deadline !== undefined && Date.now() >= o.deadline) break;
+    if (o.shouldStop?.()) break;
+    const n = o.count !== null ? Math.min(o.batch, o.count - index) : o.batch;
+    const batch: Sequence[] = Array.from({ length: n }, (_, k) => generateConcurrent(o.seed, index + k, o.gen));
+    const runOpts = batchNo % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN;
+    const kernel = await o.runner.run(batch, runOpts);
+    s.crashes += (await recordRunnerCrashes(o.runner, o.out)).length;
+    for (let k = 0; k < n; k++) {
+      const seq = batch[k]!;
+      s.sequences++;
+      s.calls += seq.calls.length + racingCalls(seq).length;
+      const out = judgeRace(seq, kernel[k]!, o.profile, o.race);
+      s.applied += out.stats?.applied ?? 0;
+      if (out.verdict === 'pass') s.pass++;
+      else if (out.verdict === 'indeterminate') {
+        s.indeterminate++;
+        const why = (out.reason ?? '').replace(/\d+/g, 'N').slice(0, 80);
+        s.reasons[why] = (s.reasons[why] ?? 0) + 1;
+      } else {
+        s.fail++;
+        const sig = out.signature!;
+        const known = seen.get(sig);
+        if (known) continue;
+        const again = o.confirmRuns > 0 ? await o.runner.run(Array(o.confirmRuns).fill(seq), runOpts) : [];
+        const hits = 1 + again.filter((kk) => judgeRace(seq, kk, o.profile, o.race).signature === sig).length;
+        if (o.confirmRuns > 0 && hits === 1) s.unconfirmed++;
+        const f: RaceFinding = { signature: sig, dir: join(o.out, 'races', sig), outcome: out, hits, runs: 1 + o.confirmRuns };
+        writeFinding(f.dir, f);
+        seen.set(sig, f);
+        s.findings.push(f);
+        o.onFinding?.(f);
+        log(`race finding ${sig}: ${out.divergence!.kind} (hit rate ${hits}/${f.runs}) ${f.dir}/report.txt`);
+      }
+    }
+    index += n;
+  }
+  s.seconds = (Date.now() - t0) / 1000;
+  writeFileAtomic(join(o.out, 'races-summary.json'), JSON.stringify({ ...s, findings: s.findings.map((f) => ({ signature: f.signature, dir: f.dir, hits: f.hits, runs: f.runs })) }, null, 2) + '\n');
+  return s;
+}
+
+

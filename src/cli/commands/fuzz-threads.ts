@@ -1,0 +1,76 @@
+// `fuzz --threads N`: the concurrent campaign (src/campaign/races.ts) instead of the sequential one.
+// It shares fuzz's --seed, --count, --time, --batch, --stability (re-runs that measure a race's hit
+// rate), --out and the runner options; the sequential campaign's ledger, guidance, resume and
+// minimization do not apply to it.
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { resolve } from 'node:path';
+import { parseDuration } from '../../campaign/fuzz.js';
+import { runRaceCampaign } from '../../campaign/races.js';
+import { DEFAULT_RACE_CONFIG } from '../../gen/threads.js';
+import { environmentText, makeProfile } from '../../model/index.js';
+import { createRunner } from '../../runner/index.js';
+import { MAX_THREADS } from '../../seq/schema.js';
+import { EXIT, UsageError } from '../../util/errors.js';
+import { log, runnerOptionsFrom } from '../common.js';
+
+const int = (name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  const s = String(v);
+  if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) throw new UsageError(`--${name} expects an integer in [${min}, ${max}], got ${JSON.stringify(s)}`);
+  return Number(s);
+};
+
+export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: number) => void): Promise<void> {
+  const threads = int('threads', o.threads, 2, MAX_THREADS);
+  if (o.resume !== undefined) throw new UsageError('--threads campaigns cannot be resumed (they keep no ledger); start a new one');
+  if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz --threads needs --count N or --time DURATION');
+  let timeMs: number | undefined;
+  if (o.time !== undefined) {
+    try {
+      timeMs = parseDuration(String(o.time));
+    } catch (e) {
+      throw new UsageError(`--time: ${(e as Error).message}`);
+    }
+  }
+  const seed = o.seed !== undefined ? int('seed', o.seed, 0) : randomInt(2 ** 31);
+  const out = resolve(String(o.out));
+  if (existsSync(`${out}/races-summary.json`)) throw new UsageError(`${out} already holds a --threads campaign; choose another --out`);
+  mkdirSync(out, { recursive: true });
+  log(`vmafuzz fuzz --threads ${threads}: seed ${seed}`);
+  const runner = await createRunner(runnerOptionsFrom(o));
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.on('SIGINT', onSignal);
+  try {
+    const target = await runner.start();
+    const profile = makeProfile(target.release, target.facts);
+    log(`target: ${target.runner}, kernel ${target.release}; output ${out}`);
+    log(`environment: ${environmentText(target.facts)}`);
+    const s = await runRaceCampaign({
+      runner,
+      profile,
+      seed,
+      gen: { ...DEFAULT_RACE_CONFIG, threads },
+      count: o.count !== undefined ? int('count', o.count, 0) : null,
+      ...(timeMs !== undefined ? { deadline: Date.now() + timeMs } : {}),
+      batch: int('batch', o.batch, 1),
+      confirmRuns: int('stability', o.stability, 0),
+      out,
+      shouldStop: () => stop,
+      log,
+    });
+    const rate = s.sequences / Math.max(s.seconds, 1e-9);
+    const reasons = Object.entries(s.reasons).map(([r, n]) => `${n} x ${r}`).join('; ');
+    log(`${s.sequences} concurrent sequences (${threads} threads), ${s.calls} calls in ${s.seconds.toFixed(1)}s (${rate.toFixed(1)} sequences/s): ${s.pass} linearizable, ${s.fail} with no linearization (${s.findings.length} unique, ${s.unconfirmed} not seen again in ${String(o.stability)} re-runs), ${s.indeterminate} indeterminate${reasons ? ` (${reasons})` : ''}, ${s.crashes} kernel crashes; ${s.applied} model call applications`);
+    if (s.sequences === 0) {
+      log('nothing was tested');
+      setCode(EXIT.CANNOT_TEST);
+      return;
+    }
+    setCode(s.findings.length || s.crashes ? EXIT.DIVERGENCE : EXIT.OK);
+  } finally {
+    process.off('SIGINT', onSignal);
+    await runner.close();
+  }
+}
