@@ -13,7 +13,8 @@ import { judgeRace, type RaceOptions, type RaceOutcome } from '../linearize/inde
 import type { Profile } from '../model/index.js';
 import { FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
 import { writeSequenceFile } from '../seq/io.js';
-import { racingCalls } from '../seq/threads.js';
+import { allCalls, racingCalls } from '../seq/threads.js';
+import { judgeWith, predictAgainst } from './check.js';
 import type { Sequence } from '../seq/schema.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { LAYER_EVERY } from './work.js';
@@ -43,6 +44,9 @@ export interface RaceFinding {
   /** runs that showed the same signature, of `runs` (the first run included) */
   hits: number;
   runs: number;
+  /** the deepest order tried, run serially (setup + those calls), diverges too: no race is needed
+   *  to show it (a sequential finding; the sequential campaign reports and labels it) */
+  serial?: { signature: string; kind: string };
 }
 
 export interface RaceSummary {
@@ -56,6 +60,8 @@ export interface RaceSummary {
   unconfirmed: number;
   findings: RaceFinding[];
   crashes: number;
+  /** unique findings whose deepest order also diverges when run serially */
+  serial: number;
   /** model call applications of the search, all cases */
   applied: number;
   /** indeterminate reasons, counted */
@@ -70,6 +76,7 @@ function writeFinding(dir: string, f: RaceFinding): void {
   const lines = [
     `race finding ${f.signature}: ${o.divergence!.layer} ${o.divergence!.kind}`,
     `hit rate: ${f.hits}/${f.runs} runs`,
+    f.serial ? `the deepest order run serially diverges too (${f.serial.kind}, sequential signature ${f.serial.signature}): no race is needed to show it` : 'the deepest order run serially agrees with the model: the race is needed',
     o.divergence!.detail,
     '',
     'orders tried (global call indices; setup calls 0..' + (o.seq.calls.length - 1) + ' run first):',
@@ -81,9 +88,26 @@ function writeFinding(dir: string, f: RaceFinding): void {
   writeFileSync(join(dir, 'report.txt'), lines.join('\n') + '\n');
 }
 
+/** The deepest candidate order as a serial sequence (setup calls, then those racing calls). */
+export function serialOf(o: RaceOutcome): Sequence | null {
+  const order = o.candidates?.[0]?.order;
+  if (!order) return null;
+  const calls = allCalls(o.seq);
+  const { threads: _t, readers: _r, ...rest } = o.seq;
+  return { ...rest, calls: [...o.seq.calls, ...order.map((i) => calls[i]!)] };
+}
+
+async function serialCheck(runner: Runner, profile: Profile, o: RaceOutcome): Promise<RaceFinding['serial'] | undefined> {
+  const seq = serialOf(o);
+  if (!seq) return undefined;
+  const [k] = await runner.run([seq], FAST_LAYERS_RUN);
+  const j = judgeWith(predictAgainst, profile, seq, k!, false);
+  return j.divergence ? { signature: j.signature!, kind: j.divergence.kind } : undefined;
+}
+
 export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSummary> {
   const t0 = Date.now();
-  const s: RaceSummary = { sequences: 0, calls: 0, seconds: 0, pass: 0, fail: 0, indeterminate: 0, unconfirmed: 0, findings: [], crashes: 0, applied: 0, reasons: {} };
+  const s: RaceSummary = { sequences: 0, calls: 0, seconds: 0, pass: 0, fail: 0, indeterminate: 0, unconfirmed: 0, findings: [], crashes: 0, serial: 0, applied: 0, reasons: {} };
   const seen = new Map<string, RaceFinding>();
   const log = o.log ?? (() => {});
   for (let index = 0, batchNo = 0; ; batchNo++) {
@@ -115,11 +139,16 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
         const hits = 1 + again.filter((kk) => judgeRace(seq, kk, o.profile, o.race).signature === sig).length;
         if (o.confirmRuns > 0 && hits === 1) s.unconfirmed++;
         const f: RaceFinding = { signature: sig, dir: join(o.out, 'races', sig), outcome: out, hits, runs: 1 + o.confirmRuns };
+        const serial = await serialCheck(o.runner, o.profile, out);
+        if (serial) {
+          f.serial = serial;
+          s.serial++;
+        }
         writeFinding(f.dir, f);
         seen.set(sig, f);
         s.findings.push(f);
         o.onFinding?.(f);
-        log(`race finding ${sig}: ${out.divergence!.kind} (hit rate ${hits}/${f.runs}) ${f.dir}/report.txt`);
+        log(`race finding ${sig}: ${out.divergence!.kind} (hit rate ${hits}/${f.runs})${serial ? `; its order run serially diverges too (${serial.kind}, sequential signature ${serial.signature})` : ''} ${f.dir}/report.txt`);
       }
     }
     index += n;

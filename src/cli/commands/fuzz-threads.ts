@@ -62,7 +62,7 @@ export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: numbe
     });
     const rate = s.sequences / Math.max(s.seconds, 1e-9);
     const reasons = Object.entries(s.reasons).map(([r, n]) => `${n} x ${r}`).join('; ');
-    log(`${s.sequences} concurrent sequences (${threads} threads), ${s.calls} calls in ${s.seconds.toFixed(1)}s (${rate.toFixed(1)} sequences/s): ${s.pass} linearizable, ${s.fail} with no linearization (${s.findings.length} unique, ${s.unconfirmed} not seen again in ${String(o.stability)} re-runs), ${s.indeterminate} indeterminate${reasons ? ` (${reasons})` : ''}, ${s.crashes} kernel crashes; ${s.applied} model call applications`);
+    log(`${s.sequences} concurrent sequences (${threads} threads), ${s.calls} calls in ${s.seconds.toFixed(1)}s (${rate.toFixed(1)} sequences/s): ${s.pass} linearizable, ${s.fail} with no linearization (${s.findings.length} unique, ${s.serial} of them diverging serially too, ${s.unconfirmed} not seen again in ${String(o.stability)} re-runs), ${s.indeterminate} indeterminate${reasons ? ` (${reasons})` : ''}, ${s.crashes} kernel crashes; ${s.applied} model call applications`);
     if (s.sequences === 0) {
       log('nothing was tested');
       setCode(EXIT.CANNOT_TEST);
