@@ -11,7 +11,7 @@ import { recordRunnerCrashes } from '../findings/crash.js';
 import { generateConcurrent, type RaceGenConfig } from '../gen/threads.js';
 import { judgeRace, type RaceOptions, type RaceOutcome } from '../linearize/index.js';
 import type { Profile } from '../model/index.js';
-import { FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
+import { DETAIL_RUN, FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
 import { writeSequenceFile } from '../seq/io.js';
 import { allCalls, racingCalls } from '../seq/threads.js';
 import { judgeWith, predictAgainst } from './check.js';
@@ -100,8 +100,9 @@ export function serialOf(o: RaceOutcome): Sequence | null {
 async function serialCheck(runner: Runner, profile: Profile, o: RaceOutcome): Promise<RaceFinding['serial'] | undefined> {
   const seq = serialOf(o);
   if (!seq) return undefined;
-  const [k] = await runner.run([seq], FAST_LAYERS_RUN);
-  const j = judgeWith(predictAgainst, profile, seq, k!, false);
+  // every call's snapshot: a read may have seen a state between the calls
+  const [k] = await runner.run([seq], DETAIL_RUN);
+  const j = judgeWith(predictAgainst, profile, seq, k!, true);
   return j.divergence ? { signature: j.signature!, kind: j.divergence.kind } : undefined;
 }
 

@@ -14,13 +14,19 @@
 // - every line is a VMA as it was at some moment of the read: here, a VMA of a model state that
 //   the chosen linearization can have at some point of the read's interval;
 // - whatever is mapped during the whole read has a line: a page mapped in every state the read can
-//   overlap is covered.
+//   overlap is covered, unless a call running during the read acts on it. Per-VMA-lock readers do
+//   not wait for mmap_lock, so they can see a writer's intermediate states: MREMAP_FIXED unmaps
+//   its destination before it moves the VMA in, and lock_next_vma (mm/mmap_lock.c) then reports
+//   the VMA after the hole, which is still there when it checks again: a page mapped before and
+//   after the call is missing from the read.
 // File lines are compared without device and inode (the model's are symbolic).
 
 import { renderMaps } from '../model/predict.js';
 import type { Mm } from '../model/state.js';
 import { canonicalFileName, mapsEntryToString } from '../seq/maps.js';
 import type { CallTiming, MapsEntry, MapsRead } from '../seq/observation.js';
+import type { Call } from '../seq/schema.js';
+import { footprint, overlaps } from './footprint.js';
 
 export interface ReadProblem {
   kind: string;
@@ -34,7 +40,7 @@ const lineKey = (e: MapsEntry) => `${e.start}-${e.end} ${e.perms} ${e.inode || e
  * interval of the order's k-th call. State k can be current during [start, end] of a read when the
  * k-th call (which made it) may take effect before the read ends and the next one after it starts.
  */
-export function checkReads(reads: readonly MapsRead[], states: readonly Mm[], timing: readonly CallTiming[]): ReadProblem | null {
+export function checkReads(reads: readonly MapsRead[], states: readonly Mm[], timing: readonly CallTiming[], calls: readonly Call[]): ReadProblem | null {
   if (!reads.length) return null;
   const n = timing.length;
   const maps = states.map((s) => renderMaps(s));
@@ -56,8 +62,9 @@ export function checkReads(reads: readonly MapsRead[], states: readonly Mm[], ti
     for (const e of r.maps) {
       if (!known.has(lineKey(e))) return { kind: 'read-unknown-line', detail: `${where}: ${mapsEntryToString(e)} is a VMA of no state the order has during the read (states ${live.join(',')})` };
     }
-    // pages mapped in every live state
-    const covered = (p: number) => r.maps.some((e) => e.start <= p && p < e.end);
+    // pages mapped in every live state, and no call running during the read acts on them
+    const busy = timing.flatMap((t, k) => (t.start <= r.end && t.end >= r.start ? [footprint(states[k]!, calls[k]!)] : []));
+    const covered = (p: number) => r.maps.some((e) => e.start <= p && p < e.end) || busy.some((f) => overlaps(f, [p, p + 1]));
     const first = maps[live[0]!]!;
     for (const e of first) {
       for (let p = e.start; p < e.end; p++) {

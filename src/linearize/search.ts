@@ -199,7 +199,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
       note({ order: global(path), failedAt: null, layer: d.layer, kind: d.kind, detail: `end state: ${d.detail}` });
       return 'clean';
     }
-    const p: ReadProblem | null = checkReads(inp.reads, states, path.map((i) => inp.timing[i]!));
+    const p: ReadProblem | null = checkReads(inp.reads, states, path.map((i) => inp.timing[i]!), path.map((i) => inp.calls[i]!.call));
     if (p) {
       note({ order: global(path), failedAt: null, layer: 'reads', kind: p.kind, detail: p.detail });
       return 'reads';
