@@ -81,15 +81,42 @@ export function sameRet(a: CallObs, b: CallObs): boolean {
 
 const describe = (c: CallObs) => (c.signal ? `signal ${c.signal}` : c.errno ? `-1 errno ${c.errno}` : JSON.stringify(c.ret));
 
+/**
+ * A touch that ends in a signal may have faulted successfully first: the fault handler returns,
+ * the access is retried, and a call that changed the VMA meanwhile (unmap, move, mprotect) makes
+ * the retried access fault with SIGSEGV (mm/memory.c:handle_mm_fault returns to the instruction,
+ * which runs again; arch/x86/mm/fault.c). The first fault's effects (a page, an anon_vma) stay.
+ * So such a touch gets an optional event before it: a successful fault, applied or skipped.
+ * In orders it is written as -(index + 1).
+ */
+interface Event {
+  call: RacingCall;
+  observed: CallObs;
+  timing: CallTiming;
+  /** the optional first fault of a touch */
+  pre: boolean;
+}
+
+const FAULTED: CallObs = { ret: { kind: 'int', value: 0 }, errno: 0, signal: 0 };
+
 export function searchLinearization(inp: RaceInput): SearchResult {
-  const n = inp.calls.length;
-  const threadOf = inp.calls.map((c) => c.thread);
-  const posOf = inp.calls.map((c) => c.pos);
+  const ev: Event[] = [];
+  inp.calls.forEach((call, i) => {
+    const observed = inp.observed[i]!;
+    const timing = inp.timing[i]!;
+    if (call.call.op === 'touch' && observed.signal !== 0) ev.push({ call, observed: FAULTED, timing, pre: true });
+    ev.push({ call, observed, timing, pre: false });
+  });
+  const threadOf = ev.map((e) => e.call.thread);
   const nthreads = Math.max(0, ...threadOf.map((t) => t + 1));
   const lists: number[][] = Array.from({ length: nthreads }, () => []);
-  inp.calls.forEach((c, i) => lists[c.thread]!.push(i));
+  const posOf: number[] = [];
+  ev.forEach((e, i) => {
+    posOf.push(lists[e.call.thread]!.length);
+    lists[e.call.thread]!.push(i);
+  });
   // real-time predecessors: j ended before i began
-  const preds = inp.calls.map((_, i) => inp.calls.map((_, j) => j).filter((j) => threadOf[j] !== threadOf[i] && inp.timing[j]!.end < inp.timing[i]!.start));
+  const preds = ev.map((_, i) => ev.map((_, j) => j).filter((j) => threadOf[j] !== threadOf[i] && ev[j]!.timing.end < ev[i]!.timing.start));
   const stats: SearchStats = { applied: 0, memoHits: 0, sleepSkips: 0, complete: 0 };
   const candidates: Candidate[] = [];
   let unsupported: string | null = null;
@@ -98,7 +125,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
     candidates.sort((a, b) => b.order.length - a.order.length);
     if (candidates.length > MAX_CANDIDATES) candidates.pop();
   };
-  const global = (path: number[]) => path.map((i) => inp.calls[i]!.index);
+  const global = (path: number[]) => path.map((i) => (ev[i]!.pre ? -(ev[i]!.call.index + 1) : ev[i]!.call.index));
 
   const steps = new Map<string, Step>();
   const step = (s: Mm, key: string, i: number): Step => {
@@ -109,7 +136,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
     const next = cloneMm(s);
     let r: Step;
     try {
-      const obs = (inp.apply ?? applyCall)(next, inp.calls[i]!.call, inp.observed[i]!.ret);
+      const obs = (inp.apply ?? applyCall)(next, ev[i]!.call.call, ev[i]!.observed.ret);
       r = { obs, next, key: stateKey(next) };
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
@@ -120,7 +147,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
   };
   // a and b commute at s: both orders give each call the same result and reach the same state
   const commute = (s: Mm, key: string, a: number, b: number): boolean => {
-    if (overlaps(footprint(s, inp.calls[a]!.call), footprint(s, inp.calls[b]!.call))) return false;
+    if (overlaps(footprint(s, ev[a]!.call.call), footprint(s, ev[b]!.call.call))) return false;
     const sa = step(s, key, a);
     const sb = step(s, key, b);
     if (!sa.next || !sb.next) return false;
@@ -137,7 +164,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
 
   /** 'pass', 'clean' (no completion fits the results and end state: memoizable) or 'reads' */
   const dfs = (s: Mm, key: string, sleep: Set<number>): 'pass' | 'clean' | 'reads' => {
-    if (path.length === n) return complete(s);
+    if (pos.every((p, t) => p === lists[t]!.length)) return complete(s);
     const mkey = `${pos.join(',')}|${key}`;
     const failed = memo.get(mkey);
     if (failed?.some((z) => [...z].every((x) => sleep.has(x)))) {
@@ -150,6 +177,15 @@ export function searchLinearization(inp: RaceInput): SearchResult {
       if (i !== undefined && preds[i]!.every(done)) enabled.push(i);
     }
     let verdict: 'clean' | 'reads' = 'clean';
+    // skipping an optional first fault changes nothing: the same state, one event further
+    for (const i of enabled) {
+      if (!ev[i]!.pre) continue;
+      pos[threadOf[i]!]!++;
+      const r = dfs(s, key, sleep);
+      pos[threadOf[i]!]!--;
+      if (r === 'pass') return 'pass';
+      if (r === 'reads') verdict = 'reads';
+    }
     const explored: number[] = [];
     for (const i of enabled) {
       if (sleep.has(i)) {
@@ -158,13 +194,15 @@ export function searchLinearization(inp: RaceInput): SearchResult {
       }
       const st = step(s, key, i);
       if (!st.next) {
-        unsupported ??= `call ${inp.calls[i]!.index}: ${st.unsupported}`;
+        unsupported ??= `call ${ev[i]!.call.index}: ${st.unsupported}`;
         explored.push(i);
         continue;
       }
-      if (!sameRet(st.obs!, inp.observed[i]!)) {
-        const k = st.obs!.errno !== inp.observed[i]!.errno ? `errno:${st.obs!.errno}!=${inp.observed[i]!.errno}` : st.obs!.signal !== inp.observed[i]!.signal ? `signal:${st.obs!.signal}!=${inp.observed[i]!.signal}` : `ret:${st.obs!.ret.kind}!=${inp.observed[i]!.ret.kind}`;
-        note({ order: global([...path, i]), failedAt: inp.calls[i]!.index, layer: st.obs!.signal !== inp.observed[i]!.signal ? 'probe' : 'result', kind: k, detail: `model ${describe(st.obs!)} vs kernel ${describe(inp.observed[i]!)}` });
+      const want = ev[i]!.observed;
+      if (!sameRet(st.obs!, want)) {
+        const k = st.obs!.errno !== want.errno ? `errno:${st.obs!.errno}!=${want.errno}` : st.obs!.signal !== want.signal ? `signal:${st.obs!.signal}!=${want.signal}` : `ret:${st.obs!.ret.kind}!=${want.ret.kind}`;
+        // a first fault that does not succeed in the model is just not taken: no candidate
+        if (!ev[i]!.pre) note({ order: global([...path, i]), failedAt: ev[i]!.call.index, layer: st.obs!.signal !== want.signal ? 'probe' : 'result', kind: k, detail: `model ${describe(st.obs!)} vs kernel ${describe(want)}` });
         explored.push(i);
         continue;
       }
@@ -199,7 +237,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
       note({ order: global(path), failedAt: null, layer: d.layer, kind: d.kind, detail: `end state: ${d.detail}` });
       return 'clean';
     }
-    const p: ReadProblem | null = checkReads(inp.reads, states, path.map((i) => inp.timing[i]!), path.map((i) => inp.calls[i]!.call));
+    const p: ReadProblem | null = checkReads(inp.reads, states, path.map((i) => ev[i]!.timing), path.map((i) => ev[i]!.call.call));
     if (p) {
       note({ order: global(path), failedAt: null, layer: 'reads', kind: p.kind, detail: p.detail });
       return 'reads';

@@ -142,4 +142,35 @@ describe('linearizability oracle', () => {
     const good = judgeRace(three, { ...k, snapshots: [{ after: -1, maps: [] }, { after: 11, maps: final }] }, profile);
     expect(good.verdict).toBe('pass');
   });
+
+  it('explains a touch that faulted in, then found its page moved away (the retried access gets SIGSEGV)', () => {
+    //   setup   A+4p                 A+12p
+    //           |  rw-p, not faulted  |
+    //   thread 0: touch A+6p write  -> SIGSEGV
+    //   thread 1: mremap [A+5p, A+9p) to A+12p (MREMAP_FIXED)
+    //   kernel end state: 4-5 rw, 9-12 rw, 12-16 rw: the moved VMA kept the anon_vma of the fault
+    //   (and its pgoff), so it cannot merge with 9-12 - which only the first fault explains
+    const race = parseSequence({
+      vmafuzz: 1,
+      arenaPages: 16,
+      calls: [{ op: 'mmap', addr: 'A+4p', len: '8p', prot: RW, flags: FIXED }],
+      threads: [
+        { calls: [{ op: 'touch', addr: 'A+6p', access: 'write' }] },
+        { calls: [{ op: 'mremap', addr: 'A+5p', oldLen: '4p', newLen: '4p', flags: 'MREMAP_MAYMOVE|MREMAP_FIXED', newAddr: 'A+12p' }] },
+      ],
+    }, 'test');
+    const k: SeqObservation = {
+      calls: [at(4), { ret: { kind: 'int', value: 0 }, errno: 0, signal: 11 }, at(12)],
+      snapshots: [{ after: -1, maps: [] }, { after: 2, maps: [e(4, 5, 'rw-p'), e(9, 12, 'rw-p'), e(12, 16, 'rw-p')] }],
+      status: 'ok',
+      timing: [undefined, { start: 0, end: 100 }, { start: 10, end: 50 }],
+    };
+    const o = judgeRace(race, k, profile);
+    expect(o.verdict).toBe('pass');
+    expect(o.order).toEqual([-2, 2, 1]);
+    // without the move's split the plain order explains it: the first fault is optional
+    const merged = judgeRace(race, { ...k, snapshots: [{ after: -1, maps: [] }, { after: 2, maps: [e(4, 5, 'rw-p'), e(9, 16, 'rw-p')] }] }, profile);
+    expect(merged.verdict).toBe('pass');
+    expect(merged.order).toEqual([2, 1]);
+  });
 });
