@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { recordRunnerCrashes } from '../findings/crash.js';
 import { generateConcurrent, type RaceGenConfig } from '../gen/threads.js';
 import { judgeRace, type RaceOptions, type RaceOutcome } from '../linearize/index.js';
+import { minimizeRace } from '../linearize/minimize.js';
 import type { Profile } from '../model/index.js';
 import { DETAIL_RUN, FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
 import { writeSequenceFile } from '../seq/io.js';
@@ -30,6 +31,8 @@ export interface RaceCampaignOptions {
   batch: number;
   /** re-runs of a run that no linearization explains (its hit rate) */
   confirmRuns: number;
+  /** time limit of minimizing each new finding (0 = none) */
+  minimizeMs?: number;
   out: string;
   race?: RaceOptions;
   shouldStop?: () => boolean;
@@ -44,6 +47,8 @@ export interface RaceFinding {
   /** runs that showed the same signature, of `runs` (the first run included) */
   hits: number;
   runs: number;
+  /** the minimized sequence (minimized.json) and its hit rate */
+  minimized?: { calls: number; hits: number; runs: number };
   /** the deepest order tried, run serially (setup + those calls), diverges too: no race is needed
    *  to show it (a sequential finding; the sequential campaign reports and labels it) */
   serial?: { signature: string; kind: string };
@@ -76,6 +81,7 @@ function writeFinding(dir: string, f: RaceFinding): void {
   const lines = [
     `race finding ${f.signature}: ${o.divergence!.layer} ${o.divergence!.kind}`,
     `hit rate: ${f.hits}/${f.runs} runs`,
+    f.minimized ? `minimized.json: ${f.minimized.calls} calls, hit rate ${f.minimized.hits}/${f.minimized.runs} runs` : 'not minimized',
     f.serial ? `the deepest order run serially diverges too (${f.serial.kind}, sequential signature ${f.serial.signature}): no race is needed to show it` : 'the deepest order run serially agrees with the model: the race is needed',
     o.divergence!.detail,
     '',
@@ -144,6 +150,12 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
         if (serial) {
           f.serial = serial;
           s.serial++;
+        }
+        if (o.minimizeMs) {
+          const m = await minimizeRace(o.runner, o.profile, seq, sig, { timeMs: o.minimizeMs, confirmRuns: 10, ...(o.race ? { race: o.race } : {}) });
+          f.minimized = { calls: m.callsAfter, hits: m.hits, runs: m.runs };
+          mkdirSync(f.dir, { recursive: true });
+          writeSequenceFile(join(f.dir, 'minimized.json'), m.seq);
         }
         writeFinding(f.dir, f);
         seen.set(sig, f);

@@ -104,15 +104,17 @@ export function judgeRace(seq: Sequence, kernel: SeqObservation, profile: Profil
   });
   if (r.kind === 'pass') return { ...base, verdict: 'pass', divergence: null, order: r.order, stats: r.stats };
   if (r.kind === 'indeterminate') return { ...base, verdict: 'indeterminate', divergence: null, reason: r.reason, candidates: r.candidates, stats: r.stats };
-  return sign({ ...base, verdict: 'fail', divergence: noLinearization(r.candidates, racing.length), candidates: r.candidates, stats: r.stats });
+  return sign({ ...base, verdict: 'fail', divergence: noLinearization(r.candidates, racing.length, seq.calls.length + racing.length - 1), candidates: r.candidates, stats: r.stats });
 }
 
 /** The finding: no order explains the run; named after the deepest candidate's failure. */
-function noLinearization(cands: readonly Candidate[], n: number): Divergence {
+function noLinearization(cands: readonly Candidate[], n: number, last: number): Divergence {
   const best = cands[0];
   if (!best) return { call: -1, layer: 'result', kind: 'race:no-order', detail: 'no order of the racing calls is consistent with the observed real-time order' };
   const layer = best.layer === 'reads' ? 'maps' : best.layer;
-  const call = best.failedAt ?? best.order.at(-1) ?? -1;
+  // an end state or a read no order explains belongs to the whole run: named after the last call
+  // (the same whichever order came deepest, so the signature is stable across runs)
+  const call = best.failedAt ?? last;
   const tried = cands.map((c) => `[${c.order.join(' ')}]${c.failedAt === null ? ' (complete)' : ` stops at ${c.failedAt}`}: ${c.detail}`).join('; ');
   return { call, layer, kind: `race:${best.kind}`, detail: `no linearization of the ${n} racing calls explains the run; deepest orders tried: ${tried}` };
 }

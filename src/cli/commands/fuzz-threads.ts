@@ -56,6 +56,7 @@ export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: numbe
       ...(timeMs !== undefined ? { deadline: Date.now() + timeMs } : {}),
       batch: int('batch', o.batch, 1),
       confirmRuns: int('stability', o.stability, 0),
+      minimizeMs: o.minimize === false ? 0 : parseDuration(String(o.minimizeTime)),
       out,
       shouldStop: () => stop,
       log,
