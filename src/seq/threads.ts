@@ -6,6 +6,7 @@
 //
 // This module must not use schema.ts's exports at load time (schema.ts imports it).
 
+import { UsageError } from '../util/errors.js';
 import { arenaProblem, MAX_CALL_PAGES, type Call, type Sequence, type ThreadCall } from './schema.js';
 
 export { MAX_READERS, MAX_THREADS } from './schema.js';
@@ -87,4 +88,9 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
     });
   });
   if (total * seq.arenaPages > MAX_CALL_PAGES) issue(['threads'], `${total} calls on a ${seq.arenaPages}-page arena: over the calls x arenaPages limit of ${MAX_CALL_PAGES}`);
+}
+
+/** Commands that judge sequences one call after another refuse concurrent ones, saying so. */
+export function refuseConcurrent(seq: Pick<Sequence, 'threads'>, file: string, command: string): void {
+  if (isConcurrent(seq)) throw new UsageError(`${file} is a concurrent sequence (threads): ${command} does not judge those yet; use replay, minimize, repro or fuzz --threads`);
 }

@@ -24,6 +24,7 @@ const int = (name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGE
 export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: number) => void): Promise<void> {
   const threads = int('threads', o.threads, 2, MAX_THREADS);
   if (o.resume !== undefined) throw new UsageError('--threads campaigns cannot be resumed (they keep no ledger); start a new one');
+  if (o.json) throw new UsageError('--threads campaigns have no --json summary yet (they write races-summary.json in --out)');
   if (o.count === undefined && o.time === undefined) throw new UsageError('fuzz --threads needs --count N or --time DURATION');
   let timeMs: number | undefined;
   if (o.time !== undefined) {
