@@ -1,7 +1,8 @@
 // vmafuzz harness: executes sequences of mm syscalls on the running kernel and reports what
 // /proc/self/maps (and optionally smaps VmFlags and pagemap) shows. Protocol:
-// docs/harness-protocol.md. One static binary, no threads; between calls it uses neither malloc
-// nor stdio (static buffers, raw write(2)), so nothing but the sequence itself touches the arena.
+// docs/harness-protocol.md. One static binary; between calls it uses neither malloc nor stdio
+// (static buffers, raw write(2)), so nothing but the sequence itself touches the arena. Only a
+// concurrent sequence has threads (threads.c), created before its arena exists.
 //
 //   harness [--serve]   speak the protocol on stdin/stdout
 //   harness --version
