@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -50,6 +51,8 @@ static char stacks[MAX_RACERS + MAX_READERS][STACK_BYTES] __attribute__((aligned
 static char altstacks[MAX_RACERS][64 << 10] __attribute__((aligned(16)));
 static pthread_t tids[MAX_RACERS + MAX_READERS];
 
+static volatile uint32_t arm;         // the setup calls are done: wake up and spin
+static volatile uint32_t ready;       // threads spinning, waiting for go
 static volatile uint32_t go;          // 0 until the main thread releases everyone
 static uint64_t t_go;                 // the release time: every timestamp is relative to it
 static volatile uint32_t racers_left; // racing threads not finished yet
@@ -116,12 +119,17 @@ static long futex(volatile uint32_t *a, int op, uint32_t v) {
     return syscall(SYS_futex, a, op, v, 0, 0, 0);
 }
 
+// Two phases, so that the racing calls really start together: the threads sleep until the setup
+// calls are done (arm), then spin, announced in `ready`, until the main thread - which waits for
+// all of them to spin - releases them (go). Spinning threads yield now and then: on a machine
+// with fewer CPUs than threads the others must get to spin too.
 static void wait_go(void) {
-    for (int spin = 0; spin < 20000; spin++) {
-        if (__atomic_load_n(&go, __ATOMIC_ACQUIRE)) return;
+    while (!__atomic_load_n(&arm, __ATOMIC_ACQUIRE)) futex(&arm, FUTEX_WAIT_PRIVATE, 0);
+    __atomic_add_fetch(&ready, 1, __ATOMIC_ACQ_REL);
+    for (unsigned spin = 1; !__atomic_load_n(&go, __ATOMIC_ACQUIRE); spin++) {
         cpu_relax();
+        if (!(spin & 0xfff)) sched_yield();
     }
-    while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE)) futex(&go, FUTEX_WAIT_PRIVATE, 0);
 }
 
 static void barrier(void) {
@@ -241,7 +249,7 @@ static void *reader(void *arg) {
 // Before the arena exists: start every thread, each waiting for the release.
 void threads_prepare(void) {
     racers_left = (uint32_t)nthreads;
-    go = 0; bar_count = 0; bar_gen = 0;
+    arm = 0; ready = 0; go = 0; bar_count = 0; bar_gen = 0;
     for (int k = 0; k < nreaders; k++) nrecs[k] = 0;
     for (int t = 0; t < nthreads + nreaders; t++) {
         pthread_attr_t a;
@@ -262,9 +270,11 @@ void threads_run(void) {
     sa.sa_flags = SA_ONSTACK | SA_NODEFER | SA_SIGINFO;
     sigaction(SIGSEGV, &sa, 0);
     sigaction(SIGBUS, &sa, 0);
+    __atomic_store_n(&arm, 1, __ATOMIC_RELEASE);
+    futex(&arm, FUTEX_WAKE_PRIVATE, INT_MAX);
+    while (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) < (uint32_t)(nthreads + nreaders)) sched_yield();
     t_go = now_ns();
     __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
-    futex(&go, FUTEX_WAKE_PRIVATE, INT_MAX);
     for (int t = 0; t < nthreads + nreaders; t++) pthread_join(tids[t], 0);
     for (uint64_t i = thr_lo[0]; i < nops; i++) {
         ob_str(&ps.rb, "t "); ob_hex(&ps.rb, i); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, tres[i].ret);

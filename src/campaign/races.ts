@@ -65,6 +65,8 @@ export interface RaceSummary {
   unconfirmed: number;
   findings: RaceFinding[];
   crashes: number;
+  /** runs where calls of two threads overlapped in time (the race really ran) */
+  overlapping: number;
   /** unique findings whose deepest order also diverges when run serially */
   serial: number;
   /** model call applications of the search, all cases */
@@ -94,6 +96,12 @@ function writeFinding(dir: string, f: RaceFinding): void {
   writeFileSync(join(dir, 'report.txt'), lines.join('\n') + '\n');
 }
 
+/** Whether calls of two threads ran at the same time in this run. */
+export function overlapped(seq: Sequence, k: RaceOutcome['kernel']): boolean {
+  const r = racingCalls(seq).flatMap((c) => (k.timing?.[c.index] ? [{ t: c.thread, ...k.timing[c.index]! }] : []));
+  return r.some((a) => r.some((b) => a.t < b.t && a.start <= b.end && b.start <= a.end));
+}
+
 /** The deepest candidate order as a serial sequence (setup calls, then those racing calls). */
 export function serialOf(o: RaceOutcome): Sequence | null {
   const order = o.candidates?.[0]?.order;
@@ -114,7 +122,7 @@ async function serialCheck(runner: Runner, profile: Profile, o: RaceOutcome): Pr
 
 export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSummary> {
   const t0 = Date.now();
-  const s: RaceSummary = { sequences: 0, calls: 0, seconds: 0, pass: 0, fail: 0, indeterminate: 0, unconfirmed: 0, findings: [], crashes: 0, serial: 0, applied: 0, reasons: {} };
+  const s: RaceSummary = { sequences: 0, calls: 0, seconds: 0, pass: 0, fail: 0, indeterminate: 0, unconfirmed: 0, findings: [], crashes: 0, overlapping: 0, serial: 0, applied: 0, reasons: {} };
   const seen = new Map<string, RaceFinding>();
   const log = o.log ?? (() => {});
   for (let index = 0, batchNo = 0; ; batchNo++) {
@@ -130,6 +138,7 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
       const seq = batch[k]!;
       s.sequences++;
       s.calls += seq.calls.length + racingCalls(seq).length;
+      if (overlapped(seq, kernel[k]!)) s.overlapping++;
       const out = judgeRace(seq, kernel[k]!, o.profile, o.race);
       s.applied += out.stats?.applied ?? 0;
       if (out.verdict === 'pass') s.pass++;

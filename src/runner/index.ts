@@ -17,6 +17,8 @@ export interface RunnerOptions {
   append?: string;
   /** docker: seccomp profile, "vmafuzz" (docker/seccomp.json), "default", "unconfined" or a file */
   seccomp?: string;
+  /** qemu: guest CPUs (default 1; concurrent campaigns want their threads to really run at once) */
+  cpus?: number;
 }
 
 export async function createRunner(o: RunnerOptions): Promise<Runner> {

@@ -5,6 +5,7 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDuration } from '../../campaign/fuzz.js';
 import { runRaceCampaign } from '../../campaign/races.js';
@@ -39,7 +40,11 @@ export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: numbe
   if (existsSync(`${out}/races-summary.json`)) throw new UsageError(`${out} already holds a --threads campaign; choose another --out`);
   mkdirSync(out, { recursive: true });
   log(`vmafuzz fuzz --threads ${threads}: seed ${seed}`);
-  const runner = await createRunner(runnerOptionsFrom(o));
+  // a VM gets a CPU per racing thread (as far as the host has them): with one, threads only
+  // interleave where the guest scheduler preempts them
+  const ropts = runnerOptionsFrom(o);
+  if (ropts.runner === 'qemu') ropts.cpus = Math.max(1, Math.min(threads, availableParallelism()));
+  const runner = await createRunner(ropts);
   let stop = false;
   const onSignal = () => (stop = true);
   process.on('SIGINT', onSignal);
@@ -64,7 +69,7 @@ export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: numbe
     });
     const rate = s.sequences / Math.max(s.seconds, 1e-9);
     const reasons = Object.entries(s.reasons).map(([r, n]) => `${n} x ${r}`).join('; ');
-    log(`${s.sequences} concurrent sequences (${threads} threads), ${s.calls} calls in ${s.seconds.toFixed(1)}s (${rate.toFixed(1)} sequences/s): ${s.pass} linearizable, ${s.fail} with no linearization (${s.findings.length} unique, ${s.serial} of them diverging serially too, ${s.unconfirmed} not seen again in ${String(o.stability)} re-runs), ${s.indeterminate} indeterminate${reasons ? ` (${reasons})` : ''}, ${s.crashes} kernel crashes; ${s.applied} model call applications`);
+    log(`${s.sequences} concurrent sequences (${threads} threads), ${s.calls} calls in ${s.seconds.toFixed(1)}s (${rate.toFixed(1)} sequences/s; in ${s.overlapping} runs calls of two threads overlapped): ${s.pass} linearizable, ${s.fail} with no linearization (${s.findings.length} unique, ${s.serial} of them diverging serially too, ${s.unconfirmed} not seen again in ${String(o.stability)} re-runs), ${s.indeterminate} indeterminate${reasons ? ` (${reasons})` : ''}, ${s.crashes} kernel crashes; ${s.applied} model call applications`);
     if (s.sequences === 0) {
       log('nothing was tested');
       setCode(EXIT.CANNOT_TEST);
