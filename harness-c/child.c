@@ -81,7 +81,7 @@ static int create_files(void) {
 }
 
 __attribute__((noreturn)) void child(void) {
-    ps.rb = (struct obuf){ res->data, 0, RESULT_DATA_BYTES, 0 };
+    ps.rb = (struct obuf){ res->data, 0, RESULT_DATA_BYTES - (nthreads ? FORK_AREA : 0), 0 };
     if (seq_uffds) for (int i = 0; i < MAX_UFFDS; i++) uffd_fd[i] = -1;
     if (seq_forks || seq_uffds) {
         // Own process group, so the deadline kills every process of the sequence at once.

@@ -121,6 +121,10 @@ struct result {
     char data[];
 };
 #define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - sizeof(struct result))
+// concurrent sequences: the end of data[] holds the racing forks' children's maps (threads.c)
+#define MAX_RACING_FORKS 4
+#define FORK_SLOT (64 << 10)
+#define FORK_AREA (MAX_RACING_FORKS * FORK_SLOT)
 #define EV_RING_PTR ((volatile uint8_t *)res + RESULT_BYTES - EV_RING)
 extern struct result *res;
 

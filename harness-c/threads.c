@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_RACERS 4
@@ -41,6 +42,14 @@ static uint32_t sync_cum[MAX_OPS];     // syncs of its thread before op i
 
 static struct { uint64_t ret, t0, t1; int err, sig; } tres[MAX_OPS];
 
+// Racing forks: the child (one thread, a copy of the mm at some moment of the race) writes the
+// arena lines of its /proc/self/maps to a slot at the end of the shared result area and exits.
+static int nforks;
+static uint8_t fork_slot[MAX_OPS];
+struct fork_rec { volatile uint32_t len, n; char text[FORK_SLOT - 8]; };
+#define FORK_REC(k) ((struct fork_rec *)(res->data + RESULT_DATA_BYTES - FORK_AREA + (size_t)(k) * FORK_SLOT))
+static char fork_buf[256 << 10];
+
 struct rrec { uint64_t t0, t1; uint32_t off, len, n; };
 static struct rrec rrecs[MAX_READERS][MAX_READS];
 static int nrecs[MAX_READERS];
@@ -61,7 +70,7 @@ static volatile uint32_t bar_count, bar_gen;
 // ---------------------------------------------------------------- parsing (in the serving process)
 
 void thr_reset(void) {
-    nthreads = 0; nreaders = 0;
+    nthreads = 0; nreaders = 0; nforks = 0;
 }
 
 // "thread" starts the next thread's list; "sync" is a barrier of every racing thread; "readers <n>".
@@ -96,7 +105,13 @@ int thr_op(uint64_t i) {
     if (!nthreads) return 1;
     const struct op *o = &ops[i];
     const char *n = o->d->name;
-    if (!strcmp(n, "fork") || !strncmp(n, "uffd_", 5)) return 0;
+    if (!strncmp(n, "uffd_", 5)) return 0;
+    if (!strcmp(n, "fork")) {
+        // a racing fork: its child reports its maps and exits (thr_fork); not a serial fork
+        if (nforks == MAX_RACING_FORKS) return 0;
+        fork_slot[i] = (uint8_t)nforks++;
+        seq_forks--;
+    }
     if (!strcmp(n, "touch") && o->v[1] == 'x') return 0;
     sync_cum[i] = thr_nsync[nthreads - 1];
     thr_hi[nthreads - 1] = i + 1;
@@ -173,6 +188,27 @@ static void thr_touch(const struct op *o, struct res *r) {
     r->sig = sig;
 }
 
+static uint32_t arena_lines(const char *buf, long n, char *out, size_t cap, uint32_t *len);
+
+static void thr_fork(uint64_t i, struct res *r) {
+    struct fork_rec *f = FORK_REC(fork_slot[i]);
+    f->len = 0; f->n = 0;
+    errno = 0;
+    long pid = syscall(SYS_fork);
+    if (pid < 0) { r->ret = (uint64_t)-1; r->err = errno; return; }
+    if (pid == 0) {
+        // the child: only this thread was copied; raw syscalls and static buffers only
+        int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+        long n = fd < 0 ? -1 : read_fd_all(fd, fork_buf, sizeof fork_buf);
+        if (n < 0) _exit(EXIT_MAPS);
+        uint32_t len = 0;
+        f->n = arena_lines(fork_buf, n, f->text, sizeof f->text, &len);
+        f->len = len;
+        _exit(0);
+    }
+    r->ret = 0; r->err = 0;
+}
+
 static void *racer(void *arg) {
     int t = (int)(intptr_t)arg;
     stack_t ss = { .ss_sp = altstacks[t], .ss_size = sizeof altstacks[t], .ss_flags = 0 };
@@ -184,8 +220,10 @@ static void *racer(void *arg) {
         struct res r = { 0, 0, 0 };
         int touch = !strcmp(ops[i].d->name, "touch");
         uint64_t t0 = now_ns();
-        if (touch) thr_touch(&ops[i], &r); else ops[i].d->exec(&ops[i], &r);
+        int forks = !strcmp(ops[i].d->name, "fork");
+        if (touch) thr_touch(&ops[i], &r); else if (forks) thr_fork(i, &r); else ops[i].d->exec(&ops[i], &r);
         uint64_t t1 = now_ns();
+        if (forks && r.err == 0) { int st; while (waitpid(-1, &st, __WALL) < 0 && errno == EINTR) {} }
         tres[i].ret = r.ret; tres[i].err = r.err; tres[i].sig = r.sig;
         tres[i].t0 = t0 - t_go; tres[i].t1 = t1 - t_go;
     }
@@ -199,6 +237,26 @@ static void *racer(void *arg) {
 static int parse_range(const char *l, uint64_t *s, uint64_t *e) {
     const char *p = parse_hex(l, s);
     return p && *p == '-' && parse_hex(p + 1, e);
+}
+
+// The arena lines of a maps text, copied to out (at most cap bytes); returns how many.
+static uint32_t arena_lines(const char *buf, long n, char *out, size_t cap, uint32_t *len) {
+    uint64_t lo = base, hi = base + arena_pages * PAGE;
+    uint32_t count = 0;
+    size_t o = 0;
+    for (const char *l = buf; l < buf + n;) {
+        const char *nl = memchr(l, '\n', (size_t)(buf + n - l));
+        const char *e = nl ? nl + 1 : buf + n;
+        uint64_t s, t;
+        if (parse_range(l, &s, &t) && s < hi && t > lo && o + (size_t)(e - l) <= cap) {
+            memcpy(out + o, l, (size_t)(e - l));
+            o += (size_t)(e - l);
+            count++;
+        }
+        l = e;
+    }
+    *len = (uint32_t)o;
+    return count;
 }
 
 // Keep the arena lines of one read (when they differ from the reader's last kept read).
@@ -281,6 +339,12 @@ void threads_run(void) {
         ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, (uint64_t)tres[i].err); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, (uint64_t)tres[i].sig);
         ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, tres[i].t0); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, tres[i].t1);
         ob_chr(&ps.rb, '\n');
+    }
+    for (uint64_t i = thr_lo[0]; i < nops; i++) {
+        if (strcmp(ops[i].d->name, "fork") || tres[i].err) continue;
+        const struct fork_rec *f = FORK_REC(fork_slot[i]);
+        ob_str(&ps.rb, "F "); ob_hex(&ps.rb, i); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, f->n); ob_chr(&ps.rb, '\n');
+        ob_mem(&ps.rb, f->text, f->len);
     }
     for (int k = 0; k < nreaders; k++) {
         for (int m = 0; m < nrecs[k]; m++) {

@@ -64,4 +64,21 @@ describe('concurrent sequences on the host kernel', () => {
     expect(o!.status).toBe('infra');
     expect(o!.detail).toContain('bad-thread-line');
   }, 60_000);
+
+  it('runs a fork racing with the threads: its child reports the arena it copied', async () => {
+    const forking = conc({
+      calls: [{ op: 'mmap', addr: 'A+0p', len: '8p', prot: RW, flags: FIXED }],
+      threads: [
+        { calls: [{ op: 'mprotect', addr: 'A+2p', len: '2p', prot: 'PROT_READ' }, { op: 'fork' }] },
+        { calls: [{ op: 'munmap', addr: 'A+6p', len: '2p' }] },
+      ],
+    });
+    const [o] = await runner.run([forking], { snapshotEveryCall: false });
+    expect(o!.status).toBe('ok');
+    expect(o!.calls[2]).toEqual({ ret: { kind: 'int', value: 0 }, errno: 0, signal: 0 });
+    // the fork came after the mprotect (program order); the munmap may or may not have run
+    const child = o!.childMaps![2]!.map((e) => `${e.start}-${e.end} ${e.perms}`);
+    expect([['0-2 rw-p', '2-4 r--p', '4-8 rw-p'], ['0-2 rw-p', '2-4 r--p', '4-6 rw-p']]).toContainEqual(child);
+    expect(o!.snapshots.at(-1)!.maps.map((e) => `${e.start}-${e.end} ${e.perms}`)).toEqual(['0-2 rw-p', '2-4 r--p', '4-6 rw-p']);
+  }, 60_000);
 });

@@ -108,7 +108,10 @@ export function serialOf(o: RaceOutcome): Sequence | null {
   if (!order) return null;
   const calls = allCalls(o.seq);
   const { threads: _t, readers: _r, ...rest } = o.seq;
-  return { ...rest, calls: [...o.seq.calls, ...order.map((i) => calls[i]!)] };
+  // a racing fork only looks at the mm (its child exits at once): serially it would run the rest
+  // in the child, so it is left out; a first fault of a touch (-(i+1)) is its touch's business
+  const serial = order.filter((i) => i >= 0).map((i) => calls[i]!).filter((c) => c.op !== 'fork');
+  return { ...rest, calls: [...o.seq.calls, ...serial] };
 }
 
 async function serialCheck(runner: Runner, profile: Profile, o: RaceOutcome): Promise<RaceFinding['serial'] | undefined> {

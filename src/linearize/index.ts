@@ -99,6 +99,7 @@ export function judgeRace(seq: Sequence, kernel: SeqObservation, profile: Profil
     final,
     layers,
     reads: kernel.reads ?? [],
+    childMaps: racing.map((c) => kernel.childMaps?.[c.index]),
     bound: opts.bound ?? DEFAULT_BOUND,
     apply,
   });

@@ -33,7 +33,7 @@ export interface ReadProblem {
   detail: string;
 }
 
-const lineKey = (e: MapsEntry) => `${e.start}-${e.end} ${e.perms} ${e.inode || e.dev !== '00:00' ? e.offset : 0} ${canonicalFileName(e.name)}`;
+export const lineKey = (e: MapsEntry) => `${e.start}-${e.end} ${e.perms} ${e.inode || e.dev !== '00:00' ? e.offset : 0} ${canonicalFileName(e.name)}`;
 
 /**
  * `states[k]` is the model state after the first k calls of the order, `timing[k]` the observed

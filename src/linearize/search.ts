@@ -13,11 +13,12 @@
 
 import { firstDivergence, type Divergence, type Layer } from '../compare/compare.js';
 import { applyCall, Unsupported } from '../model/index.js';
-import { snapshotOf } from '../model/predict.js';
+import { renderMaps, snapshotOf } from '../model/predict.js';
 import type { Mm } from '../model/state.js';
-import type { CallObs, CallTiming, MapsRead, Snapshot } from '../seq/observation.js';
+import type { CallObs, CallTiming, MapsEntry, MapsRead, Snapshot } from '../seq/observation.js';
+import { mapsEntryToString } from '../seq/maps.js';
 import type { RacingCall } from '../seq/threads.js';
-import { checkReads, type ReadProblem } from './reads.js';
+import { checkReads, lineKey, type ReadProblem } from './reads.js';
 import { footprint, overlaps } from './footprint.js';
 import { cloneMm, stateKey } from './state.js';
 
@@ -31,6 +32,8 @@ export interface RaceInput {
   final: Snapshot;
   layers: { vmflags?: boolean; pagemap?: boolean };
   reads: readonly MapsRead[];
+  /** per racing call (same positions): a racing fork's child's arena maps */
+  childMaps?: readonly (MapsEntry[] | undefined)[];
   /** model call applications before giving up (indeterminate) */
   bound: number;
   apply?: (mm: Mm, c: RacingCall['call'], kernel?: CallObs['ret']) => CallObs;
@@ -66,6 +69,8 @@ class BoundExhausted extends Error {}
 
 interface Step {
   obs: CallObs | null;
+  /** a racing fork whose child's maps are not the model's child at this point */
+  mismatch?: string;
   unsupported?: string;
   next: Mm | null;
   key: string;
@@ -92,6 +97,8 @@ const describe = (c: CallObs) => (c.signal ? `signal ${c.signal}` : c.errno ? `-
 interface Event {
   call: RacingCall;
   observed: CallObs;
+  /** a racing fork: its child's arena maps */
+  child?: MapsEntry[] | undefined;
   timing: CallTiming;
   /** the optional first fault of a touch */
   pre: boolean;
@@ -105,7 +112,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
     const observed = inp.observed[i]!;
     const timing = inp.timing[i]!;
     if (call.call.op === 'touch' && observed.signal !== 0) ev.push({ call, observed: FAULTED, timing, pre: true });
-    ev.push({ call, observed, timing, pre: false });
+    ev.push({ call, observed, timing, pre: false, child: inp.childMaps?.[i] });
   });
   const threadOf = ev.map((e) => e.call.thread);
   const nthreads = Math.max(0, ...threadOf.map((t) => t + 1));
@@ -137,7 +144,20 @@ export function searchLinearization(inp: RaceInput): SearchResult {
     let r: Step;
     try {
       const obs = (inp.apply ?? applyCall)(next, ev[i]!.call.call, ev[i]!.observed.ret);
-      r = { obs, next, key: stateKey(next) };
+      r = { obs, next, key: '' };
+      if (ev[i]!.call.call.op === 'fork') {
+        // dup_mmap at this point: the child (sys.current) must have the kernel child's maps; it
+        // exits at once, so the search goes on with the parent alone
+        const child = next.sys.current!;
+        next.sys.current = next;
+        next.sys.procs = [next];
+        const model = renderMaps(child);
+        const kernel = ev[i]!.child ?? [];
+        if (model.length !== kernel.length || model.some((e, j) => lineKey(e) !== lineKey(kernel[j]!))) {
+          r.mismatch = `fork child: model [${model.map(mapsEntryToString).join(', ')}] vs kernel [${kernel.map(mapsEntryToString).join(', ')}]`;
+        }
+      }
+      r.key = stateKey(next);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       r = { obs: null, unsupported: e.message, next: null, key: '' };
@@ -203,6 +223,11 @@ export function searchLinearization(inp: RaceInput): SearchResult {
         const k = st.obs!.errno !== want.errno ? `errno:${st.obs!.errno}!=${want.errno}` : st.obs!.signal !== want.signal ? `signal:${st.obs!.signal}!=${want.signal}` : `ret:${st.obs!.ret.kind}!=${want.ret.kind}`;
         // a first fault that does not succeed in the model is just not taken: no candidate
         if (!ev[i]!.pre) note({ order: global([...path, i]), failedAt: ev[i]!.call.index, layer: st.obs!.signal !== want.signal ? 'probe' : 'result', kind: k, detail: `model ${describe(st.obs!)} vs kernel ${describe(want)}` });
+        explored.push(i);
+        continue;
+      }
+      if (st.mismatch) {
+        note({ order: global([...path, i]), failedAt: ev[i]!.call.index, layer: 'maps', kind: 'fork-child-maps', detail: st.mismatch });
         explored.push(i);
         continue;
       }

@@ -29,17 +29,18 @@ export function racingWire(seq: Sequence, w: WireSequence): WireSequence {
 /** Timing and reads of a concurrent run; an unparsable read line makes the run `infra`. */
 export function racingObservation(raw: RawResult, obs: SeqObservation, base: bigint): void {
   if (raw.timing) obs.timing = Array.from({ length: raw.calls.length }, (_, i) => (raw.timing![i] ? { start: raw.timing![i]![0], end: raw.timing![i]![1] } : undefined));
-  if (!raw.reads) return;
-  obs.reads = raw.reads.map((r) => {
+  const parse = (lines: string[], what: string): MapsEntry[] => {
     const maps: MapsEntry[] = [];
-    for (const l of r.lines) {
+    for (const l of lines) {
       const e = parseMapsLine(base, l);
       if (e) maps.push(e);
       else if (obs.status === 'ok') {
         obs.status = 'infra';
-        obs.detail = `harness: unparsable maps line ${JSON.stringify(l)} in a reader's read`;
+        obs.detail = `harness: unparsable maps line ${JSON.stringify(l)} in ${what}`;
       }
     }
-    return { reader: r.reader, start: r.start, end: r.end, maps };
-  });
+    return maps;
+  };
+  if (raw.forks) obs.childMaps = Array.from({ length: raw.calls.length }, (_, i) => (raw.forks![i] ? parse(raw.forks![i]!, 'a racing fork\'s child') : undefined));
+  if (raw.reads) obs.reads = raw.reads.map((r) => ({ reader: r.reader, start: r.start, end: r.end, maps: parse(r.lines, "a reader's read") }));
 }

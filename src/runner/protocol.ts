@@ -144,6 +144,8 @@ export interface RawResult {
   /** concurrent sequences: `t` records' start/end (ns) by call index; `R` reads */
   timing?: ([number, number] | undefined)[];
   reads?: { reader: number; start: number; end: number; lines: string[] }[];
+  /** `F` records: a racing fork's child's arena lines, by call index */
+  forks?: (string[] | undefined)[];
 }
 
 /**
@@ -198,6 +200,11 @@ export class OutputParser {
       (cur.reads ??= []).push(read);
       this.readLines = read.lines;
       this.mapsLeft = parseInt(f[4]!, 16);
+    } else if (tag === 'F' && cur && f.length === 3) {
+      const lines: string[] = [];
+      (cur.forks ??= [])[parseInt(f[1]!, 16)] = lines;
+      this.readLines = lines;
+      this.mapsLeft = parseInt(f[2]!, 16);
     } else if (tag === 'm' && cur && f.length >= 3) {
       this.readLines = null;
       const snap: RawResult['snapshots'][number] = { after: f[1] === '-1' ? -1 : parseInt(f[1]!, 16), lines: [] };

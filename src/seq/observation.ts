@@ -61,6 +61,8 @@ export interface SeqObservation {
   timing?: (CallTiming | undefined)[];
   /** concurrent sequences: what the maps reader threads read while the racing calls ran */
   reads?: MapsRead[];
+  /** concurrent sequences: per global call index of a racing fork, the arena maps of its child */
+  childMaps?: (MapsEntry[] | undefined)[];
 }
 
 export interface CallTiming {

@@ -13,9 +13,13 @@ export { MAX_READERS, MAX_THREADS } from './schema.js';
 /** racing calls per thread: the linearization search is exponential in them */
 export const MAX_THREAD_CALLS = 12;
 
-/** Ops a racing thread cannot run: fork and userfaultfd need the serial harness's machinery; so
- *  do exec probes (single-stepping). Sequences with threads keep them out of the setup too. */
-const NOT_RACING = new Set<string>(['fork', 'uffd_create', 'uffd_register', 'uffd_unregister']);
+/** Ops a racing thread cannot run: userfaultfd needs the serial harness's resolver; so does the
+ *  exec probe (single-stepping). A racing `fork` is dup_mmap racing with the other threads: its
+ *  child reports its maps and exits (harness-c/threads.c). The setup of a concurrent sequence has
+ *  neither fork nor userfaultfd (a serial fork would run the rest in the child). */
+const NOT_RACING = new Set<string>(['uffd_create', 'uffd_register', 'uffd_unregister']);
+const NOT_SETUP = new Set<string>(['fork', ...NOT_RACING]);
+export const MAX_RACING_FORKS = 4;
 
 export interface RacingCall {
   /** global call index (after the setup calls) */
@@ -66,7 +70,7 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
     return;
   }
   seq.calls.forEach((c, i) => {
-    if (NOT_RACING.has(c.op)) issue(['calls', i], `${c.op} cannot be in a concurrent sequence (racing threads share one mm; fork and userfaultfd need the serial harness)`);
+    if (NOT_SETUP.has(c.op)) issue(['calls', i], `${c.op} cannot be in the setup of a concurrent sequence (a serial fork runs the rest in the child; userfaultfd needs the serial harness)`);
   });
   const nfiles = seq.files?.length ?? 0;
   const syncs0 = syncCount(seq.threads[0]!.calls);
@@ -87,6 +91,8 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
       if (file !== undefined && file >= nfiles) issue([...path, c.op === 'mmap' ? 'fd' : 'file'], `file ${file} is not declared (the sequence declares ${nfiles} file(s))`);
     });
   });
+  const forks = seq.threads.reduce((n, t) => n + t.calls.filter((c) => c.op === 'fork').length, 0);
+  if (forks > MAX_RACING_FORKS) issue(['threads'], `${forks} racing forks: at most ${MAX_RACING_FORKS}`);
   if (total * seq.arenaPages > MAX_CALL_PAGES) issue(['threads'], `${total} calls on a ${seq.arenaPages}-page arena: over the calls x arenaPages limit of ${MAX_CALL_PAGES}`);
 }
 

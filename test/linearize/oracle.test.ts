@@ -173,4 +173,34 @@ describe('linearizability oracle', () => {
     expect(merged.verdict).toBe('pass');
     expect(merged.order).toEqual([2, 1]);
   });
+
+  it('checks a racing fork\'s child against the state at the fork\'s place in the order', () => {
+    const forking = parseSequence({
+      vmafuzz: 1,
+      arenaPages: 8,
+      calls: [{ op: 'mmap', addr: 'A+0p', len: '8p', prot: RW, flags: FIXED }],
+      threads: [
+        { calls: [{ op: 'fork' }] },
+        { calls: [{ op: 'mprotect', addr: 'A+3p', len: '2p', prot: 'PROT_NONE' }] },
+      ],
+    }, 'test');
+    const end = [e(0, 3, 'rw-p'), e(3, 5, '---p'), e(5, 8, 'rw-p')];
+    const k = (child: MapsEntry[], timing: CallTiming[]): SeqObservation => ({
+      calls: [at(0), ok(), ok()],
+      snapshots: [{ after: -1, maps: [] }, { after: 2, maps: end }],
+      status: 'ok',
+      timing: [undefined, ...timing],
+      childMaps: [undefined, child, undefined],
+    });
+    // the child saw the mprotect: fork after it
+    expect(judgeRace(forking, k(end, OVERLAP), profile).order).toEqual([2, 1]);
+    // the child saw the arena before it
+    expect(judgeRace(forking, k([e(0, 8, 'rw-p')], OVERLAP), profile).order).toEqual([1, 2]);
+    // ... which the real-time order forbids when the mprotect ended before the fork began
+    const late = judgeRace(forking, k([e(0, 8, 'rw-p')], [{ start: 50, end: 60 }, { start: 0, end: 10 }]), profile);
+    expect(late.verdict).toBe('fail');
+    expect(late.divergence!.kind).toBe('race:fork-child-maps');
+    // a child with a line no state has
+    expect(judgeRace(forking, k([e(0, 4, 'rw-p'), e(4, 8, 'rw-p')], OVERLAP), profile).verdict).toBe('fail');
+  });
 });
