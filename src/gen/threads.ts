@@ -45,7 +45,7 @@ function racingCall(p: Picks, a: ArenaAllocator, cfg: RaceGenConfig): Call {
   const c = genCall(p, a, { ...cfg.weights, mlock: 0, mlock2: 0 }, cfg.invalidPercent, false);
   // the exec probe single-steps: not in a racing thread
   if (c.op === 'touch' && c.access === 'exec') return { ...c, access: 'read' };
-  if (c.op === 'mmap') return { ...c, flags: c.flags & ~(MAP.MAP_POPULATE | MAP.MAP_LOCKED) };
+  if (c.op === 'mmap') return { ...c, flags: (c.flags & ~(MAP.MAP_POPULATE | MAP.MAP_LOCKED)) >>> 0 };
   if (c.op === 'madvise' && (c.advice === MADV.MADV_POPULATE_READ || c.advice === MADV.MADV_POPULATE_WRITE)) return { ...c, advice: MADV.MADV_DONTNEED };
   return c;
 }
