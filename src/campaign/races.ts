@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordRunnerCrashes } from '../findings/crash.js';
+import { knownText, type KnownLookup } from '../findings/known.js';
 import { generateConcurrent, type RaceGenConfig } from '../gen/threads.js';
 import { judgeRace, type RaceOptions, type RaceOutcome } from '../linearize/index.js';
 import { minimizeRace } from '../linearize/minimize.js';
@@ -33,6 +34,9 @@ export interface RaceCampaignOptions {
   confirmRuns: number;
   /** time limit of minimizing each new finding (0 = none) */
   minimizeMs?: number;
+  /** known kernel bugs (corpus/regression), looked up with a finding's serial divergence */
+  known?: KnownLookup;
+  release?: string;
   out: string;
   race?: RaceOptions;
   shouldStop?: () => boolean;
@@ -51,7 +55,7 @@ export interface RaceFinding {
   minimized?: { calls: number; hits: number; runs: number };
   /** the deepest order tried, run serially (setup + those calls), diverges too: no race is needed
    *  to show it (a sequential finding; the sequential campaign reports and labels it) */
-  serial?: { signature: string; kind: string };
+  serial?: { signature: string; kind: string; known?: string };
 }
 
 export interface RaceSummary {
@@ -69,6 +73,8 @@ export interface RaceSummary {
   overlapping: number;
   /** unique findings whose deepest order also diverges when run serially */
   serial: number;
+  /** of those, the ones whose serial divergence is a known kernel bug */
+  known: number;
   /** model call applications of the search, all cases */
   applied: number;
   /** indeterminate reasons, counted */
@@ -84,7 +90,7 @@ function writeFinding(dir: string, f: RaceFinding): void {
     `race finding ${f.signature}: ${o.divergence!.layer} ${o.divergence!.kind}`,
     `hit rate: ${f.hits}/${f.runs} runs`,
     f.minimized ? `minimized.json: ${f.minimized.calls} calls, hit rate ${f.minimized.hits}/${f.minimized.runs} runs` : 'not minimized',
-    f.serial ? `the deepest order run serially diverges too (${f.serial.kind}, sequential signature ${f.serial.signature}): no race is needed to show it` : 'the deepest order run serially agrees with the model: the race is needed',
+    f.serial ? `the deepest order run serially diverges too (${f.serial.kind}, sequential signature ${f.serial.signature}): no race is needed to show it${f.serial.known ? `\n${f.serial.known}` : ''}` : 'the deepest order run serially agrees with the model: the race is needed',
     o.divergence!.detail,
     '',
     'orders tried (global call indices; setup calls 0..' + (o.seq.calls.length - 1) + ' run first):',
@@ -114,18 +120,20 @@ export function serialOf(o: RaceOutcome): Sequence | null {
   return { ...rest, calls: [...o.seq.calls, ...serial] };
 }
 
-async function serialCheck(runner: Runner, profile: Profile, o: RaceOutcome): Promise<RaceFinding['serial'] | undefined> {
+async function serialCheck(runner: Runner, profile: Profile, o: RaceOutcome, known?: KnownLookup, release = ''): Promise<RaceFinding['serial'] | undefined> {
   const seq = serialOf(o);
   if (!seq) return undefined;
   // every call's snapshot: a read may have seen a state between the calls
   const [k] = await runner.run([seq], DETAIL_RUN);
   const j = judgeWith(predictAgainst, profile, seq, k!, true);
-  return j.divergence ? { signature: j.signature!, kind: j.divergence.kind } : undefined;
+  if (!j.divergence) return undefined;
+  const label = known?.({ signature: j.signature!, signatureText: j.signatureText!, calls: seq.calls.slice(0, j.divergence.call + 1) }, release);
+  return { signature: j.signature!, kind: j.divergence.kind, ...(label ? { known: knownText(label) } : {}) };
 }
 
 export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSummary> {
   const t0 = Date.now();
-  const s: RaceSummary = { sequences: 0, calls: 0, seconds: 0, pass: 0, fail: 0, indeterminate: 0, unconfirmed: 0, findings: [], crashes: 0, overlapping: 0, serial: 0, applied: 0, reasons: {} };
+  const s: RaceSummary = { sequences: 0, calls: 0, seconds: 0, pass: 0, fail: 0, indeterminate: 0, unconfirmed: 0, findings: [], crashes: 0, overlapping: 0, serial: 0, known: 0, applied: 0, reasons: {} };
   const seen = new Map<string, RaceFinding>();
   const log = o.log ?? (() => {});
   for (let index = 0, batchNo = 0; ; batchNo++) {
@@ -158,10 +166,11 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
         const hits = 1 + again.filter((kk) => judgeRace(seq, kk, o.profile, o.race).signature === sig).length;
         if (o.confirmRuns > 0 && hits === 1) s.unconfirmed++;
         const f: RaceFinding = { signature: sig, dir: join(o.out, 'races', sig), outcome: out, hits, runs: 1 + o.confirmRuns };
-        const serial = await serialCheck(o.runner, o.profile, out);
+        const serial = await serialCheck(o.runner, o.profile, out, o.known, o.release);
         if (serial) {
           f.serial = serial;
           s.serial++;
+          if (serial.known) s.known++;
         }
         if (o.minimizeMs) {
           const m = await minimizeRace(o.runner, o.profile, seq, sig, { timeMs: o.minimizeMs, confirmRuns: 10, ...(o.race ? { race: o.race } : {}) });
@@ -173,7 +182,7 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
         seen.set(sig, f);
         s.findings.push(f);
         o.onFinding?.(f);
-        log(`race finding ${sig}: ${out.divergence!.kind} (hit rate ${hits}/${f.runs})${serial ? `; its order run serially diverges too (${serial.kind}, sequential signature ${serial.signature})` : ''} ${f.dir}/report.txt`);
+        log(`race finding ${sig}: ${out.divergence!.kind} (hit rate ${hits}/${f.runs})${serial ? `; its order run serially diverges too (${serial.kind}, sequential signature ${serial.signature})${serial.known ? `: ${serial.known}` : ''}` : ''} ${f.dir}/report.txt`);
       }
     }
     index += n;

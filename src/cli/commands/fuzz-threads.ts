@@ -6,7 +6,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { KnownBugs } from '../../findings/known.js';
+import { projectRoot } from '../../runner/harness-build.js';
 import { parseDuration } from '../../campaign/fuzz.js';
 import { runRaceCampaign } from '../../campaign/races.js';
 import { DEFAULT_RACE_CONFIG } from '../../gen/threads.js';
@@ -51,6 +53,7 @@ export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: numbe
   try {
     const target = await runner.start();
     const profile = makeProfile(target.release, target.facts);
+    const knownBugs = KnownBugs.load(join(projectRoot(), 'corpus', 'regression'), projectRoot());
     log(`target: ${target.runner}, kernel ${target.release}; output ${out}`);
     log(`environment: ${environmentText(target.facts)}`);
     const s = await runRaceCampaign({
@@ -64,12 +67,14 @@ export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: numbe
       confirmRuns: int('stability', o.stability, 0),
       minimizeMs: o.minimize === false ? 0 : parseDuration(String(o.minimizeTime)),
       out,
+      known: (f, release) => knownBugs.lookup(f, release),
+      release: target.release,
       shouldStop: () => stop,
       log,
     });
     const rate = s.sequences / Math.max(s.seconds, 1e-9);
     const reasons = Object.entries(s.reasons).map(([r, n]) => `${n} x ${r}`).join('; ');
-    log(`${s.sequences} concurrent sequences (${threads} threads), ${s.calls} calls in ${s.seconds.toFixed(1)}s (${rate.toFixed(1)} sequences/s; in ${s.overlapping} runs calls of two threads overlapped): ${s.pass} linearizable, ${s.fail} with no linearization (${s.findings.length} unique, ${s.serial} of them diverging serially too, ${s.unconfirmed} not seen again in ${String(o.stability)} re-runs), ${s.indeterminate} indeterminate${reasons ? ` (${reasons})` : ''}, ${s.crashes} kernel crashes; ${s.applied} model call applications`);
+    log(`${s.sequences} concurrent sequences (${threads} threads), ${s.calls} calls in ${s.seconds.toFixed(1)}s (${rate.toFixed(1)} sequences/s; in ${s.overlapping} runs calls of two threads overlapped): ${s.pass} linearizable, ${s.fail} with no linearization (${s.findings.length} unique, ${s.serial} of them diverging serially too (${s.known} a known kernel bug), ${s.unconfirmed} not seen again in ${String(o.stability)} re-runs), ${s.indeterminate} indeterminate${reasons ? ` (${reasons})` : ''}, ${s.crashes} kernel crashes; ${s.applied} model call applications`);
     if (s.sequences === 0) {
       log('nothing was tested');
       setCode(EXIT.CANNOT_TEST);
