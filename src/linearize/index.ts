@@ -3,6 +3,7 @@
 // (search.ts), rejected ("no linearization") with the candidate orders tried, and indeterminate when
 // the search bound is exhausted or the model cannot predict a call: never a pass by default.
 
+import { createHash } from 'node:crypto';
 import type { Divergence } from '../compare/compare.js';
 import { firstDivergence } from '../compare/compare.js';
 import { signature, signatureText } from '../compare/signature.js';
@@ -45,11 +46,13 @@ export interface RaceOutcome {
   stats?: SearchStats;
 }
 
-function sign(o: RaceOutcome): RaceOutcome {
+function sign(o: RaceOutcome, atEnd = false): RaceOutcome {
   if (o.divergence) {
     const input = { divergence: o.divergence, calls: allCalls(o.seq), rules: [] };
-    o.signature = signature(input);
-    o.signatureText = signatureText(input);
+    // an end state or a read no order explains belongs to no call: `end` stands for the op, so
+    // the signature survives minimization removing the last call
+    o.signatureText = atEnd ? `${o.divergence.layer}|end|${o.divergence.kind}|` : signatureText(input);
+    o.signature = atEnd ? createHash('sha256').update(o.signatureText).digest('hex').slice(0, 16) : signature(input);
   }
   return o;
 }
@@ -105,7 +108,7 @@ export function judgeRace(seq: Sequence, kernel: SeqObservation, profile: Profil
   });
   if (r.kind === 'pass') return { ...base, verdict: 'pass', divergence: null, order: r.order, stats: r.stats };
   if (r.kind === 'indeterminate') return { ...base, verdict: 'indeterminate', divergence: null, reason: r.reason, candidates: r.candidates, stats: r.stats };
-  return sign({ ...base, verdict: 'fail', divergence: noLinearization(r.candidates, racing.length, seq.calls.length + racing.length - 1), candidates: r.candidates, stats: r.stats });
+  return sign({ ...base, verdict: 'fail', divergence: noLinearization(r.candidates, racing.length, seq.calls.length + racing.length - 1), candidates: r.candidates, stats: r.stats }, r.candidates[0]?.failedAt === null);
 }
 
 /** The finding: no order explains the run; named after the deepest candidate's failure. */
@@ -113,8 +116,8 @@ function noLinearization(cands: readonly Candidate[], n: number, last: number): 
   const best = cands[0];
   if (!best) return { call: -1, layer: 'result', kind: 'race:no-order', detail: 'no order of the racing calls is consistent with the observed real-time order' };
   const layer = best.layer === 'reads' ? 'maps' : best.layer;
-  // an end state or a read no order explains belongs to the whole run: named after the last call
-  // (the same whichever order came deepest, so the signature is stable across runs)
+  // an end state or a read no order explains belongs to the whole run: placed at the last call
+  // (its signature names no op: sign())
   const call = best.failedAt ?? last;
   const tried = cands.map((c) => `[${c.order.join(' ')}]${c.failedAt === null ? ' (complete)' : ` stops at ${c.failedAt}`}: ${c.detail}`).join('; ');
   return { call, layer, kind: `race:${best.kind}`, detail: `no linearization of the ${n} racing calls explains the run; deepest orders tried: ${tried}` };
