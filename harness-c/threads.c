@@ -36,6 +36,7 @@
 
 int nthreads;                       // racing threads of the sequence (0 = a serial sequence)
 static int nreaders;
+static int pin;                     // bind racing thread t to the t-th CPU the process may use
 static uint64_t thr_lo[MAX_RACERS], thr_hi[MAX_RACERS];
 static uint32_t thr_nsync[MAX_RACERS]; // sync lines of each thread
 static uint32_t sync_cum[MAX_OPS];     // syncs of its thread before op i
@@ -70,7 +71,7 @@ static volatile uint32_t bar_count, bar_gen;
 // ---------------------------------------------------------------- parsing (in the serving process)
 
 void thr_reset(void) {
-    nthreads = 0; nreaders = 0; nforks = 0;
+    nthreads = 0; nreaders = 0; nforks = 0; pin = 0;
 }
 
 // "thread" starts the next thread's list; "sync" is a barrier of every racing thread; "readers <n>".
@@ -88,6 +89,11 @@ int thr_line(char *rest) {
     if (!strcmp(w, "sync")) {
         if (!nthreads || next_word(&rest)) return -1;
         thr_nsync[nthreads - 1]++;
+        return 1;
+    }
+    if (!strcmp(w, "pin")) {
+        if (next_word(&rest)) return -1;
+        pin = 1;
         return 1;
     }
     if (!strcmp(w, "readers")) {
@@ -209,8 +215,23 @@ static void thr_fork(uint64_t i, struct res *r) {
     r->ret = 0; r->err = 0;
 }
 
+// The (t mod n)-th of the n CPUs the process may run on.
+static void pin_to(int t) {
+    cpu_set_t all, one;
+    if (sched_getaffinity(0, sizeof all, &all) != 0) return;
+    int n = CPU_COUNT(&all), k = t % (n ? n : 1);
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &all) || k--) continue;
+        CPU_ZERO(&one);
+        CPU_SET(c, &one);
+        sched_setaffinity(0, sizeof one, &one); // this thread only (the raw syscall takes a tid; 0 = caller)
+        return;
+    }
+}
+
 static void *racer(void *arg) {
     int t = (int)(intptr_t)arg;
+    if (pin) pin_to(t);
     stack_t ss = { .ss_sp = altstacks[t], .ss_size = sizeof altstacks[t], .ss_flags = 0 };
     sigaltstack(&ss, 0);
     wait_go();

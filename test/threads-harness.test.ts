@@ -55,6 +55,13 @@ describe('concurrent sequences on the host kernel', () => {
     for (const r of o!.reads!) expect(r.maps.length).toBeGreaterThan(0);
   }, 120_000);
 
+  it('binds racing threads to CPUs when asked (a pin line)', async () => {
+    expect(encodeWire('1', toWire(seq), { snapshotEveryCall: false, pinThreads: true }).split('\n').slice(-3, -2)).toEqual(['pin']);
+    const [o] = await runner.run([seq], { snapshotEveryCall: false, pinThreads: true });
+    expect(o!.status).toBe('ok');
+    expect(o!.snapshots.at(-1)!.maps.map((e) => `${e.start}-${e.end} ${e.perms}`)).toEqual(['0-2 rw-p', '2-4 r--p', '4-6 rw-p']);
+  }, 60_000);
+
   it('refuses a racing exec probe and unequal barriers (schema and harness)', async () => {
     expect(() => conc({ calls: [], threads: [{ calls: [{ op: 'touch', addr: 'A+0p', access: 'exec' }] }, { calls: [{ op: 'touch', addr: 'A+0p', access: 'read' }] }] })).toThrow(/exec probe/);
     expect(() => conc({ calls: [], threads: [{ calls: [{ op: 'sync' }, { op: 'touch', addr: 'A+0p', access: 'read' }] }, { calls: [{ op: 'touch', addr: 'A+0p', access: 'read' }] }] })).toThrow(/same barriers/);

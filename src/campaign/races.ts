@@ -30,6 +30,8 @@ export interface RaceCampaignOptions {
   /** ms since the epoch */
   deadline?: number;
   batch: number;
+  /** bind each racing thread to a CPU of its own */
+  pinThreads?: boolean;
   /** re-runs of a run that no linearization explains (its hit rate) */
   confirmRuns: number;
   /** time limit of minimizing each new finding (0 = none) */
@@ -142,7 +144,7 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
     if (o.shouldStop?.()) break;
     const n = o.count !== null ? Math.min(o.batch, o.count - index) : o.batch;
     const batch: Sequence[] = Array.from({ length: n }, (_, k) => generateConcurrent(o.seed, index + k, o.gen));
-    const runOpts = batchNo % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN;
+    const runOpts = { ...(batchNo % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN), ...(o.pinThreads ? { pinThreads: true } : {}) };
     const kernel = await o.runner.run(batch, runOpts);
     s.crashes += (await recordRunnerCrashes(o.runner, o.out)).length;
     for (let k = 0; k < n; k++) {

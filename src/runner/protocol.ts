@@ -97,6 +97,8 @@ export interface WireOptions {
   snapshotEveryCall: boolean;
   deadlineMs?: number;
   layers?: Layers;
+  /** concurrent sequences: a `pin` line binds each racing thread to a CPU */
+  pinThreads?: boolean;
 }
 
 /** The `seq` line's opts: bit 0 snapshot after every call, bit 1 VmFlags, bit 2 pagemap. */
@@ -108,7 +110,8 @@ export function wireOpts(opts: WireOptions): number {
 export function encodeWire(id: string, w: WireSequence, opts: WireOptions): string {
   const deadline = opts.deadlineMs !== undefined ? ` ${hex(Math.max(1, Math.ceil(opts.deadlineMs)))}` : '';
   const head = `seq ${id} ${hex(w.arenaPages)} ${hex(wireOpts(opts))}${deadline}\n`;
-  const body = [...(w.files ?? []), ...(w.racing ? [...w.lines.slice(0, w.racing.setup), ...w.racing.body] : w.lines)];
+  const racing = w.racing ? [...w.racing.body, ...(opts.pinThreads ? ['pin'] : [])] : [];
+  const body = [...(w.files ?? []), ...(w.racing ? [...w.lines.slice(0, w.racing.setup), ...racing] : w.lines)];
   return head + (body.length ? body.join('\n') + '\n' : '') + 'end\n';
 }
 

@@ -1,7 +1,7 @@
 // `fuzz --threads N`: the concurrent campaign (src/campaign/races.ts) instead of the sequential one.
 // It shares fuzz's --seed, --count, --time, --batch, --stability (re-runs that measure a race's hit
-// rate), --out and the runner options; the sequential campaign's ledger, guidance, resume and
-// minimization do not apply to it.
+// rate), --out, --minimize-time and the runner options (--no-pin: racing threads are not bound to
+// CPUs); the sequential campaign's ledger, guidance and resume do not apply to it.
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
@@ -64,6 +64,7 @@ export async function fuzzThreads(o: Record<string, unknown>, setCode: (c: numbe
       count: o.count !== undefined ? int('count', o.count, 0) : null,
       ...(timeMs !== undefined ? { deadline: Date.now() + timeMs } : {}),
       batch: int('batch', o.batch, 1),
+      pinThreads: o.pin !== false,
       confirmRuns: int('stability', o.stability, 0),
       minimizeMs: o.minimize === false ? 0 : parseDuration(String(o.minimizeTime)),
       out,
