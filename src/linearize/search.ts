@@ -56,6 +56,8 @@ export interface SearchStats {
   sleepSkips: number;
   /** complete orders checked against the end state */
   complete: number;
+  /** touches accepted as hits of a page table entry not torn down yet */
+  staleHits: number;
 }
 
 export type SearchResult =
@@ -124,7 +126,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
   });
   // real-time predecessors: j ended before i began
   const preds = ev.map((_, i) => ev.map((_, j) => j).filter((j) => threadOf[j] !== threadOf[i] && ev[j]!.timing.end < ev[i]!.timing.start));
-  const stats: SearchStats = { applied: 0, memoHits: 0, sleepSkips: 0, complete: 0 };
+  const stats: SearchStats = { applied: 0, memoHits: 0, sleepSkips: 0, complete: 0, staleHits: 0 };
   const candidates: Candidate[] = [];
   let unsupported: string | null = null;
   const note = (c: Candidate) => {
@@ -182,6 +184,34 @@ export function searchLinearization(inp: RaceInput): SearchResult {
   const states: Mm[] = [inp.start];
   const done = (j: number) => pos[threadOf[j]!]! > posOf[j]!;
 
+  /**
+   * A touch the kernel saw succeed where the model, at this point of the order, faults: munmap,
+   * mremap and mprotect change the VMA tree first and tear down or write-protect the page tables
+   * after (mm/vma.c:vms_complete_munmap_vmas, after the VMAs are detached), so an access that
+   * needs no fault still hits the old entry meanwhile. Accepted, with no effect, when in a model
+   * state current at some moment of the touch's interval the same access needs no fault (the
+   * model's touch succeeds there without changing anything).
+   */
+  let staleChecks = 0;
+  const staleHit = (i: number): boolean => {
+    const e = ev[i]!;
+    if (e.pre || e.call.call.op !== 'touch' || e.observed.signal !== 0) return false;
+    staleChecks++;
+    for (let k = path.length - 1; k >= 0; k--) {
+      const live = (k === 0 || ev[path[k - 1]!]!.timing.start <= e.timing.end) && ev[path[k]!]!.timing.end >= e.timing.start;
+      if (!live) continue;
+      const before = states[k]!;
+      const probe = cloneMm(before);
+      try {
+        const r = (inp.apply ?? applyCall)(probe, e.call.call, e.observed.ret);
+        if (r.signal === 0 && stateKey(probe) === stateKey(before)) return true;
+      } catch (err) {
+        if (!(err instanceof Unsupported)) throw err;
+      }
+    }
+    return false;
+  };
+
   /** 'pass', 'clean' (no completion fits the results and end state: memoizable) or 'reads' */
   const dfs = (s: Mm, key: string, sleep: Set<number>): 'pass' | 'clean' | 'reads' => {
     if (pos.every((p, t) => p === lists[t]!.length)) return complete(s);
@@ -197,6 +227,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
       if (i !== undefined && preds[i]!.every(done)) enabled.push(i);
     }
     let verdict: 'clean' | 'reads' = 'clean';
+    const checks0 = staleChecks;
     // skipping an optional first fault changes nothing: the same state, one event further
     for (const i of enabled) {
       if (!ev[i]!.pre) continue;
@@ -212,13 +243,20 @@ export function searchLinearization(inp: RaceInput): SearchResult {
         stats.sleepSkips++;
         continue;
       }
-      const st = step(s, key, i);
+      let st = step(s, key, i);
+      let stale = false;
       if (!st.next) {
         unsupported ??= `call ${ev[i]!.call.index}: ${st.unsupported}`;
         explored.push(i);
         continue;
       }
       const want = ev[i]!.observed;
+      if (!sameRet(st.obs!, want) && staleHit(i)) {
+        // the access hit a page table entry a concurrent call had not torn down yet: no effect
+        stats.staleHits++;
+        stale = true;
+        st = { obs: want, next: s, key };
+      }
       if (!sameRet(st.obs!, want)) {
         const k = st.obs!.errno !== want.errno ? `errno:${st.obs!.errno}!=${want.errno}` : st.obs!.signal !== want.signal ? `signal:${st.obs!.signal}!=${want.signal}` : `ret:${st.obs!.ret.kind}!=${want.ret.kind}`;
         // a first fault that does not succeed in the model is just not taken: no candidate
@@ -232,11 +270,12 @@ export function searchLinearization(inp: RaceInput): SearchResult {
         continue;
       }
       const childSleep = new Set<number>();
-      for (const z of [...sleep, ...explored]) if (commute(s, key, z, i)) childSleep.add(z);
+      // (a stale hit is no model step: nothing is known to commute with it)
+      if (!stale) for (const z of [...sleep, ...explored]) if (commute(s, key, z, i)) childSleep.add(z);
       path.push(i);
-      states.push(st.next);
+      states.push(st.next!);
       pos[threadOf[i]!]!++;
-      const r = dfs(st.next, st.key, childSleep);
+      const r = dfs(st.next!, st.key, childSleep);
       pos[threadOf[i]!]!--;
       states.pop();
       path.pop();
@@ -244,7 +283,8 @@ export function searchLinearization(inp: RaceInput): SearchResult {
       if (r === 'reads') verdict = 'reads';
       explored.push(i);
     }
-    if (verdict === 'clean') {
+    // a stale hit depends on the states before this one, which the memo key does not hold
+    if (verdict === 'clean' && staleChecks === checks0) {
       const list = memo.get(mkey) ?? [];
       list.push(new Set(sleep));
       memo.set(mkey, list);

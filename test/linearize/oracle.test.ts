@@ -203,4 +203,30 @@ describe('linearizability oracle', () => {
     // a child with a line no state has
     expect(judgeRace(forking, k([e(0, 4, 'rw-p'), e(4, 8, 'rw-p')], OVERLAP), profile).verdict).toBe('fail');
   });
+
+  it('accepts an access that hit a page table entry a running munmap had not torn down yet', () => {
+    // setup: A+0p..A+4p rw, page 1 read in (present); thread 0 unmaps page 1 while thread 1
+    // writes there (SIGSEGV: the VMA is gone) and then reads it (fine: the entry is still there)
+    const race = parseSequence({
+      vmafuzz: 1,
+      arenaPages: 8,
+      calls: [{ op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: FIXED }, { op: 'touch', addr: 'A+1p', access: 'read' }],
+      threads: [
+        { calls: [{ op: 'munmap', addr: 'A+1p', len: '1p' }] },
+        { calls: [{ op: 'touch', addr: 'A+1p', access: 'write' }, { op: 'touch', addr: 'A+1p', access: 'read' }] },
+      ],
+    }, 'test');
+    const segv: CallObs = { ret: { kind: 'int', value: 0 }, errno: 0, signal: 11 };
+    const k = (read: CallTiming): SeqObservation => ({
+      calls: [at(0), ok(), ok(), segv, ok()],
+      snapshots: [{ after: -1, maps: [] }, { after: 4, maps: [e(0, 1, 'rw-p'), e(2, 4, 'rw-p')] }],
+      status: 'ok',
+      timing: [undefined, undefined, { start: 0, end: 100 }, { start: 10, end: 20 }, read],
+    });
+    const o = judgeRace(race, k({ start: 21, end: 22 }), profile);
+    expect(o.verdict).toBe('pass');
+    expect(o.stats!.staleHits).toBeGreaterThan(0);
+    // once the munmap has returned, the entry is gone: the read must fault
+    expect(judgeRace(race, k({ start: 150, end: 160 }), profile).verdict).toBe('fail');
+  });
 });
