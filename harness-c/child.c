@@ -85,7 +85,7 @@ static int create_files(void) {
 }
 
 __attribute__((noreturn)) void child(void) {
-    ps.rb = (struct obuf){ res->data, 0, RESULT_DATA_BYTES, 0 };
+    ps.rb = (struct obuf){ res->data, 0, RESULT_DATA_BYTES - (nthreads ? FORK_AREA : 0), 0 };
     if (seq_uffds) for (int i = 0; i < MAX_UFFDS; i++) uffd_fd[i] = -1;
     if (seq_forks || seq_uffds) {
         // Own process group, so the deadline kills every process of the sequence at once.
@@ -95,12 +95,14 @@ __attribute__((noreturn)) void child(void) {
     }
     // The resolver is forked before anything of the arena exists: that fork cannot affect it.
     if (seq_uffds && resolver_start() != 0) _exit(EXIT_RESOLVER);
+    if (nthreads) threads_prepare(); // before the arena exists (threads.c)
     if (setup_fences() != 0) leave(EXIT_FENCE);
     if (create_files() != 0) leave(EXIT_FILES);
     obs_open();
     snapshot(-1);
     int sync = resolver_active();
-    for (uint64_t i = 0; i < nops; i++) {
+    uint64_t nserial = thr_setup_count(); // the racing threads run the rest (threads.c)
+    for (uint64_t i = 0; i < nserial; i++) {
         struct res r = { 0, 0, 0 };
         uint32_t ev0 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
         ops[i].d->exec(&ops[i], &r); // fork returns only in the new process (or on failure)
@@ -122,6 +124,7 @@ __attribute__((noreturn)) void child(void) {
         rb_commit();
         if ((seq_opts & OPT_EVERY_CALL) || i + 1 == nops) snapshot((long)i);
     }
+    if (nthreads) threads_run();
     leave(0);
 }
 

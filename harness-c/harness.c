@@ -1,7 +1,8 @@
 // vmafuzz harness: executes sequences of mm syscalls on the running kernel and reports what
 // /proc/self/maps (and optionally smaps VmFlags and pagemap) shows. Protocol:
-// docs/harness-protocol.md. One static binary, no threads; between calls it uses neither malloc
-// nor stdio (static buffers, raw write(2)), so nothing but the sequence itself touches the arena.
+// docs/harness-protocol.md. One static binary; between calls it uses neither malloc nor stdio
+// (static buffers, raw write(2)), so nothing but the sequence itself touches the arena. Only a
+// concurrent sequence has threads (threads.c), created before its arena exists.
 //
 //   harness [--serve]   speak the protocol on stdin/stdout
 //   harness --version
@@ -205,7 +206,7 @@ static void run_sequence(const char *bad) {
     else {
         static const char *why[] = {
             [EXIT_OVERFLOW] = "output-overflow", [EXIT_MAPS] = "maps-read-failed", [EXIT_FENCE] = "fence-setup-failed",
-            [EXIT_RESOLVER] = "resolver-failed", [EXIT_FILES] = "file-setup-failed",
+            [EXIT_RESOLVER] = "resolver-failed", [EXIT_FILES] = "file-setup-failed", [EXIT_THREADS] = "threads-failed",
         };
         ob_str(&out, " error ");
         if (code < (int)(sizeof why / sizeof why[0]) && why[code]) ob_str(&out, why[code]);
@@ -229,6 +230,7 @@ static int handle_seq(char *args) {
     if (bad) arena_pages = 1;
     base = (win_end - arena_pages * PAGE) & ~(PMD_SIZE - 1);
     nops = 0; nfiles = 0; nshm = 0; seq_forks = 0; seq_uffds = 0;
+    thr_reset();
     char *line;
     while ((line = next_line()) && strcmp(line, "end")) {
         char *rest = line + strspn(line, " ");
@@ -237,13 +239,22 @@ static int handle_seq(char *args) {
         else if (!strncmp(rest, "shm ", 4)) { if (!parse_shm(rest + 4)) bad = "bad-shm-line"; }
         else if (nops == MAX_OPS) bad = "too-many-calls";
         else {
+            char tl[64];
+            size_t tn = strlen(rest);
+            int th = 0;
+            if (tn < sizeof tl) { memcpy(tl, rest, tn + 1); th = thr_line(tl); }
+            if (th < 0) { bad = "bad-thread-line"; continue; }
+            if (th > 0) continue;
             int ok = parse_op(rest, &ops[nops]);
             if (ok < 0) bad = "refused-call";
             else if (!ok) bad = "bad-call-line";
+            else if (!thr_op(nops)) bad = "bad-thread-line";
             else nops++;
         }
     }
     if (!line) return 0; // EOF inside a sequence: the writer is gone
+    if (!bad && !thr_finish()) bad = "bad-thread-line";
+    if (!bad && nthreads && (seq_forks || seq_uffds)) bad = "bad-thread-line";
     run_sequence(bad);
     // Results are batched, but never held back long: a reader's watchdog sees steady progress.
     if (now_ns() - last_flush_ns > 50000000ULL) out_flush();

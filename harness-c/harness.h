@@ -6,6 +6,7 @@
 //   ops.c      the op table: argument parsing and the executors (touch, exec probe, anon_name, ...)
 //   observe.c  snapshots: /proc/self/maps (or smaps for VmFlags) and pagemap
 //   uffd.c     userfaultfd ops and the resolver process
+//   threads.c  concurrent sequences: racing threads, maps readers, call timestamps
 //   hello.c    start-up facts (probed in a throw-away child) and init mode (PID 1)
 //   sysv.c     SysV shared memory segments of a sequence (shm lines, shmat) and the hugetlb pool
 #ifndef VMAFUZZ_HARNESS_H
@@ -50,7 +51,7 @@
 #define OPT_PAGEMAP 4UL
 
 // exit codes of a sequence's processes (0 = ok); >= EXIT_CRASHED: a forked process died of a signal
-enum { EXIT_OVERFLOW = 4, EXIT_MAPS = 5, EXIT_FENCE = 6, EXIT_RESOLVER = 8, EXIT_FILES = 9, EXIT_CRASHED = 0x80 };
+enum { EXIT_OVERFLOW = 4, EXIT_MAPS = 5, EXIT_FENCE = 6, EXIT_RESOLVER = 8, EXIT_FILES = 9, EXIT_THREADS = 10, EXIT_CRASHED = 0x80 };
 
 // ---------------------------------------------------------------- util.c
 // Hot helpers are inline: the per-call path of a sequence's child goes through them many times.
@@ -123,6 +124,10 @@ struct result {
     char data[];
 };
 #define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - sizeof(struct result))
+// concurrent sequences: the end of data[] holds the racing forks' children's maps (threads.c)
+#define MAX_RACING_FORKS 4
+#define FORK_SLOT (64 << 10)
+#define FORK_AREA (MAX_RACING_FORKS * FORK_SLOT)
 #define EV_RING_PTR ((volatile uint8_t *)res + RESULT_BYTES - EV_RING)
 extern struct result *res;
 
@@ -210,6 +215,15 @@ int shm_index_ok(uint64_t v);
 void exec_shmat(const struct op *o, struct res *r);
 void hugetlb_pool_setup(void);
 void sysv_facts(struct obuf *b);
+// ---------------------------------------------------------------- threads.c
+extern int nthreads;           // racing threads of the sequence (0 = serial)
+void thr_reset(void);
+int thr_line(char *rest);      // thread / sync / readers lines: 1 consumed, 0 not one, -1 malformed
+int thr_op(uint64_t i);        // op i was parsed: 0 = it cannot run in a racing thread
+int thr_finish(void);          // 1 = the thread lists are consistent
+uint64_t thr_setup_count(void);
+void threads_prepare(void);
+void threads_run(void);
 
 // ---------------------------------------------------------------- hello.c
 void hello(void);

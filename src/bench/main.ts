@@ -2,7 +2,7 @@
 //  1. native end-to-end (generator + harness + model + compare) vs the C-only baseline (the
 //     harness alone running the same sequences), both pinned to one core;
 //  2. where the JavaScript time goes (generate / predict / compare per sequence);
-//  3. further sections registered by other stages (jobs scaling, QEMU).
+//  3. further sections registered by other stages (jobs scaling, QEMU, the concurrent oracle).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -110,7 +110,7 @@ function print(title: string, rows: Array<[string, string]>): void {
 /** Sections contributed by other stages; each module is optional so the bench runs at any stage. */
 async function extraSections(): Promise<BenchSection[]> {
   const out: BenchSection[] = [];
-  for (const mod of ['./jobs.js', './qemu.js']) {
+  for (const mod of ['./jobs.js', './qemu.js', './threads.js']) {
     try {
       const m = (await import(mod)) as { section?: () => BenchSection };
       if (m.section) out.push(m.section());

@@ -234,22 +234,37 @@ export function snapshotOf(mm: Mm, after: number, opts: PredictOptions, proc?: n
   return snap;
 }
 
-/** Predict the observation of a sequence on a kernel described by `profile`. Pure and deterministic. */
-export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): Prediction {
+/**
+ * The sequence's first process with what the harness creates before the first call: the declared
+ * files (with their seals: src/model/seals.ts) and the SysV segments. Throws Unsupported when a
+ * file cannot be created on that kernel. Every user of the model starts here (predict, the
+ * concurrent oracle, test predictors).
+ */
+export function firstProcess(seq: Pick<Sequence, 'arenaPages' | 'files' | 'shm'>, profile: Profile): Mm {
   const first = new Mm(seq.arenaPages, profile);
   const sys = first.sys;
   sys.procs.push(first);
   sys.current = first;
-  if (seq.files) sys.declareFiles(seq.files);
+  if (seq.files) {
+    sys.declareFiles(seq.files);
+    initSeals(sys, seq.files, profile);
+  }
+  if (seq.shm) declareShm(sys, seq.shm);
+  return first;
+}
+
+/** Predict the observation of a sequence on a kernel described by `profile`. Pure and deterministic. */
+export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): Prediction {
   const pred0: Prediction = { calls: [], snapshots: [], status: 'ok', rules: [] };
+  let first: Mm;
   try {
-    if (seq.files) initSeals(sys, seq.files, profile);
+    first = firstProcess(seq, profile);
   } catch (e) {
     if (!(e instanceof Unsupported)) throw e;
     return { ...pred0, unsupported: { call: 0, reason: e.message }, detail: `model: files unsupported: ${e.message}` };
   }
+  const sys = first.sys;
   const missing = seq.files?.find((f) => isRealFs({ kind: f.kind } as FileObj) && !profile.fsKinds.includes(f.kind));
-  if (seq.shm) declareShm(sys, seq.shm);
   // the harness tags snapshots with the process only in sequences that fork
   const forks = seq.calls.some((c) => c.op === 'fork');
   const snap = (mm: Mm, after: number) => snapshotOf(mm, after, opts, forks ? mm.proc : undefined);

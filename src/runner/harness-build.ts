@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { CannotTestError } from '../util/errors.js';
 
-export const HARNESS_CFLAGS = ['-static', '-O2', '-Wall', '-Wextra'];
+// -pthread: concurrent sequences (threads.c); glibc before 2.34 keeps pthreads in a library of its own
+export const HARNESS_CFLAGS = ['-static', '-O2', '-Wall', '-Wextra', '-pthread'];
 
 /** The directory holding harness-c/ (works from src/ under vitest and from dist/). */
 export function projectRoot(): string {

@@ -20,6 +20,8 @@ export interface RunnerOptions {
   seccomp?: string;
   /** native: `--fs-dir KIND=DIR` directories for real-filesystem files (src/runner/fsdirs.ts) */
   fsDirs?: FsDirs;
+  /** qemu: guest CPUs (default 1; concurrent campaigns want their threads to really run at once) */
+  cpus?: number;
 }
 
 export async function createRunner(o: RunnerOptions): Promise<Runner> {

@@ -3,6 +3,7 @@
 // next batch is still being written.
 
 import { PAGE_SIZE } from '../seq/consts.js';
+import { racingObservation, racingWire } from './protocol-threads.js';
 import { parseMapsLine } from '../seq/maps.js';
 import type { CallObs, MapsEntry, Ret, RunStatus, SeqObservation, Snapshot } from '../seq/observation.js';
 import { blockEnd, type Call, type FileDecl, type Sequence } from '../seq/schema.js';
@@ -25,6 +26,9 @@ export interface WireSequence {
   files?: string[];
   /** `shm <size>` lines: SysV segments the harness creates before the sequence and removes after */
   shm?: string[];
+  /** concurrent sequences: `lines` holds every call in global order; on the wire the first
+   *  `setup` of them go as they are, then `body` (thread / sync / readers lines and the calls) */
+  racing?: { setup: number; body: string[] };
 }
 
 type A = { page: number; off: number } | null;
@@ -94,6 +98,7 @@ export function toWire(seq: Sequence): WireSequence {
   };
   if (seq.shm?.length) w.shm = seq.shm.map((s) => `shm ${hex(s.size)}`);
   if (seq.files?.length) w.files = seq.files.map(encodeFile);
+  if (seq.threads) return racingWire(seq, w);
   return w;
 }
 
@@ -109,6 +114,8 @@ export interface WireOptions {
   snapshotEveryCall: boolean;
   deadlineMs?: number;
   layers?: Layers;
+  /** concurrent sequences: a `pin` line binds each racing thread to a CPU */
+  pinThreads?: boolean;
 }
 
 /** The `seq` line's opts: bit 0 snapshot after every call, bit 1 VmFlags, bit 2 pagemap. */
@@ -120,7 +127,8 @@ export function wireOpts(opts: WireOptions): number {
 export function encodeWire(id: string, w: WireSequence, opts: WireOptions): string {
   const deadline = opts.deadlineMs !== undefined ? ` ${hex(Math.max(1, Math.ceil(opts.deadlineMs)))}` : '';
   const head = `seq ${id} ${hex(w.arenaPages)} ${hex(wireOpts(opts))}${deadline}\n`;
-  const body = [...(w.files ?? []), ...(w.shm ?? []), ...w.lines];
+  const racing = w.racing ? [...w.racing.body, ...(opts.pinThreads ? ['pin'] : [])] : [];
+  const body = [...(w.files ?? []), ...(w.shm ?? []), ...(w.racing ? [...w.lines.slice(0, w.racing.setup), ...racing] : w.lines)];
   return head + (body.length ? body.join('\n') + '\n' : '') + 'end\n';
 }
 
@@ -153,6 +161,11 @@ export interface RawResult {
   snapshots: { after: number; lines: string[]; proc?: number; vmflags?: string[]; pagemap?: string }[];
   /** "ok" | "timeout" | "crash" | "error" followed by detail words */
   done: string[];
+  /** concurrent sequences: `t` records' start/end (ns) by call index; `R` reads */
+  timing?: ([number, number] | undefined)[];
+  reads?: { reader: number; start: number; end: number; lines: string[] }[];
+  /** `F` records: a racing fork's child's arena lines, by call index */
+  forks?: (string[] | undefined)[];
 }
 
 /**
@@ -163,6 +176,8 @@ export class OutputParser {
   private rest = '';
   private cur: RawResult | null = null;
   private mapsLeft = 0;
+  /** the lines of an `R` record go here instead of the last snapshot */
+  private readLines: string[] | null = null;
 
   constructor(
     private readonly handlers: {
@@ -185,7 +200,7 @@ export class OutputParser {
   private line(line: string): void {
     const cur = this.cur;
     if (cur && this.mapsLeft > 0) {
-      cur.snapshots[cur.snapshots.length - 1]!.lines.push(line);
+      (this.readLines ?? cur.snapshots[cur.snapshots.length - 1]!.lines).push(line);
       this.mapsLeft--;
       return;
     }
@@ -196,7 +211,22 @@ export class OutputParser {
       const call: RawResult['calls'][number] = { ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) };
       if (f[5]) call.event = f[5];
       cur.calls.push(call);
+    } else if (tag === 't' && cur && f.length === 7) {
+      // a racing call (threads.c): result, then start and end after the release
+      cur.calls[parseInt(f[1]!, 16)] = { ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) };
+      (cur.timing ??= [])[parseInt(f[1]!, 16)] = [parseInt(f[5]!, 16), parseInt(f[6]!, 16)];
+    } else if (tag === 'R' && cur && f.length === 5) {
+      const read = { reader: parseInt(f[1]!, 16), start: parseInt(f[2]!, 16), end: parseInt(f[3]!, 16), lines: [] as string[] };
+      (cur.reads ??= []).push(read);
+      this.readLines = read.lines;
+      this.mapsLeft = parseInt(f[4]!, 16);
+    } else if (tag === 'F' && cur && f.length === 3) {
+      const lines: string[] = [];
+      (cur.forks ??= [])[parseInt(f[1]!, 16)] = lines;
+      this.readLines = lines;
+      this.mapsLeft = parseInt(f[2]!, 16);
     } else if (tag === 'm' && cur && f.length >= 3) {
+      this.readLines = null;
       const snap: RawResult['snapshots'][number] = { after: f[1] === '-1' ? -1 : parseInt(f[1]!, 16), lines: [] };
       for (const kv of f.slice(3)) if (kv.startsWith('p=')) snap.proc = parseInt(kv.slice(2), 16);
       cur.snapshots.push(snap);
@@ -289,5 +319,6 @@ export function toObservation(raw: RawResult, w: WireSequence): SeqObservation {
   if (detail !== undefined) obs.detail = detail;
   if (raw.base !== null) obs.base = '0x' + raw.base.toString(16);
   obs.rawMaps = raw.snapshots.map((s) => s.lines);
+  if (w.racing) racingObservation(raw, obs, base);
   return obs;
 }

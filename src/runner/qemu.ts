@@ -420,6 +420,7 @@ export async function createRunnerFromOptions(o: RunnerOptions): Promise<Runner>
     ...(o.kernelImage !== undefined ? { kernelImage: o.kernelImage } : {}),
     ...(o.memory !== undefined ? { memory: o.memory } : {}),
     ...(o.append !== undefined ? { append: o.append } : {}),
+    ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
     log: (m) => process.stderr.write(`vmafuzz: ${m}\n`),
   });
 }

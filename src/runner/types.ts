@@ -21,6 +21,8 @@ export interface RunOptions {
   /** observation layers beyond maps, in every snapshot: smaps VmFlags per arena VMA
    *  (MapsEntry.vmflags) and pagemap per arena page (Snapshot.pagemap) */
   layers?: { vmflags?: boolean; pagemap?: boolean };
+  /** concurrent sequences: bind each racing thread to a CPU of its own (as far as there are CPUs) */
+  pinThreads?: boolean;
 }
 
 /** The fast mode of campaigns: maps before the first and after the last call. */

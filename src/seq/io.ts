@@ -88,7 +88,11 @@ export function sequenceToInput(s: Sequence): SequenceInput {
     ...(f.fill !== undefined ? { fill: f.fill } : {}),
   }));
   const shm = s.shm?.map((x) => ({ size: lenToString(x.size) }));
-  return { vmafuzz, name, description, arenaPages, origin, known, files, shm, calls: s.calls.map(callToInput) };
+  const out: SequenceInput = { vmafuzz, name, description, arenaPages, origin, known, files, shm, calls: s.calls.map(callToInput) };
+  // concurrent sequences (src/seq/threads.ts): a sync entry has nothing to convert
+  if (s.threads) out.threads = s.threads.map((t) => ({ calls: t.calls.map((c) => (c.op === 'sync' ? c : callToInput(c))) }));
+  if (s.readers !== undefined) out.readers = s.readers;
+  return out;
 }
 
 export function sequenceToJson(s: Sequence): string {

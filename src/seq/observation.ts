@@ -56,6 +56,26 @@ export interface SeqObservation {
   /** kernel runs only: the arena base ("0x…") and the raw maps lines parallel to `snapshots` */
   base?: string;
   rawMaps?: string[][];
+  /** concurrent sequences (src/seq/threads.ts): per global call index, when a racing call ran
+   *  (ns after the threads' release, CLOCK_MONOTONIC); undefined for the setup calls */
+  timing?: (CallTiming | undefined)[];
+  /** concurrent sequences: what the maps reader threads read while the racing calls ran */
+  reads?: MapsRead[];
+  /** concurrent sequences: per global call index of a racing fork, the arena maps of its child */
+  childMaps?: (MapsEntry[] | undefined)[];
+}
+
+export interface CallTiming {
+  start: number;
+  end: number;
+}
+
+/** One read of /proc/self/maps by a reader thread (the arena lines), and when it ran. */
+export interface MapsRead {
+  reader: number;
+  start: number;
+  end: number;
+  maps: MapsEntry[];
 }
 
 export const OK_CALL: CallObs = { ret: { kind: 'int', value: 0 }, errno: 0, signal: 0 };

@@ -9,6 +9,7 @@ import { MADV, MAP, REFUSED_ADVICE, REFUSED_ADVICE_NAMES, MLOCK, MREMAP, PROT, P
 import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from './values.js';
 import { F_SEAL, MFD } from './seals.js';
 import { MAX_SHM, shmArenaProblem, shmatCall, shmdtCall, shmSegSchema } from './schema-sysv.js';
+import { threadsProblems } from './threads.js';
 
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
@@ -23,6 +24,9 @@ export const MAX_CALLS = 4096;
 export const MAX_CALL_PAGES = 1 << 18;
 export const MAX_FILES = 8;
 export const MAX_UFFDS = 4;
+/** concurrent sequences (src/seq/threads.ts): racing threads and maps readers */
+export const MAX_THREADS = 4;
+export const MAX_READERS = 2;
 
 const addrField = z.string().transform((s, ctx): Addr | null => {
   const r = parseAddr(s);
@@ -247,6 +251,12 @@ export const knownSchema = z.strictObject({
 });
 export type Known = z.output<typeof knownSchema>;
 
+/** A concurrent sequence's barrier: every racing thread waits at its k-th sync for all the others (src/seq/threads.ts). */
+const syncCall = z.strictObject({ op: z.literal('sync') });
+export const threadCallSchema = z.union([syncCall, callSchema]);
+export type ThreadCall = z.output<typeof threadCallSchema>;
+const threadSchema = z.strictObject({ calls: z.array(threadCallSchema).min(1) });
+
 export const sequenceSchema = z
   .strictObject({
     vmafuzz: z.literal(FORMAT_VERSION).describe('corpus format version'),
@@ -261,8 +271,16 @@ export const sequenceSchema = z
     files: z.array(fileSchema).max(MAX_FILES).optional(),
     shm: z.array(shmSegSchema).max(MAX_SHM).optional().describe('SysV segments the harness creates privately (shmget IPC_PRIVATE) and removes after the sequence'),
     calls: z.array(callSchema).max(MAX_CALLS),
+    threads: z
+      .array(threadSchema)
+      .min(2)
+      .max(MAX_THREADS)
+      .optional()
+      .describe('a concurrent sequence: after `calls` (the serial setup), these lists run in racing threads started together (src/seq/threads.ts)'),
+    readers: z.number().int().min(0).max(MAX_READERS).optional().describe('threads reading /proc/self/maps over and over while the racing threads run'),
   })
   .superRefine((seq, ctx) => {
+    threadsProblems(seq, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     const nfiles = seq.files?.length ?? 0;
     let uffds = 0;
     seq.calls.forEach((c, i) => {

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { bisectKernels, kernelTester } from '../../findings/bisect.js';
 import { parseRelease } from '../../model/index.js';
 import { loadSequenceFile } from '../../seq/io.js';
+import { refuseConcurrent } from '../../seq/threads.js';
 import { EXIT, UsageError } from '../../util/errors.js';
 import { log, write } from '../common.js';
 import { bisectJson, JSON_VERSION, printJson } from '../json.js';
@@ -25,6 +26,7 @@ export function registerBisect(program: Command, setCode: (c: number) => void): 
     .option('--json', 'print a machine-readable result')
     .action(async (file: string, o: Record<string, string | boolean | undefined>) => {
       const seq = loadSequenceFile(file);
+      refuseConcurrent(seq, file, 'bisect');
       const kernels = String(o.kernels).split(',').map((s) => s.trim()).filter(Boolean);
       if (kernels.length < 2) throw new UsageError('--kernels needs at least two kernels, oldest first');
       const profile = typeof o.profile === 'string' ? o.profile : undefined;

@@ -135,6 +135,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     .command('fuzz')
     .description('run a fuzz campaign: generate sequences, run them on the kernel and in the model, report divergences')
     .option('--seed <n>', 'campaign seed (printed first; default: random)')
+    .option('--threads <n>', 'a concurrent campaign: sequences with N racing threads (2-4), judged by linearizability (src/linearize)')
     .option('--count <n>', 'run cases [0, N) of the seed (with --shard: the whole campaign range)')
     .option('--time <duration>', 'time budget, e.g. 60s, 10m, 8h (with --resume: for this session)')
     .option('--jobs <n>', 'parallel lanes, each a runner (harness process, container or VM) and its JavaScript thread; default: all cores')
@@ -162,6 +163,7 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     .addOption(new Option('--profile-override <json>', 'testing: override model profile fields (a deliberately wrong model)').hideHelp())
     .addOption(new Option('--stats-every <duration>', 'interval of stats.ndjson lines and heartbeats').default('5s').hideHelp());
   addRunnerOptions(cmd).action(async (o: Record<string, unknown>) => {
+    if (o.threads !== undefined) return (await import('./fuzz-threads.js')).fuzzThreads(o, setCode);
     let dir: string;
     let config: CampaignConfig;
     if (o.resume !== undefined) {

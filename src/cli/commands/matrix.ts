@@ -10,6 +10,7 @@ import { KnownBugs, type KnownLookup } from '../../findings/known.js';
 import { projectRoot } from '../../runner/harness-build.js';
 import { join } from 'node:path';
 import { loadSequenceFiles } from '../../seq/io.js';
+import { refuseConcurrent } from '../../seq/threads.js';
 import { UsageError } from '../../util/errors.js';
 import { log, write } from '../common.js';
 import { matrixJson, printJson } from '../json.js';
@@ -30,6 +31,7 @@ export function registerMatrix(program: Command, setCode: (c: number) => void): 
       // Validate every file before booting anything: bad input is exit 2 whatever else happens,
       // and every bad file is named (the last one by the error that ends the command).
       const loaded = loadSequenceFiles(files);
+      for (const g of loaded.good) refuseConcurrent(g.seq, g.file, 'matrix');
       for (const e of loaded.bad.slice(0, -1)) log(`vmafuzz: bad input: ${e.message}`);
       if (loaded.bad.length) throw loaded.bad[loaded.bad.length - 1]!;
       const seqs = loaded.good.map((g) => g.seq);

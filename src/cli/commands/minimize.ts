@@ -26,13 +26,22 @@ export function registerMinimize(program: Command, setCode: (c: number) => void)
     .option('--out <file>', 'where to write the minimized sequence (default: FILE with .min.json)')
     .option('--confirm <n>', 're-runs that must all reproduce the result', '3')
     .option('--json', 'print a machine-readable result')
-    .option('--quiet', 'print only the summary line');
+    .option('--quiet', 'print only the summary line')
+    .option('--runs <n>', 'concurrent sequences: runs per candidate (a race shows on some runs only)', '8')
+    .option('--time <duration>', 'concurrent sequences: time limit of the minimization', '2m');
   addRunnerOptions(cmd).action(async (file: string, o: Record<string, unknown>) => {
     const seq = loadSequenceFile(file);
     const out = typeof o.out === 'string' ? o.out : defaultMinimizedPath(file);
     const confirmRuns = Math.max(1, Number.parseInt(String(o.confirm), 10) || 3);
     const ropts = runnerOptionsFrom(o);
     const runner = await createRunner(ropts);
+    if (seq.threads) {
+      try {
+        return await (await import('./minimize-threads.js')).minimizeConcurrent(runner, file, seq, out, o, setCode);
+      } finally {
+        await runner.close();
+      }
+    }
     try {
       const target = await runner.start();
       const profile = makeProfile(target.release, target.facts);

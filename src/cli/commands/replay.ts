@@ -5,7 +5,7 @@ import { createRunner, runnerArgs } from '../../runner/index.js';
 import { divergenceOf, predictAgainst, rulesAt } from '../../campaign/check.js';
 import { signature, signatureText } from '../../compare/signature.js';
 import { renderTextReport } from '../../report/text.js';
-import { EXIT } from '../../util/errors.js';
+import { EXIT, UsageError } from '../../util/errors.js';
 import { addRunnerOptions, log, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, printJson, replayJson } from '../json.js';
 import type { z } from 'zod';
@@ -17,7 +17,8 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
     .description('replay corpus files on the kernel and in the model (git bisect run friendly)')
     .argument('<files...>', 'corpus files (JSON)')
     .option('--json', 'print a machine-readable result')
-    .option('--quiet', 'print only one line per file');
+    .option('--quiet', 'print only one line per file')
+    .option('--runs <n>', 'concurrent sequences: runs of each file, every one judged', '8');
   addRunnerOptions(cmd).action(async (files: string[], o: Record<string, unknown>) => {
     // Validate every file before running anything. Each bad file is reported; the good ones are
     // still replayed, and the exit code is then 2 (bad input) whatever they gave.
@@ -33,6 +34,17 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
     }
     files = good;
     const ropts = runnerOptionsFrom(o);
+    const concurrent = loaded.good.filter((g) => g.seq.threads);
+    if (concurrent.length) {
+      if (concurrent.length !== loaded.good.length) throw new UsageError('replay concurrent sequences (threads) and sequential ones in separate commands');
+      if (o.json) throw new UsageError('replay --json does not cover concurrent sequences (threads) yet');
+      const runner = await createRunner(ropts);
+      try {
+        return await (await import('./replay-threads.js')).replayConcurrent(runner, concurrent, Math.max(1, Number.parseInt(String(o.runs), 10) || 8), (c) => setCode(bad.length ? EXIT.USAGE : c));
+      } finally {
+        await runner.close();
+      }
+    }
     const runner = await createRunner(ropts);
     try {
       const target = await runner.start();

@@ -27,11 +27,19 @@ export function registerRepro(program: Command, setCode: (c: number) => void): v
     .argument('<file>', 'corpus file (JSON)')
     .requiredOption('--c <out.c>', 'where to write the C program')
     .option('--kselftest', 'emit a kselftest_harness TEST() for tools/testing/selftests/mm instead of main()')
-    .option('--json', 'print a machine-readable result');
+    .option('--json', 'print a machine-readable result')
+    .option('--runs <n>', 'concurrent sequences: runs to find a failing one to reproduce', '32');
   addRunnerOptions(cmd).action(async (file: string, o: Record<string, unknown>) => {
     const seq = loadSequenceFile(file);
     const out = String(o.c);
     const runner = await createRunner(runnerOptionsFrom(o));
+    if (seq.threads) {
+      try {
+        return await (await import('./repro-threads.js')).reproConcurrent(runner, file, seq, out, Math.max(1, Number.parseInt(String(o.runs), 10) || 32), setCode);
+      } finally {
+        await runner.close();
+      }
+    }
     try {
       const target = await runner.start();
       const profile = makeProfile(target.release, target.facts);

@@ -12,6 +12,7 @@ import { FindingStore, readFinding } from '../../campaign/findings.js';
 import { CAMPAIGN_FILE, readConfig } from '../../campaign/config.js';
 import type { RunnerOptions } from '../../runner/index.js';
 import { loadSequenceFile } from '../../seq/io.js';
+import { refuseConcurrent } from '../../seq/threads.js';
 import { triageFinding } from '../../triage/finding.js';
 import { triageSequence, type TriageOptions } from '../../triage/run.js';
 import { TRIAGE_CLASSES, triageText, type Triage, type TriageClass } from '../../triage/classify.js';
@@ -60,7 +61,7 @@ export function registerTriage(program: Command, setCode: (c: number) => void): 
           for (const f of store.list('divergence')) items.push({ path: store.dirOf(f.signature, 'divergence'), finding: { store, dir: store.dirOf(f.signature, 'divergence') } });
         } else throw new UsageError(`${p}: neither a finding directory (finding.json) nor a campaign directory (findings/)`);
       } else {
-        loadSequenceFile(p);
+        refuseConcurrent(loadSequenceFile(p), p, 'triage');
         items.push({ path: p, file: p });
       }
     }
