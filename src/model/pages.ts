@@ -17,7 +17,8 @@ import {
   type Vma,
 } from './state.js';
 
-import { filePages, type Sys } from './sys.js';
+import { filePages, isRealFs, type Sys } from './sys.js';
+import { aroundNoTable } from './realfs.js';
 import { cowCopy } from './content.js';
 
 /** mm/memory.c fault_around_bytes (64 KiB default, a debugfs knob the harness does not probe). */
@@ -106,7 +107,12 @@ export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>):
   const from = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
   const to = Math.min(from + FAULT_AROUND_PAGES, HPAGE_PAGES, pteOff + (vma.end - vma.start) - vmaOff) - 1;
   const base = page - pteOff;
-  const eof = filePages(mm.sys.file(vma.file));
+  const f = mm.sys.file(vma.file);
+  const eof = filePages(f);
+  // disk files: the first cached folio of the window decides whether there is a page table
+  // (src/model/realfs.ts aroundNoTable)
+  const rule = isRealFs(f) ? aroundNoTable(mm, vma, base + from, base + to, cache) : 'map';
+  if (rule === 'none') return false;
   let mapped = false;
   for (let i = from; i <= to; i++) {
     const p = base + i;
@@ -115,7 +121,7 @@ export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>):
     if (o >= eof) break; // filemap_map_pages: end_pgoff clamped to i_size
     if (cache.has(o)) {
       mm.priv.delete(p);
-      mm.pte[p] = cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
+      mm.pte[p] = rule === 'maybe' || cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
       mapped = true;
     }
   }

@@ -9,6 +9,7 @@
 
 import { PROFILE_ROWS_MEM } from './profile-rows-mem.js';
 import { PROFILE_ROWS_FILES } from './profile-rows-files.js';
+import { PROFILE_ROWS_CONTENT } from './profile-rows-content.js';
 
 export type Version = readonly [number, number, number];
 
@@ -55,6 +56,8 @@ export const ROW_IDS = [
   'mremap.new_addr_checked_first',
   'mremap.check_params_first',
   'uffd.unregister_same_ctx',
+  // page contents, disk files (src/model/realfs.ts)
+  'fault.around_eof_folio_no_table',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -126,6 +129,7 @@ export const PROFILE_ROWS: readonly ProfileRow[] = [
   },
   ...PROFILE_ROWS_MEM,
   ...PROFILE_ROWS_FILES,
+  ...PROFILE_ROWS_CONTENT,
 ];
 
 export function cmpVersion(a: Version, b: Version): number {

@@ -90,7 +90,10 @@ describe('makeProfile', () => {
       'mremap.new_addr_checked_first': false,
       'mremap.check_params_first': false,
       'uffd.unregister_same_ctx': false,
+      // src/model/profile-rows-content.ts: since 6.12.117 (a stable backport)
+      'fault.around_eof_folio_no_table': false,
     });
+    expect(rows('6.12.117')['fault.around_eof_folio_no_table']).toBe(true);
     // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
     const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact', 'uffd.zeropage_shmem_cache'];
     expect(Object.entries(rows('6.18.44')).filter(([, v]) => !v).map(([k]) => k).sort()).toEqual(only73.sort());
