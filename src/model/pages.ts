@@ -18,7 +18,7 @@ import {
 } from './state.js';
 
 import { filePages, isRealFs, type Sys } from './sys.js';
-import { aroundNoTable } from './realfs.js';
+import { aroundNoTable, retryAround } from './realfs.js';
 import { cowCopy } from './content.js';
 
 /** mm/memory.c fault_around_bytes (64 KiB default, a debugfs knob the harness does not probe). */
@@ -93,7 +93,9 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
     cacheSure(mm.sys, vma.file, pgoff);
     return;
   }
-  if (!write && !(vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR))) faultAround(mm, vma, page, cache);
+  // a disk file's miss drops the mmap lock for I/O and is retried (VM_FAULT_RETRY): the retry's
+  // fault-around sees what the first attempt brought into the page cache (src/model/realfs.ts)
+  if (!write && !(vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR))) faultAround(mm, vma, page, cache, true);
   cache.add(pgoff);
   cacheSure(mm.sys, vma.file, pgoff);
   mm.pte[page] = PTE_FILE;
@@ -101,7 +103,7 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
 
 /** mm/memory.c:do_fault_around: the window [from, from + 16) clamped to the VMA and the PTE table. */
 /** Returns whether any page was mapped. */
-export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>): boolean {
+export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>, retry = false): boolean {
   const pteOff = page % HPAGE_PAGES;
   const vmaOff = page - vma.start;
   const from = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
@@ -111,7 +113,7 @@ export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>):
   const eof = filePages(f);
   // disk files: the first cached folio of the window decides whether there is a page table
   // (src/model/realfs.ts aroundNoTable)
-  const rule = isRealFs(f) ? aroundNoTable(mm, vma, base + from, base + to, cache) : 'map';
+  const rule = isRealFs(f) ? (retry ? retryAround(mm, vma) : aroundNoTable(mm, vma, base + from, base + to, cache)) : 'map';
   if (rule === 'none') return false;
   let mapped = false;
   for (let i = from; i <= to; i++) {

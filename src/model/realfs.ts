@@ -7,7 +7,7 @@
 // (a PMD-sized folio, a file THP collapse) the model declines.
 
 import { MAP, UFFD_FEATURE } from '../seq/consts.js';
-import { VM_HUGEPAGE, VM_UFFD_WP } from './flags.js';
+import { VM_HUGEPAGE, VM_RAND_READ, VM_UFFD_WP } from './flags.js';
 import { cacheSure, maybeSet } from './pages.js';
 import { HPAGE_PAGES, PTE_MAYBE, PTE_NONE, type Mm, type Vma } from './state.js';
 import { filePages, isRealFs, type FileObj } from './sys.js';
@@ -83,6 +83,20 @@ export function aroundNoTable(mm: Mm, vma: Vma, from: number, to: number, cache:
     return 'none';
   }
   return 'map';
+}
+
+/**
+ * The fault-around of the retried fault after a disk file's miss: filemap_fault drops the mmap lock
+ * for readahead or to wait for the folio's I/O (maybe_unlock_mmap_for_io, lock_folio_maybe_drop_mmap)
+ * and returns VM_FAULT_RETRY; the retry's do_fault_around finds the faulting page cached, so the
+ * page table is installed and the window's cached pages are mapped. Under VM_RAND_READ there is no
+ * readahead, and a hole needs no I/O, so whether the lock was dropped (and the retry happened) is
+ * the kernel's business: maybe.
+ */
+export function retryAround(mm: Mm, vma: Vma): 'map' | 'maybe' {
+  if (!(vma.flags & VM_RAND_READ)) return 'map';
+  mm.hit('realfs.rand_read_retry');
+  return 'maybe';
 }
 
 /** mm/madvise.c:madvise_willneed -> vfs_fadvise(POSIX_FADV_WILLNEED) -> force_page_cache_readahead

@@ -60,6 +60,7 @@ export const RULE_NEEDS: Partial<Record<RuleId, readonly Need[]>> = {
   // disk files (src/model/realfs.ts)
   'realfs.readahead': DISK,
   'realfs.willneed': DISK,
+  'realfs.rand_read_retry': DISK,
   'errno.uffd.realfs': DISK,
   'realfs.around_eof_no_table': [...DISK, { row: 'fault.around_eof_folio_no_table', on: true }],
   // map_count limits (mm/vma.c, src/model/merge.ts, syscalls.ts, mremap.ts)
