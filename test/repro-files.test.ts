@@ -73,7 +73,7 @@ describe('C reproducers with disk files, fill and probe', () => {
     if (!profile.fsKinds.includes('xfs')) return;
     const [k] = await runner.run([seq], DETAIL_RUN);
     const model = predictAgainst(seq, k!, profile, true);
-    const r = await buildAndRun(renderReproC({ seq, model, profile, target }), { VMAFUZZ_XFS_DIR: '/dev/shm' });
+    const r = await buildAndRun(renderReproC({ seq, model, profile, target }), { VMAFUZZ_XFS_DIR: '/dev/shm' }); // named: no fallback
     expect(r.exitCode).toBe(125);
     expect(r.stderr).toMatch(/not on xfs/);
   }, 120_000);

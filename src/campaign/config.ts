@@ -28,7 +28,7 @@ export const campaignConfigSchema = z.strictObject({
   batch: z.number().int().min(1),
   stabilityRuns: z.number().int().min(0),
   minimize: z.boolean(),
-  runner: z.strictObject({ runner: z.string(), kernel: z.string().optional(), kernelImage: z.string().optional(), memory: z.string().optional(), append: z.string().optional(), seccomp: z.string().optional() }),
+  runner: z.strictObject({ runner: z.string(), kernel: z.string().optional(), kernelImage: z.string().optional(), memory: z.string().optional(), append: z.string().optional(), seccomp: z.string().optional(), fsDirs: z.strictObject({ ext4: z.string().optional(), xfs: z.string().optional(), btrfs: z.string().optional() }).optional() }),
   /** testing only: fields that override the model profile (a deliberately wrong model) */
   profilePatch: z.record(z.string(), z.unknown()).optional(),
   /** the order of the per-op and per-rule count arrays in progress.ndjson */

@@ -1,9 +1,10 @@
 // The C reproducer's files (harness-c/child.c:create_files, harness-c/fsfiles.c) and the `probe`
 // call (harness-c/ops.c:exec_probe): memfd, tmpfs and disk-filesystem files, pre-filled with
 // harness-c/fill.h, which is embedded as it is (C shared with the harness lives in harness-c/).
-// A disk file lives in a private directory made in $VMAFUZZ_<KIND>_DIR (default: the current
-// directory, as the guard-regions selftest uses its local file system); a directory on another
-// filesystem makes the reproducer exit 125 (cannot test).
+// A disk file lives in a private directory made in $VMAFUZZ_<KIND>_DIR, else in the native
+// runner's mount /run/vmafuzz-fs/<kind> or the current directory (as the guard-regions selftest
+// uses its local file system), whichever is on that filesystem; none makes the reproducer exit
+// 125 (cannot test).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,8 +41,8 @@ export function diskDirsC(kinds: readonly string[]): string {
   if (!kinds.length) return '';
   return String.raw`
 /*
- * Private directories for the disk files (harness-c/fsfiles.c:fs_setup): in $VMAFUZZ_<KIND>_DIR,
- * or the current directory, which must be on that filesystem (statfs magic).
+ * Private directories for the disk files (harness-c/fsfiles.c:fs_setup): in $VMAFUZZ_<KIND>_DIR, or
+ * else /run/vmafuzz-fs/<kind> or the current directory, whichever is on that filesystem (statfs).
  */
 static char fs_dir[4][320];
 static const char *const fs_name[4] = { "", "ext4", "xfs", "btrfs" };
@@ -53,10 +54,20 @@ static int make_fs_dir(int k)
 	const char *base;
 	struct statfs sf;
 
+	const char *cand[3];
+	char mnt[32];
+	int c;
+
 	snprintf(env, sizeof(env), "VMAFUZZ_%s_DIR", k == 1 ? "EXT4" : k == 2 ? "XFS" : "BTRFS");
-	base = getenv(env) ? getenv(env) : ".";
-	if (statfs(base, &sf) != 0 || (unsigned long)sf.f_type != fs_magic[k]) {
-		fprintf(stderr, "%s is not on %s: set %s to a directory on %s\n", base, fs_name[k], env, fs_name[k]);
+	snprintf(mnt, sizeof(mnt), "/run/vmafuzz-fs/%s", fs_name[k]);	/* the native runner's mount */
+	cand[0] = getenv(env);
+	cand[1] = cand[0] ? NULL : mnt;
+	cand[2] = cand[0] ? NULL : ".";
+	for (c = 0, base = NULL; c < 3 && !base; c++)
+		if (cand[c] && statfs(cand[c], &sf) == 0 && (unsigned long)sf.f_type == fs_magic[k])
+			base = cand[c];
+	if (!base) {
+		fprintf(stderr, "%s is not on %s: set %s to a directory on %s\n", cand[0] ? cand[0] : ".", fs_name[k], env, fs_name[k]);
 		errno = ENOTSUP;
 		return -1;
 	}

@@ -200,6 +200,7 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
       break;
     case 'probe':
       c = genProbe(p, a); // src/gen/ops-content.ts
+      break;
     case 'shmat':
     case 'shmdt':
       c = genHugeShmCall(p, a, op as HugeShmOp, invalid); // src/gen/ops-hugeshm.ts

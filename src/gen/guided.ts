@@ -87,6 +87,8 @@ const PROT_BITS = [PROT.PROT_READ, PROT.PROT_WRITE, PROT.PROT_EXEC, PROT.PROT_SE
 function tweak(r: Picks, c: Call, arenaPages: number): Call {
   const m = r.int(5);
   if (c.op === 'touch') return m < 2 ? { ...c, access: c.access === 'read' ? 'write' : 'read' } : { ...c, addr: { page: clamp(c.addr.page + delta(r), arenaPages - 1), off: 0 } };
+  // a probe reads elsewhere: another page, or another byte of the page (the EOF page's tail)
+  if (c.op === 'probe') return { ...c, addr: m < 2 ? { page: c.addr.page, off: r.int(PAGE_SIZE) } : { page: clamp(c.addr.page + delta(r), arenaPages - 1), off: 0 } };
   if (!('addr' in c) || !('len' in c)) return c;
   if (m === 0 && c.addr) return { ...c, addr: { page: clamp(c.addr.page + delta(r), arenaPages - 1), off: r.chance(10) ? 1 + r.int(PAGE_SIZE - 1) : c.addr.off } } as Call;
   if (m === 1) {

@@ -13,7 +13,7 @@ import { Unsupported } from './syscalls.js';
 import { rowUnverified } from './profile-rows.js';
 import { filePages, isRealFs } from './sys.js';
 import { cowCopy } from './content.js';
-import { beyondEofAroundMaybe, largeFolioMaybe, readaheadMiss } from './realfs.js';
+import { largeFolioMaybe, readaheadMiss } from './realfs.js';
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_FILE, PTE_ZERO, ptePresent, PTE_MAYBE, type Vma } from './state.js';
 import { uffdCtxOf } from './uffd.js';
 
@@ -85,11 +85,9 @@ export function fileFault(mm: Mm, vma: Vma, page: number, write: boolean, origin
     // do_read_fault: map the cached pages around first (->map_pages), ->fault only if needed
     if (vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR)) mm.hit('uffd.no_fault_around');
     else {
-      const before = isRealFs(f) && idx >= eof ? mm.pte.slice(vma.start, vma.end) : null;
       if (faultAround(mm, vma, page, f.cache)) {
         mm.pmd[block] = 1;
         mm.hit('fault.file.around');
-        if (before) beyondEofAroundMaybe(mm, vma, before);
       }
       const e = mm.pte[page]!;
       if (ptePresent(e)) return 0;

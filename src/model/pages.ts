@@ -17,7 +17,8 @@ import {
   type Vma,
 } from './state.js';
 
-import { filePages, type Sys } from './sys.js';
+import { filePages, isRealFs, type Sys } from './sys.js';
+import { aroundNoTable, retryAround } from './realfs.js';
 import { cowCopy } from './content.js';
 
 /** mm/memory.c fault_around_bytes (64 KiB default, a debugfs knob the harness does not probe). */
@@ -92,7 +93,9 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
     cacheSure(mm.sys, vma.file, pgoff);
     return;
   }
-  if (!write && !(vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR))) faultAround(mm, vma, page, cache);
+  // a disk file's miss drops the mmap lock for I/O and is retried (VM_FAULT_RETRY): the retry's
+  // fault-around sees what the first attempt brought into the page cache (src/model/realfs.ts)
+  if (!write && !(vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR))) faultAround(mm, vma, page, cache, true);
   cache.add(pgoff);
   cacheSure(mm.sys, vma.file, pgoff);
   mm.pte[page] = PTE_FILE;
@@ -100,7 +103,7 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
 
 /** mm/memory.c:do_fault_around: the window [from, from + 16) clamped to the VMA and the PTE table. */
 /** Returns whether any page was mapped. */
-export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>): boolean {
+export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>, retry = false): boolean {
   // mm/memory.c:should_fault_around "No ->map_pages? No way to fault around...": ipc/shm.c's
   // shm_vm_ops has no map_pages (a SysV attach faults page by page)
   if (vma.file > 0 && mm.sys.file(vma.file).kind === 'sysv') {
@@ -112,7 +115,12 @@ export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>):
   const from = Math.max(pteOff - (pteOff % FAULT_AROUND_PAGES), pteOff - Math.min(pteOff, vmaOff));
   const to = Math.min(from + FAULT_AROUND_PAGES, HPAGE_PAGES, pteOff + (vma.end - vma.start) - vmaOff) - 1;
   const base = page - pteOff;
-  const eof = filePages(mm.sys.file(vma.file));
+  const f = mm.sys.file(vma.file);
+  const eof = filePages(f);
+  // disk files: the first cached folio of the window decides whether there is a page table
+  // (src/model/realfs.ts aroundNoTable)
+  const rule = isRealFs(f) ? (retry ? retryAround(mm, vma) : aroundNoTable(mm, vma, base + from, base + to, cache)) : 'map';
+  if (rule === 'none') return false;
   let mapped = false;
   for (let i = from; i <= to; i++) {
     const p = base + i;
@@ -121,7 +129,7 @@ export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>):
     if (o >= eof) break; // filemap_map_pages: end_pgoff clamped to i_size
     if (cache.has(o)) {
       mm.priv.delete(p);
-      mm.pte[p] = cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
+      mm.pte[p] = rule === 'maybe' || cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
       mapped = true;
     }
   }

@@ -11,6 +11,7 @@ import { PROFILE_ROWS_MEM } from './profile-rows-mem.js';
 import { PROFILE_ROWS_FILES } from './profile-rows-files.js';
 import { PROFILE_ROWS_SEALS } from './profile-rows-seals.js';
 import { PROFILE_ROWS_HUGESHM } from './profile-rows-hugeshm.js';
+import { PROFILE_ROWS_CONTENT } from './profile-rows-content.js';
 
 export type Version = readonly [number, number, number];
 
@@ -65,6 +66,8 @@ export const ROW_IDS = [
   'merge.close_hook_remove_only',
   'mmap.hugetlb_hint_align_up',
   'mmap.fixed_unmap_error_kept',
+  // page contents, disk files (src/model/realfs.ts)
+  'fault.around_eof_folio_no_table',
 ] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
@@ -138,6 +141,7 @@ export const PROFILE_ROWS: readonly ProfileRow[] = [
   ...PROFILE_ROWS_FILES,
   ...PROFILE_ROWS_SEALS,
   ...PROFILE_ROWS_HUGESHM,
+  ...PROFILE_ROWS_CONTENT,
 ];
 
 export function cmpVersion(a: Version, b: Version): number {

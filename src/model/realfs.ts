@@ -7,7 +7,7 @@
 // (a PMD-sized folio, a file THP collapse) the model declines.
 
 import { MAP, UFFD_FEATURE } from '../seq/consts.js';
-import { VM_HUGEPAGE, VM_UFFD_WP } from './flags.js';
+import { VM_HUGEPAGE, VM_RAND_READ, VM_UFFD_WP } from './flags.js';
 import { cacheSure, maybeSet } from './pages.js';
 import { HPAGE_PAGES, PTE_MAYBE, PTE_NONE, type Mm, type Vma } from './state.js';
 import { filePages, isRealFs, type FileObj } from './sys.js';
@@ -61,15 +61,42 @@ export function largeFolioMaybe(mm: Mm, vma: Vma, page: number): void {
 }
 
 /**
- * Fault-around before a SIGBUS fault at or beyond EOF of a disk file: on the 6.18.44 host the pages
- * it should map (mm/memory.c:do_read_fault -> do_fault_around -> filemap_map_pages, end clamped
- * to i_size) are not mapped when the file's page cache holds a single page, and are when it holds
- * more (shmem maps them either way). No rule found in the source explains it, so the model does
- * not claim either: those pages are maybe-present (docs/model-behaviour.md, open question).
+ * mm/filemap.c:filemap_map_pages for a disk file (row fault.around_eof_folio_no_table): the
+ * first uptodate folio in [from, to] (clamped to EOF) is handed to filemap_map_pmd, which
+ * installs the page table, only when it ends before EOF ("Do not allow to map with PMD across
+ * i_size", shmem excepted); otherwise, with pmd_none, pte_offset_map_lock fails and nothing is
+ * mapped. Pre-filled pages are small folios, so "holds the last page" is "is the last page"; a
+ * maybe-cached first page (readahead: size unknown) leaves everything this fault-around maps
+ * maybe-present. 'map' = the ordinary rule.
  */
-export function beyondEofAroundMaybe(mm: Mm, vma: Vma, before: Uint8Array): void {
-  for (let p = vma.start; p < vma.end; p++) if (before[p - vma.start] === PTE_NONE && mm.pte[p] !== PTE_NONE) mm.pte[p] = PTE_MAYBE;
-  mm.hit('realfs.around_beyond_eof');
+export function aroundNoTable(mm: Mm, vma: Vma, from: number, to: number, cache: Set<number>): 'map' | 'none' | 'maybe' {
+  if (!mm.profile.rows['fault.around_eof_folio_no_table'] || mm.pmd[Math.floor(from / HPAGE_PAGES)]) return 'map';
+  const f = mm.sys.file(vma.file);
+  const eof = filePages(f);
+  for (let p = from; p <= to; p++) {
+    const o = vma.pgoff + (p - vma.start);
+    if (o >= eof) break;
+    if (!cache.has(o)) continue;
+    if (maybeSet(mm.sys, f.id).has(o)) return 'maybe';
+    if (o !== eof - 1) return 'map';
+    mm.hit('realfs.around_eof_no_table');
+    return 'none';
+  }
+  return 'map';
+}
+
+/**
+ * The fault-around of the retried fault after a disk file's miss: filemap_fault drops the mmap lock
+ * for readahead or to wait for the folio's I/O (maybe_unlock_mmap_for_io, lock_folio_maybe_drop_mmap)
+ * and returns VM_FAULT_RETRY; the retry's do_fault_around finds the faulting page cached, so the
+ * page table is installed and the window's cached pages are mapped. Under VM_RAND_READ there is no
+ * readahead, and a hole needs no I/O, so whether the lock was dropped (and the retry happened) is
+ * the kernel's business: maybe.
+ */
+export function retryAround(mm: Mm, vma: Vma): 'map' | 'maybe' {
+  if (!(vma.flags & VM_RAND_READ)) return 'map';
+  mm.hit('realfs.rand_read_retry');
+  return 'maybe';
 }
 
 /** mm/madvise.c:madvise_willneed -> vfs_fadvise(POSIX_FADV_WILLNEED) -> force_page_cache_readahead

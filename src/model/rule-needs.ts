@@ -43,6 +43,8 @@ const FACT_TESTS = {
   'base_map_count within 1000 of max_map_count': (p: Profile) => p.maxMapCount - p.baseMapCount <= 1000,
   // likewise a VM_GROWSDOWN VMA grows at most to the arena size (1024 pages)
   'rlimit_stack below 1024 pages': (p: Profile) => p.rlimitStackPages < 1024,
+  // files on a disk filesystem need a directory on one (src/model/realfs.ts, predict.ts)
+  'fs has a disk filesystem (ext4/xfs/btrfs)': (p: Profile) => p.fsKinds.length > 0,
 } as const satisfies Record<string, (p: Profile) => boolean>;
 
 const MAP_COUNT: Need[] = [{ fact: 'base_map_count within 1000 of max_map_count' }];
@@ -52,7 +54,15 @@ const MSEAL: Need[] = [{ fact: 'mseal=1' }];
 const GUARD: Need[] = [{ fact: 'guard!=none (kernel >= 6.13)' }];
 
 /** Rules that need something of the target (src/model: the profile test next to each mm.hit). */
+const DISK: Need[] = [{ fact: 'fs has a disk filesystem (ext4/xfs/btrfs)' }];
+
 export const RULE_NEEDS: Partial<Record<RuleId, readonly Need[]>> = {
+  // disk files (src/model/realfs.ts)
+  'realfs.readahead': DISK,
+  'realfs.willneed': DISK,
+  'realfs.rand_read_retry': DISK,
+  'errno.uffd.realfs': DISK,
+  'realfs.around_eof_no_table': [...DISK, { row: 'fault.around_eof_folio_no_table', on: true }],
   // map_count limits (mm/vma.c, src/model/merge.ts, syscalls.ts, mremap.ts)
   'errno.mmap.map_count': MAP_COUNT,
   'errno.mmap.fixed_map_count': MAP_COUNT,

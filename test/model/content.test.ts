@@ -147,6 +147,13 @@ describe('disk files: readahead and the page cache', () => {
     expect(() => w.run(probe(0))).toThrow(/VM_HUGEPAGE/);
   });
 
+  it('a disk filesystem on a noexec mount (fact fs_noexec) refuses PROT_EXEC file mappings and clears VM_MAYEXEC', () => {
+    const w = withFiles(world(8, { ...FS, fsNoexec: ['xfs'] }), { kind: 'xfs', size: 4n * 4096n }, ext4(4));
+    expect(w.errno(fmmap(0, 1, 'rx', 0, 0, 'fixed'))).toBe(1); // EPERM (mm/mmap.c:do_mmap path_noexec)
+    w.ok(fmmap(0, 1, 'r', 0, 0, 'fixed'), fmmap(1, 1, 'rx', 1, 0, 'fixed'));
+    expect(w.errno({ op: 'mprotect', addr: { page: 0, off: 0 }, len: 4096n, prot: 5 })).toBe(13); // EACCES: no VM_MAYEXEC
+  });
+
   it('a sequence needing a filesystem the target lacks is declined; non-fixed placement spanning 2 MiB of the file too', () => {
     const w = withFiles(world(1024, { fsKinds: ['ext4'] }), ext4(1024, false), { kind: 'xfs', size: 4096n });
     expect(() => w.run(fmmap(null, 512, 'r', 0, 0, 'shared'))).toThrow(/thp_get_unmapped_area/);

@@ -98,7 +98,10 @@ describe('makeProfile', () => {
       'merge.close_hook_remove_only': true,
       'mmap.hugetlb_hint_align_up': false,
       'mmap.fixed_unmap_error_kept': true,
+      // src/model/profile-rows-content.ts: since 6.12.117 (a stable backport)
+      'fault.around_eof_folio_no_table': false,
     });
+    expect(rows('6.12.117')['fault.around_eof_folio_no_table']).toBe(true);
     // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
     const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact', 'uffd.zeropage_shmem_cache'];
     expect(Object.entries(rows('6.18.44')).filter(([, v]) => !v).map(([k]) => k).sort()).toEqual(only73.sort());

@@ -18,7 +18,8 @@ export const S_CONTENT: Record<keyof typeof RULES_CONTENT, FilesScenario> = {
   'probe.zero': { setup: [mmap(0, 1, 'rw', 'fixed')], call: probe(0) },
   'probe.segv': { setup: [mmap(0, 1, 'none', 'fixed')], call: probe(0) },
   'realfs.readahead': { profile: FS, files: [ext4(8, false)], setup: [fmmap(0, 8, 'r', 0, 0, 'shared', 'fixed')], call: probe(3) },
-  'realfs.around_beyond_eof': { profile: FS, files: [ext4(1)], setup: [fmmap(0, 4, 'r', 0, 0, 'shared', 'fixed')], call: probe(2) },
+  'realfs.around_eof_no_table': { profile: FS, files: [ext4(1)], setup: [fmmap(0, 4, 'r', 0, 0, 'shared', 'fixed')], call: probe(2) },
+  'realfs.rand_read_retry': { profile: FS, files: [ext4(8, false)], setup: [fmmap(0, 8, 'r', 0, 0, 'shared', 'fixed'), madvise(0, 8, MADV.MADV_RANDOM)], call: probe(3) },
   'realfs.willneed': { profile: FS, files: [ext4(8, false)], setup: [fmmap(0, 8, 'r', 0, 0, 'shared', 'fixed')], call: madvise(0, 8, MADV.MADV_WILLNEED) },
   'errno.uffd.realfs': { profile: FS, files: [ext4(4)], setup: [fmmap(0, 4, 'rw', 0, 0, 'fixed'), uffdCreate()], call: uffdRegister(0, 0, 4, 'm') },
 };
