@@ -173,14 +173,16 @@ static void run_sequence(const char *bad) {
         ob_chr(&out, '\n');
         return;
     }
-    while (waitpid(-1, 0, WNOHANG) > 0) {} // reap children given up on earlier
+    pid_t w;
+    while ((w = waitpid(-1, 0, WNOHANG)) > 0) persist_reaped(w); // reap children given up on earlier
     int group = seq_forks || seq_uffds;
     res->len = 0; res->last_call = 0; res->nev = 0; res->stuck = 0;
-    pid_t pid = fork();
+    int reuse = !group && persist_wanted(); // a reusable child (persist.c)
+    pid_t pid = reuse ? persist_start() : fork();
     if (pid == 0) child();
     if (pid > 0 && group) setpgid(pid, pid); // the child does the same: whichever runs first
     int status = 0, timeout = 0;
-    if (pid > 0 && !wait_deadline(pid, &status, deadline_ms)) {
+    if (pid > 0 && !(reuse ? persist_wait(pid, &status, deadline_ms) : wait_deadline(pid, &status, deadline_ms))) {
         timeout = 1;
         kill(group ? -pid : pid, SIGKILL);
         if (!wait_deadline(pid, &status, KILL_GRACE_MS)) give_up();
@@ -224,10 +226,12 @@ static int handle_seq(char *args) {
     if (bad) arena_pages = 1;
     base = (win_end - arena_pages * PAGE) & ~(PMD_SIZE - 1);
     nops = 0; nfiles = 0; seq_forks = 0; seq_uffds = 0;
+    persist_text_begin();
     char *line;
     while ((line = next_line()) && strcmp(line, "end")) {
         char *rest = line + strspn(line, " ");
         if (bad || !*rest) continue;
+        persist_text_add(rest); // before parsing cuts it into words
         if (!strncmp(rest, "file ", 5)) { if (!parse_file(rest + 5)) bad = "bad-file-line"; }
         else if (nops == MAX_OPS) bad = "too-many-calls";
         else {
@@ -246,6 +250,7 @@ static int handle_seq(char *args) {
 
 static int serve(int pid1) {
     serve_pid = getpid();
+    persist_init(); // above the result buffer: the window still ends at the buffer
     // The result buffer first, then the window below it: the buffer is what fence_top points at.
     res = mmap(0, RESULT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (res == MAP_FAILED || reserve_window() != 0) {
@@ -277,6 +282,7 @@ static int serve(int pid1) {
         ob_str(&out, "err unknown-command\n");
     }
     out_flush();
+    persist_stop();
     tmpfs_cleanup();
     return 0;
 }
@@ -290,8 +296,9 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (!strcmp(argv[i], "--no-pidfd")) no_pidfd = 1;
+        else if (!strcmp(argv[i], "--no-persist")) persist_off = 1;
         else if (strcmp(argv[i], "--serve")) {
-            static const char u[] = "usage: harness [--serve] [--no-pidfd] | --version\n";
+            static const char u[] = "usage: harness [--serve] [--no-pidfd] [--no-persist] | --version\n";
             write_all(2, u, sizeof u - 1);
             return 2;
         }

@@ -3,6 +3,7 @@
 //   harness.c  protocol: input, sequence parsing, the per-sequence child's supervision, main()
 //   util.c     output buffers (no stdio), hex parsing, whole-file reads
 //   child.c    one sequence inside its forked child: arena, files, the call loop, fork
+//   persist.c  reusable sequence children: reset between sequences, the baseline check
 //   ops.c      the op table: argument parsing and the executors (touch, exec probe, anon_name, ...)
 //   observe.c  snapshots: /proc/self/maps (or smaps for VmFlags) and pagemap
 //   uffd.c     userfaultfd ops and the resolver process
@@ -170,6 +171,19 @@ __attribute__((noreturn)) void leave(int code);
 int setup_fences(void);
 void rb_commit(void);
 void exec_fork(const struct op *o, struct res *r);
+
+// ---------------------------------------------------------------- persist.c
+extern int persist_off;        // --no-persist: a fresh child for every sequence
+void persist_init(void);
+void persist_text_begin(void);
+void persist_text_add(const char *line);
+int persist_wanted(void);
+pid_t persist_start(void);
+int persist_wait(pid_t pid, int *status, uint64_t ms);
+void persist_reaped(pid_t pid);
+void persist_stop(void);
+void persist_child_start(void);
+int persist_next(void);
 
 // ---------------------------------------------------------------- observe.c
 extern char big_buf[16 << 20]; // maps/smaps text (also used by the parent at start-up)

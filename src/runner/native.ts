@@ -201,7 +201,11 @@ export class NativeRunner implements Runner {
   private session: HarnessSession | null = null;
   private info: TargetInfo | null = null;
 
-  constructor(private readonly opts: { harnessPath?: string; stallMs?: number } = {}) {}
+  /**
+   * persist: let the harness run many sequences in one reusable child (harness-c/persist.c), the
+   * default; false (or VMAFUZZ_PERSIST=0 in the environment) forks a fresh child for every one.
+   */
+  constructor(private readonly opts: { harnessPath?: string; stallMs?: number; persist?: boolean } = {}) {}
 
   private starting: Promise<TargetInfo> | null = null;
 
@@ -215,7 +219,8 @@ export class NativeRunner implements Runner {
     const path = this.opts.harnessPath ?? (await ensureHarness());
     // Own process group: a terminal Ctrl-C goes to vmafuzz, which then finishes the batch in
     // flight; the harness still ends on its own when our end of stdin closes (also after kill -9).
-    const proc = spawn(path, ['--serve'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const persist = this.opts.persist ?? process.env['VMAFUZZ_PERSIST'] !== '0';
+    const proc = spawn(path, persist ? ['--serve'] : ['--serve', '--no-persist'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
