@@ -295,10 +295,15 @@ int main(int argc, char **argv) {
             write_all(1, v, sizeof v - 1);
             return 0;
         }
+        if (!strcmp(argv[i], "--limits") && i + 1 < argc) { // machine limits for the bench (limits.c)
+            uint64_t n;
+            const char *e = parse_hex(argv[i + 1], &n);
+            return e && !*e ? limits_main(n) : 2;
+        }
         if (!strcmp(argv[i], "--no-pidfd")) no_pidfd = 1;
         else if (!strcmp(argv[i], "--no-persist")) persist_off = 1;
         else if (strcmp(argv[i], "--serve")) {
-            static const char u[] = "usage: harness [--serve] [--no-pidfd] [--no-persist] | --version\n";
+            static const char u[] = "usage: harness [--serve] [--no-pidfd] [--no-persist] | --version | --limits <hex n>\n";
             write_all(2, u, sizeof u - 1);
             return 2;
         }

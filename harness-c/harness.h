@@ -4,6 +4,7 @@
 //   util.c     output buffers (no stdio), hex parsing, whole-file reads
 //   child.c    one sequence inside its forked child: arena, files, the call loop, fork
 //   persist.c  reusable sequence children: reset between sequences, the baseline check
+//   limits.c   --limits: the machine's bare fork and maps-read cost (for npm run bench)
 //   ops.c      the op table: argument parsing and the executors (touch, exec probe, anon_name, ...)
 //   observe.c  snapshots: /proc/self/maps (or smaps for VmFlags) and pagemap
 //   uffd.c     userfaultfd ops and the resolver process
@@ -184,6 +185,9 @@ void persist_reaped(pid_t pid);
 void persist_stop(void);
 void persist_child_start(void);
 int persist_next(void);
+
+// ---------------------------------------------------------------- limits.c
+int limits_main(uint64_t n);   // --limits: bare fork and maps-read cost (npm run bench)
 
 // ---------------------------------------------------------------- observe.c
 extern char big_buf[16 << 20]; // maps/smaps text (also used by the parent at start-up)
