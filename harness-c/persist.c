@@ -66,7 +66,23 @@ static int go_wr = -1, done_rd = -1;  // parent's ends
 static int go_rd = -1, done_wr = -1;  // child's ends
 static int has_refused_call;  // the sequence has a call a reused child must not run
 
+// As PID 1 (QEMU) argv is the kernel's: `vmafuzz.persist=0` on the kernel command line stands
+// for --no-persist there.
+static int cmdline_says_off(void) {
+    char b[4096];
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    long n = read_fd_all(fd, b, sizeof b - 1);
+    close(fd);
+    if (n < 0) return 0;
+    b[n] = 0;
+    for (char *p = b; (p = strstr(p, "vmafuzz.persist=0")); p++)
+        if ((p == b || p[-1] == ' ') && (p[17] == 0 || p[17] == ' ' || p[17] == '\n')) return 1;
+    return 0;
+}
+
 void persist_init(void) {
+    if (getpid() == 1 && cmdline_says_off()) persist_off = 1;
     text = mmap(0, TEXT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (text == MAP_FAILED) { text = 0; persist_off = 1; }
 }

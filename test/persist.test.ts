@@ -2,9 +2,16 @@
 // sequences, run natively with and without persistence, give the same observations (up to the
 // kernel's own choices: shmem inode numbers, pages khugepaged may collapse at any time) and the
 // same findings. The sequences are the campaign's default mix, so about half of them run in
-// reused children and the rest (fork, userfaultfd, mseal) fork afresh in between.
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+// reused children and the rest (fork, userfaultfd, mseal) fork afresh in between. The same in a
+// QEMU guest, where the harness is PID 1 (`vmafuzz.persist=0` on the kernel command line).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fetchKernel, type KernelImage } from '../src/kernels/index.js';
+import { QemuRunner } from '../src/runner/qemu.js';
+import type { Runner, RunOptions } from '../src/runner/types.js';
+import { ensureCommand } from './helpers/system.js';
 import { generate } from '../src/gen/generate.js';
 import { NativeRunner } from '../src/runner/native.js';
 import { DETAIL_RUN, FAST_LAYERS_RUN, FAST_RUN } from '../src/runner/types.js';
@@ -32,8 +39,7 @@ function canonical(o: SeqObservation, tmpfsDir: string): string {
   });
 }
 
-async function runAll(persist: boolean, seqs: Sequence[], opts: typeof FAST_RUN): Promise<{ obs: SeqObservation[]; release: string; facts: Record<string, string> }> {
-  const runner = new NativeRunner({ persist });
+async function runAll(runner: Runner, seqs: Sequence[], opts: RunOptions): Promise<{ obs: SeqObservation[]; release: string; facts: Record<string, string> }> {
   const t = await runner.start();
   try {
     const obs: SeqObservation[] = [];
@@ -44,41 +50,47 @@ async function runAll(persist: boolean, seqs: Sequence[], opts: typeof FAST_RUN)
   }
 }
 
+/** Both runs observed the same and the model judges them the same; returns the divergent count. */
+function expectSame(seqs: Sequence[], fresh: Awaited<ReturnType<typeof runAll>>, reused: Awaited<ReturnType<typeof runAll>>, every: boolean): number {
+  const profile = makeProfile(fresh.release, fresh.facts);
+  let differ = 0, verdicts = 0, findings = 0;
+  const notes: string[] = [];
+  for (let i = 0; i < seqs.length; i++) {
+    const a = fresh.obs[i]!, b = reused.obs[i]!;
+    const ca = canonical(a, fresh.facts['tmpfs_dir']!), cb = canonical(b, reused.facts['tmpfs_dir']!);
+    if (ca !== cb) {
+      differ++;
+      if (notes.length < 3) {
+        let k = 0;
+        while (ca[k] === cb[k]) k++;
+        notes.push(`#${i}: ...${ca.slice(Math.max(0, k - 150), k + 150)}\n   vs ...${cb.slice(Math.max(0, k - 150), k + 150)}`);
+      }
+    }
+    const va = judgeWith(predictAgainst, profile, seqs[i]!, a, every);
+    const vb = judgeWith(predictAgainst, profile, seqs[i]!, b, every);
+    if (va.signature) findings++;
+    if (va.signature !== vb.signature) verdicts++;
+  }
+  expect(verdicts, notes.join('\n')).toBe(0);
+  expect(differ, notes.join('\n')).toBe(0);
+  expect(fresh.obs.filter((o) => o.status === 'ok').length).toBeGreaterThan(seqs.length * 0.9);
+  return findings;
+}
+
+const reusableCount = (seqs: Sequence[]) => seqs.filter((s) => !s.calls.some((c) => c.op === 'fork' || c.op.startsWith('uffd') || c.op === 'mseal')).length;
+
 describe('persistent sequence children', () => {
   const seqs = Array.from({ length: N }, (_, i) => generate(SEED, i));
-  const reusable = seqs.filter((s) => !s.calls.some((c) => c.op === 'fork' || c.op.startsWith('uffd') || c.op === 'mseal')).length;
+  const reusable = reusableCount(seqs);
 
   for (const [name, opts] of [['maps only', FAST_RUN], ['every layer after every call', DETAIL_RUN], ['layers at the end', FAST_LAYERS_RUN]] as const) {
     it(`give the same observations and verdicts as fresh children (${name})`, async () => {
       expect(reusable).toBeGreaterThan(N / 3); // the test exercises reuse, interleaved with fresh forks
-      const fresh = await runAll(false, seqs, opts);
-      const reused = await runAll(true, seqs, opts);
-      const profile = makeProfile(fresh.release, fresh.facts);
-      const every = opts.snapshotEveryCall;
-      let differ = 0, verdicts = 0, findings = 0;
-      const notes: string[] = [];
-      for (let i = 0; i < N; i++) {
-        const a = fresh.obs[i]!, b = reused.obs[i]!;
-        const ca = canonical(a, fresh.facts['tmpfs_dir']!), cb = canonical(b, reused.facts['tmpfs_dir']!);
-        if (ca !== cb) {
-          differ++;
-          // the only difference the kernel itself may make between two runs: pages khugepaged
-          // collapsed meanwhile, which the model leaves open ('?') and never judges
-          if (notes.length < 3) {
-            let k = 0;
-            while (ca[k] === cb[k]) k++;
-            notes.push(`#${i}: ...${ca.slice(Math.max(0, k - 150), k + 150)}\n   vs ...${cb.slice(Math.max(0, k - 150), k + 150)}`);
-          }
-        }
-        const va = judgeWith(predictAgainst, profile, seqs[i]!, a, every);
-        const vb = judgeWith(predictAgainst, profile, seqs[i]!, b, every);
-        if (va.signature) findings++;
-        if (va.signature !== vb.signature) verdicts++;
-      }
-      expect(verdicts, notes.join('\n')).toBe(0);
-      expect(differ, notes.join('\n')).toBe(0);
-      expect(fresh.obs.filter((o) => o.status === 'ok').length).toBeGreaterThan(N * 0.9);
-      console.log(`${name}: ${N} sequences (${reusable} reusable), ${findings} divergent, observations identical`);
+      const fresh = await runAll(new NativeRunner({ persist: false }), seqs, opts);
+      const reused = await runAll(new NativeRunner({ persist: true }), seqs, opts);
+      expect([fresh.facts['persist'], reused.facts['persist']]).toEqual(['0', '1']);
+      const findings = expectSame(seqs, fresh, reused, opts.snapshotEveryCall);
+      console.log(`native, ${name}: ${N} sequences (${reusable} reusable), ${findings} divergent, observations identical`);
     }, 300_000);
   }
 
@@ -115,4 +127,26 @@ describe('persistent sequence children', () => {
       await f.close();
     }
   });
+});
+
+describe('persistent sequence children in QEMU (Debian 6.12, the harness as PID 1)', () => {
+  let image: KernelImage;
+  beforeAll(async () => {
+    await ensureCommand('qemu-system-x86_64', ['qemu-system-x86']);
+    image = await fetchKernel('6.12');
+  }, 600_000);
+
+  it('give the same observations and verdicts as fresh children (vmafuzz.persist=0)', async () => {
+    const seqs = Array.from({ length: 400 }, (_, i) => generate(SEED + 1, i));
+    const logs = mkdtempSync(join(tmpdir(), 'vmafuzz-persist-qemu-'));
+    try {
+      const fresh = await runAll(new QemuRunner({ image, logDir: join(logs, 'a'), append: 'vmafuzz.persist=0' }), seqs, FAST_LAYERS_RUN);
+      const reused = await runAll(new QemuRunner({ image, logDir: join(logs, 'b') }), seqs, FAST_LAYERS_RUN);
+      expect([fresh.facts['persist'], reused.facts['persist']]).toEqual(['0', '1']);
+      const findings = expectSame(seqs, fresh, reused, false);
+      console.log(`QEMU ${fresh.release}: 400 sequences (${reusableCount(seqs)} reusable), ${findings} divergent, observations identical`);
+    } finally {
+      rmSync(logs, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
