@@ -175,9 +175,9 @@ static void run_sequence(const char *bad) {
     }
     pid_t w;
     while ((w = waitpid(-1, 0, WNOHANG)) > 0) persist_reaped(w); // reap children given up on earlier
-    int group = seq_forks || seq_uffds;
+    int reuse = !seq_forks && persist_wanted(); // a reusable child (persist.c), its own process group
+    int group = seq_forks || seq_uffds || reuse;
     res->len = 0; res->last_call = 0; res->nev = 0; res->stuck = 0;
-    int reuse = !group && persist_wanted(); // a reusable child (persist.c)
     pid_t pid = reuse ? persist_start() : fork();
     if (pid == 0) child();
     if (pid > 0 && group) setpgid(pid, pid); // the child does the same: whichever runs first
@@ -187,7 +187,7 @@ static void run_sequence(const char *bad) {
         kill(group ? -pid : pid, SIGKILL);
         if (!wait_deadline(pid, &status, KILL_GRACE_MS)) give_up();
     }
-    if (pid > 0 && group && !reap_group(pid)) give_up();
+    if (pid > 0 && group && !persist_alive(pid) && !reap_group(pid)) give_up(); // a live reusable child has nothing left
     size_t n = (size_t)res->len;
     if (out.len + n + 128 > out.cap) { out_flush(); if (n > out.cap / 2) { write_all(out_fd, res->data, n); n = 0; } }
     ob_mem(&out, res->data, n);

@@ -182,6 +182,7 @@ int persist_wanted(void);
 pid_t persist_start(void);
 int persist_wait(pid_t pid, int *status, uint64_t ms);
 void persist_reaped(pid_t pid);
+int persist_alive(pid_t pid);
 void persist_stop(void);
 void persist_child_start(void);
 int persist_next(void);
@@ -201,6 +202,7 @@ extern int uffd_mode_flags;    // UFFD_USER_MODE_ONLY when plain userfaultfd() n
 int resolver_start(void);
 void resolver_sync(void);
 void resolver_stop(void);
+void uffd_reset(void);         // persist.c: no resolver, no userfaultfd open
 int resolver_active(void);
 void append_events(struct obuf *b, uint32_t from, uint32_t to);
 void exec_uffd_create(const struct op *o, struct res *r);

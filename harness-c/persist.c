@@ -5,10 +5,14 @@
 // fresh fork. Protocol and output are unchanged: `done` lines are the same either way.
 //
 // Which sequences may run in a reused child is decided from the sequence alone (persist_wanted):
-// no `fork` (a second process), no userfaultfd (a resolver process and file descriptors with
-// state), no mseal (a sealed VMA cannot be unmapped: mm/vma.c:do_vmi_align_munmap refuses with
-// EPERM), and no test-only `sleep`/`crash` calls. A sequence that places a mapping outside its
-// arena (a non-fixed mmap/mremap that found no room) retires its child too.
+// no `fork` (a second process of the sequence), no mseal (a sealed VMA cannot be unmapped:
+// mm/vma.c:do_vmi_align_munmap refuses with EPERM), and no test-only `sleep`/`crash` calls.
+// A sequence with userfaultfds forks its resolver as a fresh child does (before its arena
+// exists); the reset kills and reaps it and closes every userfaultfd first (uffd_reset), so the
+// contexts are released (fs/userfaultfd.c:userfaultfd_release) before anything is unmapped. The
+// reusable child is a process group of its own: the deadline kills the group, and a resolver that
+// finds a fault it cannot resolve kills its group (never the harness's). A sequence that places a
+// mapping outside the window retires its child: map_count no longer matches (reset).
 //
 // Why the reset leaves nothing of the previous sequence that can change the next one's verdict
 // (kernel references: 6.18 / 7.3 sources):
@@ -16,7 +20,7 @@
 //    for what was there: mm/vma.c:vms_complete_munmap_vmas drops locked_vm, anon_vma links, file
 //    and anon_vma_name references), which is then unmapped, and the parent's PROT_NONE window
 //    reservation is mapped again: the layout is the one the child was forked with. map_count and
-//    the maps lines of the window are checked against that (count_maps, persist_check).
+//    the maps lines of the window are checked against that (reset, maps_count).
 //  - Page tables: munmap of the one VMA spanning the window frees every page table of a PMD block
 //    inside [prev->vm_end, next->vm_start) (mm/memory.c:free_pgtables -> free_pgd_range). A block
 //    only partly unmapped earlier (a neighbour sharing it) keeps an empty table until then, so
@@ -98,7 +102,7 @@ void persist_text_begin(void) {
 void persist_text_add(const char *line) {
     if (!text) return;
     size_t n = strlen(line);
-    static const char *const no[] = { "fork", "uffd_", "mseal", "sleep", "crash" };
+    static const char *const no[] = { "fork", "mseal", "sleep", "crash" };
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         if (!strncmp(line, no[i], strlen(no[i]))) has_refused_call = 1;
     if (text->len + n + 1 > TEXT_BYTES - sizeof *text) { text->usable = 0; return; }
@@ -108,7 +112,7 @@ void persist_text_add(const char *line) {
 }
 
 int persist_wanted(void) {
-    return !persist_off && text && text->usable && !has_refused_call && !seq_forks && !seq_uffds;
+    return !persist_off && text && text->usable && !has_refused_call && !seq_forks;
 }
 
 // ---------------------------------------------------------------- parent: running it
@@ -150,11 +154,15 @@ pid_t persist_start(void) {
     done_rd = high_fd(dp[0]); done_wr = high_fd(dp[1]);
     pid_t pid = fork();
     if (pid == 0) {
+        // Its own process group, as a sequence with a resolver needs (the deadline kills the group;
+        // a stuck resolver kills its group, never the harness's).
+        setpgid(0, 0);
         persist_mode = go_rd >= 0 && done_wr >= 0;
         persist_child_start();
         persist_child_baseline();
         child();
     }
+    if (pid > 0) setpgid(pid, pid); // the child does the same: whichever runs first
     close(go_rd); close(done_wr);
     go_rd = done_wr = -1;
     if (pid < 0 || go_wr < 0 || done_rd < 0) { pid_t p = pid; drop_child(); return p; }
@@ -179,6 +187,9 @@ int persist_wait(pid_t pid, int *status, uint64_t ms) {
     while (waitpid(pid, status, 0) < 0 && errno == EINTR) {}
     return 1;
 }
+
+// Is pid the reusable child, alive and waiting for the next sequence?
+int persist_alive(pid_t pid) { return pid > 0 && pid == pchild; }
 
 // A reaped leftover was the idle child (it died while waiting): forget it.
 void persist_reaped(pid_t pid) {
@@ -240,6 +251,7 @@ static long raw(long nr, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
 
 // Back to the layout the child was forked with; 1 = done and checked.
 static int reset(void) {
+    if (seq_uffds) uffd_reset(); // first: an unmap could wait for a resolver to read its event
     uint64_t span = fence_top - win_start;
     const uint64_t anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     if (raw(SYS_mmap, win_start, span, PROT_NONE, anon | MAP_FIXED) != (long)win_start) return 0;

@@ -174,6 +174,16 @@ int resolver_start(void) {
 
 int resolver_active(void) { return rsock >= 0; }
 
+// A reusable child (persist.c) after a sequence with userfaultfds: the resolver is gone (killed and
+// reaped, so its copies of the descriptors are closed) and so are ours: no context is left.
+void uffd_reset(void) {
+    resolver_stop();
+    if (rsock >= 0) close(rsock);
+    rsock = -1;
+    for (int i = 0; i < MAX_UFFDS; i++)
+        if (uffd_fd[i] > 0) { close(uffd_fd[i]); uffd_fd[i] = -1; }
+}
+
 static int request(char tag, int fd) {
     union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
     memset(&u, 0, sizeof u);
