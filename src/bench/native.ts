@@ -95,20 +95,20 @@ function campaign(n: number, persist: boolean): Campaign {
 
 /**
  * The whole campaign (`vmafuzz fuzz --jobs 1`, default call mix, no guidance so both modes judge
- * the same sequences) with fresh and with reusable children. Start-up (module loading, the hello
- * probe) is measured once per mode with a short campaign and taken off, so the figures are the
- * campaign's steady cost per sequence.
+ * the same sequences) with fresh and with reusable children. Each round runs n/2 and n sequences
+ * per mode and takes the difference: start-up (module loading, the hello probe) and the JIT's
+ * warm-up over the first few thousand sequences fall out, what remains is the steady cost per
+ * sequence of a long campaign.
  */
 async function endToEnd(n: number, noise: Noise, cOnlyFresh: Mode, cOnlyPersist: Mode): Promise<Rows> {
-  const n0 = 128;
-  const start = { fresh: campaign(n0, false), persist: campaign(n0, true) };
+  const n0 = Math.floor(n / 2);
   const fresh = mode(), persist = mode();
   const found = new Set<string>();
   let divergences = 0;
   for (let r = 0; r < ROUNDS; r++) {
     for (const [m, p] of [[fresh, false], [persist, true]] as const) {
+      const s = campaign(n0, p);
       const c = campaign(n, p);
-      const s = p ? start.persist : start.fresh;
       m.cpu.push(perSec(n - n0, c.cpu - s.cpu));
       m.wall.push(perSec(n - n0, c.wall - s.wall));
       found.add(c.findings);
