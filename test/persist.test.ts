@@ -116,6 +116,16 @@ describe('persistent sequence children', () => {
       expect(children(r)).toBe(first);
       await r.run([forking, plain[0]!], FAST_RUN);
       expect(children(r)).toBe(first);
+      // A failed baseline check retires the child: an 80 MiB non-fixed mapping lands below the
+      // 64 MiB window (no room in it), the reset leaves it there, map_count differs, the child ends
+      // after its (ok) sequence; the next one gets a new child.
+      const [big] = await r.runWire([{ arenaPages: 4, lines: [`mmap - 0 5000000 3 22 ffffffffffffffff 0`], returnsAddr: [true] }], FAST_RUN);
+      expect(big!.status).toBe('ok');
+      expect(big!.calls[0]!.ret.kind).toBe('outside');
+      await r.run(plain.slice(0, 2), FAST_RUN);
+      const second = children(r);
+      expect(second).toMatch(/^\d+$/);
+      expect(second).not.toBe(first);
     } finally {
       await r.close();
     }
