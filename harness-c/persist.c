@@ -7,9 +7,11 @@
 // Which sequences may run in a reused child is decided from the sequence alone (persist_wanted):
 // no `fork` (a second process of the sequence), no mseal (a sealed VMA cannot be unmapped:
 // mm/vma.c:do_vmi_align_munmap refuses with EPERM), and no test-only `sleep`/`crash` calls.
-// A sequence with userfaultfds forks its resolver as a fresh child does (before its arena
-// exists); the reset kills and reaps it and closes every userfaultfd first (uffd_reset), so the
-// contexts are released (fs/userfaultfd.c:userfaultfd_release) before anything is unmapped. The
+// The first sequence with userfaultfds forks its resolver as a fresh child does (before its arena
+// exists, so the fork cannot touch it); the reset has the resolver close its copies of every
+// userfaultfd and closes ours first (uffd_reset), so the contexts are released
+// (fs/userfaultfd.c:userfaultfd_release) before anything is unmapped, and keeps the idle resolver
+// for the next such sequence (it holds nothing of the arena: its own mm is a copy of the empty one). The
 // reusable child is a process group of its own: the deadline kills the group, and a resolver that
 // finds a fault it cannot resolve kills its group (never the harness's). A sequence that places a
 // mapping outside the window retires its child: map_count no longer matches (reset).
