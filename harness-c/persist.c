@@ -6,11 +6,11 @@
 //
 // Which sequences may run in a reused child is decided from the sequence alone (persist_wanted):
 // no `fork` (a second process of the sequence), no mseal (a sealed VMA cannot be unmapped:
-// mm/vma.c:do_vmi_align_munmap refuses with EPERM), and no test-only `sleep`/`crash` calls.
+// mm/vma.c:vms_gather_munmap_vmas refuses it with EPERM, vma_is_sealed), and no test-only `sleep`/`crash` calls.
 // The first sequence with userfaultfds forks its resolver as a fresh child does (before its arena
 // exists, so the fork cannot touch it); the reset has the resolver close its copies of every
 // userfaultfd and closes ours first (uffd_reset), so the contexts are released
-// (fs/userfaultfd.c:userfaultfd_release) before anything is unmapped, and keeps the idle resolver
+// (userfaultfd_release: fs/userfaultfd.c in 6.12, mm/userfaultfd.c in 7.3) before anything is unmapped, and keeps the idle resolver
 // for the next such sequence (it holds nothing of the arena: its own mm is a copy of the empty one). The
 // reusable child is a process group of its own: the deadline kills the group, and a resolver that
 // finds a fault it cannot resolve kills its group (never the harness's). A sequence that places a
@@ -28,9 +28,10 @@
 //    only partly unmapped earlier (a neighbour sharing it) keeps an empty table until then, so
 //    without the spanning VMA a later THP fault there (mm/memory.c:__handle_mm_fault needs
 //    pmd_none for do_huge_pmd_anonymous_page) could differ from a fresh process.
-//  - Placement of non-fixed mmaps: the top-down search (mm/mmap.c:unmapped_area_topdown via
-//    vm_unmapped_area) looks only at the current VMA tree below mm->mmap_base, fixed per process;
-//    there is no free-area cache since 3.8, so with the same tree the same gap is chosen.
+//  - Placement of non-fixed mmaps: the top-down search (unmapped_area_topdown: mm/mmap.c in 6.12,
+//    mm/vma.c in 7.3, via vm_unmapped_area) looks only at the current VMA tree below
+//    mm->mmap_base, fixed per process; no free-area cache remembers earlier searches, so with the
+//    same tree the same gap is chosen.
 //  - anon_vma reuse: a new anon_vma is shared only with an adjacent VMA's
 //    (mm/vma.c:find_mergeable_anon_vma looks at the neighbours only); every anon_vma of the
 //    previous sequence was freed with its last VMA (mm/rmap.c:unlink_anon_vmas).
