@@ -85,6 +85,8 @@ static int create_files(void) {
 }
 
 __attribute__((noreturn)) void child(void) {
+    persist_child_start();
+again:
     ps.rb = (struct obuf){ res->data, 0, RESULT_DATA_BYTES - (nthreads ? FORK_AREA : 0), 0 };
     if (seq_uffds) for (int i = 0; i < MAX_UFFDS; i++) uffd_fd[i] = -1;
     if (seq_forks || seq_uffds) {
@@ -125,6 +127,7 @@ __attribute__((noreturn)) void child(void) {
         if ((seq_opts & OPT_EVERY_CALL) || i + 1 == nops) snapshot((long)i);
     }
     if (nthreads) threads_run();
+    if (persist_next()) goto again; // a reusable child (persist.c) runs the next sequence
     leave(0);
 }
 

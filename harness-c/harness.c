@@ -174,23 +174,25 @@ static void run_sequence(const char *bad) {
         ob_chr(&out, '\n');
         return;
     }
-    while (waitpid(-1, 0, WNOHANG) > 0) {} // reap children given up on earlier
-    int group = seq_forks || seq_uffds;
+    pid_t w;
+    while ((w = waitpid(-1, 0, WNOHANG)) > 0) persist_reaped(w); // reap children given up on earlier
+    int reuse = !seq_forks && persist_wanted(); // a reusable child (persist.c), its own process group
+    int group = seq_forks || seq_uffds || reuse;
     res->len = 0; res->last_call = 0; res->nev = 0; res->stuck = 0; res->nprocs = 0;
     if (shm_create() != 0) {
         ob_str(&out, "done "); ob_str(&out, seq_id); ob_str(&out, " error shm-setup-failed\n");
         return;
     }
-    pid_t pid = fork();
+    pid_t pid = reuse ? persist_start() : fork();
     if (pid == 0) child();
     if (pid > 0 && group) setpgid(pid, pid); // the child does the same: whichever runs first
     int status = 0, timeout = 0;
-    if (pid > 0 && !wait_deadline(pid, &status, deadline_ms)) {
+    if (pid > 0 && !(reuse ? persist_wait(pid, &status, deadline_ms) : wait_deadline(pid, &status, deadline_ms))) {
         timeout = 1;
         kill(group ? -pid : pid, SIGKILL);
         if (!wait_deadline(pid, &status, KILL_GRACE_MS)) give_up();
     }
-    if (pid > 0 && group && !reap_group(pid)) give_up();
+    if (pid > 0 && group && !persist_alive(pid) && !reap_group(pid)) give_up(); // a live reusable child has nothing left
     shm_remove();
     size_t n = (size_t)res->len;
     if (out.len + n + 128 > out.cap) { out_flush(); if (n > out.cap / 2) { write_all(out_fd, res->data, n); n = 0; } }
@@ -231,10 +233,12 @@ static int handle_seq(char *args) {
     base = (win_end - arena_pages * PAGE) & ~(PMD_SIZE - 1);
     nops = 0; nfiles = 0; nshm = 0; seq_forks = 0; seq_uffds = 0;
     thr_reset();
+    persist_text_begin();
     char *line;
     while ((line = next_line()) && strcmp(line, "end")) {
         char *rest = line + strspn(line, " ");
         if (bad || !*rest) continue;
+        persist_text_add(rest); // before parsing cuts it into words
         if (!strncmp(rest, "file ", 5)) { if (!parse_file(rest + 5)) bad = "bad-file-line"; }
         else if (!strncmp(rest, "shm ", 4)) { if (!parse_shm(rest + 4)) bad = "bad-shm-line"; }
         else if (nops == MAX_OPS) bad = "too-many-calls";
@@ -263,6 +267,7 @@ static int handle_seq(char *args) {
 
 static int serve(int pid1) {
     serve_pid = getpid();
+    persist_init(); // above the result buffer: the window still ends at the buffer
     // The result buffer first, then the window below it: the buffer is what fence_top points at.
     res = mmap(0, RESULT_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (res == MAP_FAILED || reserve_window() != 0) {
@@ -297,6 +302,7 @@ static int serve(int pid1) {
         ob_str(&out, "err unknown-command\n");
     }
     out_flush();
+    persist_stop();
     tmpfs_cleanup();
     fs_cleanup();
     return 0;
@@ -310,10 +316,16 @@ int main(int argc, char **argv) {
             write_all(1, v, sizeof v - 1);
             return 0;
         }
+        if (!strcmp(argv[i], "--limits") && i + 1 < argc) { // machine limits for the bench (limits.c)
+            uint64_t n;
+            const char *e = parse_hex(argv[i + 1], &n);
+            return e && !*e ? limits_main(n) : 2;
+        }
         if (!strcmp(argv[i], "--no-pidfd")) no_pidfd = 1;
         else if (!strcmp(argv[i], "--fs-dir") && i + 1 < argc && fs_arg(argv[i + 1])) i++;
+        else if (!strcmp(argv[i], "--no-persist")) persist_off = 1;
         else if (strcmp(argv[i], "--serve")) {
-            static const char u[] = "usage: harness [--serve] [--no-pidfd] [--fs-dir ext4|xfs|btrfs=DIR]... | --version\n";
+            static const char u[] = "usage: harness [--serve] [--no-pidfd] [--no-persist] [--fs-dir ext4|xfs|btrfs=DIR]... | --version | --limits <hex n>\n";
             write_all(2, u, sizeof u - 1);
             return 2;
         }

@@ -3,6 +3,8 @@
 //   harness.c  protocol: input, sequence parsing, the per-sequence child's supervision, main()
 //   util.c     output buffers (no stdio), hex parsing, whole-file reads
 //   child.c    one sequence inside its forked child: arena, files, the call loop, fork
+//   persist.c  reusable sequence children: reset between sequences, the baseline check
+//   limits.c   --limits: the machine's bare fork and maps-read cost (for npm run bench)
 //   ops.c      the op table: argument parsing and the executors (touch, exec probe, anon_name, ...)
 //   observe.c  snapshots: /proc/self/maps (or smaps for VmFlags) and pagemap
 //   uffd.c     userfaultfd ops and the resolver process
@@ -187,6 +189,23 @@ void exec_exit(const struct op *o, struct res *r);
 // ---------------------------------------------------------------- seals.c
 void exec_add_seals(const struct op *o, struct res *r);
 
+// ---------------------------------------------------------------- persist.c
+extern int persist_off;        // --no-persist: a fresh child for every sequence
+void persist_init(void);
+void persist_text_begin(void);
+void persist_text_add(const char *line);
+int persist_wanted(void);
+pid_t persist_start(void);
+int persist_wait(pid_t pid, int *status, uint64_t ms);
+void persist_reaped(pid_t pid);
+int persist_alive(pid_t pid);
+void persist_stop(void);
+void persist_child_start(void);
+int persist_next(void);
+
+// ---------------------------------------------------------------- limits.c
+int limits_main(uint64_t n);   // --limits: bare fork and maps-read cost (npm run bench)
+
 // ---------------------------------------------------------------- observe.c
 extern char big_buf[16 << 20]; // maps/smaps text (also used by the parent at start-up)
 void obs_open(void);
@@ -199,6 +218,7 @@ extern int uffd_mode_flags;    // UFFD_USER_MODE_ONLY when plain userfaultfd() n
 int resolver_start(void);
 void resolver_sync(void);
 void resolver_stop(void);
+void uffd_reset(void);         // persist.c: no resolver, no userfaultfd open
 int resolver_active(void);
 void append_events(struct obuf *b, uint32_t from, uint32_t to);
 void exec_uffd_create(const struct op *o, struct res *r);
@@ -210,6 +230,8 @@ extern int nshm;
 int parse_shm(char *line);      // "shm <size>" after the keyword; 1 = ok
 int shm_create(void);           // in the serving process, before the sequence's child is forked
 void shm_remove(void);          // after every process of the sequence has ended
+void shm_export(int *ids);      // MAX_SHM ids for a reused child (persist.c); -1 past nshm
+void shm_adopt(const int *ids); // in the reused child
 void shm_sweep(void);           // segments of harnesses that were killed
 int shm_index_ok(uint64_t v);
 void exec_shmat(const struct op *o, struct res *r);

@@ -229,6 +229,7 @@ void hello(void) {
     key(&out, "tmpfs_noexec");
     ob_chr(&out, !tmpfs_dir[0] || statvfs(tmpfs_dir, &sv) != 0 ? '-' : sv.f_flag & ST_NOEXEC ? '1' : '0');
     fs_hello();
+    key(&out, "persist"); ob_chr(&out, persist_off ? '0' : '1'); // reusable sequence children (persist.c)
     ob_chr(&out, '\n');
 }
 

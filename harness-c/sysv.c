@@ -44,6 +44,14 @@ int shm_create(void) {
     return 0;
 }
 
+// The ids of this sequence's segments, for a reused child (harness-c/persist.c), and its side.
+void shm_export(int *ids) {
+    for (int i = 0; i < MAX_SHM; i++) ids[i] = i < nshm ? shm_id[i] : -1;
+}
+void shm_adopt(const int *ids) {
+    for (int i = 0; i < MAX_SHM; i++) shm_id[i] = ids[i];
+}
+
 void shm_remove(void) {
     for (int i = 0; i < nshm; i++)
         if (shm_id[i] >= 0) { syscall(SYS_shmctl, shm_id[i], IPC_RMID, 0); shm_id[i] = -1; }

@@ -120,7 +120,8 @@ static void on_message(int fd, const struct uffd_msg *m, struct pollfd *pf, int 
     }
 }
 
-// One request from a sequence process: 'u' + a uffd to watch, or 's' (sync); both answered 'k'.
+// One request from a sequence process: 'u' + a uffd to watch, 's' (sync), or 'c' (clear: a
+// reusable child's reset, persist.c: close every uffd watched, forget the failures); all answered 'k'.
 static int on_request(int sock, struct pollfd *pf, int *n) {
     char tag = 0;
     union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
@@ -134,6 +135,11 @@ static int on_request(int sock, struct pollfd *pf, int *n) {
         int fd;
         memcpy(&fd, CMSG_DATA(c), sizeof fd);
         pf[(*n)++] = (struct pollfd){ fd, POLLIN, 0 };
+    }
+    if (tag == 'c') {
+        for (int i = 1; i < *n; i++) if (pf[i].fd >= 0) close(pf[i].fd);
+        *n = 1;
+        failing_since = 0;
     }
     return send(sock, "k", 1, MSG_NOSIGNAL) == 1;
 }
@@ -156,6 +162,7 @@ static __attribute__((noreturn)) void resolver_loop(int sock) {
 }
 
 int resolver_start(void) {
+    if (rpid > 0 && rsock >= 0) return 0; // a reusable child's, kept and cleared (uffd_reset)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
     pid_t parent = getpid(), pid = fork();
@@ -172,7 +179,8 @@ int resolver_start(void) {
     return 0;
 }
 
-int resolver_active(void) { return rsock >= 0; }
+// A resolver serves the running sequence (a reusable child keeps its resolver between sequences).
+int resolver_active(void) { return rsock >= 0 && seq_uffds; }
 
 static int request(char tag, int fd) {
     union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
@@ -243,4 +251,21 @@ void exec_uffd_unregister(const struct op *o, struct res *r) {
     struct uffdio_range range = { o->v[1], o->v[2] };
     errno = 0;
     uffd_result(syscall(SYS_ioctl, uffd_fd[o->v[0]], UFFDIO_UNREGISTER, &range), r);
+}
+
+// A reusable child (persist.c) after a sequence with userfaultfds: the resolver closes its copies
+// of the descriptors (and is kept for the next such sequence), then we close ours: no context is
+// left. If it does not answer, it is killed and reaped, and the next sequence forks a new one.
+void uffd_reset(void) {
+    if (rpid > 0 && request('c', -1) != 0) {
+        resolver_stop();
+        if (rsock >= 0) close(rsock);
+        rsock = -1;
+    }
+    // The kept socket moves out of the way: descriptors are numbered as in a fresh child (the
+    // reset checks the lowest free one; numbers are never visible to a sequence anyway).
+    int h = rsock >= 0 ? fcntl(rsock, F_DUPFD_CLOEXEC, 900) : -1;
+    if (h >= 0) { close(rsock); rsock = h; }
+    for (int i = 0; i < MAX_UFFDS; i++)
+        if (uffd_fd[i] > 0) { close(uffd_fd[i]); uffd_fd[i] = -1; }
 }

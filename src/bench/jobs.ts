@@ -26,6 +26,7 @@ import { ensureHarness, projectRoot } from '../runner/harness-build.js';
 import { harnessInput } from './input.js';
 import { statsLineSchema } from '../campaign/config.js';
 import type { BenchSection } from './main.js';
+import { type Noise, withSpread } from './measure.js';
 
 const SEED = 20261123;
 const ROUNDS = Number(process.env.VMAFUZZ_BENCH_ROUNDS ?? 3);
@@ -103,12 +104,14 @@ export interface JobsBench {
   jobs2: Run;
   jobs1Unbound: Run;
   jobs2Unbound: Run;
+  /** --jobs 2 / --jobs 1 (bound, steady) within each round */
+  ratios: number[];
 }
 
 /** Median rates of --jobs 1 and --jobs 2, bound and unbound, over alternating runs. */
 export async function benchJobs(): Promise<JobsBench> {
   campaign(1, true, 3); // warm up the harness binary and the page cache (no steady rate)
-  const runs: Record<keyof JobsBench, Run[]> = { jobs1: [], jobs2: [], jobs1Unbound: [], jobs2Unbound: [] };
+  const runs: Record<Exclude<keyof JobsBench, 'ratios'>, Run[]> = { jobs1: [], jobs2: [], jobs1Unbound: [], jobs2Unbound: [] };
   for (let r = 0; r < ROUNDS; r++) {
     runs.jobs1.push(campaign(1, true));
     runs.jobs2.push(campaign(2, true));
@@ -116,20 +119,22 @@ export async function benchJobs(): Promise<JobsBench> {
     runs.jobs2Unbound.push(campaign(2, false));
   }
   const med = (rs: Run[]): Run => ({ steady: median(rs.map((x) => x.steady)), whole: median(rs.map((x) => x.whole)), cpus: rs.at(-1)!.cpus });
-  return { jobs1: med(runs.jobs1), jobs2: med(runs.jobs2), jobs1Unbound: med(runs.jobs1Unbound), jobs2Unbound: med(runs.jobs2Unbound) };
+  const ratios = runs.jobs2.map((x, i) => x.steady / runs.jobs1[i]!.steady);
+  return { jobs1: med(runs.jobs1), jobs2: med(runs.jobs2), jobs1Unbound: med(runs.jobs1Unbound), jobs2Unbound: med(runs.jobs2Unbound), ratios };
 }
 
 export function section(): BenchSection {
   return {
     title: `campaign --jobs scaling (${availableParallelism()} cores; ${SECONDS} s campaigns, steady rate from ${WARMUP} s on; median of ${ROUNDS} alternating runs)`,
-    async run() {
+    async run(noise?: Noise) {
       const r = await benchJobs();
+      noise?.check('--jobs 2 / --jobs 1', r.ratios);
       const cpus = (c: Array<number | null>) => (c.every((x) => x === null) ? 'unbound' : `CPU ${c.map((x) => x ?? '-').join(',')}`);
       const fig = (x: Run) => `${x.steady.toFixed(0)} sequences/s steady, ${x.whole.toFixed(0)} whole run  (${cpus(x.cpus)})`;
       const rows: Array<[string, string]> = [
         ['--jobs 1', fig(r.jobs1)],
         ['--jobs 2', fig(r.jobs2)],
-        ['ratio --jobs 2 / --jobs 1', `${(r.jobs2.steady / r.jobs1.steady).toFixed(2)}x steady (goal >= 1.7x on 2 cores); ${(r.jobs2.whole / r.jobs1.whole).toFixed(2)}x whole run`],
+        ['ratio --jobs 2 / --jobs 1', `${withSpread(r.ratios, 2, 'x')} steady, within each round (goal >= 1.7x on 2 cores); ${(r.jobs2.whole / r.jobs1.whole).toFixed(2)}x whole run`],
         ['--jobs 1 --no-pin', fig(r.jobs1Unbound)],
         ['--jobs 2 --no-pin', fig(r.jobs2Unbound)],
         ['bound / unbound, --jobs 2', `${(r.jobs2.steady / r.jobs2Unbound.steady).toFixed(2)}x steady`],

@@ -92,10 +92,12 @@ export function applyCall(mm: Mm, c: Call, kernel?: Ret): CallObs {
   switch (c.op) {
     case 'mmap': {
       const legal = kernel ? (p: Placement, len: number, hint: number | null, thp: boolean) => legalPlacement(mm, kernel, p, len, hint, thp) : undefined;
-      const args = { addr: c.addr, len: c.len, prot: c.prot, flags: c.flags, offset: c.offset ?? 0n };
       // mm/mmap.c:ksys_mmap_pgoff: with MAP_ANONYMOUS the descriptor is ignored
       if (c.fd !== undefined && c.flags & MAP.MAP_ANONYMOUS) mm.hit('mmap.file.anon_ignores_fd');
-      const r = c.fd !== undefined && !(c.flags & MAP.MAP_ANONYMOUS) ? sysMmapFile(mm, { ...args, fd: c.fd }, legal) : sysMmap(mm, args, legal);
+      const r =
+        c.fd !== undefined && !(c.flags & MAP.MAP_ANONYMOUS)
+          ? sysMmapFile(mm, { addr: c.addr, len: c.len, prot: c.prot, flags: c.flags, offset: c.offset ?? 0n, fd: c.fd }, legal)
+          : sysMmap(mm, { addr: c.addr, len: c.len, prot: c.prot, flags: c.flags, offset: c.offset ?? 0n }, legal);
       if ('err' in r) return failed(r.err);
       if (r.placement.kind === 'outside') {
         return { ret: { kind: 'outside', hex: kernel?.kind === 'outside' ? kernel.hex : '' }, errno: 0, signal: 0 };
@@ -282,7 +284,7 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
   for (let i = 0; i < n; i++) {
     const mm = sys.current!;
     mm.hits = [];
-    sys.events = [];
+    if (sys.events.length) sys.events = [];
     let obs: CallObs;
     // the child of a fork {until: exit} block shows its arena before it exits (the harness's exec_exit)
     if (seq.calls[i]!.op === 'exit' && mm.parent && !opts.snapshotEveryCall) snapshots.push(snap(mm, i - 1));

@@ -60,8 +60,16 @@ export function classifyLen(len: bigint): LenClass {
   return { kind: 'unknown' };
 }
 
-/** Thrown for inputs whose outcome depends on something the model cannot know. */
-export class Unsupported extends Error {}
+/** Thrown for inputs whose outcome depends on something the model cannot know. A verdict, not a
+ *  bug: no stack trace (capturing one cost more than predicting the whole sequence). */
+export class Unsupported extends Error {
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
+}
 
 /** The corpus schema keeps every range inside the arena (src/seq/schema.ts:arenaProblem); the model
  *  knows nothing beyond the fences. */

@@ -202,9 +202,13 @@ export class NativeRunner implements Runner {
   private session: HarnessSession | null = null;
   private info: TargetInfo | null = null;
 
-  /** fsDirs: directories for `file ext4|xfs|btrfs` the user named; the others are loop-mounted
-   *  images of the runner's own (src/runner/fsdirs.ts), unless `fsAuto` is false. */
-  constructor(private readonly opts: { harnessPath?: string; stallMs?: number; fsDirs?: FsDirs; fsAuto?: boolean } = {}) {}
+  /**
+   * fsDirs: directories for `file ext4|xfs|btrfs` the user named; the others are loop-mounted
+   * images of the runner's own (src/runner/fsdirs.ts), unless `fsAuto` is false. persist: let the
+   * harness run many sequences in one reusable child (harness-c/persist.c), the default; false (or
+   * VMAFUZZ_PERSIST=0 in the environment) forks a fresh child for every one.
+   */
+  constructor(private readonly opts: { harnessPath?: string; stallMs?: number; fsDirs?: FsDirs; fsAuto?: boolean; persist?: boolean } = {}) {}
   private fsArgs: string[] | null = null;
 
   private starting: Promise<TargetInfo> | null = null;
@@ -221,7 +225,8 @@ export class NativeRunner implements Runner {
     // flight; the harness still ends on its own when our end of stdin closes (also after kill -9).
     // once per runner: the directories do not change between harness restarts
     this.fsArgs ??= fsDirArgs(this.opts.fsAuto === false ? (this.opts.fsDirs ?? {}) : await resolveFsDirs(this.opts.fsDirs ?? {}, (l) => process.stderr.write(`vmafuzz: ${l}\n`)));
-    const proc = spawn(path, ['--serve', ...this.fsArgs], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const persist = this.opts.persist ?? process.env['VMAFUZZ_PERSIST'] !== '0';
+    const proc = spawn(path, ['--serve', ...(persist ? [] : ['--no-persist']), ...this.fsArgs], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
