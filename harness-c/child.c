@@ -15,6 +15,7 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+#define MFD_HUGETLB_ 4U // include/uapi/linux/memfd.h
 
 struct pstate ps;
 int file_fd[MAX_FILES];
@@ -44,14 +45,14 @@ int setup_fences(void) {
     return 0;
 }
 
-// The declared files, in order: memfd "f<i>" (maps: /memfd:f<i> (deleted)) or <tmpfs_dir>/f<i>,
+// The declared files, in order: memfd "f<i>" (maps: /memfd:f<i> (deleted); `hugetlb`: MFD_HUGETLB) or <tmpfs_dir>/f<i>,
 // unlinked at once (maps: <tmpfs_dir>/f<i> (deleted)); sized with ftruncate; a read-only file is
 // re-opened O_RDONLY through /proc/self/fd and the writable descriptor closed.
 static int create_files(void) {
     for (int i = 0; i < nfiles; i++) {
         char name[4] = { 'f', (char)('0' + i), 0, 0 };
         int fd;
-        if (!files[i].tmpfs) fd = (int)syscall(SYS_memfd_create, name, 0);
+        if (!files[i].tmpfs) fd = (int)syscall(SYS_memfd_create, name, files[i].huge ? MFD_HUGETLB_ : 0);
         else {
             char path[sizeof tmpfs_dir + 8];
             size_t n = strlen(tmpfs_dir);

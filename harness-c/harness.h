@@ -150,7 +150,7 @@ struct op {
     uint64_t v[MAX_ARGS];
     uint8_t filemask; // v[i] is a file index to replace by its descriptor at run time
 };
-struct filedecl { int tmpfs, ro; uint64_t size; };
+struct filedecl { int tmpfs, huge, ro; uint64_t size; };
 
 extern struct op ops[MAX_OPS];
 extern uint64_t nops, arena_pages, seq_opts, base;

@@ -278,12 +278,13 @@ int parse_op(char *line, struct op *o) {
     return 1;
 }
 
-// "file memfd|tmpfs <size> <ro 0|1>": created by the child before the first call, in order.
+// "file memfd|tmpfs|hugetlb <size> <ro 0|1>": created by the child before the first call, in order
+// (hugetlb: a memfd with MFD_HUGETLB, on the 2 MiB pool).
 int parse_file(char *line) {
     char *kind = next_word(&line);
     uint64_t size, ro;
     if (!kind || nfiles == MAX_FILES || !word_hex(&line, &size) || !word_hex(&line, &ro) || ro > 1) return 0;
-    if (strcmp(kind, "memfd") && strcmp(kind, "tmpfs")) return 0;
-    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .ro = (int)ro, .size = size };
+    if (strcmp(kind, "memfd") && strcmp(kind, "tmpfs") && strcmp(kind, "hugetlb")) return 0;
+    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .huge = kind[0] == 'h', .ro = (int)ro, .size = size };
     return next_word(&line) == 0;
 }

@@ -270,7 +270,7 @@ static int file_fd[NR_FILES];
 
 /*
  * In the sequence's process, before the first call (harness-c/child.c:create_files): memfd "f<n>"
- * (maps: /memfd:f<n> (deleted)) or <tmpfs_dir>/f<n>, sized with ftruncate; a read-only file is
+ * (maps: /memfd:f<n> (deleted); MFD_HUGETLB for a hugetlb file) or <tmpfs_dir>/f<n>, sized with ftruncate; a read-only file is
  * re-opened O_RDONLY through /proc/self/fd and the writable descriptor closed.
  */
 static int create_files(void)
@@ -280,8 +280,8 @@ static int create_files(void)
 
 	for (i = 0; i < NR_FILES; i++) {
 		snprintf(name, sizeof(name), "f%d", i);
-		if (!file_decl[i].tmpfs)
-			fd = (int)syscall(SYS_memfd_create, name, 0);
+		if (file_decl[i].tmpfs != 1)	/* 2: MFD_HUGETLB (4), 2 MiB pages */
+			fd = (int)syscall(SYS_memfd_create, name, file_decl[i].tmpfs == 2 ? 4 : 0);
 		else {
 ${tmpfs ? '\t\t\tsnprintf(path, sizeof(path), "%s/%s", tmpfs_dir, name);\n\t\t\tfd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);\n\t\t\tif (fd >= 0 && unlink(path) != 0)\n\t\t\t\treturn -1;' : '\t\t\tfd = -1;'}
 		}

@@ -327,7 +327,8 @@ function tablesC(seq: Sequence, model: Prediction, snaps: readonly Snapshot[], n
   w('\t{ 0, NULL },', '};', '');
   if (f.files) {
     w('static const struct file_decl file_decl[NR_FILES] = {');
-    seq.files!.forEach((x, i) => w(`\t{ ${x.kind === 'tmpfs' ? 1 : 0}, ${x.readOnly ? 1 : 0}, 0x${x.size.toString(16)} },\t/* f${i}: ${x.kind}${x.readOnly ? ', read-only' : ''} */`));
+    // tmpfs: 1 = a file in the tmpfs directory, 2 = a memfd with MFD_HUGETLB, 0 = a plain memfd
+    seq.files!.forEach((x, i) => w(`\t{ ${x.kind === 'tmpfs' ? 1 : x.kind === 'hugetlb' ? 2 : 0}, ${x.readOnly ? 1 : 0}, 0x${x.size.toString(16)} },\t/* f${i}: ${x.kind}${x.readOnly ? ', read-only' : ''} */`));
     w('};', '');
   }
   w('/* per call: return value (RET_INT value, or RET_ADDR page and offset), errno, signal, userfaultfd events */');

@@ -10,7 +10,7 @@ import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
-import { genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
+import { genHugeFile, genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
 import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
 
@@ -220,9 +220,11 @@ export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number;
   if (files) filesCtx(a).files = files;
   // SysV segments and hugetlb use (shmat's weight stands for the family, src/gen/ops-hugeshm.ts)
   const shm = weights.shmat > 0 ? genHugeShmSetup(p, a) : undefined;
+  // ... and a hugetlb file after the others (src/gen/ops-hugeshm.ts)
+  const allFiles = weights.shmat > 0 ? genHugeFile(p, a, files) : files;
   for (let i = 0; i < recipe.ncalls; i++) calls.push(genCall(p, a, weights, cfg.invalidPercent, i === 0));
   const out: { arenaPages: number; calls: Call[]; files?: FileDecl[]; shm?: ShmSeg[] } = { arenaPages, calls };
-  if (files) out.files = files;
+  if (allFiles) out.files = allFiles;
   if (shm) out.shm = shm;
   return out;
 }

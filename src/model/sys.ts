@@ -81,7 +81,8 @@ export class Sys {
   }
 
   declared(index: number): FileObj {
-    const f = this.files.find((x) => x.index === index && (x.kind === 'memfd' || x.kind === 'tmpfs'));
+    // declared files have index >= 0 (the anon hugetlb and shmem files -1, SysV segments are in `shm`)
+    const f = this.files.find((x) => x.index === index && (x.kind === 'memfd' || x.kind === 'tmpfs' || x.kind === 'hugetlb'));
     if (!f) throw new Error(`model bug: no declared file ${index}`);
     return f;
   }

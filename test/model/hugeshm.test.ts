@@ -98,6 +98,25 @@ describe('MAP_HUGETLB (fs/hugetlbfs/inode.c, mm/hugetlb.c)', () => {
     expect(w.hits).toContain('mmap.hugetlb.locked_dropped');
   });
 
+  it('a hugetlb file: SIGBUS beyond i_size until a writable mapping grows it; mappings of it never merge', () => {
+    // blocks  0123
+    //         AB..    A = file page 0 (shared rw), B = file page 1 (private r): beyond i_size (1 block)
+    //         ABC.    C = file page 1 again, shared rw: grows i_size to 2 blocks, B faults in now
+    const w = world(4 * HP);
+    w.mm.sys.declareFiles([{ kind: 'hugetlb', size: BigInt(HP) * 4096n }]);
+    const fmap = (block: number, prot: string, pgoffBlocks: number, ...words: string[]) =>
+      ({ ...mmap(block * HP, HP, prot, 'fixed', 'noanon', ...words, `offset=${(pgoffBlocks * HP * 4096).toString(16)}`), fd: 0 }) as Call;
+    w.ok(fmap(0, 'rw', 0, 'shared'), fmap(1, 'r', 1));
+    expect(blocks(w.mm)).toBe('AB..');
+    expect(w.run(touch(HP + 3, 'r')).signal).toBe(7);
+    expect(w.hits).toContain('fault.hugetlb.sigbus');
+    w.ok(fmap(2, 'rw', 1, 'shared'));
+    expect(w.hits).toContain('mmap.hugetlb.isize_grown');
+    expect(w.run(touch(HP + 3, 'r')).signal).toBe(0);
+    expect(blocks(w.mm)).toBe('ABC.');
+    expect(w.vma(0).file).toBe(w.vma(2 * HP).file); // one struct file, still three VMAs
+  });
+
   it('declines madvise on hugetlb, and a pool the fact does not vouch for', () => {
     const w = world(HP).ok(huge(0, 1, 'rw', 'fixed'));
     expect(() => w.run({ op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 3 })).toThrow(Unsupported); // MADV_WILLNEED
