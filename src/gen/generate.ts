@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { MAP, PROT, PAGE_SIZE } from '../seq/consts.js';
 import type { Call, FileDecl, Op, Sequence } from '../seq/schema.js';
-import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
+import { OPS, FORMAT_VERSION, arenaProblem, hugeFixedProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
@@ -193,8 +193,11 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
   }
   // A misaligned start can push the rounded-up end past the arena: keep such calls in bounds.
   if (arenaProblem(c, a.arenaPages) && 'addr' in c && c.addr) c = { ...c, addr: { page: c.addr.page, off: 0 } } as Call;
-  // a MAP_HUGETLB|MAP_FIXED (genMmap's invalid flag) that leaves the arena once rounded up to 2 MiB: not fixed
-  if (c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB && arenaProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
+  // a fixed hugetlb mapping (genMmap's invalid MAP_HUGETLB, a file mapping continuing one of the
+  // hugetlb file) that leaves the arena once rounded up to 2 MiB: not fixed
+  const hugeFile = hugeShmCtx(a).hugeFile;
+  const huge = c.op === 'mmap' && (c.flags & MAP.MAP_HUGETLB || (hugeFile && c.fd === hugeFile.index && !(c.flags & MAP.MAP_ANONYMOUS)));
+  if (c.op === 'mmap' && huge && hugeFixedProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
   noteCall(a, c);
   return c;
 }

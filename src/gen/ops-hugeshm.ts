@@ -135,8 +135,9 @@ export function genHugeShmCall(p: Picks, a: ArenaAllocator, op: HugeShmOp, inval
   if (pages <= a.arenaPages && !p.chance(12)) {
     const r = a.range(p);
     addr = { page: Math.min(r.page, a.arenaPages - pages), off: 0 };
-    if (invalid || p.chance(5)) {
-      addr = { page: addr.page, off: 1 + p.int(PAGE_SIZE - 1) };
+    if ((invalid || p.chance(5)) && pages < a.arenaPages) {
+      // without SHM_RND the unrounded range must still end inside the arena (the schema says so)
+      addr = { page: Math.min(addr.page, a.arenaPages - pages - 1), off: 1 + p.int(PAGE_SIZE - 1) };
       if (p.chance(60)) flags |= SHM.SHM_RND;
     }
   }
