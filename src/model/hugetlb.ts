@@ -10,7 +10,6 @@
 // (madvise, mremap, mlock, mseal, fork, userfaultfd, anon names: src/model/shm.ts declineOnHugeShm).
 
 import { MAP, PROT } from '../seq/consts.js';
-import { addrBytes } from '../seq/values.js';
 import { VM_MAYWRITE, VM_PKEY_EXEC_ONLY, VM_LOCKED_MASK, VM_GROWSDOWN, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC } from './flags.js';
 import { unmappedAreaTopdown, hintFree, type Placement } from './placement.js';
 import { HPAGE_PAGES, Mm, PTE_FILE, type Vma } from './state.js';
@@ -80,7 +79,8 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs, declared?: FileObj): MmapRes
     if (a.addr !== null && rowUnverified('mmap.hugetlb_hint_align_up', mm.profile.version)) throw new Unsupported('hugetlb hint rounding between 6.1 and 6.12 (not modelled)');
     const up = mm.profile.rows['mmap.hugetlb_hint_align_up'];
     if (a.addr !== null && !up) mm.hit('mmap.place.hugetlb_hint_down');
-    const hint = a.addr === null ? null : (up ? Math.ceil : Math.floor)(Number(addrBytes(a.addr)) / 4096 / HPAGE_PAGES) * HPAGE_PAGES;
+    // do_mmap's round_hint_to_min ("hint &= PAGE_MASK") comes first: the byte offset is dropped
+    const hint = a.addr === null ? null : (up ? Math.ceil : Math.floor)(a.addr.page / HPAGE_PAGES) * HPAGE_PAGES;
     // (a hint rounded up past the arena meets the upper fence: not free)
     if (hint !== null && hintFree(mm, hint, pages)) placement = { kind: 'arena', page: hint };
     else placement = unmappedAreaTopdown(mm, pages, HPAGE_PAGES - 1);

@@ -60,6 +60,12 @@ describe('MAP_HUGETLB (fs/hugetlbfs/inode.c, mm/hugetlb.c)', () => {
     const w = world(4 * HP).ok(mmap(0, 1, 'rw', 'fixed'), huge(null, 1, 'rw'));
     expect(w.mm.arenaVmas().map((v) => v.start)).toEqual([0, 3 * HP]);
     expect(w.hits).toContain('mmap.place.hugetlb');
+    // a hint is first rounded down to a page (do_mmap round_hint_to_min), then up to 2 MiB:
+    // A+0p+0x10 stays at block 0, A+1p goes to block 1
+    const h = world(4 * HP).ok(huge(null, 1, 'rw'));
+    expect(h.mm.arenaVmas().map((v) => v.start)).toEqual([3 * HP]);
+    const w2 = world(4 * HP).ok({ ...huge(0, 1, 'rw'), addr: { page: 0, off: 0x10 } } as Call, { ...huge(0, 1, 'rw'), addr: { page: 1, off: 0 } } as Call);
+    expect(w2.mm.arenaVmas().map((v) => v.start)).toEqual([0, HP]);
   });
 
   it('a touch maps the whole huge page', () => {
