@@ -15,6 +15,7 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+#define MFD_HUGETLB_ 4U // include/uapi/linux/memfd.h
 
 struct pstate ps;
 int file_fd[MAX_FILES];
@@ -44,7 +45,7 @@ int setup_fences(void) {
     return 0;
 }
 
-// The declared files, in order: memfd "f<i>" (maps: /memfd:f<i> (deleted)) or <dir>/f<i> in the
+// The declared files, in order: memfd "f<i>" (maps: /memfd:f<i> (deleted); `hugetlb`: MFD_HUGETLB) or <dir>/f<i> in the
 // tmpfs directory or a filesystem's private directory (fsfiles.c), unlinked at once (maps:
 // <dir>/f<i> (deleted)); sized with ftruncate and, with `fill pattern`, written (fsfiles.c:
 // fill_file); a read-only file is re-opened O_RDONLY through /proc/self/fd and the writable
@@ -53,7 +54,7 @@ static int create_files(void) {
     for (int i = 0; i < nfiles; i++) {
         char name[4] = { 'f', (char)('0' + i), 0, 0 };
         int fd;
-        if (!files[i].tmpfs && !files[i].fs) fd = (int)syscall(SYS_memfd_create, name, (unsigned)files[i].mfd_flags);
+        if (!files[i].tmpfs && !files[i].fs) fd = (int)syscall(SYS_memfd_create, name, (unsigned)files[i].mfd_flags | (files[i].huge ? MFD_HUGETLB_ : 0));
         else {
             const char *dir = file_dir(&files[i]);
             char path[sizeof fs_dir[0] + 8];

@@ -161,8 +161,9 @@ struct op {
     uint64_t v[MAX_ARGS];
     uint8_t filemask; // v[i] is a file index to replace by its descriptor at run time
 };
-// fs: FS_* kind (fsfiles.c), fill: `fill pattern`, mfd_flags: memfd_create flags
-struct filedecl { int tmpfs, ro; uint64_t size; uint64_t mfd_flags; int fs, fill; };
+// fs: FS_* kind (fsfiles.c), fill: `fill pattern`, mfd_flags: memfd_create flags, huge: `hugetlb`
+// (a memfd with MFD_HUGETLB, on the 2 MiB pool)
+struct filedecl { int tmpfs, huge, ro; uint64_t size; uint64_t mfd_flags; int fs, fill; };
 
 extern struct op ops[MAX_OPS];
 extern uint64_t nops, arena_pages, seq_opts, base;

@@ -295,18 +295,18 @@ int parse_op(char *line, struct op *o) {
     return 1;
 }
 
-// "file memfd|tmpfs|ext4|xfs|btrfs <size> <ro 0|1> [<fill 0|1> [<memfd_create flags>]]": created by
-// the child before the first call, in order.
+// "file memfd|tmpfs|hugetlb|ext4|xfs|btrfs <size> <ro 0|1> [<fill 0|1> [<memfd_create flags>]]":
+// created by the child before the first call, in order (hugetlb: a memfd with MFD_HUGETLB).
 int parse_file(char *line) {
     char *kind = next_word(&line);
     uint64_t size, ro, fill = 0, mfd = 0;
     if (!kind || nfiles == MAX_FILES || !word_hex(&line, &size) || !word_hex(&line, &ro) || ro > 1) return 0;
     int fs = fs_kind(kind);
-    if (!fs && strcmp(kind, "memfd") && strcmp(kind, "tmpfs")) return 0;
+    if (!fs && strcmp(kind, "memfd") && strcmp(kind, "tmpfs") && strcmp(kind, "hugetlb")) return 0;
     char *f = next_word(&line);
-    if (f) { const char *e = parse_hex(f, &fill); if (!e || *e || fill > 1) return 0; }
+    if (f) { const char *e = parse_hex(f, &fill); if (!e || *e || fill > 1 || (fill && kind[0] == 'h')) return 0; } // hugetlbfs has no write()
     char *fl = f ? next_word(&line) : 0;
     if (fl) { const char *e = parse_hex(fl, &mfd); if (!e || *e || mfd > 0xffffffffu || strcmp(kind, "memfd")) return 0; }
-    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .ro = (int)ro, .size = size, .mfd_flags = mfd, .fs = fs, .fill = (int)fill };
+    files[nfiles++] = (struct filedecl){ .tmpfs = kind[0] == 't', .huge = kind[0] == 'h', .ro = (int)ro, .size = size, .mfd_flags = mfd, .fs = fs, .fill = (int)fill };
     return next_word(&line) == 0;
 }

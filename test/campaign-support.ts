@@ -91,7 +91,11 @@ export function ndjson(file: string): Array<Record<string, unknown>> {
 
 /** A "kernel" that is the model itself: for count-based coverage experiments without a harness. */
 export function modelRunner(profile: Profile): Runner {
-  const target: TargetInfo = { runner: 'model', release: profile.release, facts: {} };
+  // the pool and SysV facts the profile was made with (a campaign builds its profile from them)
+  const facts: Record<string, string> = {};
+  if (profile.hugepagesFree !== undefined) facts['hugepages_free'] = profile.hugepagesFree.toString(16);
+  if (profile.sysvShm !== undefined) facts['sysv_shm'] = profile.sysvShm ? '1' : '0';
+  const target: TargetInfo = { runner: 'model', release: profile.release, facts };
   return {
     name: 'model',
     start: async () => target,

@@ -12,7 +12,7 @@ const seqs = Array.from({ length: 1500 }, (_, i) => generate(4242, i, DEFAULT_CO
 describe('content generation', () => {
   it('declares files of every kind, pre-filled or not, and probes', () => {
     const kinds = new Set(seqs.flatMap((s) => s.files ?? []).map((f) => f.kind));
-    expect([...kinds].sort()).toEqual(['btrfs', 'ext4', 'memfd', 'tmpfs', 'xfs']);
+    expect([...kinds].sort()).toEqual(['btrfs', 'ext4', 'hugetlb', 'memfd', 'tmpfs', 'xfs']);
     const files = seqs.flatMap((s) => s.files ?? []);
     expect(files.some((f) => f.fill === 'pattern')).toBe(true);
     expect(files.some((f) => f.fill === undefined)).toBe(true);

@@ -118,4 +118,25 @@ describe('MAP_HUGETLB', () => {
     expect(s.maps.map((e) => e.vmflags)).toEqual(['rd wr mr mw me de ht', 'rd wr mr mw me de ht']);
     expect(s.pagemap).toBe('-'.repeat(512) + 'P'.repeat(512));
   });
+
+  it('a hugetlb file (memfd MFD_HUGETLB): 2 MiB rounding, SIGBUS beyond i_size', async () => {
+    const free = info.facts['hugepages_free'];
+    if (free === undefined || free === '-' || parseInt(free, 16) < 4) {
+      return void console.warn(`skipped: no hugetlb pool (fact hugepages_free=${free ?? 'missing'}, hugetlb_pool=${info.facts['hugetlb_pool'] ?? 'missing'})`);
+    }
+    const o = await run(
+      [
+        { op: 'mmap', addr: 'A+0p', len: '1p', prot: RW, flags: 'MAP_SHARED|MAP_FIXED', fd: 0 },
+        { op: 'mmap', addr: 'A+512p', len: '512p', prot: 'PROT_READ', flags: 'MAP_PRIVATE|MAP_FIXED', fd: 0, offset: '512p' },
+        { op: 'touch', addr: 'A+513p', access: 'read' },
+        { op: 'touch', addr: 'A+1p', access: 'write' },
+      ],
+      { arenaPages: 1024, files: [{ kind: 'hugetlb', size: '512p' }] },
+    );
+    expect(o.status).toBe('ok');
+    expect(o.calls.map((c) => c.signal)).toEqual([0, 0, 7, 0]);
+    const s = after(o, 3);
+    expect(vmas(s)).toEqual(['0-512 rw-s 0 /memfd:f0 (deleted)', '512-1024 r--p 200000 /memfd:f0 (deleted)']);
+    expect(s.maps.map((e) => e.vmflags)).toEqual(['rd wr sh mr mw me ms de ht', 'rd mr mw me de ht']);
+  });
 });

@@ -12,6 +12,8 @@ import { projectRoot } from '../runner/harness-build.js';
 import type { FileDecl } from '../seq/schema.js';
 
 export const DISK_KINDS = ['ext4', 'xfs', 'btrfs'] as const;
+/** include/uapi/linux/memfd.h: a `hugetlb` file is a memfd on the 2 MiB pool */
+const MFD_HUGETLB = 4;
 const MAGIC: Record<string, string> = { ext4: '0xEF53', xfs: '0x58465342', btrfs: '0x9123683E' };
 const KIND_NO: Record<string, number> = { ext4: 1, xfs: 2, btrfs: 3 };
 
@@ -28,7 +30,7 @@ export const FILE_DECL_C = 'struct file_decl { int tmpfs, ro; uint64_t size; int
 
 /** One file_decl row. */
 export function fileDeclRow(x: FileDecl, i: number): string {
-  return `\t{ ${x.kind === 'tmpfs' ? 1 : 0}, ${x.readOnly ? 1 : 0}, 0x${x.size.toString(16)}, ${KIND_NO[x.kind] ?? 0}, ${x.fill ? 1 : 0}, 0x${((x.flags ?? 0) >>> 0).toString(16)} },\t/* f${i}: ${x.kind}${x.readOnly ? ', read-only' : ''}${x.fill ? ', filled' : ''}${x.flags ? `, memfd_create flags 0x${x.flags.toString(16)}` : ''} */`;
+  return `\t{ ${x.kind === 'tmpfs' ? 1 : 0}, ${x.readOnly ? 1 : 0}, 0x${x.size.toString(16)}, ${KIND_NO[x.kind] ?? 0}, ${x.fill ? 1 : 0}, 0x${(((x.flags ?? 0) | (x.kind === 'hugetlb' ? MFD_HUGETLB : 0)) >>> 0).toString(16)} },\t/* f${i}: ${x.kind}${x.readOnly ? ', read-only' : ''}${x.fill ? ', filled' : ''}${x.flags ? `, memfd_create flags 0x${x.flags.toString(16)}` : ''} */`;
 }
 
 /** The disk kinds a sequence's files use. */

@@ -18,7 +18,7 @@ export interface HugeShmFeatures {
 export function hugeShmFeatures(seq: Sequence): HugeShmFeatures {
   return {
     shm: (seq.shm?.length ?? 0) > 0,
-    hugetlb: seq.calls.some((c) => c.op === 'mmap' && (c.flags & MAP.MAP_HUGETLB) !== 0),
+    hugetlb: seq.calls.some((c) => c.op === 'mmap' && (c.flags & MAP.MAP_HUGETLB) !== 0) || (seq.files ?? []).some((f) => f.kind === 'hugetlb'),
   };
 }
 
@@ -31,7 +31,8 @@ export function hugeShmDefines(seq: Sequence, f: HugeShmFeatures): string[] {
   const o: string[] = [];
   // the pool the model counts on (src/model/hugetlb.ts HUGETLB_MIN_FREE would do; the arena's
   // 2 MiB blocks are what one sequence can reserve at once)
-  if (f.hugetlb) o.push(`#define HUGETLB_NEED ${Math.max(1, Math.ceil(seq.arenaPages / 512))}\t/* free 2 MiB pages needed */`);
+  const filePages = (seq.files ?? []).filter((x) => x.kind === 'hugetlb').reduce((n, x) => n + Number(x.size / (2n << 20n)), 0);
+  if (f.hugetlb) o.push(`#define HUGETLB_NEED ${Math.max(1, Math.ceil(seq.arenaPages / 512) + filePages)}\t/* free 2 MiB pages needed */`);
   if (f.shm) o.push(`#define NR_SHM ${seq.shm!.length}`, `static const uint64_t shm_size[NR_SHM] = { ${seq.shm!.map((s) => `0x${s.size.toString(16)}`).join(', ')} };`);
   return o;
 }

@@ -6,13 +6,13 @@
 import fc from 'fast-check';
 import { MAP, PROT, PAGE_SIZE } from '../seq/consts.js';
 import type { Call, FileDecl, Op, Sequence } from '../seq/schema.js';
-import { OPS, FORMAT_VERSION, arenaProblem } from '../seq/schema.js';
+import { OPS, FORMAT_VERSION, arenaProblem, hugeFixedProblem } from '../seq/schema.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import { blockExit, genAddSeals } from './ops-seals.js';
-import { genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
+import { genHugeFile, genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
 import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
 
@@ -210,8 +210,11 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
   }
   // A misaligned start can push the rounded-up end past the arena: keep such calls in bounds.
   if (arenaProblem(c, a.arenaPages) && 'addr' in c && c.addr) c = { ...c, addr: { page: c.addr.page, off: 0 } } as Call;
-  // a MAP_HUGETLB|MAP_FIXED (genMmap's invalid flag) that leaves the arena once rounded up to 2 MiB: not fixed
-  if (c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB && arenaProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
+  // a fixed hugetlb mapping (genMmap's invalid MAP_HUGETLB, a file mapping continuing one of the
+  // hugetlb file) that leaves the arena once rounded up to 2 MiB: not fixed
+  const hugeFile = hugeShmCtx(a).hugeFile;
+  const huge = c.op === 'mmap' && (c.flags & MAP.MAP_HUGETLB || (hugeFile && c.fd === hugeFile.index && !(c.flags & MAP.MAP_ANONYMOUS)));
+  if (c.op === 'mmap' && huge && hugeFixedProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
   noteCall(a, c);
   return c;
 }
@@ -237,9 +240,11 @@ export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number;
   if (files) filesCtx(a).files = files;
   // SysV segments and hugetlb use (shmat's weight stands for the family, src/gen/ops-hugeshm.ts)
   const shm = weights.shmat > 0 ? genHugeShmSetup(p, a) : undefined;
+  // ... and a hugetlb file after the others (src/gen/ops-hugeshm.ts)
+  const allFiles = weights.shmat > 0 ? genHugeFile(p, a, files) : files;
   for (let i = 0; i < recipe.ncalls; i++) calls.push(genCall(p, a, weights, cfg.invalidPercent, i === 0));
   const out: { arenaPages: number; calls: Call[]; files?: FileDecl[]; shm?: ShmSeg[] } = { arenaPages, calls };
-  if (files) out.files = files;
+  if (allFiles) out.files = allFiles;
   if (shm) out.shm = shm;
   return out;
 }

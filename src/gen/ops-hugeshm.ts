@@ -4,7 +4,7 @@
 // that a vm_ops->close hook limits), SHM_REMAP over them, and shmdt of split attaches.
 
 import { MAP, PAGE_SIZE, PROT } from '../seq/consts.js';
-import type { Call } from '../seq/schema.js';
+import type { Call, FileDecl } from '../seq/schema.js';
 import { MAX_SHM, SHM, type ShmSeg } from '../seq/schema-sysv.js';
 import type { ArenaAllocator, Picks } from './alloc.js';
 import { pickProt } from './generate.js';
@@ -23,6 +23,8 @@ interface HugeShmCtx {
   attaches: number[];
   /** the remaining calls of a scenario */
   pending: Call[];
+  /** a declared hugetlb file (memfd MFD_HUGETLB): its index in the sequence's files and its 2 MiB pages */
+  hugeFile?: { index: number; blocks: number };
 }
 
 export function hugeShmCtx(a: ArenaAllocator): HugeShmCtx {
@@ -47,8 +49,30 @@ export function genHugeShmSetup(p: Picks, a: ArenaAllocator): ShmSeg[] | undefin
 
 const segPages = (s: ShmSeg) => Number((s.size + P - 1n) / P);
 
-/** A MAP_HUGETLB mapping (the caller gives mmap calls of hugetlb sequences to this now and then). */
+/** Maybe a hugetlb file for a hugetlb sequence, declared after the `others` files; returns the files. */
+export function genHugeFile(p: Picks, a: ArenaAllocator, others: readonly FileDecl[] | undefined): FileDecl[] | undefined {
+  const ctx = hugeShmCtx(a);
+  if (!ctx.huge || !p.chance(35)) return others ? [...others] : undefined;
+  const blocks = 1 + p.int(2);
+  ctx.hugeFile = { index: others?.length ?? 0, blocks };
+  return [...(others ?? []), { kind: 'hugetlb', size: BigInt(blocks * HP) * P }];
+}
+
+/** A MAP_HUGETLB mapping or a mapping of the hugetlb file (the caller gives mmap calls of hugetlb
+ *  sequences to this now and then). */
 export function genHugetlbMmap(p: Picks, a: ArenaAllocator, invalid: boolean): Call {
+  const file = hugeShmCtx(a).hugeFile;
+  const c = genHugetlbAnon(p, a, invalid);
+  if (!file || !p.chance(45) || c.op !== 'mmap') return c;
+  // the file: no MAP_ANONYMOUS (MAP_HUGETLB is allowed and changes nothing), an offset on the grid,
+  // sometimes past i_size (SIGBUS, or the file grows when the mapping is writable)
+  let flags = (c.flags & ~MAP.MAP_ANONYMOUS) >>> 0;
+  if (p.chance(50)) flags = (flags & ~MAP.MAP_HUGETLB) >>> 0;
+  const offset = c.offset ?? BigInt(p.int(file.blocks + 1) * HP) * P;
+  return { ...c, flags, fd: file.index, offset };
+}
+
+function genHugetlbAnon(p: Picks, a: ArenaAllocator, invalid: boolean): Call {
   const blocks = Math.floor(a.arenaPages / HP);
   const n = 1 + p.int(Math.min(2, blocks));
   let len = BigInt(n * HP) * P;
@@ -111,8 +135,8 @@ export function genHugeShmCall(p: Picks, a: ArenaAllocator, op: HugeShmOp, inval
   if (pages <= a.arenaPages && !p.chance(12)) {
     const r = a.range(p);
     addr = { page: Math.min(r.page, a.arenaPages - pages), off: 0 };
-    // an address off the page grid (EINVAL without SHM_RND) must still end inside the arena
     if ((invalid || p.chance(5)) && pages < a.arenaPages) {
+      // without SHM_RND the unrounded range must still end inside the arena (the schema says so)
       addr = { page: Math.min(addr.page, a.arenaPages - pages - 1), off: 1 + p.int(PAGE_SIZE - 1) };
       if (p.chance(60)) flags |= SHM.SHM_RND;
     }

@@ -9,13 +9,15 @@
 // out), 1 GiB pages, and calls other than mmap/munmap/mprotect/touch on hugetlb VMAs
 // (madvise, mremap, mlock, mseal, fork, userfaultfd, anon names: src/model/shm.ts declineOnHugeShm).
 
-import { MAP } from '../seq/consts.js';
-import { addrBytes } from '../seq/values.js';
-import { VM_PKEY_EXEC_ONLY, VM_LOCKED_MASK, VM_GROWSDOWN, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC } from './flags.js';
+import { MAP, PROT } from '../seq/consts.js';
+import { VM_MAYWRITE, VM_PKEY_EXEC_ONLY, VM_LOCKED_MASK, VM_GROWSDOWN, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC } from './flags.js';
 import { unmappedAreaTopdown, hintFree, type Placement } from './placement.js';
 import { HPAGE_PAGES, Mm, PTE_FILE, type Vma } from './state.js';
+import type { FileObj } from './sys.js';
+
+const SIGBUS = 7;
 import { rowUnverified } from './profile-rows.js';
-import { EAGAIN, EPERM, EINVAL, ENOMEM, EEXIST, mmapRegion, mmapVmFlags, type MmapArgs, type MmapResult, Unsupported } from './syscalls.js';
+import { EACCES, EAGAIN, EPERM, EINVAL, ENOMEM, EEXIST, mmapRegion, mmapVmFlags, type MmapArgs, type MmapResult, Unsupported } from './syscalls.js';
 import { EOPNOTSUPP } from './mmap-file.js';
 
 const MAP_TYPE = 0x0f;
@@ -33,8 +35,9 @@ const LEGACY_MAP_MASK =
  *  by every harness running at once and each sequence reserves at most 8 pages of its 16 MiB arena). */
 export const HUGETLB_MIN_FREE = 16;
 
-/** mmap(MAP_ANONYMOUS|MAP_HUGETLB): ksys_mmap_pgoff, then do_mmap with the new hugetlbfs file. */
-export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
+/** mmap(MAP_ANONYMOUS|MAP_HUGETLB): ksys_mmap_pgoff, then do_mmap with the new hugetlbfs file; or
+ *  mmap of a declared hugetlb file (`declared`: memfd MFD_HUGETLB, is_file_hugepages). */
+export function sysMmapHugetlb(mm: Mm, a: MmapArgs, declared?: FileObj): MmapResult {
   const err = (e: number, id: Parameters<Mm['hit']>[0]): MmapResult => {
     mm.hit(id);
     return { err: e };
@@ -42,10 +45,12 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
   // arch/x86/kernel/sys_x86_64.c:sys_mmap
   if (a.offset & 0xfffn) return err(EINVAL, 'errno.mmap.offset_unaligned');
   // ksys_mmap_pgoff: hstate_sizelog - 0 is the default hstate (2 MiB on x86-64), 21 the 2 MiB one;
-  // 30 (1 GiB) exists only where the CPU has gbpages and its pool is another fact: declined
+  // 30 (1 GiB) exists only where the CPU has gbpages and its pool is another fact: declined. A
+  // hugetlbfs file has its own hstate ("if (is_file_hugepages(file)) len = ALIGN(len, ...)").
   const log = (a.flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
-  if (log === 30) throw new Unsupported('MAP_HUGE_1GB depends on the 1 GiB hstate and pool of the target');
-  if (log !== 0 && log !== 21) return err(EINVAL, 'errno.mmap.hugetlb_size');
+  if (!declared && log === 30) throw new Unsupported('MAP_HUGE_1GB depends on the 1 GiB hstate and pool of the target');
+  if (!declared && log !== 0 && log !== 21) return err(EINVAL, 'errno.mmap.hugetlb_size');
+  if (declared && a.offset >= 1n << 40n) throw new Unsupported('a hugetlb file offset beyond the arena sizes');
   if (a.len >= 1n << 40n) throw new Unsupported('a MAP_HUGETLB length beyond the arena (hugetlb_file_setup of a huge file)');
   if ((mm.profile.hugepagesFree ?? 0) < HUGETLB_MIN_FREE) {
     throw new Unsupported(`the hugetlb pool (hugepages_free=${mm.profile.hugepagesFree ?? 'unknown'}) is below ${HUGETLB_MIN_FREE} pages: reservations may fail`);
@@ -74,7 +79,8 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
     if (a.addr !== null && rowUnverified('mmap.hugetlb_hint_align_up', mm.profile.version)) throw new Unsupported('hugetlb hint rounding between 6.1 and 6.12 (not modelled)');
     const up = mm.profile.rows['mmap.hugetlb_hint_align_up'];
     if (a.addr !== null && !up) mm.hit('mmap.place.hugetlb_hint_down');
-    const hint = a.addr === null ? null : (up ? Math.ceil : Math.floor)(Number(addrBytes(a.addr)) / 4096 / HPAGE_PAGES) * HPAGE_PAGES;
+    // do_mmap's round_hint_to_min ("hint &= PAGE_MASK") comes first: the byte offset is dropped
+    const hint = a.addr === null ? null : (up ? Math.ceil : Math.floor)(a.addr.page / HPAGE_PAGES) * HPAGE_PAGES;
     // (a hint rounded up past the arena meets the upper fence: not free)
     if (hint !== null && hintFree(mm, hint, pages)) placement = { kind: 'arena', page: hint };
     else placement = unmappedAreaTopdown(mm, pages, HPAGE_PAGES - 1);
@@ -95,7 +101,10 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
     // fallthrough
     case MAP.MAP_SHARED_VALIDATE:
       if ((flags & ~LEGACY_MAP_MASK) >>> 0) return err(EOPNOTSUPP, 'errno.mmap.file_validate');
+      if (a.prot & PROT.PROT_WRITE && declared?.readOnly) return err(EACCES, 'errno.mmap.file_shared_rdonly');
       vmFlags |= VM_SHARED | VM_MAYSHARE;
+      // an O_RDONLY file: "vm_flags &= ~(VM_MAYWRITE | VM_SHARED)"
+      if (declared?.readOnly) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
     // fallthrough
     case MAP.MAP_PRIVATE:
       // vma_flags_can_grow: a file mapping cannot grow down
@@ -115,15 +124,28 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
     if (placement.kind === 'arena' && mm.intersect(start, end)) throw new Unsupported('a hugetlb MAP_FIXED with an unaligned offset over existing VMAs');
     return err(EINVAL, 'errno.mmap.hugetlb_pgoff');
   }
+  // hugetlb_file_setup(HUGETLB_ANON_FILE, len): i_size = len; a declared file is the one fd's file
+  const file = declared ?? mm.sys.newFile({ kind: 'hugetlb', index: -1, size: hlen, cache: new Set(), readOnly: false, closeHook: true, seals: 1, execMode: false, data: new Map() });
+  // hugetlbfs_file_mmap, once the VMA exists (a refused MAP_FIXED unmap never gets there; a mapping
+  // outside the arena grows the same file): "if (vma_test(vma, VMA_WRITE_BIT) && inode->i_size <
+  // len) i_size_write(inode, len)"
+  const grow = () => {
+    const reach = BigInt(pgoff + pages) * 4096n;
+    if (vmFlags & VM_WRITE && file.size < reach) {
+      file.size = reach;
+      mm.hit('mmap.hugetlb.isize_grown');
+    }
+  };
   if (placement.kind === 'outside') {
     mm.outside++;
+    grow();
     return { placement };
   }
-  const file = mm.sys.newFile({ kind: 'hugetlb', index: -1, size: hlen, cache: new Set(), readOnly: false, closeHook: true, seals: 1, execMode: false, data: new Map() });
   // hugetlbfs_file_mmap sets VM_HUGETLB|VM_DONTEXPAND; the merge attempt before it cannot succeed
   // (a new file), so the flags go in at once
   const r = mmapRegion(mm, start, end, vmFlags | VM_HUGETLB | VM_DONTEXPAND, pgoff, file.id);
   if (r) return { err: r };
+  grow();
   mm.hit('mmap.hugetlb');
   const populate = vmFlags & VM_LOCKED || (flags & (MAP.MAP_POPULATE | MAP.MAP_NONBLOCK)) === MAP.MAP_POPULATE;
   if (vmFlags & VM_LOCKED) {
@@ -135,7 +157,8 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
   // mm/gup.c:populate_vma_page_range: PROT_NONE and the execute-only pkey are not populated
   if (populate && vmFlags & (VM_READ | VM_WRITE | VM_EXEC) && !(vmFlags & VM_PKEY_EXEC_ONLY)) {
     mm.hit('mmap.populate');
-    for (let q = start; q < end; q += HPAGE_PAGES) hugetlbFault(mm, mm.lookup(q)!, q, (vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE);
+    // __get_user_pages stops at the first page that fails (SIGBUS beyond i_size)
+    for (let q = start; q < end; q += HPAGE_PAGES) if (hugetlbFault(mm, mm.lookup(q)!, q, (vmFlags & (VM_WRITE | VM_SHARED)) === VM_WRITE)) break;
   }
   return { placement };
 }
@@ -143,6 +166,12 @@ export function sysMmapHugetlb(mm: Mm, a: MmapArgs): MmapResult {
 /** mm/hugetlb.c:hugetlb_fault -> hugetlb_no_page / hugetlb_wp: the 2 MiB page around `page` is
  *  mapped whole (the VMA is 2 MiB aligned, so the page lies inside it). */
 export function hugetlbFault(mm: Mm, vma: Vma, page: number, write: boolean): number {
+  // hugetlb_no_page: "size = i_size_read(mapping->host) >> huge_page_shift(h); if (idx >= size)" SIGBUS
+  const idx = Math.floor((vma.pgoff + (page - vma.start)) / HPAGE_PAGES);
+  if (idx >= Number(mm.sys.file(vma.file).size / (2n << 20n))) {
+    mm.hit('fault.hugetlb.sigbus');
+    return SIGBUS;
+  }
   mm.hit('fault.hugetlb');
   const first = page - (page % HPAGE_PAGES);
   // a private write copies the page (hugetlb_wp) - present either way; pagemap shows presence only

@@ -37,6 +37,7 @@ import {
   type PlacementJudge,
   Unsupported,
 } from './syscalls.js';
+import { sysMmapHugetlb } from './hugetlb.js';
 
 export const EOVERFLOW = 75;
 export const EOPNOTSUPP = 95;
@@ -60,6 +61,8 @@ export function sysMmapFile(mm: Mm, a: MmapArgs & { fd: number }, judge?: Placem
     return { err: e };
   };
   const file = mm.sys.declared(a.fd);
+  // a hugetlbfs file (memfd MFD_HUGETLB): src/model/hugetlb.ts
+  if (file.kind === 'hugetlb') return sysMmapHugetlb(mm, a, file);
   // arch/x86/kernel/sys_x86_64.c:sys_mmap
   if (a.offset & 0xfffn) return err(EINVAL, 'errno.mmap.offset_unaligned');
   const pgoffBig = a.offset >> 12n;

@@ -52,7 +52,7 @@ export const TMPFS_DEV = 'tmpfs';
  *  directory is the harness's choice, so compare canonicalises it to `<tmpfs>`. */
 function filePath(f: FileObj): string {
   if (f.kind === 'anon') return '/dev/zero (deleted)';
-  if (f.kind === 'memfd') return `/memfd:f${f.index} (deleted)`;
+  if (f.kind === 'memfd' || (f.kind === 'hugetlb' && f.index >= 0)) return `/memfd:f${f.index} (deleted)`;
   if (isRealFs(f)) return `<${f.kind}>/f${f.index} (deleted)`;
   // mm/hugetlb.c:hugetlb_file_setup(HUGETLB_ANON_FILE); ipc/shm.c:newseg "SYSV%08x" with IPC_PRIVATE's key 0
   if (f.kind === 'hugetlb') return '/anon_hugepage (deleted)';

@@ -14,6 +14,8 @@ export const RULES_HUGESHM = {
   'errno.mmap.fixed_unmap_enomem': '6.1: MAP_FIXED whose unmap of the old range fails returns ENOMEM (6.1 mm/mmap.c:mmap_region)',
   'mmap.place.hugetlb': 'non-fixed hugetlb placement: hint rounded up to 2 MiB, else a 2 MiB-aligned top-down search (fs/hugetlbfs/inode.c:hugetlb_get_unmapped_area, arch_get_unmapped_area_topdown huge_page_mask_align)',
   'split.hugetlb_unaligned': 'EINVAL: a hugetlb VMA cannot be split off the 2 MiB grid (mm/hugetlb.c:hugetlb_vm_op_split via mm/vma.c:__split_vma may_split)',
+  'fault.hugetlb.sigbus': 'SIGBUS: a hugetlb fault at or beyond i_size (mm/hugetlb.c:hugetlb_no_page)',
+  'mmap.hugetlb.isize_grown': 'a writable hugetlb mapping reaching past i_size grows the file (fs/hugetlbfs/inode.c:hugetlbfs_file_mmap i_size_write)',
   'fault.hugetlb': 'a fault on hugetlb memory maps the whole 2 MiB page from the pool (mm/hugetlb.c:hugetlb_fault, hugetlb_no_page)',
   'mprotect.hugetlb_no_account': 'hugetlb made writable gains no VM_ACCOUNT: it was accounted when reserved (mm/mprotect.c:mprotect_fixup VMA_HUGETLB_BIT)',
   // madvise on hugetlb (mm/madvise.c)

@@ -157,6 +157,10 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
     }
     case 'fork':
       break;
+    case 'ftruncate':
+      // hugetlbfs_setattr -> hugetlb_vmtruncate: not modelled
+      if (mm.sys.declared(c.file).kind === 'hugetlb') throw new Unsupported('ftruncate of a hugetlb file is not modelled');
+      return;
     default:
       return;
   }

@@ -99,8 +99,9 @@ export class Sys {
   }
 
   declared(index: number): FileObj {
-    // declared files only: SysV attaches reuse `index` for their segment
-    const f = this.files.find((x) => x.index === index && x.kind !== 'anon' && x.kind !== 'hugetlb' && x.kind !== 'sysv');
+    // declared files have index >= 0 (the anon hugetlb and shmem files -1); SysV attaches reuse
+    // `index` for their segment
+    const f = this.files.find((x) => x.index === index && x.kind !== 'anon' && x.kind !== 'sysv');
     if (!f) throw new Error(`model bug: no declared file ${index}`);
     return f;
   }

@@ -164,18 +164,23 @@ export const OPS: readonly Op[] = [
 ];
 
 /** A file the sequence declares; the harness creates it privately (never a host path). */
-export const fileSchema = z.strictObject({
-  kind: z
-    .enum(['memfd', 'tmpfs', 'ext4', 'xfs', 'btrfs'])
-    .describe('memfd_create, or a file in a private directory of the harness (unlinked after open) on tmpfs or on a real ext4/xfs/btrfs filesystem'),
-  size: lenField.refine((v) => v <= BigInt(MAX_ARENA_PAGES * PAGE_SIZE), { message: `file size must be at most ${MAX_ARENA_PAGES} pages` }),
-  flags: flagsField(MFD).optional().describe('memfd_create flags (memfd only): MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC; absent = 0'),
-  readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size and contents)'),
-  fill: z
-    .literal('pattern')
-    .optional()
-    .describe('contents: every byte of page k of file i (up to the size) is 0x80 | ((16*i + k) & 0x7f) (harness-c/fill.h); absent = a hole (zeroes)'),
-});
+export const fileSchema = z
+  .strictObject({
+    kind: z
+      .enum(['memfd', 'tmpfs', 'hugetlb', 'ext4', 'xfs', 'btrfs'])
+      .describe('memfd_create, memfd_create(MFD_HUGETLB) (2 MiB pages), or a file in a private directory of the harness (unlinked after open) on tmpfs or on a real ext4/xfs/btrfs filesystem'),
+    size: lenField.refine((v) => v <= BigInt(MAX_ARENA_PAGES * PAGE_SIZE), { message: `file size must be at most ${MAX_ARENA_PAGES} pages` }),
+    flags: flagsField(MFD).optional().describe('memfd_create flags (memfd only): MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC; absent = 0'),
+    readOnly: z.boolean().optional().describe('open O_RDONLY (after creating it with its size and contents)'),
+    fill: z
+      .literal('pattern')
+      .optional()
+      .describe('contents: every byte of page k of file i (up to the size) is 0x80 | ((16*i + k) & 0x7f) (harness-c/fill.h); absent = a hole (zeroes); not for hugetlb (hugetlbfs has no write)'),
+  })
+  // fs/hugetlbfs/inode.c:hugetlbfs_setattr refuses a size off the 2 MiB grid: the harness could not create it
+  .refine((f) => f.kind !== 'hugetlb' || f.size % (2n << 20n) === 0n, { message: 'a hugetlb file size must be a multiple of 2 MiB (512p)', path: ['size'] })
+  // hugetlbfs has no write_iter: the harness cannot pre-fill it (fs/hugetlbfs/inode.c:hugetlbfs_file_operations)
+  .refine((f) => f.kind !== 'hugetlb' || f.fill === undefined, { message: 'a hugetlb file cannot be pre-filled (hugetlbfs has no write)', path: ['fill'] });
 export type FileDecl = z.output<typeof fileSchema>;
 
 /** Flag tables of the ops whose `flags` field a known bug's `requires` may name. */
@@ -288,6 +293,11 @@ export const sequenceSchema = z
       if (problem) ctx.addIssue({ code: 'custom', path: ['calls', i], message: problem });
       const file = c.op === 'mmap' ? c.fd : c.op === 'ftruncate' || c.op === 'add_seals' ? c.file : undefined;
       if (file !== undefined && file >= nfiles) ctx.addIssue({ code: 'custom', path: ['calls', i, c.op === 'mmap' ? 'fd' : 'file'], message: `file ${file} is not declared (the sequence declares ${nfiles} file(s))` });
+      // a mapping of a hugetlb file (without MAP_ANONYMOUS) is rounded up to 2 MiB as well
+      if (c.op === 'mmap' && c.fd !== undefined && !(c.flags & MAP.MAP_ANONYMOUS) && seq.files?.[c.fd]?.kind === 'hugetlb') {
+        const huge = hugeFixedProblem(c, seq.arenaPages);
+        if (huge) ctx.addIssue({ code: 'custom', path: ['calls', i], message: huge });
+      }
       if (c.op === 'uffd_create') uffds++;
       if ((c.op === 'uffd_register' || c.op === 'uffd_unregister') && c.uffd >= uffds) ctx.addIssue({ code: 'custom', path: ['calls', i, 'uffd'], message: `userfaultfd ${c.uffd} has not been created by an earlier uffd_create` });
       if (c.op === 'uffd_create' && uffds > MAX_UFFDS) ctx.addIssue({ code: 'custom', path: ['calls', i], message: `at most ${MAX_UFFDS} userfaultfds per sequence` });
@@ -369,12 +379,9 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
       if (c.op === 'mmap' && c.addr === null && c.flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) {
         return 'MAP_FIXED or MAP_FIXED_NOREPLACE at NULL would map page 0, outside the arena';
       }
-      if (c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB && c.flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE) && c.addr !== null && c.len > 0n && c.len < 1n << 40n) {
-        // mm/mmap.c:ksys_mmap_pgoff rounds a MAP_HUGETLB length up to the huge page size (2 MiB; the
-        // model declines other sizes): a fixed huge mapping must stay inside the arena with it
-        const HUGE = 2n << 20n;
-        const hlen = ((c.len + HUGE - 1n) / HUGE) * HUGE;
-        if (addrBytes(c.addr) + hlen > arenaBytes) return `MAP_HUGETLB|MAP_FIXED range at A+${c.addr.page}p, rounded up to 2 MiB, ends outside the ${arenaPages}-page arena`;
+      if (c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB) {
+        const huge = hugeFixedProblem(c, arenaPages);
+        if (huge) return huge;
       }
       if (c.addr === null) {
         if (c.len === 0n || c.len >= 1n << 63n) return null;
@@ -382,6 +389,17 @@ export function arenaProblem(c: Call, arenaPages: number): string | null {
       }
       return rangeProblem(c.addr, c.len, arenaBytes, arenaPages, c.op === 'mmap', inside);
   }
+}
+
+/** mm/mmap.c:ksys_mmap_pgoff rounds the length of a MAP_HUGETLB mapping, or of any mapping of a
+ *  hugetlbfs file, up to the huge page size (2 MiB; the model declines other sizes): a fixed one
+ *  must stay inside the arena with it. */
+export function hugeFixedProblem(c: Call, arenaPages: number): string | null {
+  if (c.op !== 'mmap' || !(c.flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) || c.addr === null || c.len === 0n || c.len >= 1n << 40n) return null;
+  const HUGE = 2n << 20n;
+  const hlen = ((c.len + HUGE - 1n) / HUGE) * HUGE;
+  if (addrBytes(c.addr) + hlen <= BigInt(arenaPages) * BigInt(PAGE_SIZE)) return null;
+  return `hugetlb MAP_FIXED range at A+${c.addr.page}p, rounded up to 2 MiB, ends outside the ${arenaPages}-page arena`;
 }
 
 function rangeProblem(a: Addr, len: bigint, arenaBytes: bigint, arenaPages: number, hugeOk: boolean, inside: (a: Addr) => boolean): string | null {

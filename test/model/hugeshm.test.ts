@@ -60,6 +60,12 @@ describe('MAP_HUGETLB (fs/hugetlbfs/inode.c, mm/hugetlb.c)', () => {
     const w = world(4 * HP).ok(mmap(0, 1, 'rw', 'fixed'), huge(null, 1, 'rw'));
     expect(w.mm.arenaVmas().map((v) => v.start)).toEqual([0, 3 * HP]);
     expect(w.hits).toContain('mmap.place.hugetlb');
+    // a hint is first rounded down to a page (do_mmap round_hint_to_min), then up to 2 MiB:
+    // A+0p+0x10 stays at block 0, A+1p goes to block 1
+    const h = world(4 * HP).ok(huge(null, 1, 'rw'));
+    expect(h.mm.arenaVmas().map((v) => v.start)).toEqual([3 * HP]);
+    const w2 = world(4 * HP).ok({ ...huge(0, 1, 'rw'), addr: { page: 0, off: 0x10 } } as Call, { ...huge(0, 1, 'rw'), addr: { page: 1, off: 0 } } as Call);
+    expect(w2.mm.arenaVmas().map((v) => v.start)).toEqual([0, HP]);
   });
 
   it('a touch maps the whole huge page', () => {
@@ -96,6 +102,25 @@ describe('MAP_HUGETLB (fs/hugetlbfs/inode.c, mm/hugetlb.c)', () => {
     expectLayout(w, 'A'.repeat(HP), { A: 'rw-p ht !lo' });
     expect(w.mm.pte.every((e) => e !== 0)).toBe(true);
     expect(w.hits).toContain('mmap.hugetlb.locked_dropped');
+  });
+
+  it('a hugetlb file: SIGBUS beyond i_size until a writable mapping grows it; mappings of it never merge', () => {
+    // blocks  0123
+    //         AB..    A = file page 0 (shared rw), B = file page 1 (private r): beyond i_size (1 block)
+    //         ABC.    C = file page 1 again, shared rw: grows i_size to 2 blocks, B faults in now
+    const w = world(4 * HP);
+    w.mm.sys.declareFiles([{ kind: 'hugetlb', size: BigInt(HP) * 4096n }]);
+    const fmap = (block: number, prot: string, pgoffBlocks: number, ...words: string[]) =>
+      ({ ...mmap(block * HP, HP, prot, 'fixed', 'noanon', ...words, `offset=${(pgoffBlocks * HP * 4096).toString(16)}`), fd: 0 }) as Call;
+    w.ok(fmap(0, 'rw', 0, 'shared'), fmap(1, 'r', 1));
+    expect(blocks(w.mm)).toBe('AB..');
+    expect(w.run(touch(HP + 3, 'r')).signal).toBe(7);
+    expect(w.hits).toContain('fault.hugetlb.sigbus');
+    w.ok(fmap(2, 'rw', 1, 'shared'));
+    expect(w.hits).toContain('mmap.hugetlb.isize_grown');
+    expect(w.run(touch(HP + 3, 'r')).signal).toBe(0);
+    expect(blocks(w.mm)).toBe('ABC.');
+    expect(w.vma(0).file).toBe(w.vma(2 * HP).file); // one struct file, still three VMAs
   });
 
   it('declines madvise on hugetlb, and a pool the fact does not vouch for', () => {

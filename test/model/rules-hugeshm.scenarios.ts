@@ -47,6 +47,8 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'madvise.hugetlb.dontneed_nothing': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 4 } },
   'mmap.place.hugetlb_hint_down': { arena: 2 * HP, profile: p61(), call: huge(5, HP, 'rw') },
   'errno.mmap.fixed_unmap_enomem': { arena: 2 * HP, profile: p61(), setup: [h1], call: mmap(5, 1, 'rw', 'fixed') },
+  'fault.hugetlb.sigbus': { arena: HP, setup: [huge(0, HP, 'r', 'fixed', 'offset=200000')], call: touch(0, 'r') },
+  'mmap.hugetlb.isize_grown': { arena: HP, call: huge(0, HP, 'rw', 'fixed', 'offset=200000') },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
