@@ -281,35 +281,27 @@ static uint32_t arena_lines(const char *buf, long n, char *out, size_t cap, uint
     return count;
 }
 
-// Keep the arena lines of one read (when they differ from the reader's last kept read).
+// Keep the arena lines of one read (when they differ from the reader's last kept read); of an
+// smaps read, its VMA header lines only.
+static char rlines[MAX_READERS][READ_TEXT];
 static void keep_read(int k, long n, uint64_t t0, uint64_t t1) {
-    const char *buf = rbuf[k], *first = 0, *last = 0;
-    uint32_t count = 0;
-    uint64_t lo = base, hi = base + arena_pages * PAGE;
-    for (const char *l = buf; l < buf + n;) {
-        const char *nl = memchr(l, '\n', (size_t)(buf + n - l));
-        const char *e = nl ? nl + 1 : buf + n;
-        uint64_t s, t;
-        if (parse_range(l, &s, &t) && s < hi && t > lo) {
-            if (!first) first = l;
-            last = e; count++;
-        }
-        l = e;
-    }
-    size_t len = first ? (size_t)(last - first) : 0;
+    uint32_t len = 0;
+    uint32_t count = arena_lines(rbuf[k], n, rlines[k], sizeof rlines[k], &len);
     int m = nrecs[k];
     if (m == MAX_READS) return;
     uint32_t off = m ? rrecs[k][m - 1].off + rrecs[k][m - 1].len : 0;
-    if (m && rrecs[k][m - 1].len == len && !memcmp(rtext[k] + rrecs[k][m - 1].off, first, len)) return;
+    if (m && rrecs[k][m - 1].len == len && !memcmp(rtext[k] + rrecs[k][m - 1].off, rlines[k], len)) return;
     if (off + len > READ_TEXT) return;
-    memcpy(rtext[k] + off, first, len);
-    rrecs[k][m] = (struct rrec){ t0 - t_go, t1 - t_go, off, (uint32_t)len, count };
+    memcpy(rtext[k] + off, rlines[k], len);
+    rrecs[k][m] = (struct rrec){ t0 - t_go, t1 - t_go, off, len, count };
     nrecs[k] = m + 1;
 }
 
 static void *reader(void *arg) {
     int k = (int)(intptr_t)arg;
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    // reader 1 reads smaps: its VMA header lines are the maps lines, and show_smap also walks each
+    // VMA's page tables (smaps_pte_range) while the racing calls change them
+    int fd = open(k == 1 ? "/proc/self/smaps" : "/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) leave(EXIT_MAPS);
     wait_go();
     do {

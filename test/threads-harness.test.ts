@@ -55,6 +55,18 @@ describe('concurrent sequences on the host kernel', () => {
     for (const r of o!.reads!) expect(r.maps.length).toBeGreaterThan(0);
   }, 120_000);
 
+  it('has a second reader read smaps: only its VMA header lines come back, as maps lines', async () => {
+    const two = { ...seq, readers: 2 };
+    const [o] = await runner.run([two], { snapshotEveryCall: false });
+    expect(o!.status).toBe('ok');
+    const smaps = o!.reads!.filter((r) => r.reader === 1);
+    expect(smaps.length).toBeGreaterThan(0);
+    for (const r of smaps) {
+      expect(r.maps.length).toBeGreaterThan(0);
+      expect(r.maps.every((e) => /^[r-][w-][x-][ps]$/.test(e.perms) && e.end > e.start)).toBe(true);
+    }
+  }, 60_000);
+
   it('binds racing threads to CPUs when asked (a pin line)', async () => {
     expect(encodeWire('1', toWire(seq), { snapshotEveryCall: false, pinThreads: true }).split('\n').slice(-3, -2)).toEqual(['pin']);
     const [o] = await runner.run([seq], { snapshotEveryCall: false, pinThreads: true });

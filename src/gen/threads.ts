@@ -11,7 +11,7 @@ import { sequenceToInput } from '../seq/io.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { caseSeed, DEFAULT_WEIGHTS, genCall, type Weights } from './generate.js';
 
-export const RACE_GENERATOR_VERSION = 'threads-3';
+export const RACE_GENERATOR_VERSION = 'threads-4';
 
 /** Ops that can race (no fork, no userfaultfd), weighted towards what splits, merges and faults. */
 export const RACE_WEIGHTS: Weights = {
@@ -80,7 +80,8 @@ export function generateConcurrent(seed: number, index: number, cfg: RaceGenConf
       t.calls.splice(p.int(t.calls.length + 1), 0, { op: 'fork' });
     }
     const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: RACE_GENERATOR_VERSION }, calls: setup, threads };
-    if (p.chance(50)) seq.readers = 1;
+    // a maps reader in half the cases, with an smaps reader besides in half of those
+    if (p.chance(50)) seq.readers = p.chance(50) ? 2 : 1;
     // a call the schema refuses (rare: an edge case of the allocator) - draw again
     if (attempt >= 7 || sequenceSchema.safeParse(sequenceToInput(seq)).success) return seq;
   }

@@ -17,6 +17,7 @@ import { renderMaps, snapshotOf } from '../model/predict.js';
 import type { Mm } from '../model/state.js';
 import type { CallObs, CallTiming, MapsEntry, MapsRead, Snapshot } from '../seq/observation.js';
 import { mapsEntryToString } from '../seq/maps.js';
+import { MADV } from '../seq/consts.js';
 import type { RacingCall } from '../seq/threads.js';
 import { checkReads, lineKey, type ReadProblem } from './reads.js';
 import { footprint, overlaps } from './footprint.js';
@@ -107,6 +108,8 @@ interface Event {
 }
 
 const FAULTED: CallObs = { ret: { kind: 'int', value: 0 }, errno: 0, signal: 0 };
+
+const ZAPPING = new Set<number>([MADV.MADV_DONTNEED, MADV.MADV_DONTNEED_LOCKED, MADV.MADV_FREE, MADV.MADV_REMOVE, MADV.MADV_COLD, MADV.MADV_PAGEOUT]);
 
 export function searchLinearization(inp: RaceInput): SearchResult {
   const ev: Event[] = [];
@@ -295,6 +298,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
   const complete = (s: Mm): 'pass' | 'clean' | 'reads' => {
     stats.complete++;
     const model = snapshotOf(s, -1, { snapshotEveryCall: false, layers: inp.layers });
+    if (model.pagemap && unsettled.length) model.pagemap = [...model.pagemap].map((c, p) => (unsettled.some(([a, b]) => a <= p && p < b) ? '?' : c)).join('');
     const kernel: Snapshot = { ...inp.final, after: -1 };
     delete kernel.proc;
     const d: Divergence | null = firstDivergence({ calls: [], snapshots: [model], status: 'ok' }, { calls: [], snapshots: [kernel], status: 'ok' });
@@ -310,6 +314,21 @@ export function searchLinearization(inp: RaceInput): SearchResult {
     passOrder = global(path);
     return 'pass';
   };
+
+  // Zapping advice works page by page under mmap_lock held for reading or the VMA's lock
+  // (mm/madvise.c:madvise_dontneed_free -> zap_page_range_single; madvise_cold_or_pageout), so a
+  // fault running meanwhile can map a page the zap already passed (fault-around included) or one
+  // it reaches later: where such a call ran at the same time as another racing call, whether a
+  // page ends up present is not decided by the order.
+  const unsettled: [number, number][] = [];
+  inp.calls.forEach((c, i) => {
+    const call = c.call;
+    if (call.op !== 'madvise' || !ZAPPING.has(call.advice)) return;
+    const t = inp.timing[i]!;
+    if (!inp.calls.some((o, j) => j !== i && o.thread !== c.thread && inp.timing[j]!.start <= t.end && t.start <= inp.timing[j]!.end)) return;
+    const f = footprint(inp.start, call);
+    unsettled.push(f === 'all' ? [0, inp.start.arenaPages] : [Math.max(0, f[0]), f[1]]);
+  });
 
   let passOrder: number[] = [];
   try {

@@ -282,7 +282,7 @@ export const sequenceSchema = z
       .max(MAX_THREADS)
       .optional()
       .describe('a concurrent sequence: after `calls` (the serial setup), these lists run in racing threads started together (src/seq/threads.ts)'),
-    readers: z.number().int().min(0).max(MAX_READERS).optional().describe('threads reading /proc/self/maps over and over while the racing threads run'),
+    readers: z.number().int().min(0).max(MAX_READERS).optional().describe('threads reading /proc/self/maps (the second one /proc/self/smaps) over and over while the racing threads run'),
   })
   .superRefine((seq, ctx) => {
     threadsProblems(seq, (path, message) => ctx.addIssue({ code: 'custom', path, message }));

@@ -229,4 +229,31 @@ describe('linearizability oracle', () => {
     // once the munmap has returned, the entry is gone: the read must fault
     expect(judgeRace(race, k({ start: 150, end: 160 }), profile).verdict).toBe('fail');
   });
+
+  it('leaves page presence open where a zapping madvise ran at the same time as another call', () => {
+    // shmem A+0p..A+4p, page 1 in the page cache and mapped; thread 0 zaps it all (MADV_DONTNEED,
+    // page by page) while thread 1 reads A+0p (fault-around maps page 1 again): the kernel ends
+    // with 0 present and 1 not - the zap passed 0 before the fault and reached 1 after it
+    const race = parseSequence({
+      vmafuzz: 1,
+      arenaPages: 8,
+      calls: [{ op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: 'MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED' }, { op: 'touch', addr: 'A+1p', access: 'read' }],
+      threads: [
+        { calls: [{ op: 'madvise', addr: 'A+0p', len: '4p', advice: 'MADV_DONTNEED' }] },
+        { calls: [{ op: 'touch', addr: 'A+0p', access: 'read' }] },
+      ],
+    }, 'test');
+    const shmem: MapsEntry = { start: 0, end: 4, perms: 'rw-s', offset: 0, dev: '00:01', inode: 1, name: '/dev/zero (deleted)' };
+    const k = (timing: CallTiming[]): SeqObservation => ({
+      calls: [at(0), ok(), ok(), ok()],
+      snapshots: [{ after: -1, maps: [], pagemap: '--------' }, { after: 3, maps: [shmem], pagemap: 'P-------' }],
+      status: 'ok',
+      timing: [undefined, undefined, ...timing],
+    });
+    expect(judgeRace(race, k(OVERLAP), profile).verdict).toBe('pass');
+    // one after the other, the order decides: no order gives P-
+    const apart = judgeRace(race, k([{ start: 0, end: 10 }, { start: 20, end: 30 }]), profile);
+    expect(apart.verdict).toBe('fail');
+    expect(apart.divergence!.layer).toBe('pagemap');
+  });
 });
