@@ -73,11 +73,11 @@ describe('vmafuzz triage on real kernels', () => {
   it('triages a campaign\'s findings; --fail-on present fails only on findings present through the newest kernel', async () => {
     const out = mkdtempSync(join(tmpdir(), 'vmafuzz-triage-camp-'));
     const dir = join(out, 'c');
-    // case 35 of this seed is an MREMAP_DONTUNMAP self-merge (fixed in 7.3), the campaign's only finding on 6.18.44
+    // case 46 of this seed is an MREMAP_DONTUNMAP self-merge (fixed in 7.3), the campaign's only finding on 6.18.44
     // (generator version 5);
     // a killed or budget-limited triage leaves the finding untriaged or indeterminate, --resume does it again
     // a triage budget of 1 ms: no reference kernel is started, the triage is indeterminate (to retry)
-    const first = await vmafuzz(['fuzz', '--count', '400', '--seed', '20261245', '--jobs', '1', '--no-minimize', '--progress', 'off', '--out', dir, '--json', '--triage', '--triage-kernels', '6.19,7.3', '--triage-time', '1ms', '--fail-on', 'present']);
+    const first = await vmafuzz(['fuzz', '--count', '400', '--seed', '20261239', '--jobs', '1', '--no-minimize', '--progress', 'off', '--out', dir, '--json', '--triage', '--triage-kernels', '6.19,7.3', '--triage-time', '1ms', '--fail-on', 'present']);
     const j0 = fuzzJson.parse(JSON.parse(first.stdout));
     if (!hasBug(SELF_MERGE, j0.target.release)) {
       expect(j0.findings.find((x) => x.signature === '4d8952ac084954f0')).toBeUndefined();
@@ -99,7 +99,7 @@ describe('vmafuzz triage on real kernels', () => {
     // exit 1 only for "present": a campaign whose findings are all fixed upstream passes
     expect(r.exitCode, r.stderr).toBe(j.triage?.present ? 1 : 0);
     const fdir = join(dir, 'findings', '4d8952ac084954f0');
-    expect(readFinding(fdir).triage).toMatchObject({ version: 1, class: 'fixed-upstream', file: 'sample-20261245-35.json' });
+    expect(readFinding(fdir).triage).toMatchObject({ version: 1, class: 'fixed-upstream', file: 'sample-20261239-46.json' });
     expect(readFileSync(join(fdir, 'report.txt'), 'utf8')).toMatch(/^triage: fixed upstream - /m);
 
     // the same finding against 6.19 alone: the newest reference diverges -> present -> exit 1

@@ -15,6 +15,7 @@
 // re-run in a container without seccomp; if the call then behaves differently, the observation is
 // cut before that call, marked "infra" with a "seccomp:" detail, and listed by takeSeccompBlocks().
 
+import { resolveFsDirs, type FsDirs } from './fsdirs.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -147,6 +148,7 @@ export class DockerRunner implements Runner {
   private blocks: SeccompBlock[] = [];
 
   constructor(private readonly opts: DockerRunnerOptions = {}) {}
+  private fsDirs: FsDirs | undefined;
 
   private get seccomp(): string {
     return this.opts.seccomp ?? 'vmafuzz';
@@ -203,7 +205,13 @@ export class DockerRunner implements Runner {
     // lanes are worker threads of one process: the thread id keeps their names apart
     const name = `vmafuzz-${process.pid}-${threadId}-${serial++}`;
     // --init: docker's tini is PID 1, so the harness does not take itself for a VM's init
-    const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...containerArgs(seccomp, this.opts.capAdd), ...(this.opts.runArgs ?? []), this.image];
+    // disk-filesystem directories (the native runner's loop mounts, src/runner/fsdirs.ts), bind-mounted
+    // at /vmafuzz-fs/<kind> and named to the harness (entrypoint `harness --serve`) as --fs-dir
+    this.fsDirs ??= await resolveFsDirs({}, (l) => process.stderr.write(`vmafuzz: ${l}\n`));
+    const kinds = Object.entries(this.fsDirs).filter((e): e is [string, string] => typeof e[1] === 'string');
+    const mounts = kinds.flatMap(([k, d]) => ['-v', `${d}:/vmafuzz-fs/${k}`]);
+    const fsArgs = kinds.flatMap(([k]) => ['--fs-dir', `${k}=/vmafuzz-fs/${k}`]);
+    const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...mounts, ...containerArgs(seccomp, this.opts.capAdd), ...(this.opts.runArgs ?? []), this.image, ...fsArgs];
     const proc = spawn(this.docker, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(this.opts.host ? { DOCKER_HOST: this.opts.host } : {}) } });
     const c = new Container(proc, name, this.opts.stallMs);
     const spawnError = new Promise<never>((_, rej) => proc.once('error', (e) => rej(e)));
