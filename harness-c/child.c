@@ -94,12 +94,17 @@ __attribute__((noreturn)) void child(void) {
     if (setup_fences() != 0) leave(EXIT_FENCE);
     if (create_files() != 0) leave(EXIT_FILES);
     obs_open();
+    if (seq_failnth) failnth_open();
     snapshot(-1);
     int sync = resolver_active();
     for (uint64_t i = 0; i < nops; i++) {
         struct res r = { 0, 0, 0 };
         uint32_t ev0 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
+        int armed = ops[i].fail_nth ? failnth_arm(ops[i].fail_nth) : -1;
         ops[i].d->exec(&ops[i], &r); // fork returns only in the new process (or on failure)
+        // a fork's new process has fail-nth 0 (kernel/fork.c dup_task_struct): its parent reports
+        int forked = ops[i].d->exec == exec_fork && r.ret == 0 && !r.err;
+        int outcome = ops[i].fail_nth && !forked ? failnth_outcome(armed) : -1;
         // Events that other calls raise (fork, remap, remove, unmap) are read by the resolver
         // while the call waits, but recorded just after: a round trip makes sure they are in.
         if (sync) resolver_sync();
@@ -108,6 +113,7 @@ __attribute__((noreturn)) void child(void) {
         ob_hex(&ps.rb, (uint64_t)r.err); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, (uint64_t)r.sig);
         if (ev1 != ev0) append_events(&ps.rb, ev0, ev1);
         ob_chr(&ps.rb, '\n');
+        if (outcome >= 0) failnth_record(i, outcome);
         res->last_call = i + 1;
         rb_commit();
         if ((seq_opts & OPT_EVERY_CALL) || i + 1 == nops) snapshot((long)i);
@@ -123,18 +129,21 @@ void exec_fork(const struct op *o, struct res *r) {
     long parent = syscall(SYS_getpid);
     long pid = syscall(SYS_fork); // the plain syscall: no atfork handlers, no libc bookkeeping
     if (pid < 0) { r->ret = (uint64_t)-1; r->err = errno; return; }
+    int fired = pid > 0 && o->fail_nth ? failnth_outcome(0) : -1; // armed by the call loop
     if (pid == 0) {
         // fork clears the parent-death signal: the chain must die with its parent too
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (syscall(SYS_getppid) != parent) _exit(EXIT_CRASHED | SIGKILL);
         ps.proc_no++;
         obs_open(); // /proc/self now names this process
+        if (seq_failnth) failnth_open();
         r->ret = 0; r->err = 0;
         return;
     }
     int st = 0;
     while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
     ps.rb.len = (size_t)res->len; // the child appended after our records
+    if (fired >= 0) failnth_record((uint64_t)(o - ops), fired);
     snapshot((long)res->last_call - 1);
     if (WIFSIGNALED(st)) leave(EXIT_CRASHED | WTERMSIG(st));
     leave(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_CRASHED);

@@ -147,6 +147,7 @@ struct op {
     const struct opdesc *d;
     uint64_t v[MAX_ARGS];
     uint8_t filemask; // v[i] is a file index to replace by its descriptor at run time
+    uint64_t fail_nth; // `nth <k>`: fail the k-th allocation of this call (failnth.c); 0 = none
 };
 struct filedecl { int tmpfs, ro; uint64_t size; };
 
@@ -188,6 +189,15 @@ void append_events(struct obuf *b, uint32_t from, uint32_t to);
 void exec_uffd_create(const struct op *o, struct res *r);
 void exec_uffd_register(const struct op *o, struct res *r);
 void exec_uffd_unregister(const struct op *o, struct res *r);
+
+// ---------------------------------------------------------------- failnth.c
+extern int seq_failnth;        // the sequence has calls with `nth <k>`
+void failnth_open(void);
+int failnth_available(void);
+int failnth_arm(uint64_t k);
+int failnth_outcome(int armed);
+void failnth_record(uint64_t i, int outcome);
+void failnth_init_guest(void);
 
 // ---------------------------------------------------------------- hello.c
 void hello(void);

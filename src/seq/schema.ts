@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { MADV, MAP, REFUSED_ADVICE, REFUSED_ADVICE_NAMES, MLOCK, MREMAP, PROT, PAGE_SIZE, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
 import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from './values.js';
+import { failNthField } from './fail-nth.js';
 
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
@@ -127,11 +128,17 @@ const uffdRegisterCall = z.strictObject({
 });
 const uffdUnregisterCall = z.strictObject({ op: z.literal('uffd_unregister'), uffd: z.number().int().min(0).max(MAX_UFFDS - 1), ...rangeFields });
 const forkCall = z.strictObject({ op: z.literal('fork') }).describe('the child continues the sequence while the parent waits');
+/** Fault injection (src/seq/fail-nth.ts): every call but `touch` may carry `failNth`. */
+const FAIL_NTH_FIELD = { failNth: failNthField };
+const CALLS_WITH_FAIL_NTH = [
+  mmapCall.extend(FAIL_NTH_FIELD), munmapCall.extend(FAIL_NTH_FIELD), mprotectCall.extend(FAIL_NTH_FIELD), touchCall.extend(FAIL_NTH_FIELD),
+  madviseCall.extend(FAIL_NTH_FIELD), mremapCall.extend(FAIL_NTH_FIELD), mlockCall.extend(FAIL_NTH_FIELD), mlock2Call.extend(FAIL_NTH_FIELD),
+  munlockCall.extend(FAIL_NTH_FIELD), msealCall.extend(FAIL_NTH_FIELD), anonNameCall.extend(FAIL_NTH_FIELD), ftruncateCall.extend(FAIL_NTH_FIELD),
+  uffdCreateCall.extend(FAIL_NTH_FIELD), uffdRegisterCall.extend(FAIL_NTH_FIELD), uffdUnregisterCall.extend(FAIL_NTH_FIELD), forkCall.extend(FAIL_NTH_FIELD),
+] as const;
 
-export const callSchema = z.discriminatedUnion('op', [
-  mmapCall, munmapCall, mprotectCall, touchCall, madviseCall, mremapCall, mlockCall, mlock2Call, munlockCall,
-  msealCall, anonNameCall, ftruncateCall, uffdCreateCall, uffdRegisterCall, uffdUnregisterCall, forkCall,
-]);
+// every call with the optional failNth (a new call goes into CALLS_WITH_FAIL_NTH the same way)
+export const callSchema = z.discriminatedUnion('op', CALLS_WITH_FAIL_NTH);
 export type Call = z.output<typeof callSchema>;
 export type CallInput = z.input<typeof callSchema>;
 export type Op = Call['op'];
@@ -255,6 +262,9 @@ export const sequenceSchema = z
       ctx.addIssue({ code: 'custom', path: ['calls'], message: `${seq.calls.length} calls on a ${seq.arenaPages}-page arena: calls x arenaPages = ${seq.calls.length * seq.arenaPages} is over the limit of ${MAX_CALL_PAGES} (every call snapshots the whole arena; split the sequence or use a smaller arena)` });
     }
     if (seq.calls.filter((c) => c.op === 'fork').length > 4) ctx.addIssue({ code: 'custom', path: ['calls'], message: 'at most 4 fork calls per sequence' });
+    seq.calls.forEach((c, i) => {
+      if (c.op === 'touch' && c.failNth !== undefined) ctx.addIssue({ code: 'custom', path: ['calls', i, 'failNth'], message: 'failNth needs a system call; a failed allocation in a page fault is the OOM path, not an error return' });
+    });
   });
 export type Sequence = z.output<typeof sequenceSchema>;
 export type SequenceInput = z.input<typeof sequenceSchema>;

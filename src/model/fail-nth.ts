@@ -1,0 +1,136 @@
+// The model of an injected allocation failure (a call with `failNth`, src/seq/fail-nth.ts). Whether
+// the k-th allocation of a call exists and whether the kernel surfaces its failure or absorbs it
+// (retry, fallback, __GFP_NOFAIL) is the kernel's choice, like a non-fixed mmap's placement: the
+// harness reports it (`injected`). The model then checks that choice was legal:
+//   - not fired, or fired and the call succeeded: the call's ordinary semantics apply;
+//   - fired and the call failed: the errno is one the call's manual page documents for a lack of
+//     memory (ENOMEM; EAGAIN where documented), and the mm is exactly as before the call (maps,
+//     VmFlags, pagemap); for fork, the parent is unchanged and no child exists. The model
+//     predicts exactly that: the call as a no-op with that errno, and compares as usual.
+// Calls whose failure part-way is documented to leave part of the work done are not predicted
+// (Prediction.unsupported, no verdict): a call walking several VMAs (mprotect_fixup per VMA in
+// mm/mprotect.c:do_mprotect_pkey, madvise_walk_vmas, apply_vma_lock_flags, mseal_apply, ...)
+// keeps the VMAs it already changed; a MAP_FIXED mmap over existing VMAs may leave a hole
+// (mm/vma.c:vms_abort_munmap_vmas, "we have already cleared PTEs"); an MREMAP_FIXED destination
+// is unmapped before the move (mm/mremap.c:mremap_to).
+
+import type { CallObs, SeqObservation } from '../seq/observation.js';
+import type { Call, Sequence } from '../seq/schema.js';
+import { ERRNO, MAP, MREMAP, PAGE_SIZE } from '../seq/consts.js';
+import type { Prediction, PredictOptions } from './predict.js';
+import type { Profile } from './profile.js';
+
+const { ENOMEM, EAGAIN } = ERRNO as { ENOMEM: number; EAGAIN: number };
+
+/** The errnos an allocation failure may surface as, per call (the first is the one predicted otherwise). */
+export const INJECTED_ERRNOS: Readonly<Record<Call['op'], readonly number[]>> = {
+  mmap: [ENOMEM],
+  munmap: [ENOMEM],
+  mprotect: [ENOMEM],
+  madvise: [ENOMEM, EAGAIN], // madvise(2): EAGAIN "a kernel resource was temporarily unavailable"
+  mremap: [ENOMEM],
+  mlock: [ENOMEM, EAGAIN], // mlock(2): EAGAIN "some or all of the range could not be locked"
+  mlock2: [ENOMEM, EAGAIN],
+  munlock: [ENOMEM, EAGAIN],
+  mseal: [ENOMEM],
+  anon_name: [ENOMEM],
+  ftruncate: [ENOMEM],
+  uffd_create: [ENOMEM],
+  uffd_register: [ENOMEM],
+  uffd_unregister: [ENOMEM],
+  fork: [ENOMEM, EAGAIN], // fork(2): EAGAIN "failed to allocate the necessary kernel structures"
+  touch: [],
+};
+
+/** Calls that undo or never start their work when an allocation fails. */
+const ALL_OR_NOTHING = new Set<Call['op']>(['munmap', 'mremap', 'fork', 'uffd_create', 'mmap']);
+
+/** The arena pages [start, end) a call acts on, or null when it names no range. */
+function rangeOf(c: Call): [number, number] | null {
+  const r = (a: { page: number; off: number } | null, len: bigint): [number, number] | null => {
+    if (!a || len === 0n || len >= 1n << 40n) return null;
+    const s = a.page * PAGE_SIZE + a.off;
+    return [Math.floor(s / PAGE_SIZE), Math.ceil((s + Number(len)) / PAGE_SIZE)];
+  };
+  switch (c.op) {
+    case 'fork':
+    case 'uffd_create':
+    case 'ftruncate':
+    case 'touch':
+      return null;
+    case 'mremap':
+      return r(c.addr, c.oldLen);
+    default:
+      return r(c.addr, c.len);
+  }
+}
+
+/** Why the model cannot predict an injected failure of `c` given the arena before it, or null. */
+export function partialFailure(c: Call, before: { maps: readonly { start: number; end: number }[] }): string | null {
+  const vmasIn = (range: [number, number] | null) => (range ? before.maps.filter((m) => m.start < range[1] && m.end > range[0]).length : 0);
+  if (c.op === 'mmap') {
+    if (!(c.flags & (MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE))) return null;
+    const n = vmasIn(rangeOf(c));
+    return n ? `an injected failure of a MAP_FIXED mmap over ${n} existing VMA(s) may leave a hole (mm/vma.c:vms_abort_munmap_vmas)` : null;
+  }
+  if (c.op === 'mremap' && c.flags & MREMAP.MREMAP_FIXED && c.newAddr) {
+    const n = vmasIn(rangeOf({ ...c, op: 'munmap', addr: c.newAddr, len: c.newLen } as Call));
+    return n ? `an injected failure of an MREMAP_FIXED mremap unmaps the ${n} VMA(s) at its destination first (mm/mremap.c:mremap_to)` : null;
+  }
+  if (ALL_OR_NOTHING.has(c.op)) return null;
+  const range = rangeOf(c);
+  if (!range) return `an injected failure of ${c.op} is not modelled`;
+  const n = vmasIn(range);
+  return n > 1 ? `an injected failure part-way through ${c.op} over ${n} VMAs keeps the VMAs already changed` : null;
+}
+
+type PredictFn = (seq: Sequence, profile: Profile, opts: PredictOptions) => Prediction;
+
+/** A call the model runs as a no-op: munmap of length 0 is EINVAL before any VMA is looked at. */
+const NOOP: Call = { op: 'munmap', addr: { page: 0, off: 0 }, len: 0n } as Call;
+
+/**
+ * Predict a sequence whose calls may carry failNth, given what the kernel reported of each
+ * injection (`kernel.calls[i].injected`). Sequences without a surfaced injected failure are
+ * predicted as usual.
+ */
+export function predictWithInjection(predict: PredictFn, seq: Sequence, profile: Profile, opts: PredictOptions, kernel: SeqObservation): Prediction {
+  const surfaced = seq.calls.flatMap((c, i) => (c.failNth !== undefined && kernel.calls[i]?.injected === 'fired' && kernel.calls[i]!.errno !== 0 ? [i] : []));
+  if (!surfaced.length) return predict(seq, profile, opts);
+  const eff = [...seq.calls];
+  const patched = new Map<number, CallObs>();
+  let stop: { call: number; reason: string } | null = null;
+  const prefix = (n: number) => predict({ ...seq, calls: eff.slice(0, n) }, profile, { snapshotEveryCall: false, ...(opts.kernelPlacement ? { kernelPlacement: opts.kernelPlacement } : {}), forkTags: true });
+  for (const i of surfaced) {
+    const c = seq.calls[i]!;
+    const kerr = kernel.calls[i]!.errno;
+    // failed for the model's own reason (bad arguments checked before or after the allocation)
+    const plain = prefix(i + 1);
+    if (plain.unsupported) break; // the final prediction stops there too
+    if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) continue;
+    const before = prefix(i).snapshots.at(-1) ?? { maps: [] };
+    const why = partialFailure(c, before);
+    if (why) {
+      stop = { call: i, reason: why };
+      break;
+    }
+    const allowed = INJECTED_ERRNOS[c.op];
+    eff[i] = NOOP;
+    patched.set(i, { ret: { kind: 'int', value: -1 }, errno: allowed.includes(kerr) ? kerr : allowed[0]!, signal: 0 });
+  }
+  const p = predict({ ...seq, calls: eff }, profile, { ...opts, forkTags: seq.calls.some((c) => c.op === 'fork') });
+  for (const [i, obs] of patched) {
+    if (i < p.calls.length) {
+      p.calls[i] = obs;
+      p.rules[i] = [];
+    }
+  }
+  if (stop && (!p.unsupported || p.unsupported.call > stop.call)) {
+    p.calls.splice(stop.call);
+    p.rules.splice(stop.call);
+    p.snapshots = p.snapshots.filter((s) => s.after < stop!.call);
+    p.unsupported = stop;
+    p.detail = `model: call ${stop.call} unsupported: ${stop.reason}`;
+  }
+  return p;
+}
