@@ -18,6 +18,7 @@ import { callLine, callToString } from '../seq/render.js';
 import type { Call, Sequence } from '../seq/schema.js';
 import type { Addr } from '../seq/values.js';
 import { UsageError } from '../util/errors.js';
+import { failNthC, failNthStatements } from './repro-c-failnth.js';
 import { opsC } from './repro-c-ops.js';
 import { reportC } from './repro-c-report.js';
 import { runtimeC, TYPES_C, type Features } from './repro-c-runtime.js';
@@ -280,12 +281,14 @@ export function renderReproC(input: ReproInput): string {
   if (f.files) w('static const struct file_decl file_decl[NR_FILES];');
   w('');
   w(runtimeC(f), opsC(f), reportC(f));
+  if (seq.calls.some((c) => c.failNth !== undefined)) w(failNthC());
   w(...tablesC(seq, model, snaps, nExpected, f));
   w('/* ------------------------------------------------------------------ the calls */', '');
   w('static void run_sequence(void)', '{');
   seq.calls.forEach((c, i) => {
     const handle = seq.calls.slice(0, i).filter((x) => x.op === 'uffd_create').length;
-    w(`\t${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`, `\t${statements[i]}`);
+    if (c.failNth === undefined) w(`\t${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`, `\t${statements[i]}`);
+    else w(`\t${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`, ...failNthStatements(i, c.failNth, statements[i]!));
   });
   w('}', '');
   const steps = ['setup_arena()', f.tmpfs ? 'make_tmpfs_dir()' : '', f.uffd ? 'probe_uffd_mode()' : ''].filter(Boolean);
