@@ -135,3 +135,23 @@ describe('model oracle for an injected failure', () => {
     expect(m.unsupported!.reason).toMatch(/over 2 VMAs/);
   });
 });
+
+describe('generated cases', () => {
+  it('get failNth on one system call of the chosen share, from (seed, index) alone', async () => {
+    const { withFailNth } = await import('../src/gen/fail-nth.js');
+    const { generate, DEFAULT_CONFIG } = await import('../src/gen/generate.js');
+    const cases = Array.from({ length: 200 }, (_, i) => withFailNth(generate(7, i, DEFAULT_CONFIG), 7, i, 25, 5));
+    const injected = cases.filter((s) => s.calls.some((c) => c.failNth !== undefined));
+    expect(injected.length).toBeGreaterThan(25);
+    expect(injected.length).toBeLessThan(75);
+    for (const s of injected) {
+      const marked = s.calls.filter((c) => c.failNth !== undefined);
+      expect(marked).toHaveLength(1);
+      expect(marked[0]!.op).not.toBe('touch');
+      expect(marked[0]!.failNth).toBeGreaterThanOrEqual(1);
+      expect(marked[0]!.failNth).toBeLessThanOrEqual(5);
+    }
+    expect(withFailNth(generate(7, 3, DEFAULT_CONFIG), 7, 3, 25, 5)).toEqual(cases[3]);
+    expect(withFailNth(generate(7, 3, DEFAULT_CONFIG), 7, 3, 0, 5).calls.some((c) => c.failNth !== undefined)).toBe(false);
+  });
+});
