@@ -65,6 +65,8 @@ describe('config fragment', () => {
     expect(buildKey('7.3.5-1', f, 'gcc 12.2.0')).not.toBe(k);
     expect(buildKey('7.3.4-1~bpo13+1', f, 'gcc 14.2.0')).not.toBe(k);
     expect(buildKey('7.3.4-1~bpo13+1', fragmentText(fragmentOptions(['kasan', 'lockdep'])), 'gcc 12.2.0')).not.toBe(k);
+    expect(buildKey('7.3.4-1~bpo13+1', f.replace('# memory-safety reports', '# reworded'), 'gcc 12.2.0')).toBe(k);
+    expect(buildKey('7.3.4-1~bpo13+1', f.replace('CONFIG_KASAN_INLINE=y', 'CONFIG_KASAN_OUTLINE=y'), 'gcc 12.2.0')).not.toBe(k);
   });
 });
 
@@ -178,5 +180,13 @@ describe('built kernels in the cache', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('documentation', () => {
+  it('docs/kernels-build.md lists every option of the fragment and every instrument', () => {
+    const doc = readFileSync(join(__dirname, '..', 'docs', 'kernels-build.md'), 'utf8');
+    for (const o of fragmentOptions(['kasan', 'lockdep', 'debug-vm', 'fault-injection'])) expect(doc).toContain(`CONFIG_${o.name}`);
+    for (const i of ['kasan', 'lockdep', 'debug-vm', 'fault-injection']) expect(doc).toContain(`| \`${i}\` |`);
   });
 });

@@ -56,12 +56,12 @@ export const BASE_OPTIONS: readonly ConfigOption[] = [
   y('ADVISE_SYSCALLS', 'madvise, fadvise'),
   y('SYSVIPC', 'SysV shared memory segments'),
   y('SHMEM', 'shared anonymous and memfd mappings'),
-  y('TMPFS', 'the harness`s tmpfs files (/dev/shm)'),
+  y('TMPFS', "the harness's tmpfs files (/dev/shm)"),
   y('MEMFD_CREATE', 'memfd mappings'),
   y('HUGETLBFS', 'hugetlb mappings'),
   y('HUGETLB_PAGE', 'hugetlb mappings'),
   y('TRANSPARENT_HUGEPAGE', 'THP, as in Debian'),
-  y('TRANSPARENT_HUGEPAGE_ALWAYS', 'the THP default of Debian`s kernels'),
+  y('TRANSPARENT_HUGEPAGE_ALWAYS', "the THP default of Debian's kernels"),
   y('USERFAULTFD', 'userfaultfd calls'),
   y('ANON_VMA_NAME', 'PR_SET_VMA_ANON_NAME'),
   y('CHECKPOINT_RESTORE', 'needed by MEM_SOFT_DIRTY'),
@@ -152,11 +152,13 @@ export function fragmentText(options: readonly ConfigOption[]): string {
 }
 
 /**
- * The cache key of a build: the exact source (Debian package version), the fragment text and the
- * compiler. Any change to one of them is a different kernel.
+ * The cache key of a build: the exact source (Debian package version), the fragment's options and
+ * the compiler. Any change to one of them is a different kernel.
  */
 export function buildKey(sourceVersion: string, fragment: string, compiler: string): string {
-  return createHash('sha256').update(`${sourceVersion}\n${compiler}\n${fragment}`).digest('hex').slice(0, 16);
+  // the options only: a reworded reason is the same kernel
+  const options = fragment.split('\n').filter((l) => l.startsWith('CONFIG_')).join('\n');
+  return createHash('sha256').update(`${sourceVersion}\n${compiler}\n${options}`).digest('hex').slice(0, 16);
 }
 
 /** .config text -> option name (without CONFIG_) -> value; "is not set" lines become "n". */
