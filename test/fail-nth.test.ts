@@ -155,3 +155,36 @@ describe('generated cases', () => {
     expect(withFailNth(generate(7, 3, DEFAULT_CONFIG), 7, 3, 0, 5).calls.some((c) => c.failNth !== undefined)).toBe(false);
   });
 });
+
+describe('fail sweep reading', () => {
+  it('per k: fired, errno, mm unchanged, child, verdict', async () => {
+    const { sweepStep, formatStep } = await import('../src/cli/commands/fail-sweep.js');
+    const profile = makeProfile('7.3.4', {});
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'fork', failNth: 2 },
+      { op: 'munmap', addr: 'A+0p', len: '1p' },
+    ]);
+    // what the kernel shows when the fork failed: every snapshot from process 0, the arena intact after it
+    // the same process without the fork: munmap of length 0 changes nothing (EINVAL)
+    const plain = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'munmap', addr: 'A+0p', len: '0' },
+      { op: 'munmap', addr: 'A+0p', len: '1p' },
+    ]);
+    const base = predictAgainst(plain, { calls: [], snapshots: [], status: 'ok' }, profile, true);
+    const kernel: SeqObservation = {
+      calls: [base.calls[0]!, { ret: { kind: 'int', value: -1 }, errno: 12, signal: 0, injected: 'fired' }, base.calls[2]!],
+      snapshots: base.snapshots.map((s) => ({ ...s, proc: 0 })),
+      status: 'ok',
+    };
+    const s = sweepStep(seq, 1, 2, kernel, profile);
+    expect(s).toMatchObject({ k: 2, injected: 'fired', errno: 12, unchanged: true, child: false, verdict: 'match' });
+    expect(formatStep(s)).toBe('k=2: fired, ENOMEM, mm unchanged, no child -> MATCH');
+    // a kernel whose failed fork left a child behind diverges
+    const withChild = { ...kernel, snapshots: [...kernel.snapshots, { ...kernel.snapshots.at(-1)!, proc: 1 }] };
+    const bad = sweepStep(seq, 1, 2, withChild, profile);
+    expect(bad.child).toBe(true);
+    expect(bad.verdict).toBe('diverge');
+  });
+});

@@ -134,3 +134,16 @@ export function predictWithInjection(predict: PredictFn, seq: Sequence, profile:
   }
   return p;
 }
+
+/**
+ * The "no child exists" half of the fork oracle: after a fork whose injected failure surfaced,
+ * the kernel run must hold no snapshot of a process the model does not have (compare.ts matches
+ * snapshots by call and process and would skip it).
+ */
+export function strayChild(seq: Sequence, model: Prediction, kernel: SeqObservation): { call: number; layer: 'result'; kind: string; detail: string } | null {
+  const failed = seq.calls.findIndex((c, i) => c.op === 'fork' && c.failNth !== undefined && kernel.calls[i]?.injected === 'fired' && kernel.calls[i]!.errno !== 0);
+  if (failed < 0) return null;
+  const procs = new Set(model.snapshots.map((s) => s.proc ?? 0));
+  const stray = kernel.snapshots.find((s) => s.after >= failed && !procs.has(s.proc ?? 0));
+  return stray ? { call: failed, layer: 'result', kind: 'fork-failed-child-ran', detail: `fork failed (injected, errno ${kernel.calls[failed]!.errno}) but process ${stray.proc} took a snapshot after call ${stray.after}` } : null;
+}
