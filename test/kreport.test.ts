@@ -223,3 +223,59 @@ describe('console watcher', () => {
     expect(got[0]!.comm).toBe('harness');
   });
 });
+
+describe('crash minimization', () => {
+  it('keeps the calls the report needs, with their failNth', async () => {
+    const { minimizeCrash } = await import('../src/findings/minimize-crash.js');
+    const { parseSequence } = await import('../src/seq/io.js');
+    const { crashSignature } = await import('../src/findings/crash.js');
+    const RW = 'PROT_READ|PROT_WRITE';
+    const ANON = 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED';
+    const seq = parseSequence(
+      {
+        vmafuzz: 1,
+        arenaPages: 32,
+        calls: [
+          { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+          { op: 'mprotect', addr: 'A+0p', len: '1p', prot: 'PROT_READ' },
+          { op: 'mmap', addr: 'A+8p', len: '4p', prot: RW, flags: ANON },
+          { op: 'fork', failNth: 7 },
+          { op: 'munmap', addr: 'A+8p', len: '4p' },
+          { op: 'mprotect', addr: 'A+1p', len: '1p', prot: 'PROT_READ' },
+        ],
+      },
+      'test',
+    );
+    // A kernel (scripted: the console of a guest is what is under test elsewhere) that prints the
+    // VALIDATE_MM report whenever a fork with fail-nth 7 runs after a mapping at A+8p exists.
+    let pending: ReturnType<typeof crashOf>[] = [];
+    function crashOf() {
+      return { kind: 'maple' as const, title: 'map_count 4 vma iterator 3', excerpt: VALIDATE_MM, fatal: false, comm: 'harness', tag: null, release: '7.3.4', batchIndex: 0, sequence: null, consoleLog: '', at: '' };
+    }
+    const runner = {
+      name: 'scripted',
+      start: async () => ({}) as never,
+      close: async () => {},
+      takeCrashes: () => {
+        const c = pending;
+        pending = [];
+        return c;
+      },
+      run: async (batch: readonly (typeof seq)[]) => {
+        for (const s of batch) {
+          const fork = s.calls.findIndex((c) => c.op === 'fork' && c.failNth === 7);
+          if (fork >= 0 && s.calls.slice(0, fork).some((c) => c.op === 'mmap' && c.addr?.page === 8)) pending.push(crashOf());
+        }
+        return batch.map(() => ({ calls: [], snapshots: [], status: 'ok' as const }));
+      },
+    };
+    const sig = crashSignature(crashOf()).signature;
+    const r = await minimizeCrash(runner, seq, sig);
+    expect(r.confirmed).toBe(true);
+    expect(r.seq.calls.map((c) => c.op)).toEqual(['mmap', 'fork']);
+    expect(r.seq.calls[1]!.failNth).toBe(7);
+    // a report with another signature does not count
+    const other = await minimizeCrash(runner, seq, '0123456789abcdef');
+    expect(other.confirmed).toBe(false);
+  });
+});
