@@ -56,6 +56,10 @@ export const crashFindingSchema = z.strictObject({
   sequence: z.literal('sequence.json').nullable(),
   /** the command that replays that sequence on the same kernel */
   replay: z.string().nullable(),
+  /** the command that shrinks that sequence to the smallest one printing the same report (src/findings/minimize-crash.ts) */
+  minimize: z.string().optional(),
+  /** the command that writes a C reproducer of it (it arms fail-nth like the sequence) */
+  repro: z.string().optional(),
 });
 export type CrashFinding = z.infer<typeof crashFindingSchema>;
 
@@ -163,7 +167,10 @@ export async function recordCrash(out: string, crash: KernelCrash, o: RecordCras
     if (f.sequence === null && crash.sequence) {
       writeFileAtomic(join(dir, 'sequence.json'), sequenceToJson(crash.sequence));
       f.sequence = 'sequence.json';
-      f.replay = `vmafuzz replay ${join(dir, 'sequence.json')}${o.runnerArgs ?? ` --runner qemu --kernel ${crash.release}`}`;
+      const runnerWords = o.runnerArgs ?? ` --runner qemu --kernel ${crash.release}`;
+      f.replay = `vmafuzz replay ${join(dir, 'sequence.json')}${runnerWords}`;
+      f.minimize = `vmafuzz minimize ${join(dir, 'sequence.json')} --crash ${signature} --out ${join(dir, 'minimized.json')}${runnerWords}`;
+      f.repro = `vmafuzz repro ${join(dir, 'sequence.json')} --c ${join(dir, 'repro.c')}${runnerWords}`;
     }
     writeFileAtomic(file, JSON.stringify(crashFindingSchema.parse(f), null, 2) + '\n');
     return { dir, signature, isNew: prev === null, finding: f };
