@@ -41,8 +41,9 @@ describe('config fragment', () => {
     const text = fragmentText(fragmentOptions(['kasan']));
     expect(text).toMatch(/^# memory-safety reports\nCONFIG_KASAN=y$/m);
     expect(text).toMatch(/^CONFIG_DEFAULT_MMAP_MIN_ADDR=65536$/m);
+    expect(text).toMatch(/^CONFIG_LOCALVERSION="-vmafuzz\+kasan"$/m);
     expect(text).toMatch(/\(when the version has it\)\nCONFIG_KASAN_VMALLOC=y/);
-    expect(text.split('\n').filter((l) => l.startsWith('CONFIG_'))).toHaveLength(BASE_OPTIONS.length + 6); // kasan adds 6 names the base lacks
+    expect(text.split('\n').filter((l) => l.startsWith('CONFIG_'))).toHaveLength(BASE_OPTIONS.length + 7); // LOCALVERSION, and kasan adds 6 names the base lacks
   });
 
   it('names instrumentation canonically and rejects unknown names', () => {
@@ -161,6 +162,7 @@ describe('built kernels in the cache', () => {
       // the order of the instruments in the name does not matter; resolveKernel goes through it
       expect((await resolveKernel({ kernel: '7.3+fault-injection+kasan' })).version).toBe('7.3.9-1+kasan+fault-injection');
       expect(resolveBuiltKernel('7.3.4')).toBeNull(); // a Debian version: not a build name
+      expect(resolveBuiltKernel('7.3.0')!.vmlinuz).toMatch(/kasan\+fault-injection-0000000000000003/); // a build's release (the fakes' "<series>.0")
       expect(() => resolveBuiltKernel('7.3+lockdep')).toThrow(CannotTestError);
       expect(() => resolveBuiltKernel('7.3+lockdep')).toThrow(/built: 7.3\+kasan, 7.3\+kasan\+fault-injection.*kernels build 7.3 --with lockdep/);
     } finally {

@@ -135,10 +135,16 @@ export function parseBuildName(name: string): { series: string; instruments: str
   return { series: parts[0]!, instruments: INSTRUMENT_NAMES.filter((n) => inst.includes(n)) };
 }
 
+/** `uname -r` suffix of a build: "7.3.4-vmafuzz+kasan", never the release of a Debian package. */
+export function localVersion(instruments: readonly string[]): string {
+  return `-vmafuzz${instruments.map((i) => `+${i}`).join('')}`;
+}
+
 /** Base options plus the instruments', each name once (a later duplicate must agree). */
 export function fragmentOptions(instruments: readonly string[]): ConfigOption[] {
   const out = new Map<string, ConfigOption>();
-  for (const o of [...BASE_OPTIONS, ...instruments.flatMap((i) => INSTRUMENTS[i] ?? [])]) {
+  const release: ConfigOption = { name: 'LOCALVERSION', value: JSON.stringify(localVersion(instruments)), why: 'a release of its own: --kernel <release> and crash findings name this build, not a Debian kernel' };
+  for (const o of [...BASE_OPTIONS, release, ...instruments.flatMap((i) => INSTRUMENTS[i] ?? [])]) {
     const have = out.get(o.name);
     if (have && have.value !== o.value) throw new Error(`CONFIG_${o.name}: ${have.value} and ${o.value} both requested`);
     if (!have) out.set(o.name, o);

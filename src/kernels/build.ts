@@ -73,6 +73,9 @@ const imageOf = (b: BuiltKernel & { dir: string }): KernelImage => ({ version: `
 
 /** `--kernel 7.3+kasan`: the newest build of exactly that name, or null when the string is no build name. */
 export function resolveBuiltKernel(name: string): KernelImage | null {
+  // a build's own release ("7.3.4-vmafuzz+kasan"), as crash findings and reports name it
+  const byRelease = builtKernels().filter((b) => b.release === name).at(-1);
+  if (byRelease) return imageOf(byRelease);
   const p = parseBuildName(name);
   if (!p) return null;
   const canonical = buildName(p.series, p.instruments);
