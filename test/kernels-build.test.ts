@@ -108,14 +108,17 @@ describe.skipIf(!tree)('configure on a real source tree (allnoconfig + fragment,
   const dirs: string[] = [];
   afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it('every option of kasan+fault-injection sticks', async () => {
+  it('every option of every instrument sticks', async () => {
     const out = mkdtempSync(join(tmpdir(), 'vmafuzz-kcfg-'));
     dirs.push(out);
-    await configure(tree!, out, fragmentOptions(['kasan', 'fault-injection']));
+    await configure(tree!, out, fragmentOptions(['kasan', 'lockdep', 'debug-vm', 'fault-injection']));
     const cfg = parseDotConfig(readFileSync(join(out, '.config'), 'utf8'));
     expect(cfg.get('KASAN')).toBe('y');
     expect(cfg.get('FAILSLAB')).toBe('y');
     expect(cfg.get('VIRTIO_CONSOLE')).toBe('y');
+    expect(cfg.get('PROVE_LOCKING')).toBe('y');
+    expect(cfg.get('DEBUG_MAPLE_TREE')).toBe('y'); // selected by DEBUG_VM_MAPLE_TREE
+    expect(cfg.get('LOCALVERSION')).toBe('"-vmafuzz+kasan+lockdep+debug-vm+fault-injection"');
     expect(cfg.get('MODULES') ?? 'n').toBe('n'); // allnoconfig: nothing beyond the fragment's needs
   }, 120_000);
 
