@@ -127,9 +127,11 @@ void exec_fork(const struct op *o, struct res *r) {
     (void)o;
     errno = 0;
     long parent = syscall(SYS_getpid);
-    long pid = syscall(SYS_fork); // the plain syscall: no atfork handlers, no libc bookkeeping
+    // the plain syscall: no atfork handlers, no libc bookkeeping; with fail-nth armed by the call
+    // loop, failnth.c forks and reads back whether it fired before the parent's first COW fault
+    int fired = -1;
+    long pid = o->fail_nth ? failnth_fork(&fired) : syscall(SYS_fork);
     if (pid < 0) { r->ret = (uint64_t)-1; r->err = errno; return; }
-    int fired = pid > 0 && o->fail_nth ? failnth_outcome(0) : -1; // armed by the call loop
     if (pid == 0) {
         // fork clears the parent-death signal: the chain must die with its parent too
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

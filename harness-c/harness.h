@@ -119,8 +119,11 @@ struct result {
     volatile uint32_t stuck;     // the resolver found a fault that cannot be resolved and ended the sequence
     char data[];
 };
-#define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - sizeof(struct result))
+#define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - FAILNTH_PAGE - sizeof(struct result))
 #define EV_RING_PTR ((volatile uint8_t *)res + RESULT_BYTES - EV_RING)
+// failnth.c's buffer for reading fail-nth after a fork: shared, so no COW fault (below the ring)
+#define FAILNTH_PAGE 4096
+#define FAILNTH_PTR ((char *)res + RESULT_BYTES - EV_RING - FAILNTH_PAGE)
 extern struct result *res;
 
 // What a sequence's process writes outside its stack, kept together: after fork every page the
@@ -193,6 +196,7 @@ void exec_uffd_unregister(const struct op *o, struct res *r);
 // ---------------------------------------------------------------- failnth.c
 extern int seq_failnth;        // the sequence has calls with `nth <k>`
 void failnth_open(void);
+long failnth_fork(int *outcome);
 int failnth_available(void);
 int failnth_arm(uint64_t k);
 int failnth_outcome(int armed);

@@ -58,6 +58,7 @@ describe('harness on the host kernel', () => {
     expect(hello!.facts.fail_nth).toBe(has ? '1' : '0');
     const obs = toObservation(got[0]!, w);
     expect(obs.status).toBe('ok');
+    expect(obs.snapshots[0]!.maps).toEqual([]); // arming needs nothing mapped in the arena
     expect(obs.calls[0]!.injected).toBeUndefined();
     if (!has) {
       expect(obs.calls.slice(1).map((c) => c.injected)).toEqual(['unavailable', 'unavailable']);
