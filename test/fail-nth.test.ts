@@ -83,10 +83,10 @@ describe('model oracle for an injected failure', () => {
   const ENOMEM = 12;
 
   it('munmap splitting a VMA: ENOMEM and the maps exactly as before', () => {
-    // before:  |AAAA|      munmap A+1p..A+2p fails: still |AAAA|, not |A|  |AA|
+    // before:  |AAAA|      munmap A+0p..A+1p fails: still |AAAA|, not   |AAA|
     const seq = seqOf([
       { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
-      { op: 'munmap', addr: 'A+1p', len: '1p', failNth: 1 },
+      { op: 'munmap', addr: 'A+0p', len: '1p', failNth: 1 },
     ]);
     const model = predictAgainst(seq, kernelWith(seq, { 1: { injected: 'fired', errno: ENOMEM, ret: { kind: 'int', value: -1 } } }), profile, true);
     expect(model.calls[1]).toMatchObject({ errno: ENOMEM });
@@ -101,7 +101,7 @@ describe('model oracle for an injected failure', () => {
   it('an undocumented errno is a divergence; a failure absorbed by the kernel is judged as a plain call', () => {
     const seq = seqOf([
       { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
-      { op: 'mprotect', addr: 'A+1p', len: '1p', prot: 'PROT_READ', failNth: 2 },
+      { op: 'mprotect', addr: 'A+0p', len: '1p', prot: 'PROT_READ', failNth: 2 },
     ]);
     const einval = kernelWith(seq, { 1: { injected: 'fired', errno: 22, ret: { kind: 'int', value: -1 } } });
     // the EINVAL run: maps unchanged as the oracle wants, but the errno is not ENOMEM
@@ -122,6 +122,17 @@ describe('model oracle for an injected failure', () => {
     expect(m.calls[1]).toMatchObject({ errno: ENOMEM });
     expect(m.snapshots.every((s) => s.proc === 0)).toBe(true); // every snapshot from the first process
     expect(m.snapshots.at(-1)!.maps.map((e) => [e.start, e.end])).toEqual([[1, 4]]);
+  });
+
+  it('no verdict for a range split at both ends (the first split may stay)', () => {
+    // |AAAA|   munmap A+1p..A+2p: split at A+1p, then at A+2p; if the second fails: |A|AAA|
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'munmap', addr: 'A+1p', len: '1p', failNth: 2 },
+    ]);
+    const m = predictAgainst(seq, kernelWith(seq, { 1: { injected: 'fired', errno: ENOMEM, ret: { kind: 'int', value: -1 } } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 1 });
+    expect(m.unsupported!.reason).toMatch(/both ends/);
   });
 
   it('no verdict where a failure part-way is allowed to leave work done', () => {

@@ -10,7 +10,8 @@
 // Calls whose failure part-way is documented to leave part of the work done are not predicted
 // (Prediction.unsupported, no verdict): a call walking several VMAs (mprotect_fixup per VMA in
 // mm/mprotect.c:do_mprotect_pkey, madvise_walk_vmas, apply_vma_lock_flags, mseal_apply, ...)
-// keeps the VMAs it already changed; a MAP_FIXED mmap over existing VMAs may leave a hole
+// keeps the VMAs it already changed; a range split at both ends may keep the first split
+// (mm/vma.c:vma_modify, vms_gather_munmap_vmas); a MAP_FIXED mmap over existing VMAs may leave a hole
 // (mm/vma.c:vms_abort_munmap_vmas, "we have already cleared PTEs"); an MREMAP_FIXED destination
 // is unmapped before the move (mm/mremap.c:mremap_to).
 
@@ -77,8 +78,13 @@ export function partialFailure(c: Call, before: { maps: readonly { start: number
     const n = vmasIn(rangeOf({ ...c, op: 'munmap', addr: c.newAddr, len: c.newLen } as Call));
     return n ? `an injected failure of an MREMAP_FIXED mremap unmaps the ${n} VMA(s) at its destination first (mm/mremap.c:mremap_to)` : null;
   }
-  if (ALL_OR_NOTHING.has(c.op)) return null;
   const range = rangeOf(c);
+  // mm/vma.c:vma_modify splits at the start, then at the end; vms_gather_munmap_vmas the same:
+  // when the second split fails, the first is not undone (the VMA stays cut in two, equal halves)
+  if (range && before.maps.some((m) => m.start < range[0] && m.end > range[0]) && before.maps.some((m) => m.start < range[1] && m.end > range[1])) {
+    return `an injected failure of ${c.op} splitting VMAs at both ends may keep the split at the start (mm/vma.c:vma_modify, vms_gather_munmap_vmas)`;
+  }
+  if (ALL_OR_NOTHING.has(c.op)) return null;
   if (!range) return `an injected failure of ${c.op} is not modelled`;
   const n = vmasIn(range);
   return n > 1 ? `an injected failure part-way through ${c.op} over ${n} VMAs keeps the VMAs already changed` : null;
