@@ -63,6 +63,7 @@ export const BASE_OPTIONS: readonly ConfigOption[] = [
   y('TRANSPARENT_HUGEPAGE', 'THP, as in Debian'),
   y('TRANSPARENT_HUGEPAGE_ALWAYS', "the THP default of Debian's kernels"),
   y('USERFAULTFD', 'userfaultfd calls'),
+  y('PTE_MARKER_UFFD_WP', 'uffd write-protect of shmem/hugetlb and unpopulated ranges, as in Debian'),
   y('ANON_VMA_NAME', 'PR_SET_VMA_ANON_NAME'),
   y('CHECKPOINT_RESTORE', 'needed by MEM_SOFT_DIRTY'),
   y('MEM_SOFT_DIRTY', 'the "sd" VmFlag and pagemap soft-dirty bit, as in Debian'),
