@@ -128,7 +128,7 @@ async function ensureTools(log: (m: string) => void): Promise<void> {
 }
 
 /** The newest linux-source-<series> on the mirror. */
-async function pickSource(series: string): Promise<{ pkg: string; version: string }> {
+export async function pickSource(series: string): Promise<{ pkg: string; version: string }> {
   const apt = privateApt();
   await ensureLists(apt, false);
   const pkg = `linux-source-${series}`;
@@ -139,7 +139,7 @@ async function pickSource(series: string): Promise<{ pkg: string; version: strin
 }
 
 /** The extracted source tree of one package version (downloaded and extracted on first use). */
-async function sourceTree(pkg: string, version: string, log: (m: string) => void): Promise<string> {
+export async function sourceTree(pkg: string, version: string, log: (m: string) => void): Promise<string> {
   const dir = join(srcRoot(), `${pkg}-${pathSafe(version)}`);
   if (existsSync(join(dir, 'Makefile'))) return dir;
   const tmp = join(srcRoot(), `.tmp-${process.pid}`);
@@ -148,12 +148,13 @@ async function sourceTree(pkg: string, version: string, log: (m: string) => void
     log(`downloading ${pkg}=${version}`);
     const [deb] = await privateApt().download([`${pkg}=${version}`], join(tmp, 'deb'));
     if (!deb) throw new CannotTestError(`apt-get download ${pkg}=${version} produced no .deb`);
-    const listing = await execa('dpkg-deb', ['--fsys-tarfile', deb]).pipe('tar', ['-t']);
-    const tarball = listing.stdout.split('\n').find((l) => /usr\/src\/linux-source-[^/]+\.tar\.xz$/.test(l));
-    if (!tarball) throw new CannotTestError(`${deb}: no usr/src/linux-source-*.tar.xz inside`);
-    log(`extracting ${tarball.replace(/^\.\//, '')}`);
+    // Debian's layout: the tree is one tarball, /usr/src/<package>.tar.xz (shell pipes: the
+    // archive is streamed, never held in memory)
+    const tarball = `./usr/src/${pkg}.tar.xz`;
+    log(`extracting ${tarball.slice(2)}`);
     mkdirSync(join(tmp, 'x'), { recursive: true });
-    await execa('dpkg-deb', ['--fsys-tarfile', deb]).pipe('tar', ['-xO', tarball]).pipe('tar', ['-xJ', '-C', join(tmp, 'x')]);
+    const x = await execa('bash', ['-c', 'set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -xO "$2" | tar -xJ -C "$3"', 'extract', deb, tarball, join(tmp, 'x')], { reject: false, all: true });
+    if (x.exitCode !== 0) throw new CannotTestError(`${deb}: extracting ${tarball} failed: ${String(x.all).split('\n').slice(-3).join(' ')}`);
     const top = readdirSync(join(tmp, 'x'));
     if (top.length !== 1 || !existsSync(join(tmp, 'x', top[0]!, 'Makefile'))) throw new CannotTestError(`${tarball}: expected one top directory with a Makefile, found ${top.join(', ')}`);
     mkdirSync(srcRoot(), { recursive: true });
