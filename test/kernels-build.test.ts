@@ -195,3 +195,33 @@ describe('documentation', () => {
     for (const i of ['kasan', 'lockdep', 'debug-vm', 'fault-injection']) expect(doc).toContain(`| \`${i}\` |`);
   });
 });
+
+// The cache-hit path of buildKernel end to end (the mirror's newest linux-source-7.3, the compiler,
+// the key), with a manifest planted under that key: nothing is configured or built.
+const lists = join(process.env.VMAFUZZ_CACHE || join(process.env.HOME ?? '/root', '.cache', 'vmafuzz'), 'apt', 'lists');
+describe.skipIf(!existsSync(lists))('buildKernel cache hit', () => {
+  it('returns the cached build of the same source, options and compiler without building', async () => {
+    const { buildKernel, pickSource } = await import('../src/kernels/build.js');
+    const { execa } = await import('execa');
+    const { version } = await pickSource('7.3');
+    const compiler = (await execa('gcc', ['--version'])).stdout.split('\n')[0]!.trim();
+    const instruments = ['debug-vm'];
+    const key = buildKey(version, fragmentText(fragmentOptions(instruments)), compiler);
+    const dir = builtDir('7.3+debug-vm', key);
+    const existed = existsSync(dir);
+    if (!existed) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'bzImage'), 'planted');
+      writeFileSync(join(dir, 'config'), '');
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: 1, name: '7.3+debug-vm', series: '7.3', instruments, key, sourcePackage: 'linux-source-7.3', sourceVersion: version, compiler, release: '7.3.0-vmafuzz+debug-vm', bzImage: 'bzImage', config: 'config', bytes: 7, buildSeconds: 1, cpuSeconds: 1, jobs: 2, builtAt: '2026-01-01T00:00:00Z' }));
+    }
+    try {
+      const r = await buildKernel('7.3', { instruments });
+      expect(r.cached).toBe(true);
+      expect(r.image.vmlinuz).toBe(join(dir, 'bzImage'));
+      expect(r.manifest.key).toBe(key);
+    } finally {
+      if (!existed) rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
