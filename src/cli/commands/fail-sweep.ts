@@ -52,7 +52,9 @@ export function sweepStep(seq: Sequence, call: number, k: number, kernel: SeqObs
 export function formatStep(s: SweepStep): string {
   const res = s.errno === 0 ? 'ok' : s.errno < 0 ? 'not run' : errnoName(s.errno);
   const child = s.child === null ? '' : s.child ? ', child ran' : ', no child';
-  return `k=${s.k}: ${s.injected}, ${res}, mm ${s.unchanged ? 'unchanged' : 'changed'}${child} -> ${s.verdict.toUpperCase()}${s.detail ? ` (${s.detail})` : ''}`;
+  // the oracle's "as before" is about a failed call; a call that succeeded is judged by the model
+  const mm = s.errno > 0 ? `, mm ${s.unchanged ? 'unchanged' : 'CHANGED'}` : '';
+  return `k=${s.k}: ${s.injected}, ${res}${mm}${child} -> ${s.verdict.toUpperCase()}${s.detail ? ` (${s.detail})` : ''}`;
 }
 
 /**
