@@ -102,6 +102,12 @@ const NOOP: Call = { op: 'munmap', addr: { page: 0, off: 0 }, len: 0n } as Call;
  */
 export function predictWithInjection(predict: PredictFn, seq: Sequence, profile: Profile, opts: PredictOptions, kernel: SeqObservation): Prediction {
   const surfaced = seq.calls.flatMap((c, i) => (c.failNth !== undefined && kernel.calls[i]?.injected === 'fired' && kernel.calls[i]!.errno !== 0 ? [i] : []));
+  // mm/mremap.c:move_vma: when unmapping the old range fails after the move ("OOM: unable to split
+  // vma, just get accounts right") mremap still succeeds, with the old range left mapped
+  const absorbedMove = seq.calls.findIndex((c, i) => c.op === 'mremap' && c.failNth !== undefined && kernel.calls[i]?.injected === 'fired' && kernel.calls[i]!.errno === 0);
+  if (absorbedMove >= 0 && (!surfaced.length || absorbedMove < surfaced[0]!)) {
+    return truncated(predict(seq, profile, opts), { call: absorbedMove, reason: 'an injected failure absorbed by mremap may leave the old range mapped (mm/mremap.c:move_vma, "OOM: unable to split vma")' });
+  }
   if (!surfaced.length) return predict(seq, profile, opts);
   const eff = [...seq.calls];
   const patched = new Map<number, CallObs>();
@@ -131,13 +137,17 @@ export function predictWithInjection(predict: PredictFn, seq: Sequence, profile:
       p.rules[i] = [];
     }
   }
-  if (stop && (!p.unsupported || p.unsupported.call > stop.call)) {
-    p.calls.splice(stop.call);
-    p.rules.splice(stop.call);
-    p.snapshots = p.snapshots.filter((s) => s.after < stop!.call);
-    p.unsupported = stop;
-    p.detail = `model: call ${stop.call} unsupported: ${stop.reason}`;
-  }
+  return stop ? truncated(p, stop) : p;
+}
+
+/** The prediction up to call `stop.call`, which the model does not predict. */
+function truncated(p: Prediction, stop: { call: number; reason: string }): Prediction {
+  if (p.unsupported && p.unsupported.call <= stop.call) return p;
+  p.calls.splice(stop.call);
+  p.rules.splice(stop.call);
+  p.snapshots = p.snapshots.filter((s) => s.after < stop.call);
+  p.unsupported = stop;
+  p.detail = `model: call ${stop.call} unsupported: ${stop.reason}`;
   return p;
 }
 
