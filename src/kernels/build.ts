@@ -74,7 +74,7 @@ const imageOf = (b: BuiltKernel & { dir: string }): KernelImage => ({ version: `
 /** `--kernel 7.3+kasan`: the newest build of exactly that name, or null when the string is no build name. */
 export function resolveBuiltKernel(name: string): KernelImage | null {
   // a build's own release ("7.3.4-vmafuzz+kasan"), as crash findings and reports name it
-  const byRelease = builtKernels().filter((b) => b.release === name).at(-1);
+  const byRelease = name.includes('-vmafuzz') ? builtKernels().filter((b) => b.release === name).at(-1) : undefined;
   if (byRelease) return imageOf(byRelease);
   const p = parseBuildName(name);
   if (!p) return null;
