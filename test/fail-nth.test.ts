@@ -135,6 +135,28 @@ describe('model oracle for an injected failure', () => {
     expect(m.unsupported!.reason).toMatch(/both ends/);
   });
 
+  it('no verdict for an mremap shrink whose unmapped tail splits at both ends (found by a campaign)', () => {
+    // |AAA| mremap(A+0p, 2p -> 1p): unmaps A+1p..A+2p, split at A+1p then at A+2p
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '3p', prot: 'PROT_NONE', flags: ANON },
+      { op: 'mremap', addr: 'A+0p', oldLen: '2p', newLen: '1p', flags: '0', failNth: 3 },
+    ]);
+    const m = predictAgainst(seq, kernelWith(seq, { 1: { injected: 'fired', errno: ENOMEM, ret: { kind: 'int', value: -1 } } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 1 });
+  });
+
+  it('judges a call in a fork child by the child\'s arena (found by a campaign)', () => {
+    // the parent forks with an empty arena; the child maps |AAA| and MAP_FIXED over A+1p may leave a hole
+    const seq = seqOf([
+      { op: 'fork' },
+      { op: 'mmap', addr: 'A+0p', len: '3p', prot: 'PROT_NONE', flags: ANON },
+      { op: 'mmap', addr: 'A+1p', len: '1p', prot: 'PROT_NONE', flags: 'MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED', failNth: 7 },
+    ]);
+    const m = predictAgainst(seq, kernelWith(seq, { 2: { injected: 'fired', errno: ENOMEM, ret: { kind: 'int', value: -1 } } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 2 });
+    expect(m.unsupported!.reason).toMatch(/MAP_FIXED mmap over 1 existing/);
+  });
+
   it('no verdict where a failure part-way is allowed to leave work done', () => {
     // |AAAA|BBBB| (different prot): mprotect over both may fail after changing A
     const seq = seqOf([

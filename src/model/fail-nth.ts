@@ -78,7 +78,8 @@ export function partialFailure(c: Call, before: { maps: readonly { start: number
     const n = vmasIn(rangeOf({ ...c, op: 'munmap', addr: c.newAddr, len: c.newLen } as Call));
     return n ? `an injected failure of an MREMAP_FIXED mremap unmaps the ${n} VMA(s) at its destination first (mm/mremap.c:mremap_to)` : null;
   }
-  const range = rangeOf(c);
+  // an mremap that shrinks unmaps its tail (mm/mremap.c: do_vmi_munmap of old + new_len .. old + old_len)
+  const range = c.op === 'mremap' && c.newLen < c.oldLen && !(c.flags & MREMAP.MREMAP_FIXED) ? rangeOf({ ...c, op: 'munmap', addr: { page: c.addr.page, off: c.addr.off + Number(c.newLen) }, len: c.oldLen - c.newLen } as Call) : rangeOf(c);
   // mm/vma.c:vma_modify splits at the start, then at the end; vms_gather_munmap_vmas the same:
   // when the second split fails, the first is not undone (the VMA stays cut in two, equal halves)
   if (range && before.maps.some((m) => m.start < range[0] && m.end > range[0]) && before.maps.some((m) => m.start < range[1] && m.end > range[1])) {
@@ -120,7 +121,10 @@ export function predictWithInjection(predict: PredictFn, seq: Sequence, profile:
     const plain = prefix(i + 1);
     if (plain.unsupported) break; // the final prediction stops there too
     if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) continue;
-    const before = prefix(i).snapshots.at(-1) ?? { maps: [] };
+    // the arena of the process that makes call i: after call i - 1, the innermost (highest) process
+    // (a waiting parent's final snapshot comes after its child's in a prediction)
+    const snaps = prefix(i).snapshots.filter((s) => s.after === i - 1);
+    const before = snaps.reduce<(typeof snaps)[number] | undefined>((b, s) => (!b || (s.proc ?? 0) > (b.proc ?? 0) ? s : b), undefined) ?? { maps: [] };
     const why = partialFailure(c, before);
     if (why) {
       stop = { call: i, reason: why };
