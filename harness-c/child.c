@@ -102,13 +102,18 @@ again:
     if (setup_fences() != 0) leave(EXIT_FENCE);
     if (create_files() != 0) leave(EXIT_FILES);
     obs_open();
+    if (seq_failnth) failnth_open();
     snapshot(-1);
     int sync = resolver_active();
     uint64_t nserial = thr_setup_count(); // the racing threads run the rest (threads.c)
     for (uint64_t i = 0; i < nserial; i++) {
         struct res r = { 0, 0, 0 };
         uint32_t ev0 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
+        int armed = ops[i].fail_nth ? failnth_arm(ops[i].fail_nth) : -1;
         ops[i].d->exec(&ops[i], &r); // fork returns only in the new process (or on failure)
+        // a fork's new process has fail-nth 0 (kernel/fork.c dup_task_struct): its parent reports
+        int forked = ops[i].d->exec == exec_fork && r.ret == 0 && !r.err;
+        int outcome = ops[i].fail_nth && !forked ? failnth_outcome(armed) : -1;
         if (ps.resume) {
             // a fork_block parent: its child ran the block and exited; r is the exit call's result
             i = ps.resume - 1;
@@ -123,6 +128,7 @@ again:
         ob_hex(&ps.rb, (uint64_t)r.err); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, (uint64_t)r.sig);
         if (ev1 != ev0) append_events(&ps.rb, ev0, ev1);
         ob_chr(&ps.rb, '\n');
+        if (outcome >= 0) failnth_record(i, outcome);
         res->last_call = i + 1;
         rb_commit();
         if ((seq_opts & OPT_EVERY_CALL) || i + 1 == nops) snapshot((long)i);
@@ -141,7 +147,10 @@ void exec_fork(const struct op *o, struct res *r) {
     int block = o->d->args[0] == 'x';
     errno = 0;
     long parent = syscall(SYS_getpid);
-    long pid = syscall(SYS_fork); // the plain syscall: no atfork handlers, no libc bookkeeping
+    // the plain syscall: no atfork handlers, no libc bookkeeping; with fail-nth armed by the call
+    // loop, failnth.c forks and reads back whether it fired before the parent's first COW fault
+    int fired = -1;
+    long pid = o->fail_nth ? failnth_fork(&fired) : syscall(SYS_fork);
     if (pid < 0) { r->ret = (uint64_t)-1; r->err = errno; return; }
     if (pid == 0) {
         // fork clears the parent-death signal: the chain must die with its parent too
@@ -150,12 +159,14 @@ void exec_fork(const struct op *o, struct res *r) {
         ps.proc_no = (int)__atomic_add_fetch(&res->nprocs, 1, __ATOMIC_SEQ_CST);
         ps.in_block = block;
         obs_open(); // /proc/self now names this process
+        if (seq_failnth) failnth_open();
         r->ret = 0; r->err = 0;
         return;
     }
     int st = 0;
     while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
     ps.rb.len = (size_t)res->len; // the child appended after our records
+    if (fired >= 0) failnth_record((uint64_t)(o - ops), fired);
     if (block && WIFEXITED(st) && WEXITSTATUS(st) == 0 && res->last_call == o->v[0] && o->v[0] < nops && ops[o->v[0]].d->exec == exec_exit) {
         ps.resume = o->v[0] + 1;
         ps.ev_resume = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);

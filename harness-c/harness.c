@@ -104,7 +104,7 @@ static char *next_line(void) {
 struct op ops[MAX_OPS];
 uint64_t nops, arena_pages, seq_opts, base;
 struct filedecl files[MAX_FILES];
-int nfiles, seq_forks, seq_uffds;
+int nfiles, seq_forks, seq_uffds, seq_failnth;
 static char seq_id[64];
 static uint64_t deadline_ms;
 
@@ -231,7 +231,7 @@ static int handle_seq(char *args) {
     if (!bad && (arena_pages == 0 || arena_pages > MAX_ARENA_PAGES)) bad = "arena-too-large";
     if (bad) arena_pages = 1;
     base = (win_end - arena_pages * PAGE) & ~(PMD_SIZE - 1);
-    nops = 0; nfiles = 0; nshm = 0; seq_forks = 0; seq_uffds = 0;
+    nops = 0; nfiles = 0; nshm = 0; seq_forks = 0; seq_uffds = 0; seq_failnth = 0;
     thr_reset();
     persist_text_begin();
     char *line;

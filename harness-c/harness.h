@@ -125,12 +125,15 @@ struct result {
     volatile uint32_t nprocs;    // fork children created so far: the next one is number nprocs + 1
     char data[];
 };
-#define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - sizeof(struct result))
+#define RESULT_DATA_BYTES (RESULT_BYTES - EV_RING - FAILNTH_PAGE - sizeof(struct result))
 // concurrent sequences: the end of data[] holds the racing forks' children's maps (threads.c)
 #define MAX_RACING_FORKS 4
 #define FORK_SLOT (64 << 10)
 #define FORK_AREA (MAX_RACING_FORKS * FORK_SLOT)
 #define EV_RING_PTR ((volatile uint8_t *)res + RESULT_BYTES - EV_RING)
+// failnth.c's buffer for reading fail-nth after a fork: shared, so no COW fault (below the ring)
+#define FAILNTH_PAGE 4096
+#define FAILNTH_PTR ((char *)res + RESULT_BYTES - EV_RING - FAILNTH_PAGE)
 extern struct result *res;
 
 // What a sequence's process writes outside its stack, kept together: after fork every page the
@@ -160,6 +163,7 @@ struct op {
     const struct opdesc *d;
     uint64_t v[MAX_ARGS];
     uint8_t filemask; // v[i] is a file index to replace by its descriptor at run time
+    uint64_t fail_nth; // `nth <k>`: fail the k-th allocation of this call (failnth.c); 0 = none
 };
 // fs: FS_* kind (fsfiles.c), fill: `fill pattern`, mfd_flags: memfd_create flags, huge: `hugetlb`
 // (a memfd with MFD_HUGETLB, on the 2 MiB pool)
@@ -247,6 +251,15 @@ int thr_finish(void);          // 1 = the thread lists are consistent
 uint64_t thr_setup_count(void);
 void threads_prepare(void);
 void threads_run(void);
+// ---------------------------------------------------------------- failnth.c
+extern int seq_failnth;        // the sequence has calls with `nth <k>`
+void failnth_open(void);
+long failnth_fork(int *outcome);
+int failnth_available(void);
+int failnth_arm(uint64_t k);
+int failnth_outcome(int armed);
+void failnth_record(uint64_t i, int outcome);
+void failnth_init_guest(void);
 
 // ---------------------------------------------------------------- hello.c
 void hello(void);

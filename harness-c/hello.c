@@ -223,6 +223,7 @@ void hello(void) {
     char *g = strstr(cl, "stack_guard_gap=");
     key(&out, "stack_guard_gap"); ob_hex(&out, g ? strtoull(g + 16, 0, 0) : 256);
     key(&out, "euid"); ob_hex(&out, (uint64_t)geteuid());
+    key(&out, "fail_nth"); ob_chr(&out, failnth_available() ? '1' : '0'); // CONFIG_FAULT_INJECTION
     key(&out, "tmpfs_dir"); ob_str(&out, tmpfs_dir[0] ? tmpfs_dir : "-");
     // a noexec mount (Docker's /dev/shm) refuses PROT_EXEC file mappings (mm/mmap.c:do_mmap path_noexec)
     struct statvfs sv;
@@ -308,4 +309,5 @@ void init_mode(void) {
     if (tcgetattr(fd, &t) == 0) { cfmakeraw(&t); tcsetattr(fd, TCSANOW, &t); } // no echo, no \r\n
     dup2(fd, 0); dup2(fd, 1); dup2(fd, 2);
     if (fd > 2) close(fd);
+    failnth_init_guest();
 }

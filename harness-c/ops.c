@@ -285,7 +285,13 @@ int parse_op(char *line, struct op *o) {
         o->v[1] = (uint64_t)seq_uffds++; // the handle: index among the sequence's uffd_create calls
     }
     if (d->exec == exec_fork) seq_forks++;
-    if (next_word(&line) != 0) return 0;
+    char *w = next_word(&line);
+    if (w && !strcmp(w, "nth")) { // fault injection (failnth.c)
+        if (!word_hex(&line, &o->fail_nth) || o->fail_nth == 0 || o->fail_nth > 0xffffffffUL) return 0;
+        seq_failnth++;
+        w = next_word(&line);
+    }
+    if (w != 0) return 0;
     if (refused) return -1;
     // Defence in depth (the corpus schema refuses these first, src/seq/consts.ts REFUSED_ADVICE):
     // advice that acts on the machine rather than the arena is never executed. madvise takes an

@@ -112,6 +112,7 @@ void persist_text_add(const char *line) {
     static const char *const no[] = { "fork", "mseal", "sleep", "crash", "thread", "sync", "readers", "pin" };
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
         if (!strncmp(line, no[i], strlen(no[i]))) has_refused_call = 1;
+    if (strstr(line, " nth ")) has_refused_call = 1; // fail-nth is opened per sequence (child.c)
     if (text->len + n + 1 > TEXT_BYTES - sizeof *text) { text->usable = 0; return; }
     memcpy(text->data + text->len, line, n);
     text->data[text->len + n] = '\n';

@@ -24,7 +24,7 @@ describe('crash signatures', () => {
     const a = crashSignature(report(warning(77, 1234, 'vma_merge_existing_range', '0x1a')));
     const b = crashSignature(report(warning(4242, 1301, 'vma_merge_existing_range', '0x2c')));
     const c = crashSignature(report(warning(77, 1234, 'vma_complete', '0x1a')));
-    expect(a.signatureText).toBe('WARNING: CPU: N PID: N at mm/vma.c:N vma_merge_existing_range+X/X');
+    expect(a.signatureText).toBe('WARNING in vma_merge_existing_range'); // syzkaller-style title (src/findings/kreport.ts), no stack printed here
     expect(b.signature).toBe(a.signature);
     expect(c.signature).not.toBe(a.signature);
   });
@@ -32,7 +32,7 @@ describe('crash signatures', () => {
     const oops = `[   20.000001] BUG: unable to handle page fault for address: ffffffffffffff10
 [   20.000003] Oops: 0000 [#1] PREEMPT SMP NOPTI
 [   20.000005] Kernel panic - not syncing: Fatal exception`;
-    expect(crashSignature({ excerpt: oops, title: 'x' }).signatureText).toBe('BUG: unable to handle page fault for address: X');
+    expect(crashSignature({ excerpt: oops, title: 'x' }).signatureText).toBe('BUG: unable to handle kernel paging request');
     const panic = '[    9.1] Kernel panic - not syncing: sysrq triggered crash\n[    9.2] CPU: 0 PID: 0 Comm: swapper/0';
     expect(crashSignature({ excerpt: panic, title: 'x' }).signatureText).toBe('Kernel panic - not syncing: sysrq triggered crash');
   });
@@ -112,7 +112,10 @@ describe('a kernel panic in the VM becomes a crash finding', () => {
     expect(rec.dir).toBe(join(out, 'crashes', rec.signature));
     expect(readdirSync(rec.dir).sort()).toEqual(['console.log', 'console.txt', 'finding.json', 'sequence.json']);
     const f = crashFindingSchema.parse(JSON.parse(readFileSync(join(rec.dir, 'finding.json'), 'utf8')));
-    expect(f).toMatchObject({ kind: 'crash', crashKind: 'panic', fatal: true, count: 1, releases: [k612.release], signatureText: 'Kernel panic - not syncing: sysrq triggered crash' });
+    expect(f).toMatchObject({ kind: 'crash', crashKind: 'panic', fatal: true, count: 1, releases: [k612.release] });
+    // the report's title (syzkaller's first line), then the top of its stack (src/findings/kreport.ts)
+    expect(f.signatureText.split('\n')[0]).toBe('Kernel panic - not syncing: sysrq triggered crash');
+    expect(f.signatureText).toMatch(/\nsysrq_handle_crash\n/);
     expect(f.firstSeen).toBe(f.lastSeen);
     expect(f.replay).toBe(`vmafuzz replay ${join(rec.dir, 'sequence.json')} --runner qemu --kernel ${k612.release}`);
     expect(readFileSync(join(rec.dir, 'console.txt'), 'utf8')).toMatch(/sysrq triggered crash[\s\S]*Call Trace/);

@@ -7,6 +7,7 @@ import type { Divergence } from '../compare/compare.js';
 import { firstDivergence } from '../compare/compare.js';
 import { signature, signatureText } from '../compare/signature.js';
 import { predict, type Prediction, type Profile } from '../model/index.js';
+import { predictWithInjection, strayChild } from '../model/fail-nth.js';
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { DETAIL_RUN, FAST_RUN, type Runner } from '../runner/types.js';
@@ -30,7 +31,8 @@ export function predictAgainst(seq: Sequence, kernel: SeqObservation, profile: P
     vmflags: kernel.snapshots.some((s) => s.maps.some((e) => e.vmflags !== undefined)),
     pagemap: kernel.snapshots.some((s) => s.pagemap !== undefined),
   };
-  return predict(seq, profile, { snapshotEveryCall, layers, kernelPlacement: (i) => kernel.calls[i]?.ret });
+  // Whether an injected allocation failure (failNth) surfaced is the kernel's choice too (src/model/fail-nth.ts).
+  return predictWithInjection(predict, seq, profile, { snapshotEveryCall, layers, kernelPlacement: (i) => kernel.calls[i]?.ret }, kernel);
 }
 
 export function rulesAt(p: Prediction, call: number): string[] {
@@ -63,7 +65,7 @@ export function judgeWith(predictor: Predictor, profile: Profile, seq: Sequence,
  * no prediction).
  */
 export function divergenceOf(seq: Sequence, model: Prediction, kernel: SeqObservation): Divergence | null {
-  const d = firstDivergence(model, kernel);
+  const d = firstDivergence(model, kernel) ?? strayChild(seq, model, kernel);
   if (d || kernel.status !== 'crash' || model.status === 'crash') return d;
   const call = Math.min(kernel.calls.length, seq.calls.length - 1);
   if (model.unsupported && model.unsupported.call <= call) return null;

@@ -23,7 +23,7 @@ export const campaignConfigSchema = z.strictObject({
   timeMs: z.number().min(0).nullable(),
   shard: shardSchema,
   layout: layoutSchema,
-  gen: z.strictObject({ weights: z.record(z.string(), z.number().min(0)), maxCalls: z.number().int().min(1), invalidPercent: z.number().min(0).max(100) }),
+  gen: z.strictObject({ weights: z.record(z.string(), z.number().min(0)), maxCalls: z.number().int().min(1), invalidPercent: z.number().min(0).max(100), failNthPercent: z.number().min(0).max(100).optional(), failNthMax: z.number().int().min(1).optional() }),
   guidance: z.strictObject({ enabled: z.boolean(), mutantPercent: z.number().int().min(0).max(100) }),
   batch: z.number().int().min(1),
   stabilityRuns: z.number().int().min(0),

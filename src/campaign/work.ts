@@ -4,6 +4,7 @@
 // judges batch N. Used the same way in-process (--jobs 1) and in worker threads.
 
 import { generateGuided, type GuidePool } from '../gen/guided.js';
+import { withFailNth } from '../gen/fail-nth.js';
 import type { GenConfig } from '../gen/generate.js';
 import type { Profile } from '../model/index.js';
 import { FAST_LAYERS_RUN, FAST_RUN, type Runner, type RunOptions } from '../runner/types.js';
@@ -105,7 +106,10 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
   let next = task.lo;
   const makeBatch = (): Sequence[] => {
     const b: Sequence[] = [];
-    while (b.length < cfg.batch && next < task.hi) b.push(generateGuided(cfg.seed, next++, cfg.gen, task.pool));
+    while (b.length < cfg.batch && next < task.hi) {
+      const i = next++;
+      b.push(withFailNth(generateGuided(cfg.seed, i, cfg.gen, task.pool), cfg.seed, i, cfg.gen.failNthPercent ?? 0, cfg.gen.failNthMax));
+    }
     return b;
   };
   // Every LAYER_EVERY-th batch of a chunk also collects VmFlags and pagemap after the last call,

@@ -19,7 +19,7 @@ const CODES: Record<string, string[]> = {
   repro: ['  0    the reproducer was written', BAD, SKIP],
   bisect: ['  0    decided (changed or unchanged)', BAD, SKIP + '; also undecided'],
   matrix: ['  0    every cell matches', '  1    a divergence or crash in some cell', BAD, SKIP + '; also a kernel that could not be tested'],
-  kernels: ['  0    done', BAD, SKIP + ' (no mirror, download failed; with several versions, any failed)'],
+  kernels: ['  0    done', BAD + ' (also an unknown --with instrumentation)', SKIP + ' (no mirror, download failed; with several versions, any failed; build: a missing tool, a config option that did not stick, a failed make)'],
   triage: ['  0    every finding host-specific or fixed upstream', '  1    a finding present through the newest kernel', BAD, SKIP + '; also a finding triaged indeterminate'],
 };
 

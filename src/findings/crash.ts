@@ -19,9 +19,10 @@ import type { KernelCrash } from '../runner/qemu.js';
 import type { Runner } from '../runner/types.js';
 import { sequenceToJson } from '../seq/io.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { parseReport, reportKey } from './kreport.js';
 import { readJsonFile } from '../util/input.js';
 
-const CRASH_KINDS = ['panic', 'oops', 'bug', 'warning', 'kasan', 'ubsan', 'gpf', 'lockup'] as const satisfies readonly CrashKind[];
+const CRASH_KINDS = ['panic', 'oops', 'bug', 'warning', 'kasan', 'ubsan', 'gpf', 'lockup', 'lockdep', 'maple'] as const satisfies readonly CrashKind[];
 /** bytes of the VM's console log kept next to the excerpt */
 const CONSOLE_TAIL = 256 << 10;
 
@@ -34,6 +35,12 @@ export const crashFindingSchema = z.strictObject({
   crashKind: z.enum(CRASH_KINDS),
   /** the report's first line as printed the first time */
   title: z.string(),
+  /** syzkaller-style title ("KASAN: slab-use-after-free Read in vma_merge", "WARNING in vma_complete"); src/findings/kreport.ts */
+  reportTitle: z.string().optional(),
+  /** the top of the report's stack, innermost first, without the reporting machinery */
+  frames: z.array(z.string()).optional(),
+  /** fail-nth values of the sequence's calls (call index -> k), when the sequence injected failures */
+  failNth: z.array(z.strictObject({ call: z.number().int().min(0), k: z.number().int().min(1) })).optional(),
   /** a panic took the VM down (the runner rebooted it) */
   fatal: z.boolean(),
   /** the task that hit it ("Comm:"), when printed */
@@ -49,6 +56,10 @@ export const crashFindingSchema = z.strictObject({
   sequence: z.literal('sequence.json').nullable(),
   /** the command that replays that sequence on the same kernel */
   replay: z.string().nullable(),
+  /** the command that shrinks that sequence to the smallest one printing the same report (src/findings/minimize-crash.ts) */
+  minimize: z.string().optional(),
+  /** the command that writes a C reproducer of it (it arms fail-nth like the sequence) */
+  repro: z.string().optional(),
 });
 export type CrashFinding = z.infer<typeof crashFindingSchema>;
 
@@ -75,8 +86,13 @@ export function normalizeCrashLine(line: string): string {
     .trim();
 }
 
+/**
+ * Deduplication: the report's title and the top of its stack (src/findings/kreport.ts); a report
+ * the parser cannot title falls back to its first BUG/WARNING line, normalised.
+ */
 export function crashSignature(r: Pick<ConsoleReport, 'excerpt' | 'title'>): { signature: string; signatureText: string } {
-  const signatureText = normalizeCrashLine(crashLine(r));
+  const key = reportKey(r.excerpt);
+  const signatureText = key.trim() ? normalizeCrashLine(key.split('\n')[0]!) + key.slice(key.indexOf('\n') < 0 ? key.length : key.indexOf('\n')) : normalizeCrashLine(crashLine(r));
   return { signature: createHash('sha256').update(signatureText).digest('hex').slice(0, 16), signatureText };
 }
 
@@ -117,6 +133,14 @@ export async function recordCrash(out: string, crash: KernelCrash, o: RecordCras
       signatureText,
       crashKind: crash.kind,
       title: crash.title,
+      ...(() => {
+        const p = parseReport(crash.excerpt);
+        return { reportTitle: p.title, frames: p.frames.slice(0, 8) };
+      })(),
+      ...(() => {
+        const inj = (crash.sequence?.calls ?? []).flatMap((c, i) => ((c as { failNth?: number }).failNth ? [{ call: i, k: (c as { failNth?: number }).failNth! }] : []));
+        return inj.length ? { failNth: inj } : {};
+      })(),
       fatal: crash.fatal,
       comm: crash.comm,
       releases: [crash.release],
@@ -143,7 +167,10 @@ export async function recordCrash(out: string, crash: KernelCrash, o: RecordCras
     if (f.sequence === null && crash.sequence) {
       writeFileAtomic(join(dir, 'sequence.json'), sequenceToJson(crash.sequence));
       f.sequence = 'sequence.json';
-      f.replay = `vmafuzz replay ${join(dir, 'sequence.json')}${o.runnerArgs ?? ` --runner qemu --kernel ${crash.release}`}`;
+      const runnerWords = o.runnerArgs ?? ` --runner qemu --kernel ${crash.release}`;
+      f.replay = `vmafuzz replay ${join(dir, 'sequence.json')}${runnerWords}`;
+      f.minimize = `vmafuzz minimize ${join(dir, 'sequence.json')} --crash ${signature} --out ${join(dir, 'minimized.json')}${runnerWords}`;
+      f.repro = `vmafuzz repro ${join(dir, 'sequence.json')} --c ${join(dir, 'repro.c')}${runnerWords}`;
     }
     writeFileAtomic(file, JSON.stringify(crashFindingSchema.parse(f), null, 2) + '\n');
     return { dir, signature, isNew: prev === null, finding: f };

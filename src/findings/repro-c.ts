@@ -20,6 +20,7 @@ import { blockEnd, type Call, type Sequence } from '../seq/schema.js';
 import { F_ADD_SEALS } from '../seq/seals.js';
 import type { Addr } from '../seq/values.js';
 import { UsageError } from '../util/errors.js';
+import { failNthC, failNthStatements } from './repro-c-failnth.js';
 import { opsC } from './repro-c-ops.js';
 import { reportC } from './repro-c-report.js';
 import { runtimeC, TYPES_C, type Features } from './repro-c-runtime.js';
@@ -304,6 +305,7 @@ export function renderReproC(input: ReproInput): string {
   if (f.files) w('static const struct file_decl file_decl[NR_FILES];');
   w('');
   w(runtimeC(f), opsC(f), hugeShmC(hs), reportC(f));
+  if (seq.calls.some((c) => c.failNth !== undefined)) w(failNthC());
   w(...tablesC(seq, model, snaps, nExpected, f));
   w('/* ------------------------------------------------------------------ the calls */', '');
   w('static void run_sequence(void)', '{');
@@ -312,8 +314,10 @@ export function renderReproC(input: ReproInput): string {
     const handle = seq.calls.slice(0, i).filter((x) => x.op === 'uffd_create').length;
     const t = blockExit >= 0 ? '\t\t' : '\t';
     const end = blockEnd(seq.calls, i);
-    const stmt = end >= 0 ? `if (fork_block(${i}, ${end}) == 0) {` : statements[i];
-    w(`${t}${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`, `${t}${stmt}`);
+    const stmt = end >= 0 ? `if (fork_block(${i}, ${end}) == 0) {` : statements[i]!;
+    const comment = `${t}${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`;
+    if (c.failNth === undefined || end >= 0) w(comment, `${t}${stmt}`);
+    else w(comment, ...failNthStatements(i, c.failNth, stmt).map((l) => (t === '\t' ? l : '\t' + l)));
     if (end >= 0) blockExit = end;
     if (i === blockExit) {
       w('\t}');

@@ -42,6 +42,10 @@ export interface GenConfig {
   maxCalls: number;
   /** percentage of calls given a deliberately invalid argument */
   invalidPercent: number;
+  /** percentage of cases with an injected allocation failure on one call (src/gen/fail-nth.ts) */
+  failNthPercent?: number;
+  /** k of those failures: 1..failNthMax */
+  failNthMax?: number;
 }
 
 export const DEFAULT_CONFIG: GenConfig = { weights: DEFAULT_WEIGHTS, maxCalls: 24, invalidPercent: 6 };

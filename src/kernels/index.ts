@@ -18,6 +18,7 @@ import { PrivateApt, systemDebianMirror } from './apt.js';
 import { readBzImage } from './bzimage.js';
 import { compareDebVersions, parseDebVersion } from './debversion.js';
 import { withLock } from './lock.js';
+import { resolveBuiltKernel } from './build.js';
 
 export const DEFAULT_FLAVOUR = 'cloud-amd64';
 /** Lists older than this are refreshed before choosing "the newest" package. */
@@ -78,7 +79,7 @@ export function cacheRoot(): string {
 }
 const kernelsDir = () => join(cacheRoot(), 'kernels');
 
-function privateApt(): PrivateApt {
+export function privateApt(): PrivateApt {
   return new PrivateApt(join(cacheRoot(), 'apt'), systemDebianMirror());
 }
 
@@ -195,7 +196,7 @@ export function kernelSeries(pkgs: readonly KernelPackage[]): KernelSeries[] {
   return out.sort((a, b) => compareDebVersions(a.series, b.series));
 }
 
-async function ensureLists(apt: PrivateApt, refresh: boolean): Promise<void> {
+export async function ensureLists(apt: PrivateApt, refresh: boolean): Promise<void> {
   if (!refresh && apt.hasLists() && apt.listsAge() < LISTS_MAX_AGE_S) return;
   try {
     await apt.update();
@@ -333,9 +334,12 @@ export function kernelFromImage(path: string): KernelImage {
   return { version: 'custom', release: info.release, vmlinuz: abs, config };
 }
 
-/** What the CLI calls: --kernel-image wins, else a Debian version string. */
+/** What the CLI calls: --kernel-image wins, else a built kernel's name, else a Debian version string. */
 export async function resolveKernel(o: { kernel?: string; kernelImage?: string; flavour?: string; log?: (m: string) => void }): Promise<KernelImage> {
   if (o.kernelImage) return kernelFromImage(o.kernelImage);
   if (!o.kernel) throw new CannotTestError('the qemu runner needs --kernel VERSION or --kernel-image PATH');
+  // "7.3+kasan": a kernel built by `vmafuzz kernels build`
+  const built = resolveBuiltKernel(o.kernel);
+  if (built) return built;
   return fetchKernel(o.kernel, { ...(o.flavour ? { flavour: o.flavour } : {}), ...(o.log ? { log: o.log } : {}) });
 }

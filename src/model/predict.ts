@@ -33,6 +33,8 @@ export interface PredictOptions {
   layers?: { vmflags?: boolean; pagemap?: boolean };
   /** the kernel's return value for call i (non-fixed mmap placement); used only if legal */
   kernelPlacement?: (callIndex: number) => Ret | undefined;
+  /** tag snapshots with the process (the harness does in sequences with fork); default: the calls have a fork */
+  forkTags?: boolean;
 }
 
 export interface Prediction extends SeqObservation {
@@ -268,7 +270,7 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
   const sys = first.sys;
   const missing = seq.files?.find((f) => isRealFs({ kind: f.kind } as FileObj) && !profile.fsKinds.includes(f.kind));
   // the harness tags snapshots with the process only in sequences that fork
-  const forks = seq.calls.some((c) => c.op === 'fork');
+  const forks = opts.forkTags ?? seq.calls.some((c) => c.op === 'fork');
   const snap = (mm: Mm, after: number) => snapshotOf(mm, after, opts, forks ? mm.proc : undefined);
   const calls: CallObs[] = [];
   const rules: RuleHits = [];

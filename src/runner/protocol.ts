@@ -87,12 +87,17 @@ export function encodeFile(f: FileDecl): string {
   return `file ${f.kind} ${hex(f.size)} ${f.readOnly ? 1 : 0}${tail}`;
 }
 
+/** A call line with its fault injection, if any: `<call> nth <k>` (harness-c/failnth.c). */
+export function encodeCallLine(c: Call): string {
+  return encodeCall(c) + (c.failNth !== undefined ? ` nth ${hex(c.failNth)}` : '');
+}
+
 export function toWire(seq: Sequence): WireSequence {
   const w: WireSequence = {
     arenaPages: seq.arenaPages,
     lines: seq.calls.map((c, i) => {
       const end = blockEnd(seq.calls, i);
-      return end >= 0 ? `fork_block ${hex(end)}` : encodeCall(c);
+      return end >= 0 ? `fork_block ${hex(end)}${c.failNth !== undefined ? ` nth ${hex(c.failNth)}` : ''}` : encodeCallLine(c);
     }),
     returnsAddr: seq.calls.map((c) => c.op === 'mmap' || c.op === 'mremap' || c.op === 'shmat'),
   };
@@ -157,6 +162,8 @@ export interface RawResult {
   pages: number;
   /** event: the userfaultfd events the call raised, comma separated */
   calls: { ret: bigint; errno: number; signal: number; event?: string }[];
+  /** `f <i> <0|1|2>` records: call index -> fault injection outcome (not fired, fired, no fail-nth) */
+  injected?: Map<number, number>;
   /** proc: the `p=` of the `m` line (sequences with fork); vmflags: the `v` lines; pagemap: the `g` line */
   snapshots: { after: number; lines: string[]; proc?: number; vmflags?: string[]; pagemap?: string }[];
   /** "ok" | "timeout" | "crash" | "error" followed by detail words */
@@ -225,6 +232,8 @@ export class OutputParser {
       (cur.forks ??= [])[parseInt(f[1]!, 16)] = lines;
       this.readLines = lines;
       this.mapsLeft = parseInt(f[2]!, 16);
+    } else if (tag === 'f' && cur && f.length === 3) {
+      (cur.injected ??= new Map()).set(parseInt(f[1]!, 16), parseInt(f[2]!, 16));
     } else if (tag === 'm' && cur && f.length >= 3) {
       this.readLines = null;
       const snap: RawResult['snapshots'][number] = { after: f[1] === '-1' ? -1 : parseInt(f[1]!, 16), lines: [] };
@@ -271,6 +280,8 @@ export function toObservation(raw: RawResult, w: WireSequence): SeqObservation {
     } else ret = { kind: 'int', value: Number(BigInt.asIntN(64, c.ret)) };
     const o: CallObs = { ret, errno: c.errno, signal: c.signal };
     if (c.event !== undefined) o.event = c.event;
+    const inj = raw.injected?.get(i);
+    if (inj !== undefined) o.injected = inj === 1 ? 'fired' : inj === 0 ? 'not-fired' : 'unavailable';
     return o;
   });
   let status: RunStatus;

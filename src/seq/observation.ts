@@ -15,6 +15,8 @@ export interface CallObs {
   signal: number;
   /** userfaultfd events the call raised, resolved by the harness ("missing", "wp", "minor"; comma separated) */
   event?: string;
+  /** a call with failNth (src/seq/fail-nth.ts): whether the k-th allocation failed (the kernel's `f` record) */
+  injected?: 'fired' | 'not-fired' | 'unavailable';
 }
 
 /** One /proc/self/maps line, addresses as arena-relative page numbers. */

@@ -10,6 +10,7 @@ import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from '
 import { F_SEAL, MFD } from './seals.js';
 import { MAX_SHM, shmArenaProblem, shmatCall, shmdtCall, shmSegSchema } from './schema-sysv.js';
 import { threadsProblems } from './threads.js';
+import { failNthField } from './fail-nth.js';
 
 export const FORMAT_VERSION = 1;
 export const MAX_ARENA_PAGES = 4096;
@@ -149,11 +150,19 @@ const probeCall = z.strictObject({
   addr: nonNullAddr,
 }).describe('read the byte at addr; the result is the byte (0-255), or the fault as the signal');
 
-export const callSchema = z.discriminatedUnion('op', [
-  mmapCall, munmapCall, mprotectCall, touchCall, madviseCall, mremapCall, mlockCall, mlock2Call, munlockCall,
-  msealCall, anonNameCall, ftruncateCall, uffdCreateCall, uffdRegisterCall, uffdUnregisterCall, forkCall,
-  exitCall, addSealsCall, probeCall, shmatCall, shmdtCall,
-]);
+/** Fault injection (src/seq/fail-nth.ts): every system call may carry `failNth` (not the fork
+ *  block's `exit`, nor `probe`, which are no system calls; `touch` is refused below). */
+const FAIL_NTH_FIELD = { failNth: failNthField };
+const CALLS_WITH_FAIL_NTH = [
+  mmapCall.extend(FAIL_NTH_FIELD), munmapCall.extend(FAIL_NTH_FIELD), mprotectCall.extend(FAIL_NTH_FIELD), touchCall.extend(FAIL_NTH_FIELD),
+  madviseCall.extend(FAIL_NTH_FIELD), mremapCall.extend(FAIL_NTH_FIELD), mlockCall.extend(FAIL_NTH_FIELD), mlock2Call.extend(FAIL_NTH_FIELD),
+  munlockCall.extend(FAIL_NTH_FIELD), msealCall.extend(FAIL_NTH_FIELD), anonNameCall.extend(FAIL_NTH_FIELD), ftruncateCall.extend(FAIL_NTH_FIELD),
+  uffdCreateCall.extend(FAIL_NTH_FIELD), uffdRegisterCall.extend(FAIL_NTH_FIELD), uffdUnregisterCall.extend(FAIL_NTH_FIELD), forkCall.extend(FAIL_NTH_FIELD),
+  exitCall.extend(FAIL_NTH_FIELD), addSealsCall.extend(FAIL_NTH_FIELD), probeCall.extend(FAIL_NTH_FIELD), shmatCall.extend(FAIL_NTH_FIELD), shmdtCall.extend(FAIL_NTH_FIELD),
+] as const;
+
+// every call with the optional failNth (a new call goes into CALLS_WITH_FAIL_NTH the same way)
+export const callSchema = z.discriminatedUnion('op', CALLS_WITH_FAIL_NTH);
 export type Call = z.output<typeof callSchema>;
 export type CallInput = z.input<typeof callSchema>;
 export type Op = Call['op'];
@@ -313,6 +322,10 @@ export const sequenceSchema = z
     forkBlockProblems(seq.calls).forEach(([i, message]) => ctx.addIssue({ code: 'custom', path: ['calls', i], message }));
     seq.files?.forEach((f, i) => {
       if (f.flags !== undefined && f.kind !== 'memfd') ctx.addIssue({ code: 'custom', path: ['files', i, 'flags'], message: 'memfd_create flags need kind memfd' });
+    });
+    seq.calls.forEach((c, i) => {
+      if ((c.op === 'exit' || c.op === 'probe') && c.failNth !== undefined) ctx.addIssue({ code: 'custom', path: ['calls', i, 'failNth'], message: `failNth needs a system call; ${c.op} is none` });
+      if (c.op === 'touch' && c.failNth !== undefined) ctx.addIssue({ code: 'custom', path: ['calls', i, 'failNth'], message: 'failNth needs a system call; a failed allocation in a page fault is the OOM path, not an error return' });
     });
   });
 

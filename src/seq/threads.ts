@@ -88,6 +88,7 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
       if (NOT_RACING.has(c.op)) issue(path, `${c.op} cannot run in a racing thread`);
       if (c.op === 'touch' && c.access === 'exec') issue(path, 'the exec probe (single-stepping) cannot run in a racing thread');
       if (c.op === 'fork' && c.until) issue(path, 'a fork block cannot run in a racing thread (only a plain racing fork)');
+      if ('failNth' in c && c.failNth !== undefined) issue([...path, 'failNth'], 'fault injection needs the serial harness (fail-nth is armed per call there): not in a racing thread');
       const problem = arenaProblem(c, seq.arenaPages);
       if (problem) issue(path, problem);
       const file = c.op === 'mmap' ? c.fd : c.op === 'ftruncate' ? c.file : undefined;

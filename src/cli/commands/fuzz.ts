@@ -21,7 +21,9 @@ import { elapsedSoFar, runCampaign, type ProgressView } from '../../campaign/cam
 import { lockCampaign, type CampaignLock } from '../../campaign/lock.js';
 import { findingsDir, FindingStore, type Finding } from '../../campaign/findings.js';
 import { heartbeatLine, Panel } from '../../campaign/progress.js';
-import { EXIT, UsageError } from '../../util/errors.js';
+import { CannotTestError, EXIT, UsageError } from '../../util/errors.js';
+import { DEFAULT_FAIL_NTH_MAX } from '../../gen/fail-nth.js';
+import { MAX_FAIL_NTH } from '../../seq/fail-nth.js';
 import { addRunnerOptions, log, runnerOptionsFrom } from '../common.js';
 import { fuzzJson, JSON_VERSION, printJson } from '../json.js';
 import { OPS, type Op } from '../../seq/schema.js';
@@ -93,6 +95,10 @@ function newConfig(o: Record<string, unknown>): CampaignConfig {
     segmentEpochs: o.segmentEpochs !== undefined ? int('segment-epochs', String(o.segmentEpochs), 1) : DEFAULT_LAYOUT.segmentEpochs,
   };
   const gen: GenConfig = { ...DEFAULT_CONFIG, weights, maxCalls: int('max-calls', String(o.maxCalls), 1, MAX_GENERATED_CALLS) };
+  if (o.failNth !== undefined) {
+    gen.failNthPercent = int('fail-nth', String(o.failNth), 0, 100);
+    gen.failNthMax = int('fail-nth-max', String(o.failNthMax ?? DEFAULT_FAIL_NTH_MAX), 1, MAX_FAIL_NTH);
+  }
   const ropts = runnerOptionsFrom(o);
   return {
     vmafuzz: 1,
@@ -146,6 +152,8 @@ export function registerFuzz(program: Command, setCode: (c: number) => void): vo
     .option('--ops <list>', `only these ops (comma separated: ${OPS.join(', ')})`)
     .option('--weights <spec>', 'per-op weights, e.g. mmap=4,mprotect=2')
     .option('--max-calls <n>', 'longest generated sequence', String(DEFAULT_CONFIG.maxCalls))
+    .option('--fail-nth <percent>', 'inject an allocation failure (failNth) into one call of this share of the cases; needs a kernel with fault injection (kernels build --with fault-injection)')
+    .option('--fail-nth-max <k>', `with --fail-nth: k is 1..this (default ${DEFAULT_FAIL_NTH_MAX})`)
     .option('--batch <n>', 'sequences per harness batch', '64')
     .option('--stability <n>', 're-runs of each divergence before it counts as stable', '2')
     .option('--no-guidance', 'no model-rule coverage guidance (plain generated cases)')
@@ -232,6 +240,9 @@ async function fuzzIn(dir: string, config: CampaignConfig, o: Record<string, unk
     log(`target: ${target.runner}, kernel ${target.release}; ${jobs} job${jobs > 1 ? 's' : ''}${lanesText(executor, lanes)}; output ${dir}`);
     // environment facts that change the model's predictions, and what the profile had to guess
     log(`environment: ${environmentText(target.facts)}`);
+    if ((config.gen.failNthPercent ?? 0) > 0 && target.facts.fail_nth !== '1') {
+      throw new CannotTestError(`--fail-nth needs /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION); kernel ${target.release} has none: use a kernel from \`vmafuzz kernels build VERSION --with fault-injection\``);
+    }
     for (const w of makeProfile(target.release, target.facts).warnings) log(`warning: profile: ${w}`);
     if (config.target && (config.target.release !== target.release || config.target.runner !== target.runner)) {
       log(`warning: resuming on ${target.runner} kernel ${target.release}; the campaign started on ${config.target.runner} kernel ${config.target.release}`);

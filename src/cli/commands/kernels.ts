@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_FLAVOUR, fetchKernel, kernelSeries, listKernels, type KernelPackage } from '../../kernels/index.js';
 import { CannotTestError, EXIT, InputError, UsageError } from '../../util/errors.js';
+import { registerKernelsBuild } from './kernels-build.js';
 import { log, write } from '../common.js';
 
 const JSON_VERSION = 2;
@@ -67,7 +68,7 @@ function codeOf(e: unknown): number {
 }
 
 export function registerKernels(program: Command, setCode: (c: number) => void): void {
-  const k = program.command('kernels').description('list and fetch Debian kernel images for --runner qemu (from the Debian mirror this machine uses)');
+  const k = program.command('kernels').description('list, fetch and build kernels for --runner qemu (Debian images and linux-source packages, from the Debian mirror this machine uses)');
   k.command('list')
     .description('what the mirror offers per kernel series: the newest fetchable package, its suites, and whether a kernel of the series is cached')
     .option('--all', 'every package of the flavour instead of one line per series ("*" = cached)')
@@ -130,4 +131,5 @@ export function registerKernels(program: Command, setCode: (c: number) => void):
       else if (versions.length > 1) process.stdout.write(`${got.filter((g) => g.ok).length} of ${versions.length} fetched\n`);
       setCode(code);
     });
+  registerKernelsBuild(k, setCode);
 }

@@ -13,6 +13,24 @@ import { EXIT } from '../../util/errors.js';
 import { addRunnerOptions, log, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, minimizeJson, printJson } from '../json.js';
 import type { z } from 'zod';
+import { hasConsole, minimizeCrash } from '../../findings/minimize-crash.js';
+import type { Runner } from '../../runner/types.js';
+import type { Sequence } from '../../seq/schema.js';
+import { UsageError } from '../../util/errors.js';
+
+/** `minimize FILE --crash SIG`: 1 minimized (written to `out`), 125 the report does not reproduce. */
+async function minimizeCrashFile(runner: Runner, seq: Sequence, signature: string, out: string, log?: (l: string) => void): Promise<number> {
+  if (!/^[0-9a-f]{16}$/.test(signature)) throw new UsageError(`--crash: expected a 16-hex-digit crash signature (crashes/<signature>/), got ${JSON.stringify(signature)}`);
+  if (!hasConsole(runner)) throw new UsageError('--crash needs a runner with a kernel console: --runner qemu');
+  const r = await minimizeCrash(runner, seq, signature, { ...(log ? { log } : {}) });
+  if (!r.confirmed) {
+    write(`INDETERMINATE: the report ${signature} does not reproduce (${r.runs} runs)\n`);
+    return EXIT.CANNOT_TEST;
+  }
+  writeSequenceFile(out, r.seq);
+  write(`MINIMIZED crash ${signature}: ${seq.calls.length} -> ${r.seq.calls.length} call(s) in ${r.runs} runs, written to ${out}\n`);
+  return EXIT.DIVERGENCE;
+}
 
 export function defaultMinimizedPath(file: string): string {
   return file.endsWith('.json') ? `${file.slice(0, -5)}.min.json` : `${file}.min.json`;
@@ -28,7 +46,8 @@ export function registerMinimize(program: Command, setCode: (c: number) => void)
     .option('--json', 'print a machine-readable result')
     .option('--quiet', 'print only the summary line')
     .option('--runs <n>', 'concurrent sequences: runs per candidate (a race shows on some runs only)', '8')
-    .option('--time <duration>', 'concurrent sequences: time limit of the minimization', '2m');
+    .option('--time <duration>', 'concurrent sequences: time limit of the minimization', '2m')
+    .option('--crash <signature>', 'minimize for a kernel report (crashes/<signature>/ of a campaign) instead of a divergence: the smallest sequence whose run prints a report with that signature (--runner qemu)');
   addRunnerOptions(cmd).action(async (file: string, o: Record<string, unknown>) => {
     const seq = loadSequenceFile(file);
     const out = typeof o.out === 'string' ? o.out : defaultMinimizedPath(file);
@@ -44,6 +63,10 @@ export function registerMinimize(program: Command, setCode: (c: number) => void)
     }
     try {
       const target = await runner.start();
+      if (typeof o.crash === 'string') {
+        setCode(await minimizeCrashFile(runner, seq, o.crash, out, o.quiet || o.json ? undefined : log));
+        return;
+      }
       const profile = makeProfile(target.release, target.facts);
       const t0 = Date.now();
       const rep = await minimizeSequence(runner, profile, seq, { confirmRuns, log: o.json || o.quiet ? undefined : log });

@@ -10,6 +10,7 @@ import { addRunnerOptions, log, runnerOptionsFrom, write } from '../common.js';
 import { JSON_VERSION, printJson, replayJson } from '../json.js';
 import type { z } from 'zod';
 import { DETAIL_RUN } from '../../runner/types.js';
+import { sweepFiles } from './fail-sweep-cli.js';
 
 export function registerReplay(program: Command, setCode: (c: number) => void): void {
   const cmd = program
@@ -18,7 +19,9 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
     .argument('<files...>', 'corpus files (JSON)')
     .option('--json', 'print a machine-readable result')
     .option('--quiet', 'print only one line per file')
-    .option('--runs <n>', 'concurrent sequences: runs of each file, every one judged', '8');
+    .option('--runs <n>', 'concurrent sequences: runs of each file, every one judged', '8')
+    .option('--fail-sweep <call>', 'inject an allocation failure into call CALL (0-based) at k = 1, 2, ... until it no longer fires; prints per k the errno, whether the mm is unchanged (fork: and no child) and the verdict (needs a kernel built --with fault-injection)')
+    .option('--max-k <n>', 'with --fail-sweep: the largest k', '1000');
   addRunnerOptions(cmd).action(async (files: string[], o: Record<string, unknown>) => {
     // Validate every file before running anything. Each bad file is reported; the good ones are
     // still replayed, and the exit code is then 2 (bad input) whatever they gave.
@@ -49,6 +52,10 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
     try {
       const target = await runner.start();
       const profile = makeProfile(target.release, target.facts);
+      if (o.failSweep !== undefined) {
+        setCode(await sweepFiles(runner, profile, target.facts, seqs, files, o));
+        return;
+      }
       const kernel = await runner.run(seqs, DETAIL_RUN);
       const results: z.input<typeof replayJson>['results'] = [];
       let anyDiverge = false;

@@ -4,7 +4,7 @@
 // "---[ end trace <id> ]---", kernel/panic.c's "---[ end Kernel panic", after a pause, or when the
 // VM dies. With oops=panic an Oops and the panic it causes form one report.
 
-export type CrashKind = 'panic' | 'oops' | 'bug' | 'warning' | 'kasan' | 'ubsan' | 'gpf' | 'lockup';
+export type CrashKind = 'panic' | 'oops' | 'bug' | 'warning' | 'kasan' | 'ubsan' | 'gpf' | 'lockup' | 'lockdep' | 'maple';
 
 export interface ConsoleReport {
   kind: CrashKind;
@@ -28,6 +28,10 @@ const STARTS: readonly [RegExp, CrashKind][] = [
   [/^UBSAN: /, 'ubsan'],
   [/^(watchdog: BUG: soft lockup|watchdog: Watchdog detected hard LOCKUP|rcu: INFO: rcu_\w+ (self-)?detected stall|INFO: task .* blocked for more than)/, 'lockup'],
   [/^(general protection fault|Oops: general protection)/, 'gpf'],
+  // kernel/locking/lockdep.c (CONFIG_PROVE_LOCKING) and RCU-lockdep: no "end trace" line, the pause ends them
+  [/^(WARNING: (possible circular locking dependency|possible recursive locking|inconsistent lock state|bad unlock balance|held lock freed|lock held when returning to user space|possible irq lock inversion|suspicious RCU usage)|INFO: possible circular locking)/, 'lockdep'],
+  // CONFIG_DEBUG_MAPLE_TREE's MT_BUG_ON/MAS_WARN_ON (include/linux/maple_tree.h) and mm/vma.c:validate_mm
+  [/^((BUG|WARN) at \w+:\d+ \(\d+\)$|map_count -?\d+ vma iterator -?\d+$)/, 'maple'],
   [/^(BUG: |kernel BUG at )/, 'bug'],
   [/^(Oops: |Oops\b)/, 'oops'],
   [/^WARNING: /, 'warning'],
