@@ -119,13 +119,16 @@ export function collapseRealFs(mm: Mm, vma: Vma): void {
  * mmap of a disk file before the common checks: the f_op->get_unmapped_area of ext4, xfs and btrfs
  * is thp_get_unmapped_area, which pads and aligns the search by the file offset when the mapping
  * spans a 2 MiB-aligned 2 MiB of the file (mm/huge_memory.c:__thp_get_unmapped_area): declined
- * for non-fixed mappings. MAP_SYNC passes do_mmap on ext4/xfs (FOP_MMAP_SYNC) and is refused by
- * ->mmap_prepare after __mmap_setup (daxdev_mapping_supported): declined.
+ * for non-fixed mappings. MAP_SYNC becomes VM_SYNC whatever the map type (include/linux/mman.h:
+ * calc_vm_flag_bits, before do_mmap masks MAP_SHARED's flags), passes do_mmap on ext4/xfs
+ * (FOP_MMAP_SYNC) and is refused by ->mmap_prepare after __mmap_setup (daxdev_mapping_supported:
+ * VM_SYNC on a non-DAX inode): declined, private mappings included (found by a campaign: the
+ * 6.18.44 host answers MAP_PRIVATE|MAP_SYNC of an ext4 file with EOPNOTSUPP).
  */
 export function realFsMmapChecks(mm: Mm, f: FileObj, flags: number, fixed: boolean, pgoff: bigint, pages: number): void {
   if (!isRealFs(f)) return;
   if (!mm.profile.fsKinds.includes(f.kind)) throw new Unsupported(`the target has no ${f.kind} directory (hello fact fs)`);
-  if ((flags & 0x0f) === MAP.MAP_SHARED_VALIDATE && flags & MAP.MAP_SYNC && f.kind !== 'btrfs') {
+  if (flags & MAP.MAP_SYNC && f.kind !== 'btrfs') {
     throw new Unsupported('MAP_SYNC on a non-DAX ext4/xfs file: refused by ->mmap_prepare after the old range was gathered (mm/vma.c:__mmap_region)');
   }
   const alignedOff = ((pgoff + 511n) / 512n) * 512n;

@@ -147,6 +147,14 @@ describe('disk files: readahead and the page cache', () => {
     expect(() => w.run(probe(0))).toThrow(/VM_HUGEPAGE/);
   });
 
+  it('MAP_SYNC of a private ext4 mapping is declined too: calc_vm_flag_bits makes it VM_SYNC for every map type', () => {
+    // the 6.18.44 host answers mmap(NULL, 1p, PROT_NONE, MAP_PRIVATE|MAP_SYNC, ext4 file) with
+    // EOPNOTSUPP from ->mmap_prepare (daxdev_mapping_supported); btrfs has no such check
+    const w = withFiles(world(8, FS), ext4(4, false));
+    const c = fmmap(null, 1, 'r', 0, 0); // MAP_PRIVATE by default
+    expect(() => w.run({ ...c, flags: (c as { flags: number }).flags | 0x80000 } as Call)).toThrow(/MAP_SYNC on a non-DAX ext4\/xfs file/);
+  });
+
   it('a disk filesystem on a noexec mount (fact fs_noexec) refuses PROT_EXEC file mappings and clears VM_MAYEXEC', () => {
     const w = withFiles(world(8, { ...FS, fsNoexec: ['xfs'] }), { kind: 'xfs', size: 4n * 4096n }, ext4(4));
     expect(w.errno(fmmap(0, 1, 'rx', 0, 0, 'fixed'))).toBe(1); // EPERM (mm/mmap.c:do_mmap path_noexec)
