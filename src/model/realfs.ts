@@ -51,9 +51,13 @@ export function readaheadMiss(mm: Mm, vma: Vma, idx: number): void {
  */
 export function largeFolioMaybe(mm: Mm, vma: Vma, page: number): void {
   const s = maybeSet(mm.sys, vma.file);
+  const f = mm.sys.file(vma.file);
+  // a folio never reaches past EOF (truncation took what was beyond: the page must still be cached)
+  const eof = filePages(f);
   const b = Math.floor(page / HPAGE_PAGES) * HPAGE_PAGES;
   for (let p = Math.max(vma.start, b); p < Math.min(vma.end, b + HPAGE_PAGES); p++) {
-    if (p !== page && mm.pte[p] === PTE_NONE && s.has(vma.pgoff + (p - vma.start))) {
+    const o = vma.pgoff + (p - vma.start);
+    if (p !== page && mm.pte[p] === PTE_NONE && o < eof && f.cache.has(o) && s.has(o)) {
       mm.pte[p] = PTE_MAYBE;
       mm.priv.delete(p);
     }
