@@ -4,28 +4,15 @@
 
 import { z } from 'zod';
 import { PAGE_SIZE } from './consts.js';
-import { type Addr, addrBytes, parseAddr, parseFlags, parseLen } from './values.js';
+import { addrField, nonNullAddrField } from './addr-fields.js';
+import { addrBytes, parseFlags, parseLen } from './values.js';
 
 export const MAX_SHM = 4;
 /** include/uapi/linux/shm.h shmat flags */
 export const SHM = { SHM_RDONLY: 0o10000, SHM_RND: 0o20000, SHM_REMAP: 0o40000, SHM_EXEC: 0o100000 } as const;
 
-const addrOrNull = z.string().transform((s, ctx): Addr | null => {
-  const r = parseAddr(s);
-  if (typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r });
-    return z.NEVER;
-  }
-  return r;
-});
-const nonNullAddr = z.string().transform((s, ctx): Addr => {
-  const r = parseAddr(s);
-  if (r === null || typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r ?? 'NULL is not an address shmdt can take here' });
-    return z.NEVER;
-  }
-  return r;
-});
+const addrOrNull = addrField;
+const nonNullAddr = nonNullAddrField('NULL is not an address shmdt can take here');
 
 export const shmSegSchema = z.strictObject({
   size: z.string().transform((s, ctx): bigint => {

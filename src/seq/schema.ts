@@ -6,7 +6,8 @@
 
 import { z } from 'zod';
 import { MADV, MAP, REFUSED_ADVICE, REFUSED_ADVICE_NAMES, MLOCK, MREMAP, PROT, PAGE_SIZE, UFFD_FEATURE, UFFDIO_REGISTER_MODE } from './consts.js';
-import { type Addr, addrBytes, parseAddr, parseFlags, parseLen, U64_MAX } from './values.js';
+import { addrField, nonNullAddrField } from './addr-fields.js';
+import { type Addr, addrBytes, parseFlags, parseLen, U64_MAX } from './values.js';
 import { F_SEAL, MFD } from './seals.js';
 import { MAX_SHM, shmArenaProblem, shmatCall, shmdtCall, shmSegSchema } from './schema-sysv.js';
 import { threadsProblems } from './threads.js';
@@ -29,23 +30,7 @@ export const MAX_UFFDS = 4;
 export const MAX_THREADS = 4;
 export const MAX_READERS = 2;
 
-const addrField = z.string().transform((s, ctx): Addr | null => {
-  const r = parseAddr(s);
-  if (typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r });
-    return z.NEVER;
-  }
-  return r;
-});
-// A transform, not a refine: its issue aborts, so the cross-field checks below never see a NULL.
-const nonNullAddr = z.string().transform((s, ctx): Addr => {
-  const r = parseAddr(s);
-  if (r === null || typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r ?? 'NULL is only allowed as the mmap hint and the mremap new address' });
-    return z.NEVER;
-  }
-  return r;
-});
+const nonNullAddr = nonNullAddrField('NULL is only allowed as the mmap hint and the mremap new address');
 const lenField = z.string().transform((s, ctx): bigint => {
   const r = parseLen(s);
   if (typeof r === 'string') {
