@@ -55,7 +55,7 @@ export interface RaceFinding {
   runs: number;
   /** the minimized sequence (minimized.json) and its hit rate */
   minimized?: { calls: number; hits: number; runs: number };
-  /** the deepest order tried, run serially (setup + those calls), diverges too: no race is needed
+  /** a candidate order tried, run serially (setup + those calls), diverges too: no race is needed
    *  to show it (a sequential finding; the sequential campaign reports and labels it) */
   serial?: { signature: string; kind: string; known?: string };
 }
@@ -92,7 +92,7 @@ function writeFinding(dir: string, f: RaceFinding): void {
     `race finding ${f.signature}: ${o.divergence!.layer} ${o.divergence!.kind}`,
     `hit rate: ${f.hits}/${f.runs} runs`,
     f.minimized ? `minimized.json: ${f.minimized.calls} calls, hit rate ${f.minimized.hits}/${f.minimized.runs} runs` : 'not minimized',
-    f.serial ? `the deepest order run serially diverges too (${f.serial.kind}, sequential signature ${f.serial.signature}): no race is needed to show it${f.serial.known ? `\n${f.serial.known}` : ''}` : 'the deepest order run serially agrees with the model: the race is needed',
+    f.serial ? `a candidate order run serially diverges too (${f.serial.kind}, sequential signature ${f.serial.signature}): no race is needed to show it${f.serial.known ? `\n${f.serial.known}` : ''}` : 'no candidate order run serially diverges from the model: the race is needed',
     o.divergence!.detail,
     '',
     'orders tried (global call indices; setup calls 0..' + (o.seq.calls.length - 1) + ' run first):',
@@ -110,9 +110,9 @@ export function overlapped(seq: Sequence, k: RaceOutcome['kernel']): boolean {
   return r.some((a) => r.some((b) => a.t < b.t && a.start <= b.end && b.start <= a.end));
 }
 
-/** The deepest candidate order as a serial sequence (setup calls, then those racing calls). */
-export function serialOf(o: RaceOutcome): Sequence | null {
-  const order = o.candidates?.[0]?.order;
+/** A candidate order (the deepest by default) as a serial sequence (setup calls, then those racing calls). */
+export function serialOf(o: RaceOutcome, which = 0): Sequence | null {
+  const order = o.candidates?.[which]?.order;
   if (!order) return null;
   const calls = allCalls(o.seq);
   const { threads: _t, readers: _r, ...rest } = o.seq;
@@ -122,15 +122,28 @@ export function serialOf(o: RaceOutcome): Sequence | null {
   return { ...rest, calls: [...o.seq.calls, ...serial] };
 }
 
+/**
+ * Every candidate order the search reported, run serially: one that diverges without the race (a
+ * known kernel bug first) means no race is needed to show it. Not only the deepest: the kernel may
+ * have taken another order, and a bug of that order is what it shows (a DONTUNMAP self-merge after
+ * a racing mmap, while the deepest order ran the mremap first).
+ */
 async function serialCheck(runner: Runner, profile: Profile, o: RaceOutcome, known?: KnownLookup, release = ''): Promise<RaceFinding['serial'] | undefined> {
-  const seq = serialOf(o);
-  if (!seq) return undefined;
+  const seqs = (o.candidates ?? []).map((_, i) => serialOf(o, i)).filter((s): s is Sequence => s !== null);
+  if (!seqs.length) return undefined;
   // every call's snapshot: a read may have seen a state between the calls
-  const [k] = await runner.run([seq], DETAIL_RUN);
-  const j = judgeWith(predictAgainst, profile, seq, k!, true);
-  if (!j.divergence) return undefined;
-  const label = known?.({ signature: j.signature!, signatureText: j.signatureText!, calls: seq.calls.slice(0, j.divergence.call + 1) }, release);
-  return { signature: j.signature!, kind: j.divergence.kind, ...(label ? { known: knownText(label) } : {}) };
+  const ks = await runner.run(seqs, DETAIL_RUN);
+  let first: RaceFinding['serial'] | undefined;
+  for (let i = 0; i < seqs.length; i++) {
+    const seq = seqs[i]!;
+    const j = judgeWith(predictAgainst, profile, seq, ks[i]!, true);
+    if (!j.divergence) continue;
+    const label = known?.({ signature: j.signature!, signatureText: j.signatureText!, calls: seq.calls.slice(0, j.divergence.call + 1) }, release);
+    const r = { signature: j.signature!, kind: j.divergence.kind, ...(label ? { known: knownText(label) } : {}) };
+    if (label) return r;
+    first ??= r;
+  }
+  return first;
 }
 
 export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSummary> {
@@ -184,7 +197,7 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
         seen.set(sig, f);
         s.findings.push(f);
         o.onFinding?.(f);
-        log(`race finding ${sig}: ${out.divergence!.kind} (hit rate ${hits}/${f.runs})${serial ? `; its order run serially diverges too (${serial.kind}, sequential signature ${serial.signature})${serial.known ? `: ${serial.known}` : ''}` : ''} ${f.dir}/report.txt`);
+        log(`race finding ${sig}: ${out.divergence!.kind} (hit rate ${hits}/${f.runs})${serial ? `; a candidate order run serially diverges too (${serial.kind}, sequential signature ${serial.signature})${serial.known ? `: ${serial.known}` : ''}` : ''} ${f.dir}/report.txt`);
       }
     }
     index += n;
