@@ -11,13 +11,16 @@ import { sequenceToInput } from '../seq/io.js';
 import { ArenaAllocator, Picks } from './alloc.js';
 import { caseSeed, DEFAULT_WEIGHTS, genCall, type Weights } from './generate.js';
 
-export const RACE_GENERATOR_VERSION = 'threads-4';
+// threads-5: no probe, add_seals or SysV calls (the sequential generator's new ops: the byte probe
+// cannot race, and concurrent sequences declare neither files nor segments)
+export const RACE_GENERATOR_VERSION = 'threads-5';
 
 /** Ops that can race (no fork, no userfaultfd), weighted towards what splits, merges and faults. */
 export const RACE_WEIGHTS: Weights = {
   ...DEFAULT_WEIGHTS,
   mmap: 3, munmap: 2, mprotect: 3, touch: 4, madvise: 2, mremap: 1.2,
   ftruncate: 0, fork: 0, uffd_create: 0, uffd_register: 0, uffd_unregister: 0,
+  probe: 0, add_seals: 0, shmat: 0, shmdt: 0, exit: 0,
 };
 
 export interface RaceGenConfig {
