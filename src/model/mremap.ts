@@ -12,6 +12,7 @@ import { VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_SEALED, VM_SHARED, VM_UFFD_F
 import { mmPopulate, populateUntracked, vmaIsAnonymous } from './fault.js';
 import { vmaMergeNewRange, splitVma } from './merge.js';
 import { getUnmappedArea, thpAlignApplies, type Placement } from './placement.js';
+import { declineThpPlacement } from './realfs.js';
 import { HPAGE_PAGES, Mm, PTE_NONE, type Vma } from './state.js';
 import { EAGAIN, EINVAL, ENOMEM, EPERM, sysMunmap, type PlacementJudge, Unsupported } from './syscalls.js';
 import { uffdCtxOf } from './uffd.js';
@@ -328,6 +329,7 @@ function setNewAddrAndMove(mm: Mm, vrm: Vrm): MremapResult {
     const hint = vrm.flags & MREMAP.MREMAP_DONTUNMAP ? vrm.newAddr : null;
     const shared = (vma.flags & VM_MAYSHARE) !== 0 || vma.file > 0;
     if (vma.file > 0 && mm.profile.shmemHugePages > 0) throw new Unsupported('shmem THP placement of a moved file mapping');
+    if (vma.file > 0) declineThpPlacement(mm.sys.file(vma.file), BigInt(vma.pgoff + (vrm.addr - vma.start)), vrm.newLen);
     dest = getUnmappedArea(mm, hint, vrm.newLen, shared, false);
     if (vrm.judge) {
       const thp = !shared && thpAlignApplies(mm, hint, vrm.newLen, false, false);

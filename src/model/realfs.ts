@@ -135,8 +135,18 @@ export function realFsMmapChecks(mm: Mm, f: FileObj, flags: number, fixed: boole
   if (flags & MAP.MAP_SYNC && f.kind !== 'btrfs') {
     throw new Unsupported('MAP_SYNC on a non-DAX ext4/xfs file: refused by ->mmap_prepare after the old range was gathered (mm/vma.c:__mmap_region)');
   }
+  if (!fixed) declineThpPlacement(f, pgoff, pages);
+}
+
+/** A non-fixed placement of a disk-file range [pgoff, pgoff + pages): thp_get_unmapped_area pads and
+ *  aligns it by file offset when it spans an aligned 2 MiB of the file (mm/huge_memory.c:
+ *  __thp_get_unmapped_area), which the model does not follow: declined. mmap, and mremap's move
+ *  (get_unmapped_area with the VMA's file; found by a campaign: a DONTUNMAP move of a 2 MiB ext4
+ *  mapping did not take its free hint). */
+export function declineThpPlacement(f: FileObj, pgoff: bigint, pages: number): void {
+  if (!isRealFs(f)) return;
   const alignedOff = ((pgoff + 511n) / 512n) * 512n;
-  if (!fixed && alignedOff + 512n <= pgoff + BigInt(pages)) {
+  if (alignedOff + 512n <= pgoff + BigInt(pages)) {
     throw new Unsupported('placement of a disk-file mapping spanning an aligned 2 MiB of the file: thp_get_unmapped_area aligns by file offset (mm/huge_memory.c:__thp_get_unmapped_area)');
   }
 }

@@ -12,7 +12,7 @@ import { VM_DROPPABLE, VM_MAYWRITE, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UFFD_MISSIN
 import { vmaModifyFlags } from './merge.js';
 import type { Mm, Vma } from './state.js';
 import type { UffdCtx } from './sys.js';
-import { EBADF, EINVAL, EPERM } from './syscalls.js';
+import { EBADF, EINVAL, EPERM, Unsupported } from './syscalls.js';
 
 export const EBUSY = 16;
 
@@ -106,6 +106,18 @@ export function sysUffdRegister(cur: Mm, handle: number, addr: Addr, len: bigint
 }
 
 /** Run op on the handle's context and its mm (ctx->mm), recording rule hits on the calling process. */
+/**
+ * The range is looked up in the context's mm, which after a fork without EVENT_FORK is the parent's
+ * (fs/userfaultfd.c:userfaultfd_register/unregister use ctx->mm): a SysV attach or hugetlb VMA there
+ * is declined like one of the caller's (src/model/shm.ts declineOnHugeShm sees only the caller's).
+ */
+function declineSpecial(mm: Mm, vmas: readonly Vma[]): void {
+  for (const v of vmas) {
+    const k = v.file > 0 ? mm.sys.file(v.file).kind : null;
+    if (k === 'sysv' || k === 'hugetlb') throw new Unsupported(`userfaultfd on a ${k === 'sysv' ? 'SysV attach' : 'hugetlb VMA'} of the context's mm is not modelled`);
+  }
+}
+
 function onCtxMm(cur: Mm, handle: number, op: (mm: Mm, ctx: UffdCtx) => number): number {
   const ctx = ctxOfHandle(cur, handle);
   if (!ctx) {
@@ -140,6 +152,7 @@ function register(cur: Mm, mm: Mm, ctx: UffdCtx, addr: Addr, len: bigint, mode: 
   if (!r) return fail(EINVAL, 'errno.uffd.range');
   const { start, end } = r;
   const vmas = vmasIn(mm, start, end);
+  declineSpecial(mm, vmas);
   if (!vmas.length) return fail(EINVAL, 'errno.uffd.no_vma');
   // "Search for not compatible vmas" - every check precedes any change
   for (const v of vmas) {
@@ -191,6 +204,7 @@ function unregister(cur: Mm, mm: Mm, ctx: UffdCtx, addr: Addr, len: bigint): num
   }
   const { start, end } = r;
   const vmas = vmasIn(mm, start, end);
+  declineSpecial(mm, vmas);
   if (!vmas.length) {
     cur.hit('errno.uffd.no_vma');
     return EINVAL;

@@ -155,6 +155,16 @@ describe('disk files: readahead and the page cache', () => {
     expect(() => w.run({ ...c, flags: (c as { flags: number }).flags | 0x80000 } as Call)).toThrow(/MAP_SYNC on a non-DAX ext4\/xfs file/);
   });
 
+  it('a non-fixed mremap move of 2 MiB of an ext4 file is declined like such an mmap (thp_get_unmapped_area)', () => {
+    // the 6.18.44 host put this DONTUNMAP copy outside the arena instead of at its free hint
+    const w = withFiles(world(1024, FS), ext4(512, false));
+    w.ok(fmmap(0, 512, 'none', 0, 0, 'shared', 'fixed'));
+    expect(() => w.run(mremap(0, 512, 512, ['maymove', 'dontunmap'], 512))).toThrow(/thp_get_unmapped_area/);
+    // 511 pages span no aligned 2 MiB of the file: the hint is taken
+    const v = withFiles(world(1024, FS), ext4(512, false));
+    v.ok(fmmap(0, 511, 'none', 0, 0, 'shared', 'fixed'), mremap(0, 511, 511, ['maymove', 'dontunmap'], 512));
+  });
+
   it('a disk filesystem on a noexec mount (fact fs_noexec) refuses PROT_EXEC file mappings and clears VM_MAYEXEC', () => {
     const w = withFiles(world(8, { ...FS, fsNoexec: ['xfs'] }), { kind: 'xfs', size: 4n * 4096n }, ext4(4));
     expect(w.errno(fmmap(0, 1, 'rx', 0, 0, 'fixed'))).toBe(1); // EPERM (mm/mmap.c:do_mmap path_noexec)
