@@ -47,7 +47,10 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
 describe('campaign on the host kernel', () => {
   it('two shards merged give exactly the findings of one unsharded run', async () => {
     const base = tmp();
-    const args = ['fuzz', '--count', '4800', '--seed', '21', ...wrong];
+    // no hugetlb: whether MAP_HUGETLB is judged follows the free huge pages the harness sees at start
+    // (fact hugepages_free), which other tests running at the same time take from the shared pool;
+    // runs with different facts need not find the same (checked by hand: 20 held pages change 3 findings)
+    const args = ['fuzz', '--count', '4800', '--seed', '21', ...wrong, '--weights', 'shmat=0,shmdt=0'];
     const one = await vmafuzz([...args, '--jobs', '1', '--out', join(base, 'all'), '--json']);
     expect(one.exitCode, one.stderr).toBe(1);
     const all = fuzzJson.parse(JSON.parse(one.stdout));

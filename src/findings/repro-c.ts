@@ -316,6 +316,8 @@ export function renderReproC(input: ReproInput): string {
     const end = blockEnd(seq.calls, i);
     const stmt = end >= 0 ? `if (fork_block(${i}, ${end}) == 0) {` : statements[i]!;
     const comment = `${t}${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`;
+    // a fork block's fork with failNth: the reproducer does not arm it (the harness does): say so
+    if (c.failNth !== undefined && end >= 0) w(`${t}/* failNth ${c.failNth} of this fork block is not injected by this program */`);
     if (c.failNth === undefined || end >= 0) w(comment, `${t}${stmt}`);
     else w(comment, ...failNthStatements(i, c.failNth, stmt).map((l) => (t === '\t' ? l : '\t' + l)));
     if (end >= 0) blockExit = end;

@@ -12,7 +12,8 @@ export function withFailNth(seq: Sequence, seed: number, index: number, percent:
   if (percent <= 0) return seq;
   const r = Picks.seeded(caseSeed(seed ^ 0x510e527f, index));
   if (r.int(100) >= percent) return seq;
-  const eligible = seq.calls.flatMap((c, i) => (c.op === 'touch' ? [] : [i]));
+  // system calls only: touch, probe and exit are none (src/seq/schema.ts refuses failNth on them)
+  const eligible = seq.calls.flatMap((c, i) => (c.op === 'touch' || c.op === 'probe' || c.op === 'exit' ? [] : [i]));
   if (!eligible.length) return seq;
   const at = eligible[r.int(eligible.length)]!;
   const k = 1 + r.int(maxK);

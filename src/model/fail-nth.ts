@@ -141,6 +141,12 @@ export function predictWithInjection(predict: PredictFn, seq: Sequence, profile:
       stop = { call: i, reason: why };
       break;
     }
+    if (c.op === 'fork' && c.until === 'exit') {
+      // the block's calls then run in the parent, whose `exit` the harness refuses (EINVAL): the
+      // model keeps no process for a block whose fork failed
+      stop = { call: i, reason: 'a fork block whose fork failed runs its calls in the parent' };
+      break;
+    }
     const allowed = INJECTED_ERRNOS[c.op];
     eff[i] = NOOP;
     patched.set(i, { ret: { kind: 'int', value: -1 }, errno: allowed.includes(kerr) ? kerr : allowed[0]!, signal: 0 });

@@ -73,6 +73,8 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
   }
   seq.calls.forEach((c, i) => {
     if (NOT_SETUP.has(c.op)) issue(['calls', i], `${c.op} cannot be in the setup of a concurrent sequence (a serial fork runs the rest in the child; userfaultfd needs the serial harness)`);
+    // the concurrent oracle applies setup calls plainly (src/linearize): no injected failure there
+    if ('failNth' in c && c.failNth !== undefined) issue(['calls', i, 'failNth'], 'fault injection is for sequential sequences: not in the setup of a concurrent one');
   });
   const nfiles = seq.files?.length ?? 0;
   const syncs0 = syncCount(seq.threads[0]!.calls);

@@ -53,7 +53,8 @@ export async function sweepFiles(runner: Runner, profile: Profile, facts: Record
   for (let f = 0; f < seqs.length; f++) {
     const seq = seqs[f]!;
     if (call >= seq.calls.length) throw new UsageError(`${files[f]}: --fail-sweep ${call}: the sequence has ${seq.calls.length} calls`);
-    if (seq.calls[call]!.op === 'touch') throw new UsageError(`${files[f]}: --fail-sweep ${call}: call ${call} is a touch (failNth needs a system call)`);
+    const op = seq.calls[call]!.op;
+    if (op === 'touch' || op === 'probe' || op === 'exit') throw new UsageError(`${files[f]}: --fail-sweep ${call}: call ${call} is a ${op} (failNth needs a system call)`);
     say(`${files[f]}: sweeping failNth on call ${call} (${seq.calls[call]!.op})\n`);
     const t0 = Date.now();
     const steps = await failSweep(runner, profile, seq, call, { maxK, onStep: (s) => say(`  ${formatStep(s)}\n`) });
