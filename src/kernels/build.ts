@@ -17,7 +17,7 @@ import { compareDebVersions } from './debversion.js';
 import { cacheRoot, ensureLists, privateApt, type KernelImage } from './index.js';
 import { withLock } from './lock.js';
 
-const builtSchema = z.strictObject({
+export const builtSchema = z.strictObject({
   format: z.literal(1),
   name: z.string(),
   series: z.string(),

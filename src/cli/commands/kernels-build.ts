@@ -4,29 +4,21 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { INSTRUMENT_NAMES, parseInstruments } from '../../kernels/build-config.js';
-import { buildKernel } from '../../kernels/build.js';
+import { buildKernel, builtSchema } from '../../kernels/build.js';
 import { EXIT, UsageError } from '../../util/errors.js';
 import { log, write } from '../common.js';
 
 const JSON_VERSION = 1;
-const buildJson = z.strictObject({
-  vmafuzz: z.literal(JSON_VERSION),
-  command: z.literal('kernels build'),
-  name: z.string(),
-  release: z.string(),
-  sourceVersion: z.string(),
-  key: z.string(),
-  bzImage: z.string(),
-  config: z.string(),
-  bytes: z.number().int(),
-  /** seconds of make for this build (of the cached build when cached) */
-  buildSeconds: z.number(),
-  cpuSeconds: z.number(),
-  jobs: z.number().int(),
-  cached: z.boolean(),
-  /** optional options this version does not define */
-  skipped: z.array(z.string()),
-});
+// the manifest's fields (src/kernels/build.ts), plus what this command adds
+const buildJson = builtSchema
+  .pick({ name: true, release: true, sourceVersion: true, key: true, bzImage: true, config: true, bytes: true, buildSeconds: true, cpuSeconds: true, jobs: true })
+  .extend({
+    vmafuzz: z.literal(JSON_VERSION),
+    command: z.literal('kernels build'),
+    cached: z.boolean(),
+    /** optional options this version does not define */
+    skipped: z.array(z.string()),
+  });
 
 export function registerKernelsBuild(k: Command, setCode: (c: number) => void): void {
   k.command('build')
