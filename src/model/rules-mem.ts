@@ -69,7 +69,7 @@ export const RULES_MEM = {
   'mseal.len_zero': 'empty range: 0 (mm/mseal.c:sys_mseal)',
   'mseal.seal': 'VM_SEALED set by merge-then-split (mm/mseal.c:__mseal_range)',
   'mseal.already': 'VMA already sealed: skipped (mm/mseal.c:__mseal_range)',
-  'errno.munmap.sealed': 'EPERM: a sealed VMA in the range; splits before it stay (mm/vma.c:vms_gather_munmap_vmas)',
+  'errno.munmap.sealed': 'EPERM: a sealed VMA in the range; splits before it stay, no unmap event (mm/vma.c:vms_gather_munmap_vmas)',
   'errno.mmap.fixed_sealed': 'EPERM: MAP_FIXED over a sealed VMA (mm/vma.c:vms_gather_munmap_vmas)',
   'errno.mprotect.sealed': 'EPERM: mprotect of a sealed VMA; earlier VMAs stay changed (mm/mprotect.c:mprotect_fixup)',
   // PR_SET_VMA_ANON_NAME (mm/madvise.c:set_anon_vma_name)
