@@ -273,6 +273,7 @@ void remove_dir(const char *dir);
 // ---------------------------------------------------------------- privdir.c
 int private_dir(char *tmpl);
 int remove_unlocked_dir(const char *path);
+int private_dir_gone(void);
 
 // ---------------------------------------------------------------- fsfiles.c
 #define FS_KINDS 4 // 0 = not a real filesystem; 1 ext4, 2 xfs, 3 btrfs

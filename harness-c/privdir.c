@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static char made[8][256]; // the directories made, to tell later whether one has gone
+static int nmade;
+
 // mkdtemp(tmpl) and lock the result; 1 = made, its name in tmpl. The descriptor stays open (it
 // holds the lock) until the harness exits. A sweeper that took the lock between our mkdtemp and our
 // flock has removed the directory (st_nlink 0 on our descriptor): make another.
@@ -30,6 +33,7 @@ int private_dir(char *tmpl) {
         struct stat st;
         if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink > 0) {
             memcpy(tmpl, t, n + 1);
+            if (nmade < 8) memcpy(made[nmade++], t, n + 1);
             return 1;
         }
         close(fd);
@@ -46,4 +50,12 @@ int remove_unlocked_dir(const char *path) {
     if (unlocked) remove_dir(path);
     close(fd);
     return unlocked;
+}
+
+// 1 when one of our private directories no longer exists (someone removed it: file setup in it can
+// only fail from then on, and the reason is the environment, not the sequence).
+int private_dir_gone(void) {
+    struct stat st;
+    for (int i = 0; i < nmade; i++) if (stat(made[i], &st) != 0) return 1;
+    return 0;
 }

@@ -36,6 +36,20 @@ afterAll(() => {
   if (sub) rmSync(sub, { recursive: true, force: true });
 });
 
+const fileSeq = () =>
+  parseSequence(
+    {
+      vmafuzz: 1,
+      arenaPages: 4,
+      files: [{ kind: kind!, size: '1p', fill: 'pattern' }],
+      calls: [
+        { op: 'mmap', addr: 'A+0p', len: '1p', prot: 'PROT_READ', flags: 'MAP_SHARED|MAP_FIXED', fd: 0, offset: '0' },
+        { op: 'probe', addr: 'A+0p' },
+      ],
+    },
+    'privdir',
+  );
+
 const own = () => readdirSync(sub).filter((n) => n.startsWith('vmafuzz-')).sort();
 
 /** A harness started on `sub` and killed with SIGKILL once it said hello (its directory stays). */
@@ -67,24 +81,29 @@ describe('private directories across PID namespaces', () => {
       expect(r.stdout).toMatch(new RegExp(`^hello .* fs=${kind} `));
       // the dead harness's directory is gone, the live one's is there and usable
       expect(own()).toEqual(before.filter((n) => !n.startsWith(`vmafuzz-${dead}-`)));
-      const seq = parseSequence(
-        {
-          vmafuzz: 1,
-          arenaPages: 4,
-          files: [{ kind: kind!, size: '1p', fill: 'pattern' }],
-          calls: [
-            { op: 'mmap', addr: 'A+0p', len: '1p', prot: 'PROT_READ', flags: 'MAP_SHARED|MAP_FIXED', fd: 0, offset: '0' },
-            { op: 'probe', addr: 'A+0p' },
-          ],
-        },
-        'privdir',
-      );
-      const [o] = await live.run([seq], DETAIL_RUN);
+      const [o] = await live.run([fileSeq()], DETAIL_RUN);
       expect(o!.detail ?? '').toBe('');
       expect(o!.status).toBe('ok');
     } finally {
       await live.close();
     }
     expect(own()).toEqual([]); // removed at exit
+  }, 300_000);
+
+  it.runIf(root)('when its directory was removed all the same, the harness says so (an environment problem, not the sequence)', async () => {
+    expect(kind, 'no loop-mounted filesystem directory').toBeDefined();
+    for (const persist of [true, false]) {
+      const live = new NativeRunner({ fsAuto: false, fsDirs: { [kind!]: sub }, persist });
+      try {
+        await live.start();
+        const [ok] = await live.run([fileSeq()], DETAIL_RUN);
+        expect(ok!.status).toBe('ok');
+        for (const d of own()) rmSync(join(sub, d), { recursive: true });
+        const [o] = await live.run([fileSeq()], DETAIL_RUN);
+        expect([o!.status, o!.detail]).toEqual(['infra', 'harness: error file-setup-failed private-dir-removed']);
+      } finally {
+        await live.close();
+      }
+    }
   }, 300_000);
 });
