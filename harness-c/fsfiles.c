@@ -72,7 +72,7 @@ void fs_setup(int pid1) {
         ob_chr(&b, '-'); ob_str(&b, FS_NAMES[k]); ob_str(&b, "-XXXXXX");
         if (b.overflow) continue;
         t[b.len] = 0;
-        if (mkdtemp(t)) memcpy(fs_dir[k], t, b.len + 1);
+        if (private_dir(t)) memcpy(fs_dir[k], t, b.len + 1);
     }
 }
 

@@ -213,6 +213,7 @@ static void run_sequence(const char *bad) {
         ob_str(&out, " error ");
         if (code < (int)(sizeof why / sizeof why[0]) && why[code]) ob_str(&out, why[code]);
         else { ob_str(&out, "exit-"); ob_hex(&out, (uint64_t)code); }
+        if (code == EXIT_FILES && private_dir_gone()) ob_str(&out, " private-dir-removed"); // privdir.c
     }
     ob_chr(&out, '\n');
 }

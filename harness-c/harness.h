@@ -270,6 +270,11 @@ int wait_deadline(pid_t pid, int *status, uint64_t ms);
 void sweep_dead(const char *parent);
 void remove_dir(const char *dir);
 
+// ---------------------------------------------------------------- privdir.c
+int private_dir(char *tmpl);
+int remove_unlocked_dir(const char *path);
+int private_dir_gone(void);
+
 // ---------------------------------------------------------------- fsfiles.c
 #define FS_KINDS 4 // 0 = not a real filesystem; 1 ext4, 2 xfs, 3 btrfs
 extern char fs_dir[FS_KINDS][160];

@@ -248,7 +248,8 @@ void remove_dir(const char *dir) {
     rmdir(dir);
 }
 
-// Directories of harnesses that were killed (`vmafuzz-<pid>-XXXXXX` whose pid is gone) in parent.
+// Directories of harnesses that were killed (`vmafuzz-<pid>-XXXXXX` whose pid is gone and whose
+// lock is free, privdir.c) in parent.
 // Raw getdents64 into a static buffer: opendir would malloc.
 void sweep_dead(const char *parent) {
     int d = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -266,7 +267,7 @@ void sweep_dead(const char *parent) {
             char path[256];
             if (strlen(e->name) + strlen(parent) > 200) continue;
             strcpy(path, parent); strcat(path, "/"); strcat(path, e->name);
-            remove_dir(path);
+            remove_unlocked_dir(path); // the pid may be of another PID namespace (privdir.c)
         }
     }
     close(d);
@@ -288,7 +289,7 @@ void tmpfs_setup(int pid1) {
     for (unsigned v = (unsigned)getpid(); v || !k; v /= 10) digits[k++] = (char)('0' + v % 10);
     while (k) ob_chr(&b, digits[--k]);
     memcpy(t + 17 + b.len, "-XXXXXX", 8);
-    if (mkdtemp(t)) memcpy(tmpfs_dir, t, strlen(t) + 1);
+    if (private_dir(t)) memcpy(tmpfs_dir, t, strlen(t) + 1);
 }
 
 void tmpfs_cleanup(void) {

@@ -17,23 +17,6 @@ const wrong = ['--profile-override', WRONG_PROFILE, '--no-minimize', '--progress
 
 beforeAll(ensureBuilt, 600_000);
 
-/** One unsharded run and its two shards (test 'two shards merged ...'). */
-async function shardRound(base: string): Promise<void> {
-  // no hugetlb: whether MAP_HUGETLB is judged follows the free huge pages the harness sees at start
-  // (fact hugepages_free), which other tests running at the same time take from the shared pool;
-  // runs with different facts need not find the same (checked by hand: 20 held pages change 3 findings)
-  const args = ['fuzz', '--count', '4800', '--seed', '21', ...wrong, '--weights', 'shmat=0,shmdt=0'];
-  const one = await vmafuzz([...args, '--jobs', '1', '--out', join(base, 'all'), '--json']);
-  expect(one.exitCode, one.stderr).toBe(1);
-  const all = fuzzJson.parse(JSON.parse(one.stdout));
-  expect(all.unique).toBeGreaterThan(3);
-  for (const i of [0, 1]) {
-    const r = await vmafuzz([...args, '--shard', `${i}/2`, '--jobs', '2', '--out', join(base, `s${i}`)]);
-    expect(r.stderr.split('\n')[0]).toBe(`vmafuzz fuzz: seed 21 shard ${i}/2`);
-    expect([0, 1]).toContain(r.exitCode);
-  }
-}
-
 const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0);
 
 /** progress.ndjson's pieces: each case at most once, and how many cases they cover. */
@@ -63,18 +46,30 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
 
 describe('campaign on the host kernel', () => {
   it('two shards merged give exactly the findings of one unsharded run', async () => {
-    // A sequence the harness could not run (infra: a harness error, not a verdict) is not judged, so
-    // runs that had some need not find the same: such a round is run again (at most three rounds,
-    // with the infra counts printed). Seen only in the full suite, with other tests running beside.
-    const infraOf = (dir: string) => (JSON.parse(readFileSync(join(dir, 'stats.ndjson'), 'utf8').trim().split('\n').at(-1)!) as { infra: number }).infra;
-    let base = tmp();
-    for (let round = 1; ; round++) {
-      base = tmp();
-      await shardRound(base);
-      const infra = ['all', 's0', 's1'].map((d) => infraOf(join(base, d)));
-      if (infra.every((n) => n === 0)) break;
-      console.log(`shard test round ${round}: infra errors ${infra.join('/')} (all/s0/s1): again`);
-      expect(round, `infra errors in every round (last: ${infra.join('/')})`).toBeLessThan(3);
+    const base = tmp();
+    // Whether MAP_HUGETLB is judged follows the free huge pages the harness sees at start (fact
+    // hugepages_free, src/model/hugetlb.ts), which other tests running at the same time take from the
+    // shared pool, and runs with different facts need not find the same (checked by hand: the
+    // unsharded run finds 47 unique with 42 free pages, 44 with the fact at 0). shmat=0 leaves out
+    // the hugetlb family, but genMmap's MAP_HUGETLB remains: the model is told the pool is empty.
+    const pinned = wrong.map((a) => (a === WRONG_PROFILE ? JSON.stringify({ ...(JSON.parse(WRONG_PROFILE) as object), hugepagesFree: 0 }) : a));
+    const args = ['fuzz', '--count', '4800', '--seed', '21', ...pinned, '--weights', 'shmat=0,shmdt=0'];
+    const one = await vmafuzz([...args, '--jobs', '1', '--out', join(base, 'all'), '--json']);
+    expect(one.exitCode, one.stderr).toBe(1);
+    const all = fuzzJson.parse(JSON.parse(one.stdout));
+    expect(all.unique).toBeGreaterThan(3);
+    for (const i of [0, 1]) {
+      const r = await vmafuzz([...args, '--shard', `${i}/2`, '--jobs', '2', '--out', join(base, `s${i}`)]);
+      expect(r.stderr.split('\n')[0]).toBe(`vmafuzz fuzz: seed 21 shard ${i}/2`);
+      expect([0, 1]).toContain(r.exitCode);
+    }
+    // A sequence the harness could not run (infra) is not judged, so runs with some need not find the
+    // same: there must be none (a container starting beside this test once removed the harness's
+    // disk-file directories, harness-c/privdir.c). Its reasons are kept in infra/index.ndjson.
+    for (const d of ['all', 's0', 's1']) {
+      const infra = (JSON.parse(readFileSync(join(base, d, 'stats.ndjson'), 'utf8').trim().split('\n').at(-1)!) as { infra: number }).infra;
+      const why = existsSync(join(base, d, 'infra', 'index.ndjson')) ? ndjson(join(base, d, 'infra', 'index.ndjson')).slice(0, 3).map((l) => `${l.i}: ${l.detail}`) : [];
+      expect({ run: d, infra, why }).toEqual({ run: d, infra: 0, why: [] });
     }
     // the shards ran disjoint chunks that together are the unsharded run's
     const s0 = coverage(join(base, 's0')).chunks;
@@ -101,7 +96,7 @@ describe('campaign on the host kernel', () => {
     const twice = reportJson.parse(JSON.parse(m2.stdout));
     expect(twice.totals).toEqual(single.totals);
     expect(twice.findings.map((f) => [f.signature, f.count, f.samples])).toEqual(single.findings.map((f) => [f.signature, f.count, f.samples]));
-  }, 900_000);
+  }, 300_000);
 
   it('re-running the same campaign yields the same finding directories (deterministic signatures)', async () => {
     const base = tmp();

@@ -291,6 +291,30 @@ describe('sequences the kernel did not finish', () => {
     expect(kept).toEqual(hung.slice(0, 20).map((i) => `sample-12-${i}.json`).sort());
     expect(parseSequence(JSON.parse(readFileSync(join(dir, 'timeouts', kept[0]!), 'utf8')), 'timeout sample').calls).toHaveLength(5);
   }, 60_000);
+
+  it('keeps sequences the harness could not run (infra) with its reason, not judged', async () => {
+    // the "kernel" is the model, except that sequences of a multiple of 3 calls end with a harness error
+    const model = modelRunner(hostProfile());
+    const runner: Runner = {
+      ...model,
+      run: async (b, o) => (await model.run(b, o)).map((k, i) => (b[i]!.calls.length % 3 === 0 ? { calls: [], snapshots: [], status: 'infra' as const, detail: 'harness: error file-setup-failed' } : k)),
+    };
+    const dir = tmp('infra');
+    const cfg = config(12, 1000, { chunk: 500, epochChunks: 2, segmentEpochs: 1000 }, false);
+    const ex = new InProcessExecutor([runner], { seed: 12, gen: DEFAULT_CONFIG, batch: 64, stabilityRuns: 1, rules: RULE_IDS, ops: OPS });
+    const logs: string[] = [];
+    const s = await runCampaign({ dir, config: cfg, executor: ex, target: await ex.start(), replay: (f) => `replay ${f}`, events: { log: (l: string) => logs.push(l) } });
+    // a sequence the model declines before its first call is partial, not infra (work.ts)
+    const failed = Array.from({ length: 1000 }, (_, i) => (generate(12, i).calls.length % 3 === 0 && predict(generate(12, i), hostProfile(), { snapshotEveryCall: false }).unsupported?.call !== 0 ? i : -1)).filter((i) => i >= 0);
+    expect(failed.length).toBeGreaterThan(20);
+    expect(s.stats.infra).toBe(failed.length);
+    expect(s.stats.divergences).toBe(0);
+    const kept = readdirSync(join(dir, 'infra')).filter((n) => n.startsWith('sample-')).sort();
+    expect(kept).toEqual(failed.slice(0, 20).map((i) => `sample-12-${i}.json`).sort());
+    const index = readFileSync(join(dir, 'infra', 'index.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { i: number; detail: string });
+    expect(index.map((e) => e.detail)).toEqual(index.map(() => 'harness: error file-setup-failed'));
+    expect(logs.filter((l) => l.includes('could not be run (harness: error file-setup-failed)')).length).toBeGreaterThanOrEqual(index.length);
+  }, 60_000);
 });
 
 describe('findings store', () => {

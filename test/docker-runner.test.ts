@@ -13,6 +13,7 @@ import { checkBatch, type Outcome } from '../src/campaign/check.js';
 import { runnerOptionsFrom } from '../src/cli/common.js';
 import { makeProfile } from '../src/model/index.js';
 import { DockerRunner, ulimitArgs } from '../src/runner/docker.js';
+import { resolveFsDirs } from '../src/runner/fsdirs.js';
 import { ensureHarness } from '../src/runner/harness-build.js';
 import { NativeRunner } from '../src/runner/native.js';
 import type { Runner } from '../src/runner/types.js';
@@ -148,6 +149,32 @@ describe('DockerRunner', () => {
       await r.close();
       await native.close();
     }
+  }, 300_000);
+
+  it('leaves the native harness beside it its disk-file directories (its own subdirectory of the shared ones)', async () => {
+    // a harness in the container cannot see host pids: it once removed the private directory of every
+    // native harness as "dead" (harness-c/privdir.c), and their disk-file sequences ended infra
+    const native = new NativeRunner();
+    const r = new DockerRunner();
+    const file = (kind: string) =>
+      parseSequence({ vmafuzz: 1, arenaPages: 4, files: [{ kind, size: '1p', fill: 'pattern' }], calls: [{ op: 'mmap', addr: 'A+0p', len: '1p', prot: 'PROT_READ', flags: 'MAP_SHARED|MAP_FIXED', fd: 0, offset: '0' }, { op: 'probe', addr: 'A+0p' }] }, kind);
+    const dirs = await resolveFsDirs({}, () => {});
+    const kinds = (Object.keys(dirs) as Array<keyof typeof dirs>).filter((k) => dirs[k]);
+    const mine = () => kinds.flatMap((k) => readdirSync(dirs[k]!).filter((n) => n.startsWith(`docker-vmafuzz-${process.pid}-`)));
+    try {
+      const n = await native.start();
+      expect(n.facts['fs']!.split(',').sort()).toEqual([...kinds].sort());
+      const d = await r.start(); // a harness starting in the container sweeps what it sees
+      expect(d.facts['fs']).toBe(n.facts['fs']);
+      expect(mine()).toHaveLength(kinds.length);
+      const seqs = kinds.map(file);
+      for (const o of await native.run(seqs, { snapshotEveryCall: false })) expect([o.status, o.detail ?? '']).toEqual(['ok', '']);
+      for (const o of await r.run(seqs, { snapshotEveryCall: false })) expect([o.status, o.detail ?? '']).toEqual(['ok', '']);
+    } finally {
+      await r.close();
+      await native.close();
+    }
+    expect(mine()).toEqual([]); // removed with the container
   }, 300_000);
 
   it('gives every seed corpus sequence the verdict it gets natively (nothing indeterminate)', async () => {

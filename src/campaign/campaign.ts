@@ -24,7 +24,7 @@ import type { Executor } from './executor.js';
 import type { KnownLookup } from '../findings/known.js';
 import { findingTarget, FindingStore, type RecordResult } from './findings.js';
 import { Guidance, unreachableRules, type FirstHit } from './guidance.js';
-import { HangStore, MODEL_ERRORS_DIR } from './hangs.js';
+import { HangStore, INFRA_DIR, MODEL_ERRORS_DIR } from './hangs.js';
 import { unfiredRules, type UnfiredRule } from './coverage.js';
 import { Plan } from './layout.js';
 import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
@@ -215,6 +215,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const hangs: string[] = [];
   const hangStore = new HangStore(dir, cfg.seed);
   const modelErrorStore = new HangStore(dir, cfg.seed, MODEL_ERRORS_DIR);
+  const infraStore = new HangStore(dir, cfg.seed, INFRA_DIR);
 
   /** Cases for a piece on `lane`: PIECE_MS of work at its speed, whole batches, one batch to start. */
   const pieceSize = (lane: number): number => {
@@ -264,6 +265,10 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     for (const h of r.modelErrors ?? []) {
       const file = modelErrorStore.keep(h.index, h.seq, h.detail);
       if (file) ev.log?.(`MODEL ERROR at sequence ${h.index} (${h.detail}): not judged, kept for replay: ${run.replay(file)}`);
+    }
+    for (const h of r.infraErrors ?? []) {
+      const file = infraStore.keep(h.index, h.seq, h.detail);
+      if (file) ev.log?.(`sequence ${h.index} could not be run (${h.detail || 'harness error'}): not judged, kept for replay: ${run.replay(file)}`);
     }
     for (const h of r.hangs ?? []) {
       const file = hangStore.keep(h.index, h.seq, h.detail);

@@ -12,6 +12,8 @@ import { NdjsonAppender } from './ledger.js';
 export const TIMEOUTS_DIR = 'timeouts';
 /** Sequences the model threw on (src/campaign/work.ts), kept the same way. */
 export const MODEL_ERRORS_DIR = 'model-errors';
+/** Sequences the harness could not run (infra), kept the same way with the harness's reason. */
+export const INFRA_DIR = 'infra';
 /** Timed-out samples kept per campaign (the lowest case indices). */
 export const MAX_TIMEOUT_SAMPLES = 20;
 

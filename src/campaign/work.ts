@@ -74,6 +74,8 @@ export interface ChunkResult {
   hangs: Array<{ index: number; seq: Sequence; detail: string }>;
   /** sequences the model threw on (a model bug, not a verdict): kept like hangs, the campaign goes on */
   modelErrors?: Array<{ index: number; seq: Sequence; detail: string }>;
+  /** sequences the harness could not run (infra: not a verdict), with what it said: kept like hangs */
+  infraErrors?: Array<{ index: number; seq: Sequence; detail: string }>;
 }
 
 /** Timed-out sequences a piece reports at most: its lowest ones, as many as the campaign keeps. */
@@ -101,7 +103,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
   const first = new Map<number, FirstHit>();
   const res: ChunkResult = {
     g: task.g, lo: task.lo, hi: task.hi, n: 0, calls: 0, div: 0, flaky: 0, timeout: 0, crash: 0, infra: 0, partial: 0,
-    ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [], hangs: [], modelErrors: [],
+    ops: new Array<number>(cfg.ops.length).fill(0), rules: new Array<number>(cfg.rules.length).fill(0), first: [], found: [], hangs: [], modelErrors: [], infraErrors: [],
   };
   let next = task.lo;
   const makeBatch = (): Sequence[] => {
@@ -160,6 +162,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
       // target has no directory for: the harness cannot set it up) is partial, not indeterminate
       const declined = k.status === 'infra' && m.unsupported?.call === 0;
       if (k.status !== 'ok' && !(k.status === 'crash' && diverges) && !declined) res[k.status]++;
+      if (k.status === 'infra' && !declined && res.infraErrors!.length < MAX_HANGS) res.infraErrors!.push({ index, seq, detail: k.detail ?? '' });
       // A divergent case never seeds the guidance pool (as AFL keeps crashing inputs out of its
       // queue): its mutants would mostly re-find the same divergence, each at the cost of detail
       // and stability re-runs, and crowd out the search elsewhere.

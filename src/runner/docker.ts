@@ -115,6 +115,8 @@ class Container {
     readonly proc: ChildProcess,
     readonly name: string,
     stallMs: number | undefined,
+    /** this container's subdirectories of the shared filesystem directories, removed when it ends */
+    dirs: readonly string[] = [],
   ) {
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (s: string) => (this.stderr = (this.stderr + s).slice(-4000)));
@@ -131,6 +133,7 @@ class Container {
       proc.once('exit', (code, signal) => {
         const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
         setImmediate(() => this.session.fail(new Error(`docker run ${how}${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`)));
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
         res();
       }),
     );
@@ -208,12 +211,17 @@ export class DockerRunner implements Runner {
     // disk-filesystem directories (the native runner's loop mounts, src/runner/fsdirs.ts), bind-mounted
     // at /vmafuzz-fs/<kind> and named to the harness (entrypoint `harness --serve`) as --fs-dir
     this.fsDirs ??= await resolveFsDirs({}, (l) => process.stderr.write(`vmafuzz: ${l}\n`));
-    const kinds = Object.entries(this.fsDirs).filter((e): e is [string, string] => typeof e[1] === 'string');
+    // Each container gets a subdirectory of its own: the harness in it cannot see the pids of the
+    // harnesses around it (PID namespace), so it must not see their private directories either
+    // (harness-c/privdir.c locks them; a harness of an older build would remove them).
+    const kinds = Object.entries(this.fsDirs)
+      .filter((e): e is [string, string] => typeof e[1] === 'string')
+      .map(([k, d]) => [k, mkdtempSync(join(d, `docker-${name}-`))] as const);
     const mounts = kinds.flatMap(([k, d]) => ['-v', `${d}:/vmafuzz-fs/${k}`]);
     const fsArgs = kinds.flatMap(([k]) => ['--fs-dir', `${k}=/vmafuzz-fs/${k}`]);
     const args = ['run', '-i', '--rm', '--init', '--name', name, '--network', 'none', ...mounts, ...containerArgs(seccomp, this.opts.capAdd), ...(this.opts.runArgs ?? []), this.image, ...fsArgs];
     const proc = spawn(this.docker, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(this.opts.host ? { DOCKER_HOST: this.opts.host } : {}) } });
-    const c = new Container(proc, name, this.opts.stallMs);
+    const c = new Container(proc, name, this.opts.stallMs, kinds.map(([, d]) => d));
     const spawnError = new Promise<never>((_, rej) => proc.once('error', (e) => rej(e)));
     spawnError.catch(() => {});
     try {
