@@ -20,6 +20,7 @@ import type { Call, Sequence } from '../seq/schema.js';
 import { ERRNO, MAP, MREMAP, PAGE_SIZE } from '../seq/consts.js';
 import type { Prediction, PredictOptions } from './predict.js';
 import type { Profile } from './profile.js';
+import { absorbedStop, failedAfterWork } from './fail-nth-absorbed.js';
 
 const { ENOMEM, EAGAIN } = ERRNO as { ENOMEM: number; EAGAIN: number };
 
@@ -113,6 +114,13 @@ const NOOP: Call = { op: 'munmap', addr: { page: 0, off: 0 }, len: 0n } as Call;
  * predicted as usual.
  */
 export function predictWithInjection(predict: PredictFn, seq: Sequence, profile: Profile, opts: PredictOptions, kernel: SeqObservation): Prediction {
+  const p = predictSurfaced(predict, seq, profile, opts, kernel);
+  // an absorbed failure that may have cut work short (src/model/fail-nth-absorbed.ts)
+  const stop = absorbedStop(seq, p.rules, kernel);
+  return stop ? truncated(p, stop) : p;
+}
+
+function predictSurfaced(predict: PredictFn, seq: Sequence, profile: Profile, opts: PredictOptions, kernel: SeqObservation): Prediction {
   const surfaced = seq.calls.flatMap((c, i) => (c.failNth !== undefined && kernel.calls[i]?.injected === 'fired' && kernel.calls[i]!.errno !== 0 ? [i] : []));
   // mm/mremap.c:move_vma: when unmapping the old range fails after the move ("OOM: unable to split
   // vma, just get accounts right") mremap still succeeds, with the old range left mapped
@@ -132,6 +140,11 @@ export function predictWithInjection(predict: PredictFn, seq: Sequence, profile:
     const plain = prefix(i + 1);
     if (plain.unsupported) break; // the final prediction stops there too
     if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) continue;
+    const after = failedAfterWork(c.op, plain.rules[i]);
+    if (after) {
+      stop = { call: i, reason: after };
+      break;
+    }
     // the arena of the process that makes call i: after call i - 1, the innermost (highest) process
     // (a waiting parent's final snapshot comes after its child's in a prediction)
     const snaps = prefix(i).snapshots.filter((s) => s.after === i - 1);
