@@ -195,6 +195,27 @@ describe('model oracle for an injected failure', () => {
     expect(predictAgainst(seq, kernelWith(seq, { 1: { injected: 'not-fired' } }), profile, true).unsupported).toBeUndefined();
   });
 
+  it('no verdict where the call\'s own failure comes after work and the injected one may come first (found by a campaign)', () => {
+    // |AAAA|BBBB|..   anon_name over A+0p..A+10p names A and B, then ENOMEM for the hole; an
+    // injected failure of the name's allocation is the same ENOMEM with nothing named
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'mmap', addr: 'A+4p', len: '4p', prot: 'PROT_READ', flags: ANON },
+      { op: 'anon_name', addr: 'A+0p', len: '10p', name: 'x', failNth: 2 },
+    ]);
+    const m = predictAgainst(seq, kernelWith(seq, { 2: { injected: 'fired' } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 2 });
+    expect(m.unsupported!.reason).toMatch(/own reason/);
+    // an own failure before any work (EINVAL for the alignment) is judged
+    const early = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'anon_name', addr: 'A+0p+0x10', len: '1p', name: 'x', failNth: 2 },
+    ]);
+    const e = predictAgainst(early, kernelWith(early, { 1: { injected: 'fired' } }), profile, true);
+    expect(e.unsupported).toBeUndefined();
+    expect(e.calls[1]).toMatchObject({ errno: 22 });
+  });
+
   it('no verdict for an mlock or MADV_POPULATE_WRITE that failed while populating (the work before stays)', () => {
     const lock = seqOf([
       { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },

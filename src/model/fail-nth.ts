@@ -139,16 +139,24 @@ function predictSurfaced(predict: PredictFn, seq: Sequence, profile: Profile, op
     // failed for the model's own reason (bad arguments checked before or after the allocation)
     const plain = prefix(i + 1);
     if (plain.unsupported) break; // the final prediction stops there too
-    if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) continue;
+    // the arena of the process that makes call i: after call i - 1, the innermost (highest) process
+    // (a waiting parent's final snapshot comes after its child's in a prediction)
+    const innermost = (snaps: Prediction['snapshots']) => snaps.reduce<(typeof snaps)[number] | undefined>((b, s) => (!b || (s.proc ?? 0) > (b.proc ?? 0) ? s : b), undefined);
+    const before = innermost(prefix(i).snapshots.filter((s) => s.after === i - 1)) ?? { maps: [] };
+    if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) {
+      // the model's own failure, before any work: the kernel's may be either
+      const own = innermost(plain.snapshots.filter((s) => s.after === i));
+      if (!own || JSON.stringify(own.maps) === JSON.stringify(before.maps)) continue;
+      // ...after some (anon_name names the mapped parts, then ENOMEM for the hole): the injected
+      // failure may have come first (found by a campaign: prctl_set_vma's anon_vma_name_alloc)
+      stop = { call: i, reason: `${c.op} fails for its own reason (errno ${kerr}) after changing VMAs; the injected failure may have come before any change` };
+      break;
+    }
     const after = failedAfterWork(c.op, plain.rules[i]);
     if (after) {
       stop = { call: i, reason: after };
       break;
     }
-    // the arena of the process that makes call i: after call i - 1, the innermost (highest) process
-    // (a waiting parent's final snapshot comes after its child's in a prediction)
-    const snaps = prefix(i).snapshots.filter((s) => s.after === i - 1);
-    const before = snaps.reduce<(typeof snaps)[number] | undefined>((b, s) => (!b || (s.proc ?? 0) > (b.proc ?? 0) ? s : b), undefined) ?? { maps: [] };
     const why = partialFailure(c, before);
     if (why) {
       stop = { call: i, reason: why };
