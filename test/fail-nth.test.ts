@@ -216,6 +216,13 @@ describe('model oracle for an injected failure', () => {
     expect(e.calls[1]).toMatchObject({ errno: 22 });
   });
 
+  it('no verdict after a shmdt that absorbed the failure (ipc/shm.c:ksys_shmdt ignores its munmap errors)', () => {
+    const seq = parseSequence({ vmafuzz: 1, arenaPages: 16, shm: [{ size: '2p' }], calls: [{ op: 'shmat', shm: 0, addr: 'A+0p', flags: '0' }, { op: 'shmdt', addr: 'A+0p', failNth: 1 }] }, 'test');
+    const m = predictAgainst(seq, kernelWith(seq, { 1: { injected: 'fired' } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 1 });
+    expect(m.unsupported!.reason).toMatch(/ksys_shmdt/);
+  });
+
   it('no verdict for an mlock or MADV_POPULATE_WRITE that failed while populating (the work before stays)', () => {
     const lock = seqOf([
       { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },

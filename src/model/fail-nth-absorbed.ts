@@ -19,6 +19,9 @@ const ABSORBED: ReadonlyArray<[RegExp, string]> = [
   // mm/util.c:vm_mmap_pgoff -> mm_populate (__mm_populate with ignore_errors), mm/mprotect.c:
   // mprotect_fixup ignores populate_vma_page_range's result: populating stops at the failed fault
   [/^(mmap\.populate|mprotect\.locked_populate)$/, 'mm/gup.c:__mm_populate (mm/util.c:vm_mmap_pgoff) and mm/mprotect.c:mprotect_fixup ignore a failed populate: it may stop part-way'],
+  // ipc/shm.c:ksys_shmdt: "Errors from do_munmap are ignored" - a failed unmap (the maple tree's
+  // allocation) leaves the attach, or a fragment of it, mapped and shmdt returns 0
+  [/^shmdt\.(detach|fragment)$/, 'ipc/shm.c:ksys_shmdt ignores do_vmi_align_munmap\'s errors: the attach may stay mapped'],
 ];
 
 /**
