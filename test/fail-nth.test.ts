@@ -206,6 +206,13 @@ describe('model oracle for an injected failure', () => {
     const m = predictAgainst(seq, kernelWith(seq, { 2: { injected: 'fired' } }), profile, true);
     expect(m.unsupported).toMatchObject({ call: 2 });
     expect(m.unsupported!.reason).toMatch(/own reason/);
+    // mlock over A and a hole: VM_LOCKED on A (no split, the maps text is the same), then ENOMEM
+    const lock = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'mlock2', addr: 'A+0p', len: '6p', flags: 'MLOCK_ONFAULT', failNth: 1 },
+    ]);
+    const l = predictAgainst(lock, kernelWith(lock, { 1: { injected: 'fired' } }), profile, true);
+    expect(l.unsupported).toMatchObject({ call: 1 });
     // an own failure before any work (EINVAL for the alignment) is judged
     const early = seqOf([
       { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },

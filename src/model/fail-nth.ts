@@ -132,7 +132,8 @@ function predictSurfaced(predict: PredictFn, seq: Sequence, profile: Profile, op
   const eff = [...seq.calls];
   const patched = new Map<number, CallObs>();
   let stop: { call: number; reason: string } | null = null;
-  const prefix = (n: number) => predict({ ...seq, calls: eff.slice(0, n) }, profile, { snapshotEveryCall: false, ...(opts.kernelPlacement ? { kernelPlacement: opts.kernelPlacement } : {}), forkTags: true });
+  // with VmFlags and pagemap: whether a call changed the mm (mlock's VM_LOCKED) shows in them too
+  const prefix = (n: number) => predict({ ...seq, calls: eff.slice(0, n) }, profile, { snapshotEveryCall: false, layers: { vmflags: true, pagemap: true }, ...(opts.kernelPlacement ? { kernelPlacement: opts.kernelPlacement } : {}), forkTags: true });
   for (const i of surfaced) {
     const c = seq.calls[i]!;
     const kerr = kernel.calls[i]!.errno;
@@ -146,7 +147,7 @@ function predictSurfaced(predict: PredictFn, seq: Sequence, profile: Profile, op
     if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) {
       // the model's own failure, before any work: the kernel's may be either
       const own = innermost(plain.snapshots.filter((s) => s.after === i));
-      if (!own || JSON.stringify(own.maps) === JSON.stringify(before.maps)) continue;
+      if (!own || JSON.stringify([own.maps, own.pagemap]) === JSON.stringify([before.maps, 'pagemap' in before ? before.pagemap : undefined])) continue;
       // ...after some (anon_name names the mapped parts, then ENOMEM for the hole): the injected
       // failure may have come first (found by a campaign: prctl_set_vma's anon_vma_name_alloc)
       stop = { call: i, reason: `${c.op} fails for its own reason (errno ${kerr}) after changing VMAs; the injected failure may have come before any change` };
