@@ -16,6 +16,7 @@
 
 #define _GNU_SOURCE
 #include <setjmp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -181,6 +182,8 @@ extern pid_t serve_pid;          // the serving process
 int parse_op(char *line, struct op *o); // 1 = ok, 0 = malformed, -1 = refused (never run)
 int parse_file(char *line);             // "file <kind> <size> <ro> [<fill>]" after the keyword; 1 = ok
 void install_signal_handlers(void);
+void catch_signal(int sig, void (*h)(int, siginfo_t *, void *));
+void catch_faults(void (*h)(int, siginfo_t *, void *)); // SIGSEGV and SIGBUS
 
 // ---------------------------------------------------------------- child.c
 extern int file_fd[MAX_FILES];

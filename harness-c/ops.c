@@ -122,21 +122,32 @@ static void exec_probe(const struct op *o, struct res *r) {
     r->sig = sig;
 }
 
+// sig goes to h on the alternate stack (a fault may come from a full stack) and stays unblocked
+// while h runs (SA_NODEFER: h leaves by siglongjmp, which would not restore a mask).
+void catch_signal(int sig, void (*h)(int, siginfo_t *, void *)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = h;
+    sa.sa_flags = SA_ONSTACK | SA_NODEFER | SA_SIGINFO;
+    sigaction(sig, &sa, 0);
+}
+
+// SIGSEGV and SIGBUS, the answers of a touch: the sequence's process (here) and its racing
+// threads (threads.c:threads_run) catch them the same way.
+void catch_faults(void (*h)(int, siginfo_t *, void *)) {
+    catch_signal(SIGSEGV, h);
+    catch_signal(SIGBUS, h);
+}
+
 void install_signal_handlers(void) {
     static char altstack[64 << 10];
     stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
     sigaltstack(&ss, 0);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_ONSTACK | SA_NODEFER | SA_SIGINFO;
-    sigaction(SIGSEGV, &sa, 0);
-    sigaction(SIGBUS, &sa, 0);
-    sigaction(SIGILL, &sa, 0);
-    sigaction(SIGFPE, &sa, 0);
+    catch_faults(on_fault);
+    catch_signal(SIGILL, on_fault);
+    catch_signal(SIGFPE, on_fault);
 #if defined(__x86_64__)
-    sa.sa_sigaction = on_trap;
-    sigaction(SIGTRAP, &sa, 0);
+    catch_signal(SIGTRAP, on_trap);
 #endif
 }
 

@@ -336,12 +336,7 @@ void threads_prepare(void) {
 
 // After the setup calls: release the threads, join them, write their records and the final snapshot.
 void threads_run(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = thr_on_fault;
-    sa.sa_flags = SA_ONSTACK | SA_NODEFER | SA_SIGINFO;
-    sigaction(SIGSEGV, &sa, 0);
-    sigaction(SIGBUS, &sa, 0);
+    catch_faults(thr_on_fault);
     __atomic_store_n(&arm, 1, __ATOMIC_RELEASE);
     futex(&arm, FUTEX_WAKE_PRIVATE, INT_MAX);
     while (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) < (uint32_t)(nthreads + nreaders)) sched_yield();

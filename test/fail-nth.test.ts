@@ -168,6 +168,91 @@ describe('model oracle for an injected failure', () => {
     expect(m.unsupported).toMatchObject({ call: 2 });
     expect(m.unsupported!.reason).toMatch(/over 2 VMAs/);
   });
+
+  it('no verdict after a MAP_POPULATE mmap that absorbed the failure (found by a campaign: populated nothing)', () => {
+    // mmap(MAP_POPULATE) succeeds whatever populating met (mm/util.c:vm_mmap_pgoff ignores it):
+    // the model would say PPPP, the kernel stopped at the failed fault: ---- on 7.3.4-vmafuzz
+    const seq = seqOf([{ op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON + '|MAP_POPULATE', failNth: 3 }, { op: 'munmap', addr: 'A+0p', len: '1p' }]);
+    const m = predictAgainst(seq, kernelWith(seq, { 0: { injected: 'fired' } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 0 });
+    expect(m.unsupported!.reason).toMatch(/__mm_populate/);
+    // without populate, an absorbed failure is judged as a plain call
+    const plain = seqOf([{ op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON, failNth: 3 }]);
+    expect(predictAgainst(plain, kernelWith(plain, { 0: { injected: 'fired' } }), profile, true).unsupported).toBeUndefined();
+  });
+
+  it('no verdict after an absorbed failure of an mmap that merges (the kernel may map a VMA of its own)', () => {
+    // |AAAA|....   mmap A+4p..A+8p merges into A (mm/vma.c:vma_merge_new_range); when the merge's
+    // allocation fails, __mmap_region allocates a new VMA: |AAAA|BBBB| with the call's success
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'mmap', addr: 'A+4p', len: '4p', prot: RW, flags: ANON, failNth: 2 },
+    ]);
+    const m = predictAgainst(seq, kernelWith(seq, { 1: { injected: 'fired' } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 1 });
+    expect(m.unsupported!.reason).toMatch(/__mmap_new_vma/);
+    // not fired: the ordinary merge is predicted and judged
+    expect(predictAgainst(seq, kernelWith(seq, { 1: { injected: 'not-fired' } }), profile, true).unsupported).toBeUndefined();
+  });
+
+  it('no verdict where the call\'s own failure comes after work and the injected one may come first (found by a campaign)', () => {
+    // |AAAA|BBBB|..   anon_name over A+0p..A+10p names A and B, then ENOMEM for the hole; an
+    // injected failure of the name's allocation is the same ENOMEM with nothing named
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'mmap', addr: 'A+4p', len: '4p', prot: 'PROT_READ', flags: ANON },
+      { op: 'anon_name', addr: 'A+0p', len: '10p', name: 'x', failNth: 2 },
+    ]);
+    const m = predictAgainst(seq, kernelWith(seq, { 2: { injected: 'fired' } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 2 });
+    expect(m.unsupported!.reason).toMatch(/own reason/);
+    // mlock over A and a hole: VM_LOCKED on A (no split, the maps text is the same), then ENOMEM
+    const lock = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'mlock2', addr: 'A+0p', len: '6p', flags: 'MLOCK_ONFAULT', failNth: 1 },
+    ]);
+    const l = predictAgainst(lock, kernelWith(lock, { 1: { injected: 'fired' } }), profile, true);
+    expect(l.unsupported).toMatchObject({ call: 1 });
+    // an own failure before any work (EINVAL for the alignment) is judged
+    const early = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'anon_name', addr: 'A+0p+0x10', len: '1p', name: 'x', failNth: 2 },
+    ]);
+    const e = predictAgainst(early, kernelWith(early, { 1: { injected: 'fired' } }), profile, true);
+    expect(e.unsupported).toBeUndefined();
+    expect(e.calls[1]).toMatchObject({ errno: 22 });
+  });
+
+  it('no verdict after a shmdt that absorbed the failure (ipc/shm.c:ksys_shmdt ignores its munmap errors)', () => {
+    const seq = parseSequence({ vmafuzz: 1, arenaPages: 16, shm: [{ size: '2p' }], calls: [{ op: 'shmat', shm: 0, addr: 'A+0p', flags: '0' }, { op: 'shmdt', addr: 'A+0p', failNth: 1 }] }, 'test');
+    const m = predictAgainst(seq, kernelWith(seq, { 1: { injected: 'fired' } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 1 });
+    expect(m.unsupported!.reason).toMatch(/ksys_shmdt/);
+  });
+
+  it('no verdict for an mlock or MADV_POPULATE_WRITE that failed while populating (the work before stays)', () => {
+    const lock = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'mlock', addr: 'A+0p', len: '4p', failNth: 4 },
+    ]);
+    const m = predictAgainst(lock, kernelWith(lock, { 1: { injected: 'fired', errno: 11, ret: { kind: 'int', value: -1 } } }), profile, true);
+    expect(m.unsupported).toMatchObject({ call: 1 });
+    expect(m.unsupported!.reason).toMatch(/do_mlock/);
+    const pop = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'madvise', addr: 'A+0p', len: '4p', advice: 'MADV_POPULATE_WRITE', failNth: 2 },
+    ]);
+    const p = predictAgainst(pop, kernelWith(pop, { 1: { injected: 'fired', errno: ENOMEM, ret: { kind: 'int', value: -1 } } }), profile, true);
+    expect(p.unsupported).toMatchObject({ call: 1 });
+    // MLOCK_ONFAULT populates nothing: the failure leaves the mm as it was
+    const onfault = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'mlock2', addr: 'A+0p', len: '4p', flags: 'MLOCK_ONFAULT', failNth: 1 },
+    ]);
+    const o = predictAgainst(onfault, kernelWith(onfault, { 1: { injected: 'fired', errno: ENOMEM, ret: { kind: 'int', value: -1 } } }), profile, true);
+    expect(o.unsupported).toBeUndefined();
+    expect(o.calls[1]).toMatchObject({ errno: ENOMEM });
+  });
 });
 
 describe('generated cases', () => {

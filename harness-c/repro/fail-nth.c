@@ -23,12 +23,12 @@ static void fail_nth_arm(unsigned int k)
 	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	if (fail_nth_fd < 0 || pwrite(fail_nth_fd, buf, n, 0) != n) {
 		fprintf(stderr, "cannot arm /proc/thread-self/fail-nth (a kernel with CONFIG_FAULT_INJECTION is needed): %s\n", strerror(errno));
-		exit(125);
+		leave(EXIT_FAIL_NTH);	/* the program cannot test: exit 125 */
 	}
 }
 
 /* After the call: whether the failure was injected; disarms when it was not. */
-static int fail_nth_fired(void)
+static __attribute__((unused)) int fail_nth_fired(void)	/* unused where only a fork has a failNth */
 {
 	char buf[16] = "";
 	int fired;
@@ -40,3 +40,71 @@ static int fail_nth_fired(void)
 		fired = 0;
 	return fired;
 }
+
+/*
+ * fork with fail-nth k armed (harness-c/failnth.c:failnth_fork). After fork every private page of
+ * this process is write-protected: its next store (a local, a stack spill) would be a COW fault
+ * whose allocation the still-armed counter counts, failing this program's own fault rather than
+ * fork. So on x86-64 this process reads fail-nth back into the shared page and disarms with the
+ * next two system calls, from registers, before it stores anything (also after a failed fork,
+ * which may have write-protected pages before failing). Elsewhere the read may come after such a
+ * fault. The new process has fail-nth 0 (kernel/fork.c:dup_task_struct) and returns 0 at once.
+ */
+#if USES_FORK
+static long fail_nth_fork(int i, unsigned int k)
+{
+	long pid;
+	int fired, err;
+
+	fail_nth_arm(k);
+#if defined(__x86_64__)
+	{
+		char *buf = sh->fail_nth_buf;
+		long n = -1;
+		register long rdi __asm__("rdi") = fail_nth_fd;
+		register long rsi __asm__("rsi") = (long)buf;
+		register long rdx __asm__("rdx") = 15;
+		register long r10 __asm__("r10") = 0;
+
+		buf[0] = 0;
+		buf[15] = '0';
+		__asm__ volatile(
+			"mov $57, %%eax\n\t"		/* fork */
+			"syscall\n\t"
+			"mov %%rax, %[pid]\n\t"
+			"test %%rax, %%rax\n\t"
+			"jz 1f\n\t"			/* the new process */
+			"mov $17, %%eax\n\t"		/* pread64(fd, buf, 15, 0) */
+			"syscall\n\t"
+			"mov %%rax, %[n]\n\t"
+			"mov %[zero], %%rsi\n\t"
+			"mov $1, %%edx\n\t"
+			"mov $18, %%eax\n\t"		/* pwrite64(fd, "0", 1, 0): disarms (a no-op once fired) */
+			"syscall\n"
+			"1:\n\t"
+			: [pid] "=&r"(pid), [n] "+r"(n), "+r"(rsi), "+r"(rdx)
+			: "r"(rdi), "r"(r10), [zero] "r"(buf + 15)
+			: "rax", "rcx", "r11", "memory");
+		if (pid == 0)
+			return 0;
+		fired = n > 0 && buf[0] == '0' && (n == 1 || buf[1] == '\n');
+		if (pid < 0) {
+			errno = (int)-pid;
+			pid = -1;
+		}
+	}
+#else
+	pid = syscall(SYS_fork);
+	if (pid == 0)
+		return 0;
+	err = errno;
+	fired = fail_nth_fired();
+	errno = err;
+#endif
+	err = errno;	/* a failed fork's, for its result */
+	if (!fired)
+		fprintf(stderr, "call %d: the injected failure (fail-nth %u) did not fire\n", i, k);
+	errno = err;
+	return pid;
+}
+#endif

@@ -12,41 +12,29 @@ static int in_block;
 static int fork_block(int i, int exit_call)
 {
 	long parent = syscall(SYS_getpid), pid;
-	int st = 0, child_no;
+	int st, child_no;
 
 	BLOCK_BEGIN();
 	errno = 0;
 	child_no = __atomic_add_fetch(&sh->nprocs, 1, __ATOMIC_SEQ_CST);
-	pid = syscall(SYS_fork);	/* no atfork handlers, no libc bookkeeping */
+	pid = fork_syscall(i);
 	if (pid < 0) {
 		end(i, (uint64_t)-1, errno, 0);
 		return 0;
 	}
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (syscall(SYS_getppid) != parent)
-			_exit(EXIT_CRASHED | SIGKILL);
-		proc_no = child_no;
+		fork_child(parent, child_no);
 		in_block = 1;
-		obs_open();	/* /proc/self now names this process */
 		end(i, 0, 0, 0);
 		return 0;
 	}
-	while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR)
-		;
+	st = fork_wait(pid);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && sh->nr_done == exit_call) {
 		BLOCK_BEGIN();	/* the child's events were recorded with its own calls */
 		end(exit_call, 0, 0, 0);	/* exited, status 0 */
 		return 1;
 	}
-	observe(sh->nr_done - 1, 0);
-	if (WIFSIGNALED(st) && !sh->crash_sig) {
-		sh->crash_sig = WTERMSIG(st);
-		sh->crash_proc = child_no;
-	}
-	if (WIFSIGNALED(st))
-		leave(EXIT_CRASHED | WTERMSIG(st));
-	leave(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_CRASHED);
+	fork_leave(st, child_no);
 }
 
 /* The exit call (harness-c/child.c:exec_exit): ends the block's child; elsewhere EINVAL. */

@@ -11,9 +11,12 @@ import type { Features } from './repro-c-runtime.js';
 import { uffdC } from './repro-c-uffd.js';
 import { createFilesC, diskDirsC, probeC } from './repro-c-files.js';
 
-/** fork {until: exit} blocks: harness-c/repro/fork-block.c, with the uffd bookkeeping if needed. */
-function forkBlockC(begin: string): string {
-  const src = readFileSync(join(projectRoot(), 'harness-c', 'repro', 'fork-block.c'), 'utf8');
+/**
+ * fork: harness-c/repro/fork.c (what plain forks and fork blocks share, do_fork under PLAIN_FORK)
+ * and fork-block.c for fork {until: exit} blocks, with the uffd bookkeeping if needed.
+ */
+function forkFileC(name: 'fork.c' | 'fork-block.c', begin: string): string {
+  const src = readFileSync(join(projectRoot(), 'harness-c', 'repro', name), 'utf8');
   return '\n' + src.replace(/\tBLOCK_BEGIN\(\);[^\n]*\n/g, begin);
 }
 
@@ -61,7 +64,7 @@ ${begin}	errno = 0;
 	ret = syscall(nr, a1, a2, a3, a4, a5, a6);
 	end(i, (uint64_t)ret, ret == -1 ? errno : 0, 0);
 }
-` : ''}${f.files ? filesC(f) : ''}${f.touch ? touchC(f) : ''}${f.ops.has('probe') ? probeC(f.uffd) : ''}${f.fork && f.plainFork !== false ? forkC(begin) : ''}${f.ops.has('exit') ? forkBlockC(begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
+` : ''}${f.files ? filesC(f) : ''}${f.touch ? touchC(f) : ''}${f.ops.has('probe') ? probeC(f.uffd) : ''}${f.fork ? forkFileC('fork.c', begin) : ''}${f.ops.has('exit') ? forkFileC('fork-block.c', begin) : ''}${f.uffd ? uffdC(begin, f.ops) : ''}`;
 }
 
 function touchC(f: Features): string {
@@ -196,51 +199,6 @@ ${x ? "#if defined(__x86_64__)\n\t\telse {\n\t\t\txp_target = addr;\n\t\t\txp_st
 	end(i, 0, 0, ${x ? 'sig == XP_OK ? 0 : sig' : 'sig'});
 }
 ` : ''}`;
-}
-
-function forkC(begin: string): string {
-  return String.raw`
-/* ------------------------------------------------------------------ fork */
-
-/*
- * harness-c/child.c:exec_fork: the plain fork syscall. The new process goes on with the next
- * call; this one waits for it, takes its final snapshot (after the last call anyone ran) and
- * ends with the child's status.
- */
-static void do_fork(int i)
-{
-	long parent = syscall(SYS_getpid), pid;
-	int st = 0, child_no;
-
-${begin}	errno = 0;
-	child_no = __atomic_add_fetch(&sh->nprocs, 1, __ATOMIC_SEQ_CST);
-	pid = syscall(SYS_fork);	/* no atfork handlers, no libc bookkeeping */
-	if (pid < 0) {
-		end(i, (uint64_t)-1, errno, 0);
-		return;
-	}
-	if (pid == 0) {
-		/* fork clears the parent-death signal: the chain must die with its parent too */
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (syscall(SYS_getppid) != parent)
-			_exit(EXIT_CRASHED | SIGKILL);
-		proc_no = child_no;
-		obs_open();	/* /proc/self now names this process */
-		end(i, 0, 0, 0);
-		return;
-	}
-	while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR)
-		;
-	observe(sh->nr_done - 1, 0);
-	if (WIFSIGNALED(st) && !sh->crash_sig) {
-		sh->crash_sig = WTERMSIG(st);
-		sh->crash_proc = child_no;
-	}
-	if (WIFSIGNALED(st))
-		leave(EXIT_CRASHED | WTERMSIG(st));
-	leave(WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_CRASHED);
-}
-`;
 }
 
 /** The declared files (harness-c/child.c:create_files); the generator emits file_decl[]. */

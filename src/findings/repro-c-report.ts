@@ -207,6 +207,7 @@ static int report(void)
 	static const char *const why[] = {
 		[EXIT_MAPS] = "cannot read /proc/self/maps", [EXIT_FENCE] = "cannot set up the arena",
 		[EXIT_RESOLVER] = "the userfaultfd resolver failed", [EXIT_FILES] = "cannot create the files",
+		[EXIT_FAIL_NTH] = "no /proc/thread-self/fail-nth to inject a failNth (a kernel with CONFIG_FAULT_INJECTION is needed)",
 	};
 	int st = sh->status, code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
 	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : code >= EXIT_CRASHED ? code & 0x7f : 0;

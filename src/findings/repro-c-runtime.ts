@@ -108,6 +108,7 @@ struct shared {
 	volatile uint32_t nev;	/* userfaultfd events recorded by the resolver so far */
 	volatile uint32_t stuck;	/* the resolver met a fault that cannot be resolved */
 	int nprocs;		/* fork children so far: the next one is number nprocs + 1 */
+	char fail_nth_buf[16];	/* fail_nth_fork reads fail-nth back here: a shared page takes no COW fault */
 	uint8_t ev_ring[EV_RING];
 };
 _Static_assert(sizeof(struct shared) < PMD_SIZE, "the shared state must stay below 2 MiB");

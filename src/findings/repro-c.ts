@@ -293,9 +293,10 @@ export function renderReproC(input: ReproInput): string {
   w(`#define MAX_VMAS ${maxVmas}`, '#define MAX_FILE_IDS 256', `#define NAME_LEN ${NAME_LEN}`, `#define FLAGS_LEN ${FLAGS_LEN}`, `#define EVENTS_LEN ${eventsLen}`);
   w(`#define CHECK_VMFLAGS ${vmflags ? 1 : 0}\t/* compare the smaps VmFlags of every arena VMA */`, `#define CHECK_PAGEMAP ${pagemap ? 1 : 0}\t/* compare the pagemap of every arena page */`);
   w(`#define USES_FORK ${f.fork ? 1 : 0}`, '#define DEADLINE_S 10\t/* for the whole sequence (the harness allows 5 s) */');
+  w(`#define PLAIN_FORK ${f.plainFork ? 1 : 0}\t/* a fork outside fork blocks: do_fork */`, `#define HAVE_FAIL_NTH ${seq.calls.some((c) => c.failNth !== undefined) ? 1 : 0}`);
   w('#define NOT_YET (-2)', '#define CANNOT_TEST (-3)', '#define STR_(x) #x', '#define STR(x) STR_(x)');
   w(`#define MODEL_STOPPED ${cString(stopped || 'model stopped')}`, `#define LINE_PREFIX ${k ? '"# "' : '""'}`, '');
-  w('/* exit status of the sequence\'s processes (harness-c/harness.h) */', 'enum { EXIT_MAPS = 5, EXIT_FENCE = 6, EXIT_RESOLVER = 8, EXIT_FILES = 9, EXIT_CRASHED = 0x80 };', '');
+  w('/* exit status of the sequence\'s processes (harness-c/harness.h) */', 'enum { EXIT_MAPS = 5, EXIT_FENCE = 6, EXIT_RESOLVER = 8, EXIT_FILES = 9, EXIT_FAIL_NTH = 11, EXIT_CRASHED = 0x80 };', '');
   w(TYPES_C);
   w('struct errno_name { int err; const char *name; };');
   if (f.files) w(FILE_DECL_C);
@@ -316,9 +317,9 @@ export function renderReproC(input: ReproInput): string {
     const end = blockEnd(seq.calls, i);
     const stmt = end >= 0 ? `if (fork_block(${i}, ${end}) == 0) {` : statements[i]!;
     const comment = `${t}${callComment(i, c, i < nExpected ? model.calls[i] : undefined, handle)}`;
-    // a fork block's fork with failNth: the reproducer does not arm it (the harness does): say so
-    if (c.failNth !== undefined && end >= 0) w(`${t}/* failNth ${c.failNth} of this fork block is not injected by this program */`);
-    if (c.failNth === undefined || end >= 0) w(comment, `${t}${stmt}`);
+    // a fork's failNth is armed around the fork syscall alone (fork.c:fork_syscall -> fail_nth_fork)
+    if (c.op === 'fork' && c.failNth !== undefined) w(comment, `${t}next_fork_nth = ${c.failNth};\t/* failNth: fail_nth_fork arms it around the fork itself */`, `${t}${stmt}`);
+    else if (c.failNth === undefined) w(comment, `${t}${stmt}`);
     else w(comment, ...failNthStatements(i, c.failNth, stmt).map((l) => (t === '\t' ? l : '\t' + l)));
     if (end >= 0) blockExit = end;
     if (i === blockExit) {

@@ -63,6 +63,8 @@ export const BASE_OPTIONS: readonly ConfigOption[] = [
   y('TRANSPARENT_HUGEPAGE', 'THP, as in Debian'),
   y('TRANSPARENT_HUGEPAGE_ALWAYS', "the THP default of Debian's kernels"),
   y('USERFAULTFD', 'userfaultfd calls'),
+  y('NET', 'needed by UNIX'),
+  y('UNIX', 'socketpair(AF_UNIX) to the userfaultfd resolver process (harness-c/uffd.c:resolver_start); without it every uffd sequence is indeterminate'),
   y('PTE_MARKER_UFFD_WP', 'uffd write-protect of shmem/hugetlb and unpopulated ranges, as in Debian'),
   y('ANON_VMA_NAME', 'PR_SET_VMA_ANON_NAME'),
   y('CHECKPOINT_RESTORE', 'needed by MEM_SOFT_DIRTY'),

@@ -6,6 +6,7 @@
 
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { execa } from 'execa';
 import { z } from 'zod';
 import { aptInstall, ensureCommand } from '../util/ensure.js';
@@ -34,6 +35,10 @@ export const builtSchema = z.strictObject({
   /** user+sys CPU seconds of make and its children: the build's cost regardless of how busy the machine was */
   cpuSeconds: z.number(),
   jobs: z.number().int(),
+  /** objects compiled (CC/AS lines of make): tells a full build from one that reused the build directory */
+  objects: z.number().int().optional(),
+  /** the 1-minute load average when make started and when it ended: how shared the CPUs were */
+  load: z.tuple([z.number(), z.number()]).optional(),
   builtAt: z.string(),
 });
 export type BuiltKernel = z.infer<typeof builtSchema>;
@@ -192,7 +197,7 @@ export async function configure(src: string, out: string, options: readonly Conf
 }
 
 /** Run `make bzImage`, reporting a progress line (objects compiled, elapsed) every `everyMs`. */
-async function makeImage(src: string, out: string, jobs: number, log: (m: string) => void, everyMs = 30_000): Promise<number> {
+async function makeImage(src: string, out: string, jobs: number, log: (m: string) => void, everyMs = 30_000): Promise<{ cpuSeconds: number; objects: number }> {
   const t0 = Date.now();
   let objects = 0;
   let tail: string[] = [];
@@ -217,7 +222,7 @@ async function makeImage(src: string, out: string, jobs: number, log: (m: string
   try {
     const r = await child;
     if (r.exitCode !== 0) throw new CannotTestError(`make bzImage failed (exit ${r.exitCode}) in ${out}:\n${tail.join('\n')}`);
-    return Math.round(cpuSeconds);
+    return { cpuSeconds: Math.round(cpuSeconds), objects };
   } finally {
     clearInterval(timer);
   }
@@ -246,8 +251,10 @@ export async function buildKernel(series: string, o: BuildOptions): Promise<Buil
     if (skipped.length) log(`not in ${version}, skipped: ${skipped.join(', ')}`);
     log(`building ${name} with make -j${jobs} (nice 19)`);
     const t0 = Date.now();
-    const cpuSeconds = await makeImage(src, out, jobs, log);
+    const load0 = loadavg()[0]!;
+    const { cpuSeconds, objects } = await makeImage(src, out, jobs, log);
     const buildSeconds = Math.round((Date.now() - t0) / 1000);
+    const load: [number, number] = [Math.round(load0 * 10) / 10, Math.round(loadavg()[0]! * 10) / 10];
     const bz = join(out, 'arch/x86/boot/bzImage');
     const info = readBzImage(bz);
     if (!info) throw new CannotTestError(`${bz}: not a bzImage after the build`);
@@ -271,6 +278,8 @@ export async function buildKernel(series: string, o: BuildOptions): Promise<Buil
       buildSeconds,
       cpuSeconds,
       jobs,
+      objects,
+      load,
       builtAt: new Date().toISOString(),
     };
     writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(builtSchema.parse(m), null, 2) + '\n');

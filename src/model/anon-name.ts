@@ -52,11 +52,26 @@ export function sysAnonName(mm: Mm, addr: Addr, lenArg: bigint, name: string | n
   return madviseWalkVmas(mm, start, start + len.pages, (vma, prev, s, e) => setName(mm, vma, prev, s, e, anonName), 'errno.anon_name.hole');
 }
 
+/**
+ * mm/shmem.c:vma_is_anon_shmem: the VMA's vm_ops are shmem_anon_vm_ops, which shmem_mmap_prepare
+ * (6.12: shmem_mmap) gives every mapping, private or shared, of a shmem inode that has no link at
+ * the time of mmap ("This is anonymous shared memory if it is unlinked at the time of mmap"), and
+ * shmem_zero_setup every MAP_SHARED|MAP_ANONYMOUS mapping. A memfd is never linked
+ * (mm/shmem.c:__shmem_file_setup clear_nlink); the harness unlinks its tmpfs files as soon as
+ * they are open, before any mmap (harness-c/child.c:create_files). Both since d09e8ca6cb93 "mm:
+ * anonymous shared memory naming" (6.2; its v3 added the i_nlink test for memfds). Not hugetlbfs
+ * files (hugetlbfs_file_mmap) nor SysV attaches (ipc/shm.c:shm_mmap replaces vm_ops with shm_vm_ops).
+ */
+function isAnonShmem(mm: Mm, vma: Vma): boolean {
+  if (vma.file <= 0) return false;
+  const kind = mm.sys.file(vma.file).kind;
+  return kind === 'anon' || kind === 'memfd' || kind === 'tmpfs';
+}
+
 /** madvise_vma_behavior(__MADV_SET_ANON_VMA_NAME) + madvise_update_vma for one VMA. */
 function setName(mm: Mm, vma: Vma, prev: Vma, start: number, end: number, name: string | null): number | Vma {
   // "Only anonymous mappings can be named": anonymous shmem too since 6.2
-  const anonShmem = vma.file > 0 && mm.sys.file(vma.file).kind === 'anon';
-  if (vma.file !== 0 && !(anonShmem && mm.profile.rows['anon_name.shmem'])) {
+  if (vma.file !== 0 && !(isAnonShmem(mm, vma) && mm.profile.rows['anon_name.shmem'])) {
     mm.hit('errno.anon_name.file');
     return EBADF;
   }

@@ -20,6 +20,7 @@ import type { Call, Sequence } from '../seq/schema.js';
 import { ERRNO, MAP, MREMAP, PAGE_SIZE } from '../seq/consts.js';
 import type { Prediction, PredictOptions } from './predict.js';
 import type { Profile } from './profile.js';
+import { absorbedStop, failedAfterWork } from './fail-nth-absorbed.js';
 
 const { ENOMEM, EAGAIN } = ERRNO as { ENOMEM: number; EAGAIN: number };
 
@@ -113,6 +114,13 @@ const NOOP: Call = { op: 'munmap', addr: { page: 0, off: 0 }, len: 0n } as Call;
  * predicted as usual.
  */
 export function predictWithInjection(predict: PredictFn, seq: Sequence, profile: Profile, opts: PredictOptions, kernel: SeqObservation): Prediction {
+  const p = predictSurfaced(predict, seq, profile, opts, kernel);
+  // an absorbed failure that may have cut work short (src/model/fail-nth-absorbed.ts)
+  const stop = absorbedStop(seq, p.rules, kernel);
+  return stop ? truncated(p, stop) : p;
+}
+
+function predictSurfaced(predict: PredictFn, seq: Sequence, profile: Profile, opts: PredictOptions, kernel: SeqObservation): Prediction {
   const surfaced = seq.calls.flatMap((c, i) => (c.failNth !== undefined && kernel.calls[i]?.injected === 'fired' && kernel.calls[i]!.errno !== 0 ? [i] : []));
   // mm/mremap.c:move_vma: when unmapping the old range fails after the move ("OOM: unable to split
   // vma, just get accounts right") mremap still succeeds, with the old range left mapped
@@ -124,18 +132,32 @@ export function predictWithInjection(predict: PredictFn, seq: Sequence, profile:
   const eff = [...seq.calls];
   const patched = new Map<number, CallObs>();
   let stop: { call: number; reason: string } | null = null;
-  const prefix = (n: number) => predict({ ...seq, calls: eff.slice(0, n) }, profile, { snapshotEveryCall: false, ...(opts.kernelPlacement ? { kernelPlacement: opts.kernelPlacement } : {}), forkTags: true });
+  // with VmFlags and pagemap: whether a call changed the mm (mlock's VM_LOCKED) shows in them too
+  const prefix = (n: number) => predict({ ...seq, calls: eff.slice(0, n) }, profile, { snapshotEveryCall: false, layers: { vmflags: true, pagemap: true }, ...(opts.kernelPlacement ? { kernelPlacement: opts.kernelPlacement } : {}), forkTags: true });
   for (const i of surfaced) {
     const c = seq.calls[i]!;
     const kerr = kernel.calls[i]!.errno;
     // failed for the model's own reason (bad arguments checked before or after the allocation)
     const plain = prefix(i + 1);
     if (plain.unsupported) break; // the final prediction stops there too
-    if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) continue;
     // the arena of the process that makes call i: after call i - 1, the innermost (highest) process
     // (a waiting parent's final snapshot comes after its child's in a prediction)
-    const snaps = prefix(i).snapshots.filter((s) => s.after === i - 1);
-    const before = snaps.reduce<(typeof snaps)[number] | undefined>((b, s) => (!b || (s.proc ?? 0) > (b.proc ?? 0) ? s : b), undefined) ?? { maps: [] };
+    const innermost = (snaps: Prediction['snapshots']) => snaps.reduce<(typeof snaps)[number] | undefined>((b, s) => (!b || (s.proc ?? 0) > (b.proc ?? 0) ? s : b), undefined);
+    const before = innermost(prefix(i).snapshots.filter((s) => s.after === i - 1)) ?? { maps: [] };
+    if (plain.calls[i]!.errno !== 0 && plain.calls[i]!.errno === kerr) {
+      // the model's own failure, before any work: the kernel's may be either
+      const own = innermost(plain.snapshots.filter((s) => s.after === i));
+      if (!own || JSON.stringify([own.maps, own.pagemap]) === JSON.stringify([before.maps, 'pagemap' in before ? before.pagemap : undefined])) continue;
+      // ...after some (anon_name names the mapped parts, then ENOMEM for the hole): the injected
+      // failure may have come first (found by a campaign: prctl_set_vma's anon_vma_name_alloc)
+      stop = { call: i, reason: `${c.op} fails for its own reason (errno ${kerr}) after changing VMAs; the injected failure may have come before any change` };
+      break;
+    }
+    const after = failedAfterWork(c.op, plain.rules[i]);
+    if (after) {
+      stop = { call: i, reason: after };
+      break;
+    }
     const why = partialFailure(c, before);
     if (why) {
       stop = { call: i, reason: why };

@@ -90,11 +90,14 @@ export const PROFILE_ROWS_MEM: readonly ProfileRow[] = [
   },
   {
     id: 'anon_name.shmem',
-    description: 'PR_SET_VMA_ANON_NAME may name anonymous shmem (MAP_SHARED|MAP_ANONYMOUS): "[anon_shmem:NAME]"; 6.1 refuses every file-backed VMA with EBADF.',
+    description:
+      'PR_SET_VMA_ANON_NAME may name anonymous shmem: MAP_SHARED|MAP_ANONYMOUS and any mapping of a shmem file unlinked at mmap ' +
+      '(memfd, an unlinked tmpfs file): "[anon_shmem:NAME]"; 6.1 refuses every file-backed VMA with EBADF. ' +
+      'Commit d09e8ca6cb93 "mm: anonymous shared memory naming" (6.2) brought both.',
     since: [6, 2, 0],
     lastOld: [6, 1, 999],
     inferred: true,
-    evidence: '6.1.158 src: madvise_vma_anon_name "if (vma->vm_file) return -EBADF"; 6.12.107, 7.3.4 src: vma_is_anon_shmem exception',
-    ref: '7.3 mm/madvise.c:madvise_vma_behavior (__MADV_SET_ANON_VMA_NAME), fs/proc/task_mmu.c:get_vma_name vs 6.1 mm/madvise.c:madvise_vma_anon_name',
+    evidence: '6.1.158 src: madvise_vma_anon_name "if (vma->vm_file) return -EBADF", shmem_mmap sets shmem_vm_ops only; 6.12.117 src: shmem_mmap, 7.3.4 src: shmem_mmap_prepare give an unlinked inode shmem_anon_vm_ops; 7.3.4-vmafuzz QEMU: a memfd and a tmpfs mapping named',
+    ref: '7.3 mm/madvise.c:madvise_vma_behavior (__MADV_SET_ANON_VMA_NAME), mm/shmem.c:shmem_mmap_prepare, fs/proc/task_mmu.c:get_vma_name vs 6.1 mm/madvise.c:madvise_vma_anon_name',
   },
 ];

@@ -77,7 +77,7 @@ export const RULES_MEM = {
   'errno.anon_name.bad_name': 'EINVAL: name of 80 bytes or more, or a byte outside 0x20-0x7e or in \\`$[] (mm/madvise.c:set_anon_vma_name)',
   'errno.anon_name.unaligned': 'EINVAL: start not page aligned (mm/madvise.c:madvise_set_anon_name)',
   'errno.anon_name.wrap': 'EINVAL: len rounds up to 0 or start + len wraps (mm/madvise.c:madvise_set_anon_name)',
-  'errno.anon_name.file': 'EBADF: a file VMA that is not anonymous shmem (6.1: any file VMA) (mm/madvise.c:madvise_vma_behavior)',
+  'errno.anon_name.file': 'EBADF: a file VMA that is not anonymous shmem (MAP_SHARED|MAP_ANONYMOUS, or an unlinked memfd/tmpfs file: mm/shmem.c:vma_is_anon_shmem) (6.1: any file VMA) (mm/madvise.c:madvise_vma_behavior)',
   'errno.anon_name.hole': 'ENOMEM: unmapped pages in the range; the mapped parts are still named (mm/madvise.c:madvise_walk_vmas)',
   'errno.anon_name.split': 'EAGAIN: split at the map_count limit (mm/madvise.c:madvise_vma_behavior)',
   'anon_name.len_zero': 'empty range: 0 (mm/madvise.c:madvise_set_anon_name)',

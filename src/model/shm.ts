@@ -125,9 +125,9 @@ export function sysShmdt(mm: Mm, addr: Addr): number {
     if (v.file === file && v.start >= a && v.start - a === v.pgoff) {
       mm.hit('shmdt.fragment');
       const ev = mm.sys.events.length;
-      sysMunmap(mm, { page: v.start, off: 0 }, BigInt(v.end - v.start) * 4096n);
+      // "Errors from do_munmap are ignored" (a sealed fragment stays): then on to vma_next
+      if (sysMunmap(mm, { page: v.start, off: 0 }, BigInt(v.end - v.start) * 4096n) === 0) i--;
       noUnmapEvents(mm, ev);
-      i--;
     }
   }
   return 0;

@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { makeProfile, renderMaps } from '../../src/model/index.js';
 import { expectLayout, mmap, world } from './helpers.js';
 import { anonName } from './helpers-mem.js';
+import { fmmap, memfd, SHARED, tmpfs, withFiles } from './helpers-files.js';
+import { declareShm } from '../../src/model/shm.js';
+import type { Call } from '../../src/seq/schema.js';
 
 const EAGAIN = 11;
 const ENOMEM = 12;
@@ -58,5 +61,35 @@ describe('anon_name', () => {
     expect(renderMaps(w.mm)[0]).toMatchObject({ name: '[anon_shmem:s]', dev: '00:01' });
     const old = world(4, makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise', anon_name: '1' })).ok(mmap(0, 4, 'rw', 'fixed', 'shared'));
     expect(old.errno(anonName(0, 4, 's'))).toBe(EBADF);
+  });
+
+  it('an unlinked memfd or tmpfs file is anonymous shmem too, private or shared (mm/shmem.c:shmem_mmap_prepare)', () => {
+    //      012345
+    //      AB.CD.   A = memfd private, B = memfd shared, C = tmpfs shared, D = ext4 shared
+    //      name(A+0p, 2p), name(A+3p, 1p): all three shmem VMAs named; name(A+4p) is EBADF
+    const w = withFiles(world(6, { fsKinds: ['ext4'] }), memfd(4), tmpfs(4), { kind: 'ext4', size: 4n * 4096n }).ok(
+      fmmap(0, 1, 'rw', 0, 0, 'fixed'),
+      { ...fmmap(1, 1, 'rw', 0, 1, 'fixed'), flags: SHARED | 0x10 } as Call,
+      { ...fmmap(3, 1, 'rw', 1, 0, 'fixed'), flags: SHARED | 0x10 } as Call,
+      { ...fmmap(4, 1, 'rw', 2, 0, 'fixed'), flags: SHARED | 0x10 } as Call,
+    );
+    w.ok(anonName(0, 2, 'm'), anonName(3, 1, 't'));
+    expect(names(w).slice(0, 3)).toEqual(['[anon_shmem:m]', '[anon_shmem:m]', '[anon_shmem:t]']);
+    expect(w.errno(anonName(4, 1, 'd'))).toBe(EBADF);
+    // the memfd's private VMA named, then the hole: ENOMEM (the kernel's answer in the
+    // 7.3.4-vmafuzz campaign, where the model had said EBADF)
+    const hole = withFiles(world(2), memfd(4)).ok(fmmap(0, 1, '', 0, 0, 'fixed'));
+    expect(hole.errno(anonName(0, 2, 'x'))).toBe(ENOMEM);
+    expect(names(hole)).toEqual(['[anon_shmem:x]']);
+    // 6.1: EBADF for the memfd as for any file
+    const old = withFiles(world(4, makeProfile('6.1.158', { base_map_count: '0', thp: 'madvise', anon_name: '1' })), memfd(4)).ok(fmmap(0, 1, 'rw', 0, 0, 'fixed'));
+    expect(old.errno(anonName(0, 1, 'm'))).toBe(EBADF);
+  });
+
+  it('a SysV attach is not anonymous shmem: shm_mmap replaces the vm_ops (ipc/shm.c)', () => {
+    const w = world(4);
+    declareShm(w.mm.sys, [{ size: 2n * 4096n }]);
+    w.ok({ op: 'shmat', shm: 0, addr: { page: 0, off: 0 }, flags: 0 } as Call);
+    expect(w.errno(anonName(0, 2, 's'))).toBe(EBADF);
   });
 });

@@ -205,6 +205,17 @@ describe('SysV shm (ipc/shm.c) and merges next to vm_ops->close (mm/vma.c)', () 
     expect(w.hits).toContain('errno.shmdt.none');
   });
 
+  it('shmdt ignores a fragment it cannot unmap (sealed) and goes on to the next (ipc/shm.c:ksys_shmdt)', () => {
+    //      0123456789
+    //      ..ABCD....     an attach of 4 pages in 4 fragments (alternating prot), C sealed
+    //   -> ....C.....     shmdt(A+2p) returns 0: "Errors from do_munmap are ignored"
+    const w = shmWorld(10, 4).ok(shmat(0, 2), mprotect(3, 1, 'r'), mprotect(5, 1, 'r'), { op: 'mseal', addr: { page: 4, off: 0 }, len: 4096n, flags: 0 } as Call);
+    expectLayout(w, '..ABCD....');
+    w.ok(shmdt(2));
+    expect(w.hits).toContain('errno.munmap.sealed');
+    expectLayout(w, '....A.....');
+  });
+
   it('a read fault on an attach maps only its own page (no ->map_pages: no fault-around)', () => {
     const w = shmWorld(16, 8).ok(shmat(0, 0), touch(1, 'w'), shmat(0, 8), touch(8, 'r'));
     expect(w.hits).toContain('fault.shm.no_fault_around');

@@ -11,7 +11,7 @@ import { log, write } from '../common.js';
 const JSON_VERSION = 1;
 // the manifest's fields (src/kernels/build.ts), plus what this command adds
 const buildJson = builtSchema
-  .pick({ name: true, release: true, sourceVersion: true, key: true, bzImage: true, config: true, bytes: true, buildSeconds: true, cpuSeconds: true, jobs: true })
+  .pick({ name: true, release: true, sourceVersion: true, key: true, bzImage: true, config: true, bytes: true, buildSeconds: true, cpuSeconds: true, jobs: true, objects: true, load: true })
   .extend({
     vmafuzz: z.literal(JSON_VERSION),
     command: z.literal('kernels build'),
@@ -40,10 +40,10 @@ export function registerKernelsBuild(k: Command, setCode: (c: number) => void): 
       const r = await buildKernel(version, { instruments, jobs, force: o.force ?? false, log: (m) => log(`vmafuzz: kernels build: ${m}`) });
       const m = r.manifest;
       if (o.json) {
-        const doc = buildJson.parse({ vmafuzz: JSON_VERSION, command: 'kernels build', name: m.name, release: m.release, sourceVersion: m.sourceVersion, key: m.key, bzImage: r.image.vmlinuz, config: r.image.config, bytes: m.bytes, buildSeconds: m.buildSeconds, cpuSeconds: m.cpuSeconds, jobs: m.jobs, cached: r.cached, skipped: r.skipped });
+        const doc = buildJson.parse({ vmafuzz: JSON_VERSION, command: 'kernels build', name: m.name, release: m.release, sourceVersion: m.sourceVersion, key: m.key, bzImage: r.image.vmlinuz, config: r.image.config, bytes: m.bytes, buildSeconds: m.buildSeconds, cpuSeconds: m.cpuSeconds, jobs: m.jobs, ...(m.objects !== undefined ? { objects: m.objects } : {}), ...(m.load ? { load: m.load } : {}), cached: r.cached, skipped: r.skipped });
         process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
       } else {
-        const took = `${m.buildSeconds} s wall, ${m.cpuSeconds} s CPU, -j${m.jobs}`;
+        const took = `${m.buildSeconds} s wall, ${m.cpuSeconds} s CPU, -j${m.jobs}${m.objects !== undefined ? `, ${m.objects} objects` : ''}${m.load ? `, load ${m.load[0]} -> ${m.load[1]}` : ''}`;
         const how = r.cached ? `cached (built in ${took})` : `built in ${took}`;
         write(`${m.name}: ${m.release} from linux-source-${m.series} ${m.sourceVersion}, ${(m.bytes / 1e6).toFixed(1)} MB bzImage, ${how}\n${r.image.vmlinuz}\n(use --kernel ${m.name})\n`);
       }
