@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG, generate, type GenConfig, type Weights } from '../gen/g
 import { expandOps } from '../gen/families.js';
 import { OPS, type Sequence } from '../seq/schema.js';
 import { ensureHarness, projectRoot } from '../runner/harness-build.js';
+import { fsDirArgs, resolveFsDirs } from '../runner/fsdirs.js';
 import { harnessInput } from './input.js';
 import { modelRound } from './model.js';
 import { median, Noise, ratios, timed, withSpread } from './measure.js';
@@ -45,17 +46,25 @@ export async function machineLimits(noise: Noise): Promise<Rows> {
 interface Mode { cpu: number[]; wall: number[] }
 const mode = (): Mode => ({ cpu: [], wall: [] });
 
-/** The harness alone on the sequences, fresh children (--no-persist) against reusable ones. */
+/**
+ * The harness alone on the sequences, fresh children (--no-persist) against reusable ones, with
+ * the disk-filesystem directories a native campaign gives it (NativeRunner: resolveFsDirs). Without
+ * them every sequence that declares an ext4/xfs/btrfs file stops at its setup (`error
+ * file-setup-failed`, a third to a half of the default mix) and the harness looks far cheaper than
+ * it is in a campaign.
+ */
 async function cOnly(seqs: Sequence[], noise: Noise, label: string): Promise<{ rows: Rows; fresh: Mode; persist: Mode }> {
   const harness = await ensureHarness();
+  const fs = fsDirArgs(await resolveFsDirs({}, (l) => process.stderr.write(`bench: ${l}\n`)));
   const dir = mkdtempSync(join(tmpdir(), 'vmafuzz-bench-c-'));
   try {
     const file = join(dir, 'in');
     writeFileSync(file, harnessInput(seqs));
-    timed(harness, ['--serve'], { stdinFile: file }); // warm-up: binary, page cache
+    const w = timed(harness, ['--serve', ...fs], { stdinFile: file }); // warm-up: binary, page cache
+    const setupFailed = (w.stdout.match(/^done \S+ error file-setup-failed/gm) ?? []).length;
     const fresh = mode(), persist = mode();
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [m, args] of [[fresh, ['--serve', '--no-persist']], [persist, ['--serve']]] as const) {
+      for (const [m, args] of [[fresh, ['--serve', '--no-persist', ...fs]], [persist, ['--serve', ...fs]]] as const) {
         const t = timed(harness, [...args], { stdinFile: file });
         if (t.status !== 0) throw new Error(`harness ${args.join(' ')} exited ${t.status}: ${t.stderr}`);
         m.cpu.push(perSec(seqs.length, t.cpu));
@@ -70,6 +79,7 @@ async function cOnly(seqs: Sequence[], noise: Noise, label: string): Promise<{ r
         [`C-only ${label}, fresh child per sequence`, `${withSpread(fresh.cpu)} seq/CPU-s; ${withSpread(fresh.wall)} seq/s wall`],
         [`C-only ${label}, reusable children`, `${withSpread(persist.cpu)} seq/CPU-s; ${withSpread(persist.wall)} seq/s wall`],
         [`  ratio reusable / fresh`, `${withSpread(gain, 2, 'x')} per CPU-s; ${withSpread(ratios(persist.wall, fresh.wall), 2, 'x')} wall`],
+        [`  disk filesystems; sequences whose file setup failed`, `${fs.filter((a) => a !== '--fs-dir').map((a) => a.split('=')[0]).join(', ') || 'none'}; ${setupFailed} of ${seqs.length}`],
       ],
     };
   } finally {
@@ -122,6 +132,9 @@ async function endToEnd(n: number, noise: Noise, cOnlyFresh: Mode, cOnlyPersist:
     [`end-to-end, reusable children`, `${withSpread(persist.cpu)} seq/CPU-s; ${withSpread(persist.wall)} seq/s wall`],
     [`  ratio reusable / fresh`, `${withSpread(gain, 2, 'x')} per CPU-s; ${withSpread(ratios(persist.wall, fresh.wall), 2, 'x')} wall`],
     [`  ratio end-to-end / C-only`, `fresh ${withSpread(ratios(fresh.cpu, cOnlyFresh.cpu).map((x) => 100 * x), 0, '%')}, reusable ${withSpread(ratios(persist.cpu, cOnlyPersist.cpu).map((x) => 100 * x), 0, '%')} (per CPU-s)`],
+    // What a sequence costs beyond the harness alone: the campaign's node process (generation, the
+    // model, comparison, protocol, GC, JIT) and the harness's extra work next to it.
+    [`  µs CPU/seq beyond C-only (reusable)`, withSpread(persist.cpu.map((x, i) => 1e6 / x - 1e6 / cOnlyPersist.cpu[i]!), 0, ' µs')],
     [`  findings, both modes, every round`, found.size === 1 ? `identical (${divergences} divergent sequences: ${[...found][0] || 'none'})` : `DIFFER: ${[...found].join(' | ')}`],
   ];
 }

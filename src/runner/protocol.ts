@@ -213,6 +213,15 @@ export class OutputParser {
     }
     const sp = line.indexOf(' ');
     const tag = sp === -1 ? line : line.slice(0, sp);
+    // The layer lines (one `v` per VMA, one long `g`) are taken whole: no need to cut them into words.
+    if (tag === 'v' && cur && cur.snapshots.length) {
+      (cur.snapshots[cur.snapshots.length - 1]!.vmflags ??= []).push(line.slice(2));
+      return;
+    }
+    if (tag === 'g' && cur && cur.snapshots.length) {
+      cur.snapshots[cur.snapshots.length - 1]!.pagemap = line.slice(2);
+      return;
+    }
     const f = line.split(' ');
     if (tag === 'r' && cur && (f.length === 5 || f.length === 6)) {
       const call: RawResult['calls'][number] = { ret: BigInt('0x' + f[2]), errno: parseInt(f[3]!, 16), signal: parseInt(f[4]!, 16) };
@@ -240,10 +249,6 @@ export class OutputParser {
       for (const kv of f.slice(3)) if (kv.startsWith('p=')) snap.proc = parseInt(kv.slice(2), 16);
       cur.snapshots.push(snap);
       this.mapsLeft = parseInt(f[2]!, 16);
-    } else if (tag === 'v' && cur && cur.snapshots.length) {
-      (cur.snapshots[cur.snapshots.length - 1]!.vmflags ??= []).push(line.slice(2));
-    } else if (tag === 'g' && cur && cur.snapshots.length) {
-      cur.snapshots[cur.snapshots.length - 1]!.pagemap = line.slice(2);
     } else if (tag === 'seq' && f.length >= 2) {
       const kv = Object.fromEntries(f.slice(2).map((p) => p.split('=') as [string, string]));
       const base = kv['base'] && /^[0-9a-f]+$/.test(kv['base']) ? BigInt('0x' + kv['base']) : null;
