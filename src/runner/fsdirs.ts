@@ -162,3 +162,53 @@ export async function ensureScratchImage(log: (s: string) => void): Promise<stri
     return null;
   }
 }
+
+/** The guest's xfs and btrfs scratch images (512 MiB sparse, see IMAGE_BYTES). xfs gets the feature set
+ *  of xfsprogs' LTS 6.1 profile where its mkfs accepts it (bookworm's xfsprogs 6.1 rejects its own
+ *  file's nrext64; its defaults are 6.1's anyway), so that the oldest kernel we boot can mount it. */
+const XFS_LTS = '/usr/share/xfsprogs/mkfs/lts_6.1.conf';
+const QEMU_MKFS: Record<'xfs' | 'btrfs', { name: string; tries: () => string[][] }> = {
+  xfs: { name: 'qemu-xfs.img', tries: () => [...(existsSync(XFS_LTS) ? [['-c', `options=${XFS_LTS}`]] : []), []] },
+  btrfs: { name: 'qemu-btrfs.img', tries: () => [[]] },
+};
+
+/**
+ * Every scratch disk of a QEMU guest: ext4 (ensureScratchImage), xfs and btrfs, each formatted here
+ * once and cached under a name of its own (written under a temporary name, then renamed). A kind
+ * whose image cannot be made is left out with a log line; its sequences are then declined.
+ */
+export async function ensureScratchImages(log: (s: string) => void): Promise<FsDirs> {
+  const out: FsDirs = {};
+  const ext4 = await ensureScratchImage(log);
+  if (ext4) out.ext4 = ext4;
+  const cache = join(homedir(), '.cache', 'vmafuzz', 'fs');
+  for (const kind of ['xfs', 'btrfs'] as const) {
+    const img = join(cache, QEMU_MKFS[kind].name);
+    if (existsSync(img)) {
+      out[kind] = img;
+      continue;
+    }
+    try {
+      mkdirSync(cache, { recursive: true });
+      const mk = MKFS[kind];
+      const missing = await ensureCommand(mk.cmd, mk.pkg, log);
+      if (missing) throw new Error(missing);
+      const tmp = `${img}.${process.pid}.tmp`;
+      await execa('truncate', ['-s', String(IMAGE_BYTES), tmp]);
+      let r = { exitCode: -1, all: '' } as { exitCode?: number; all?: unknown };
+      for (const extra of QEMU_MKFS[kind].tries()) {
+        r = await execa(mk.cmd, [...mk.args, ...extra, tmp], { reject: false, all: true });
+        if (r.exitCode === 0) break;
+      }
+      if (r.exitCode !== 0) {
+        rmSync(tmp, { force: true });
+        throw new Error(`${mk.cmd} failed: ${String(r.all ?? '').trim().split('\n').at(-1) ?? ''}`);
+      }
+      renameSync(tmp, img);
+      out[kind] = img;
+    } catch (e) {
+      log(`qemu: no ${kind} scratch disk (${(e as Error).message}); sequences with ${kind} files are declined`);
+    }
+  }
+  return out;
+}
