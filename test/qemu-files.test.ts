@@ -1,7 +1,8 @@
-// Disk files in QEMU: the runner formats an ext4 image on the host and attaches it as an NVMe disk
-// with a throw-away overlay; the guest harness (PID 1) mounts it and reports `fs=ext4`. ext4
-// selftest scenarios then match the model on the guest kernel, and xfs/btrfs (modules the
-// initramfs lacks) are declined by the model as facts of the target.
+// Disk files in QEMU: the runner formats ext4, xfs and btrfs images on the host and attaches them as
+// namespaces of one NVMe disk with throw-away overlays; the kernel's xfs and btrfs modules (with
+// their dependencies, from its Debian package) ride in the initramfs. The guest harness (PID 1)
+// mounts ext4 at boot and xfs/btrfs on the first sequence that declares such a file, and reports
+// `fs=ext4,xfs,btrfs`. Selftest scenarios of every kind then match the model on the guest kernel.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,35 +17,50 @@ import { ROOT } from './campaign-support.js';
 import { ensureCommand } from './helpers/system.js';
 
 const logs = mkdtempSync(join(tmpdir(), 'vmafuzz-qemu-files-'));
-let runner: QemuRunner;
+const runners: QemuRunner[] = [];
 
 beforeAll(async () => {
   await ensureCommand('qemu-system-x86_64', ['qemu-system-x86']);
-  runner = new QemuRunner({ image: await fetchKernel('7.3'), logDir: logs });
+  await ensureCommand('mkfs.xfs', ['xfsprogs']);
+  await ensureCommand('mkfs.btrfs', ['btrfs-progs']);
 }, 900_000);
 afterAll(async () => {
-  await runner?.close();
+  for (const r of runners) await r.close();
   rmSync(logs, { recursive: true, force: true });
 });
 
-describe('QEMU: ext4 scratch disk', () => {
-  it('the guest harness mounts it; ext4 scenarios match the model, xfs ones are declined', async () => {
+// ext4, then xfs and btrfs interleaved: the first xfs and btrfs files mount their disks mid-batch
+const SCENARIOS = [
+  'guard-regions-file-basic',
+  'guard-regions-file-truncation',
+  'map-populate-private-cow-ext4',
+  'guard-regions-xfs-basic',
+  'guard-regions-btrfs-basic',
+  'guard-regions-xfs-truncation',
+  'guard-regions-btrfs-map-private',
+  'map-populate-private-cow-xfs',
+  'madv-populate-file-holes-btrfs',
+  'guard-regions-xfs-fault-around',
+  'guard-regions-btrfs-hole-punch',
+];
+
+describe.each(['7.3', '6.12'])('QEMU %s: ext4, xfs and btrfs scratch disks', (version) => {
+  it('the guest reports all three; scenarios on each match the model', async () => {
+    const runner = new QemuRunner({ image: await fetchKernel(version), logDir: join(logs, version) });
+    runners.push(runner);
     const info = await runner.start();
-    expect(info.facts['fs']).toBe('ext4');
+    expect(info.facts['fs']).toBe('ext4,xfs,btrfs');
+    expect(info.facts['fs_noexec']).toBe('-');
     const profile = makeProfile(info.release, info.facts);
-    const names = ['guard-regions-file-basic', 'guard-regions-file-map-private', 'guard-regions-file-truncation', 'map-populate-private-cow-ext4', 'guard-regions-xfs-basic'];
-    const seqs = names.map((n) => loadSequenceFile(join(ROOT, 'corpus', 'selftest', `${n}.json`)));
+    const seqs = SCENARIOS.map((n) => loadSequenceFile(join(ROOT, 'corpus', 'selftest', `${n}.json`)));
+    expect(new Set(seqs.flatMap((s) => s.files!.map((f) => f.kind)))).toEqual(new Set(['ext4', 'xfs', 'btrfs']));
     const kernel = await runner.run(seqs, DETAIL_RUN);
     seqs.forEach((seq, i) => {
       const m = predictAgainst(seq, kernel[i]!, profile, true);
-      if (seq.files!.some((f) => f.kind === 'xfs')) {
-        expect(kernel[i]!.status).toBe('infra');
-        expect(m.unsupported?.reason).toMatch(/no xfs directory/);
-        return;
-      }
-      expect(kernel[i]!.status, names[i]).toBe('ok');
-      expect(m.unsupported, names[i]).toBeUndefined();
-      expect(divergenceOf(seq, m, kernel[i]!), names[i]).toBeNull();
+      expect(kernel[i]!.status, `${SCENARIOS[i]}: ${kernel[i]!.detail ?? ''}`).toBe('ok');
+      expect(m.unsupported, SCENARIOS[i]).toBeUndefined();
+      expect(divergenceOf(seq, m, kernel[i]!), SCENARIOS[i]).toBeNull();
     });
+    await runner.close();
   }, 900_000);
 });
