@@ -5,9 +5,10 @@
 // is probed asynchronously, so the device nodes may take a moment to appear, and the namespaces'
 // names need not follow their order: each disk's kind is read from its superblock. A kind whose
 // filesystem is a module gets it loaded first from the initramfs (/modules/<kind>/NN-name.ko,
-// dependencies first, decompressed by the runner: finit_module of 6.1 cannot decompress). Each
+// dependencies first, decompressed by the runner: in-kernel decompression is slow under TCG). Each
 // mounted filesystem is named to fs_arg as /vmafuzz-<kind>; one that cannot be mounted stays
-// absent, and the hello line's `fs` fact says so.
+// absent, and the hello line's `fs` fact says so. A kind that needs modules is mounted lazily
+// (guest_fs_need), so it is listed from the disk and the modules' presence.
 #include "harness.h"
 
 #include <dirent.h>

@@ -3,7 +3,7 @@
 // are modules, and the guest's userspace is the harness alone. This takes them from the kernel's own
 // package (linux-image up to 6.18, linux-modules since 6.19), follows each module's `depends=`
 // (its .modinfo; the packages carry no modules.dep, depmod makes it at install time), decompresses
-// them here (6.1's finit_module cannot decompress; 6.12+ could, slowly under TCG) and caches them
+// them here (6.12+ ship .ko.xz, which finit_module could decompress itself, slowly under TCG) and caches them
 // under ~/.cache/vmafuzz/fsmodules/<release>_<version>/ with a manifest naming the load order. The
 // initramfs (src/runner/qemu/initramfs.ts) carries them; the harness loads them (harness-c/guestfs.c).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';

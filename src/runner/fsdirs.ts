@@ -135,9 +135,8 @@ export function fsDirArgs(dirs: FsDirs): string[] {
 /**
  * The QEMU guest's ext4 scratch disk: an image formatted here once (mkfs.ext4 on a file needs no
  * root), cached, and attached read-only with a throw-away overlay (snapshot=on), so every VM starts
- * from the same empty filesystem and concurrent VMs share it. It is an NVMe disk: NVMe and ext4 are
- * built into every Debian cloud kernel, virtio-blk, xfs and btrfs are modules the initramfs lacks
- * (so in QEMU only ext4 is available; the hello fact says so). null (with a log line) when it
+ * from the same empty filesystem and concurrent VMs share it. It is an NVMe namespace: NVMe and ext4
+ * are built into every Debian cloud kernel (virtio-blk is a module). null (with a log line) when it
  * cannot be made.
  */
 export async function ensureScratchImage(log: (s: string) => void): Promise<string | null> {
