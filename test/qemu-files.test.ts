@@ -64,3 +64,23 @@ describe.each(['7.3', '6.12'])('QEMU %s: ext4, xfs and btrfs scratch disks', (ve
     await runner.close();
   }, 900_000);
 });
+
+describe('QEMU --kernel-image (no Debian package, so no modules)', () => {
+  it('the guest mounts only the built-in ext4; xfs and btrfs scenarios are declined as facts of the target', async () => {
+    const image = await fetchKernel('7.3');
+    const runner = new QemuRunner({ kernelImage: image.vmlinuz, logDir: join(logs, 'image') });
+    runners.push(runner);
+    const info = await runner.start();
+    expect(info.facts['fs']).toBe('ext4');
+    const profile = makeProfile(info.release, info.facts);
+    const names = ['guard-regions-xfs-basic', 'guard-regions-btrfs-basic'];
+    const seqs = names.map((n) => loadSequenceFile(join(ROOT, 'corpus', 'selftest', `${n}.json`)));
+    const kernel = await runner.run(seqs, DETAIL_RUN);
+    seqs.forEach((seq, i) => {
+      expect(kernel[i]!.status).toBe('infra');
+      expect(kernel[i]!.detail).toMatch(/file-setup-failed/);
+      expect(predictAgainst(seq, kernel[i]!, profile, true).unsupported?.reason).toMatch(new RegExp(`no ${seq.files![0]!.kind} directory`));
+    });
+    await runner.close();
+  }, 900_000);
+});
