@@ -52,14 +52,21 @@ describe.each(['7.3', '6.12'])('QEMU %s: ext4, xfs and btrfs scratch disks', (ve
     expect(info.facts['fs']).toBe('ext4,xfs,btrfs');
     expect(info.facts['fs_noexec']).toBe('-');
     const profile = makeProfile(info.release, info.facts);
-    const seqs = SCENARIOS.map((n) => loadSequenceFile(join(ROOT, 'corpus', 'selftest', `${n}.json`)));
+    // and a partly written EOF page on each kind: fault-around maps it only if it is uptodate, which
+    // needs one block per page (the ext4 image had 1 KiB blocks once, and this diverged)
+    const eof = loadSequenceFile(join(ROOT, 'corpus', 'seed', 'file-fault-around-eof-partial-page.json'));
+    const names = [...SCENARIOS, ...(['ext4', 'xfs', 'btrfs'] as const).map((k) => `eof-partial-page-${k}`)];
+    const seqs = [
+      ...SCENARIOS.map((n) => loadSequenceFile(join(ROOT, 'corpus', 'selftest', `${n}.json`))),
+      ...(['ext4', 'xfs', 'btrfs'] as const).map((kind) => ({ ...eof, files: eof.files!.map((f) => ({ ...f, kind })) })),
+    ];
     expect(new Set(seqs.flatMap((s) => s.files!.map((f) => f.kind)))).toEqual(new Set(['ext4', 'xfs', 'btrfs']));
     const kernel = await runner.run(seqs, DETAIL_RUN);
     seqs.forEach((seq, i) => {
       const m = predictAgainst(seq, kernel[i]!, profile, true);
-      expect(kernel[i]!.status, `${SCENARIOS[i]}: ${kernel[i]!.detail ?? ''}`).toBe('ok');
-      expect(m.unsupported, SCENARIOS[i]).toBeUndefined();
-      expect(divergenceOf(seq, m, kernel[i]!), SCENARIOS[i]).toBeNull();
+      expect(kernel[i]!.status, `${names[i]}: ${kernel[i]!.detail ?? ''}`).toBe('ok');
+      expect(m.unsupported, names[i]).toBeUndefined();
+      expect(divergenceOf(seq, m, kernel[i]!), names[i]).toBeNull();
     });
     await runner.close();
   }, 900_000);
