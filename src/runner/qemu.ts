@@ -184,13 +184,18 @@ export class QemuRunner implements Runner {
     return this.info;
   }
 
+  /** What a guest of this runner boots with besides the kernel (after start()): the bench boots a twin. */
+  get guestSetup(): { initrd: string; disks: readonly string[]; append: string } {
+    return { initrd: this.initrd, disks: this.disks, append: `${this.cmdline} vmafuzz_disks=${this.disks.length}` };
+  }
+
   private vmConfig(accel: Accel, consoleLog: string) {
     return {
       qemu: this.qemu,
       vmlinuz: this.image!.vmlinuz,
       initrd: this.initrd,
       // vmafuzz_disks (no dot: the kernel hands it to init as an environment variable): namespaces to wait for
-      append: `${this.cmdline} vmafuzz_disks=${this.disks.length}`,
+      append: this.guestSetup.append,
       memory: this.opts.memory ?? '512M',
       cpus: this.opts.cpus ?? 1,
       accel,
