@@ -1,11 +1,13 @@
 // The xfs/btrfs modules a QEMU guest gets (src/kernels/fsmodules.ts): dependency order from each
 // module's .modinfo, taken from the real Debian 7.3 and 6.1 packages, and the initramfs entries.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureFsModules, loadOrder, modinfoDepends } from '../src/kernels/fsmodules.js';
 import { fetchKernel } from '../src/kernels/index.js';
-import { moduleEntries } from '../src/runner/qemu/initramfs.js';
+import { ensureInitramfs, moduleEntries } from '../src/runner/qemu/initramfs.js';
 
 describe('module load order', () => {
   it('puts dependencies first, each once, and refuses a cycle', () => {
@@ -42,4 +44,30 @@ describe.each(['7.3', '6.1'])('the modules of Debian %s', (version) => {
     expect(entries.map((e) => e.name)).toEqual(['modules', 'modules/xfs', ...m.manifest.kinds.xfs.map((f, i) => `modules/xfs/${String(i).padStart(2, '0')}-${f}`)]);
     expect(existsSync(join(m.dir, 'manifest.json'))).toBe(true);
   }, 600_000);
+});
+
+describe('initramfs cache key', () => {
+  it('is the harness hash alone without modules (the name older runners use), else the hash of everything in it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'vmafuzz-initramfs-'));
+    try {
+      const bin = join(d, 'harness');
+      writeFileSync(bin, 'not really a harness');
+      const [a, b] = ['a.ko', 'b.ko'].map((f) => join(d, f));
+      writeFileSync(a!, 'module a');
+      writeFileSync(b!, 'module b');
+      const plain = ensureInitramfs(bin, join(d, 'cache'));
+      expect(basename(plain)).toBe(`harness-${createHash('sha256').update(readFileSync(bin)).digest('hex').slice(0, 16)}.cpio`);
+      const withAb = ensureInitramfs(bin, join(d, 'cache'), { kinds: { btrfs: [a!, b!] } });
+      const withBa = ensureInitramfs(bin, join(d, 'cache'), { kinds: { btrfs: [b!, a!] } });
+      expect(new Set([plain, withAb, withBa]).size).toBe(3); // the load order is part of the contents
+      expect(ensureInitramfs(bin, join(d, 'cache'), { kinds: { btrfs: [a!, b!] } })).toBe(withAb);
+      const text = readFileSync(withAb).toString('latin1');
+      expect(text.indexOf('modules/btrfs/00-a.ko')).toBeGreaterThan(0);
+      expect(text.indexOf('modules/btrfs/01-b.ko')).toBeGreaterThan(text.indexOf('modules/btrfs/00-a.ko'));
+      expect(text).toContain('module b');
+      expect(readFileSync(plain).toString('latin1')).not.toContain('modules');
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
 });
