@@ -29,9 +29,7 @@ export interface VmConfig {
   consoleLog: string;
   /** session stall limit (the hung-VM watchdog) */
   stallMs?: number;
-  /** an ext4 image attached as an NVMe disk with a throw-away overlay (src/runner/fsdirs.ts) */
-  scratch?: string;
-  /** scratch images (ext4, xfs, btrfs; src/runner/fsdirs.ts ensureScratchImages), namespaces of one NVMe disk; replaces scratch */
+  /** scratch images (ext4, xfs, btrfs; src/runner/fsdirs.ts ensureScratchImages), namespaces of one NVMe disk */
   disks?: readonly string[];
   onReport: (r: ConsoleReport) => void;
 }
@@ -54,7 +52,7 @@ export function qemuArgs(c: VmConfig, serialSock: string, virtioSock: string): s
     '-chardev', `socket,id=ser1,path=${serialSock}`, '-serial', 'chardev:ser1',
     '-device', 'virtio-serial-pci', '-chardev', `socket,id=vcon,path=${virtioSock}`, '-device', 'virtconsole,chardev=vcon',
     // the scratch disks the guest harness mounts (harness-c/guestfs.c), each with a throw-away overlay
-    ...(c.disks ? nvmeArgs(c.disks) : c.scratch ? ['-drive', `file=${c.scratch},if=none,id=scratch,format=raw,snapshot=on`, '-device', 'nvme,serial=vmafuzz-ext4,drive=scratch'] : []),
+    ...nvmeArgs(c.disks ?? []),
   ];
 }
 
