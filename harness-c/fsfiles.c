@@ -42,23 +42,9 @@ int fs_arg(const char *spec) {
     return 1;
 }
 
-// As PID 1 of a QEMU guest: the runner's ext4 scratch disk (an NVMe disk: nvme and ext4 are built
-// into the Debian cloud kernels) mounted on /vmafuzz-ext4. The controller is probed
-// asynchronously, so the device node may take a moment to appear.
-static void fs_mount_scratch(void) {
-    static const char mnt[] = "/vmafuzz-ext4";
-    mkdir(mnt, 0700);
-    for (int i = 0; i < 300; i++) {
-        if (mount("/dev/nvme0n1", mnt, "ext4", 0, 0) == 0) { memcpy(fs_base[1], mnt, sizeof mnt); return; }
-        if (errno != ENOENT && errno != ENXIO && errno != ENODEV) return;
-        struct timespec ts = { 0, 10000000 };
-        nanosleep(&ts, 0);
-    }
-}
-
 // Each named directory that really is on its kind's filesystem gets a private subdirectory.
 void fs_setup(int pid1) {
-    if (pid1) fs_mount_scratch();
+    if (pid1) guest_disks(); // harness-c/guestfs.c
     for (int k = 1; k < FS_KINDS; k++) {
         struct statfs sf;
         if (!fs_base[k][0] || statfs(fs_base[k], &sf) != 0 || (unsigned long)sf.f_type != FS_MAGIC[k]) continue;
@@ -74,6 +60,7 @@ void fs_setup(int pid1) {
         t[b.len] = 0;
         if (private_dir(t)) memcpy(fs_dir[k], t, b.len + 1);
     }
+    if (pid1) guest_fs_lazy_dirs();
 }
 
 void fs_cleanup(void) {

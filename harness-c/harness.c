@@ -240,7 +240,7 @@ static int handle_seq(char *args) {
         char *rest = line + strspn(line, " ");
         if (bad || !*rest) continue;
         persist_text_add(rest); // before parsing cuts it into words
-        if (!strncmp(rest, "file ", 5)) { if (!parse_file(rest + 5)) bad = "bad-file-line"; }
+        if (!strncmp(rest, "file ", 5)) { if (!parse_file(rest + 5)) bad = "bad-file-line"; else guest_fs_need(files[nfiles - 1].fs); }
         else if (!strncmp(rest, "shm ", 4)) { if (!parse_shm(rest + 4)) bad = "bad-shm-line"; }
         else if (nops == MAX_OPS) bad = "too-many-calls";
         else {

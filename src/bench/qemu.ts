@@ -15,12 +15,10 @@ import { join } from 'node:path';
 import { predictAgainst } from '../campaign/check.js';
 import { firstDivergence } from '../compare/compare.js';
 import { generate } from '../gen/generate.js';
-import { cacheRoot, fetchKernel, type KernelImage } from '../kernels/index.js';
+import { fetchKernel, type KernelImage } from '../kernels/index.js';
 import { makeProfile, type Profile } from '../model/index.js';
-import { ensureHarness } from '../runner/harness-build.js';
 import { encodeWire, toWire, type WireOptions } from '../runner/protocol.js';
-import { DEFAULT_CMDLINE, findQemu, QemuRunner } from '../runner/qemu.js';
-import { ensureInitramfs } from '../runner/qemu/initramfs.js';
+import { findQemu, QemuRunner } from '../runner/qemu.js';
 import { qemuArgs, spawnTied, type Accel } from '../runner/qemu/vm.js';
 import type { SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
@@ -86,7 +84,7 @@ class RawVm {
   private sock: Socket | null = null;
   private onData: (s: string) => void = () => {};
 
-  async boot(qemu: string, image: KernelImage, initrd: string, accel: Accel, timeoutMs: number): Promise<void> {
+  async boot(qemu: string, image: KernelImage, guest: QemuRunner['guestSetup'], accel: Accel, timeoutMs: number): Promise<void> {
     const socks = [join(this.dir, 'ttyS1.sock'), join(this.dir, 'hvc0.sock')];
     let chosen!: (s: Socket, first: Buffer) => void;
     const hello = new Promise<void>((resolve, reject) => {
@@ -125,7 +123,7 @@ class RawVm {
           }),
       ),
     );
-    const cfg = { qemu, vmlinuz: image.vmlinuz, initrd, append: DEFAULT_CMDLINE, memory: MEMORY, cpus: 1, accel };
+    const cfg = { qemu, vmlinuz: image.vmlinuz, initrd: guest.initrd, disks: guest.disks, append: guest.append, memory: MEMORY, cpus: 1, accel };
     this.proc = spawnTied(qemu, qemuArgs({ ...cfg, consoleLog: '', onReport: () => {} }, socks[0]!, socks[1]!), { stdio: ['pipe', 'ignore', 'ignore'] });
     await hello;
   }
@@ -209,8 +207,8 @@ async function run(): Promise<Rows> {
     }
     const accel = runner.stats.accel!;
     const profile = makeProfile(target.release, target.facts);
-    const initrd = ensureInitramfs(await ensureHarness(), join(cacheRoot(), 'initramfs'));
-    await raw.boot(qemu, image, initrd, accel, accel === 'kvm' ? 30_000 : 90_000);
+    // the runner's initramfs (with the xfs/btrfs modules), scratch disks and command line
+    await raw.boot(qemu, image, runner.guestSetup, accel, accel === 'kvm' ? 30_000 : 90_000);
     // the runner's per-sequence deadline (scaled under TCG), so the text is byte for byte what it sends
     const opts: WireOptions = { snapshotEveryCall: false, deadlineMs: accel === 'tcg' ? 20_000 : 5000 };
     const tally = { divergences: 0, notOk: 0 };

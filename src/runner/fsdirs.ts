@@ -135,14 +135,18 @@ export function fsDirArgs(dirs: FsDirs): string[] {
 /**
  * The QEMU guest's ext4 scratch disk: an image formatted here once (mkfs.ext4 on a file needs no
  * root), cached, and attached read-only with a throw-away overlay (snapshot=on), so every VM starts
- * from the same empty filesystem and concurrent VMs share it. It is an NVMe disk: NVMe and ext4 are
- * built into every Debian cloud kernel, virtio-blk, xfs and btrfs are modules the initramfs lacks
- * (so in QEMU only ext4 is available; the hello fact says so). null (with a log line) when it
+ * from the same empty filesystem and concurrent VMs share it. It is an NVMe namespace: NVMe and ext4
+ * are built into every Debian cloud kernel (virtio-blk is a module). null (with a log line) when it
  * cannot be made.
  */
 export async function ensureScratchImage(log: (s: string) => void): Promise<string | null> {
   const cache = join(homedir(), '.cache', 'vmafuzz', 'fs');
-  const img = join(cache, 'qemu-ext4.img');
+  // 4 KiB blocks: mke2fs gives a filesystem under 512 MB 1 KiB blocks ("small" in mke2fs.conf), and
+  // then a partly written page, e.g. a pre-filled file's EOF page, is not uptodate (fs/buffer.c:
+  // block_commit_write leaves the folio !uptodate while a buffer outside the write is not), so
+  // fault-around (mm/filemap.c:next_uptodate_folio) skips it; the model, like the native 512 MiB
+  // images, assumes one block per page. (qemu-ext4.img, the 1 KiB one, is what older runners use.)
+  const img = join(cache, 'qemu-ext4-4k.img');
   if (existsSync(img)) return img;
   try {
     mkdirSync(cache, { recursive: true });
@@ -150,7 +154,8 @@ export async function ensureScratchImage(log: (s: string) => void): Promise<stri
     if (missing) throw new Error(missing);
     const tmp = `${img}.${process.pid}.tmp`;
     await execa('truncate', ['-s', String(64 << 20), tmp]);
-    const r = await execa('mkfs.ext4', ['-q', '-F', tmp], { reject: false, all: true });
+    // inode tables and journal zeroed here, not by the guest's ext4lazyinit thread while sequences run
+    const r = await execa('mkfs.ext4', ['-q', '-F', '-b', '4096', '-E', 'lazy_itable_init=0,lazy_journal_init=0', tmp], { reject: false, all: true });
     if (r.exitCode !== 0) {
       rmSync(tmp, { force: true });
       throw new Error(`mkfs.ext4 failed: ${String(r.all ?? '').trim().split('\n').at(-1) ?? ''}`);
@@ -161,4 +166,54 @@ export async function ensureScratchImage(log: (s: string) => void): Promise<stri
     log(`qemu: no ext4 scratch disk (${(e as Error).message}); sequences with ext4 files are declined`);
     return null;
   }
+}
+
+/** The guest's xfs and btrfs scratch images (512 MiB sparse, see IMAGE_BYTES). xfs gets the feature set
+ *  of xfsprogs' LTS 6.1 profile where its mkfs accepts it (bookworm's xfsprogs 6.1 rejects its own
+ *  file's nrext64; its defaults are 6.1's anyway), so that the oldest kernel we boot can mount it. */
+const XFS_LTS = '/usr/share/xfsprogs/mkfs/lts_6.1.conf';
+const QEMU_MKFS: Record<'xfs' | 'btrfs', { name: string; tries: () => string[][] }> = {
+  xfs: { name: 'qemu-xfs.img', tries: () => [...(existsSync(XFS_LTS) ? [['-c', `options=${XFS_LTS}`]] : []), []] },
+  btrfs: { name: 'qemu-btrfs.img', tries: () => [[]] },
+};
+
+/**
+ * Every scratch disk of a QEMU guest: ext4 (ensureScratchImage), xfs and btrfs, each formatted here
+ * once and cached under a name of its own (written under a temporary name, then renamed). A kind
+ * whose image cannot be made is left out with a log line; its sequences are then declined.
+ */
+export async function ensureScratchImages(log: (s: string) => void): Promise<FsDirs> {
+  const out: FsDirs = {};
+  const ext4 = await ensureScratchImage(log);
+  if (ext4) out.ext4 = ext4;
+  const cache = join(homedir(), '.cache', 'vmafuzz', 'fs');
+  for (const kind of ['xfs', 'btrfs'] as const) {
+    const img = join(cache, QEMU_MKFS[kind].name);
+    if (existsSync(img)) {
+      out[kind] = img;
+      continue;
+    }
+    try {
+      mkdirSync(cache, { recursive: true });
+      const mk = MKFS[kind];
+      const missing = await ensureCommand(mk.cmd, mk.pkg, log);
+      if (missing) throw new Error(missing);
+      const tmp = `${img}.${process.pid}.tmp`;
+      await execa('truncate', ['-s', String(IMAGE_BYTES), tmp]);
+      let r = { exitCode: -1, all: '' } as { exitCode?: number; all?: unknown };
+      for (const extra of QEMU_MKFS[kind].tries()) {
+        r = await execa(mk.cmd, [...mk.args, ...extra, tmp], { reject: false, all: true });
+        if (r.exitCode === 0) break;
+      }
+      if (r.exitCode !== 0) {
+        rmSync(tmp, { force: true });
+        throw new Error(`${mk.cmd} failed: ${String(r.all ?? '').trim().split('\n').at(-1) ?? ''}`);
+      }
+      renameSync(tmp, img);
+      out[kind] = img;
+    } catch (e) {
+      log(`qemu: no ${kind} scratch disk (${(e as Error).message}); sequences with ${kind} files are declined`);
+    }
+  }
+  return out;
 }

@@ -11,7 +11,8 @@
 //   - a boot that fails, a VM that dies without a report: infrastructure. Boots are retried
 //     (bootRetries); a sequence hit by an unexplained VM death is retried once on a fresh VM.
 
-import { ensureScratchImage } from './fsdirs.js';
+import { ensureFsModules } from '../kernels/fsmodules.js';
+import { ensureScratchImages, FS_KINDS } from './fsdirs.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +105,8 @@ export class QemuRunner implements Runner {
   private image: KernelImage | null = null;
   private qemu = '';
   private initrd = '';
-  private scratch: string | null = null;
+  /** scratch images in NVMe namespace order (src/runner/fsdirs.ts ensureScratchImages) */
+  private disks: string[] = [];
   private accel: Accel | null = null;
   private vm: QemuVm | null = null;
   private vmLog = '';
@@ -151,8 +153,20 @@ export class QemuRunner implements Runner {
       this.qemu = q;
       this.image = this.opts.image ?? (await resolveKernel({ ...this.opts, log: this.opts.log ?? (() => {}) }));
       const harness = this.opts.harnessPath ?? (await ensureHarness());
-      this.initrd = ensureInitramfs(harness, join(cacheRoot(), 'initramfs'));
-      this.scratch = await ensureScratchImage(this.opts.log ?? (() => {}));
+      const log = this.opts.log ?? (() => {});
+      let mods = null;
+      try {
+        mods = await ensureFsModules(this.image, log);
+      } catch (e) {
+        log(`qemu: no xfs/btrfs modules for ${this.image.release} (${(e as Error).message.split('\n')[0]}); only built-in filesystems are mounted`);
+      }
+      this.initrd = ensureInitramfs(
+        harness,
+        join(cacheRoot(), 'initramfs'),
+        mods ? { kinds: Object.fromEntries(Object.entries(mods.manifest.kinds).map(([k, fs]) => [k, fs.map((f) => join(mods.dir, f))])) } : undefined,
+      );
+      const imgs = await ensureScratchImages(log);
+      this.disks = FS_KINDS.flatMap((k) => (imgs[k] ? [imgs[k]] : []));
     }
     if (!this.accel) {
       const forced = this.opts.accel && this.opts.accel !== 'auto' ? this.opts.accel : null;
@@ -170,17 +184,23 @@ export class QemuRunner implements Runner {
     return this.info;
   }
 
+  /** What a guest of this runner boots with besides the kernel (after start()): the bench boots a twin. */
+  get guestSetup(): { initrd: string; disks: readonly string[]; append: string } {
+    return { initrd: this.initrd, disks: this.disks, append: `${this.cmdline} vmafuzz_disks=${this.disks.length}` };
+  }
+
   private vmConfig(accel: Accel, consoleLog: string) {
     return {
       qemu: this.qemu,
       vmlinuz: this.image!.vmlinuz,
       initrd: this.initrd,
-      append: this.cmdline,
+      // vmafuzz_disks (no dot: the kernel hands it to init as an environment variable): namespaces to wait for
+      append: this.guestSetup.append,
       memory: this.opts.memory ?? '512M',
       cpus: this.opts.cpus ?? 1,
       accel,
       consoleLog,
-      ...(this.scratch ? { scratch: this.scratch } : {}),
+      disks: this.disks,
       ...(this.opts.stallMs !== undefined ? { stallMs: this.opts.stallMs } : {}),
       onReport: (r: ConsoleReport) => this.onReport(r),
     };

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../util/fs.js';
 
 export interface CpioEntry {
@@ -60,13 +60,38 @@ export function harnessEntries(harness: Uint8Array): CpioEntry[] {
   ];
 }
 
-/** Build (or reuse) the initramfs for a harness binary; named by the binary's hash. */
-export function ensureInitramfs(harnessPath: string, dir: string): string {
+/** Extra files of a guest image: kernel modules per filesystem, loaded by the harness in this order. */
+export interface GuestModules {
+  /** kind -> module files (absolute paths), dependencies first */
+  kinds: Record<string, readonly string[]>;
+}
+
+/** /modules/<kind>/<NN>-<name>.ko: the harness loads a kind's directory in name order (harness-c/guestfs.c). */
+export function moduleEntries(m: GuestModules): CpioEntry[] {
+  const out: CpioEntry[] = [];
+  const kinds = Object.keys(m.kinds).filter((k) => m.kinds[k]!.length > 0);
+  if (kinds.length) out.push({ name: 'modules', mode: S_IFDIR | 0o755 });
+  for (const k of kinds) {
+    out.push({ name: `modules/${k}`, mode: S_IFDIR | 0o755 });
+    m.kinds[k]!.forEach((f, i) => out.push({ name: `modules/${k}/${String(i).padStart(2, '0')}-${basename(f)}`, mode: S_IFREG | 0o644, data: readFileSync(f) }));
+  }
+  return out;
+}
+
+/**
+ * Build (or reuse) the initramfs for a harness binary (and the modules of one kernel): named by
+ * the hash of the harness alone when there are no modules (the name older runners use too), else
+ * by the hash of everything it holds. Written atomically under a new name, never over another.
+ */
+export function ensureInitramfs(harnessPath: string, dir: string, modules?: GuestModules): string {
   const bin = readFileSync(harnessPath);
-  const hash = createHash('sha256').update(bin).digest('hex').slice(0, 16);
+  const extra = modules ? moduleEntries(modules) : [];
+  const h = createHash('sha256').update(bin);
+  for (const e of extra) h.update(`\0${e.name}\0${e.mode}\0`).update(e.data ?? new Uint8Array(0));
+  const hash = h.digest('hex').slice(0, 16);
   const out = join(dir, `harness-${hash}.cpio`);
   if (!existsSync(out)) {
-    writeFileAtomic(out, buildCpio(harnessEntries(bin)));
+    writeFileAtomic(out, buildCpio([...harnessEntries(bin), ...extra]));
     // images of older harness builds: keep a day's worth (another process may be about to boot one)
     for (const f of readdirSync(dir)) {
       const p = join(dir, f);

@@ -29,8 +29,8 @@ export interface VmConfig {
   consoleLog: string;
   /** session stall limit (the hung-VM watchdog) */
   stallMs?: number;
-  /** an ext4 image attached as an NVMe disk with a throw-away overlay (src/runner/fsdirs.ts) */
-  scratch?: string;
+  /** scratch images (ext4, xfs, btrfs; src/runner/fsdirs.ts ensureScratchImages), namespaces of one NVMe disk */
+  disks?: readonly string[];
   onReport: (r: ConsoleReport) => void;
 }
 
@@ -51,8 +51,17 @@ export function qemuArgs(c: VmConfig, serialSock: string, virtioSock: string): s
     // ttyS1 and hvc0: protocol channels; QEMU connects to our listening sockets before the guest runs
     '-chardev', `socket,id=ser1,path=${serialSock}`, '-serial', 'chardev:ser1',
     '-device', 'virtio-serial-pci', '-chardev', `socket,id=vcon,path=${virtioSock}`, '-device', 'virtconsole,chardev=vcon',
-    // the ext4 scratch disk the guest harness mounts (harness-c/fsfiles.c:fs_mount_scratch)
-    ...(c.scratch ? ['-drive', `file=${c.scratch},if=none,id=scratch,format=raw,snapshot=on`, '-device', 'nvme,serial=vmafuzz-ext4,drive=scratch'] : []),
+    // the scratch disks the guest harness mounts (harness-c/guestfs.c), each with a throw-away overlay
+    ...nvmeArgs(c.disks ?? []),
+  ];
+}
+
+/** One NVMe controller (built into the Debian kernels, unlike virtio-blk) with a namespace per image. */
+function nvmeArgs(disks: readonly string[]): string[] {
+  if (disks.length === 0) return [];
+  return [
+    '-device', 'nvme,id=nvme0,serial=vmafuzz',
+    ...disks.flatMap((d, i) => ['-drive', `file=${d},if=none,id=disk${i},format=raw,snapshot=on`, '-device', `nvme-ns,drive=disk${i},bus=nvme0,nsid=${i + 1}`]),
   ];
 }
 
