@@ -82,6 +82,18 @@ void fs_hello(void) {
         ob_str(&out, FS_NAMES[k]);
     }
     if (!noexec) ob_chr(&out, '-');
+    // `fs_small_block`: kinds whose block is smaller than a page. A pre-filled file's partly
+    // written last page then stays !uptodate (fs/buffer.c:block_commit_write) and fault-around
+    // skips it (mm/filemap.c:next_uptodate_folio): the model assumes one block per page.
+    int small = 0;
+    ob_str(&out, " fs_small_block=");
+    for (int k = 1; k < FS_KINDS; k++) {
+        struct statfs sf;
+        if (!fs_dir[k][0] || statfs(fs_dir[k], &sf) != 0 || (unsigned long)sf.f_type != FS_MAGIC[k] || sf.f_bsize >= PAGE) continue;
+        if (small++) ob_chr(&out, ',');
+        ob_str(&out, FS_NAMES[k]);
+    }
+    if (!small) ob_chr(&out, '-');
 }
 
 // The directory a declared file lives in: tmpfs or a filesystem's private directory ("" = none).

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { makeProfile, predict } from '../src/model/index.js';
 import { NativeRunner } from '../src/runner/native.js';
 import { DETAIL_RUN } from '../src/runner/types.js';
 import { parseSequence } from '../src/seq/io.js';
@@ -79,6 +81,31 @@ describe('files on ext4, xfs and btrfs', () => {
       expect(o!.detail).toMatch(/file-setup-failed/);
     } finally {
       await bare.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('an ext4 directory with 1 KiB blocks is the fact fs_small_block, and the model declines its files', async () => {
+    if (!root) return; // needs a loop mount
+    const dir = mkdtempSync(join(tmpdir(), 'vmafuzz-ext4-1k-'));
+    const img = join(dir, 'img'), mnt = join(dir, 'mnt');
+    await execa('truncate', ['-s', '32M', img]);
+    await execa('mkfs.ext4', ['-q', '-F', '-b', '1024', img]);
+    await execa('mkdir', [mnt]);
+    await execa('mount', ['-o', 'loop', img, mnt]);
+    const small = new NativeRunner({ fsAuto: false, fsDirs: { ext4: mnt } });
+    try {
+      const info = await small.start();
+      expect(info.facts['fs']).toBe('ext4');
+      expect(info.facts['fs_small_block']).toBe('ext4');
+      const seq = parseSequence({ vmafuzz: 1, arenaPages: 4, files: [{ kind: 'ext4', size: '5000', fill: 'pattern' }], calls: [{ op: 'mmap', addr: 'A+0p', len: '2p', prot: 'PROT_READ', flags: 'MAP_SHARED|MAP_FIXED', fd: 0, offset: '0' }, { op: 'probe', addr: 'A+0p' }] }, 't');
+      const p = predict(seq, makeProfile(info.release, info.facts), DETAIL_RUN);
+      expect(p.unsupported?.reason).toMatch(/ext4 directory has blocks smaller than a page/);
+      // the default runner's own images have page-sized blocks
+      expect((await runner.start()).facts['fs_small_block']).toBe('-');
+    } finally {
+      await small.close();
+      await execa('umount', [mnt], { reject: false });
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);

@@ -283,6 +283,15 @@ export function predict(seq: Sequence, profile: Profile, opts: PredictOptions): 
     pred.detail = `model: call 0 unsupported: ${pred.unsupported.reason}`;
     return pred;
   }
+  // blocks smaller than a page: a partly written EOF page stays !uptodate (fs/buffer.c:
+  // block_commit_write) and fault-around skips it (mm/filemap.c:next_uptodate_folio); the page
+  // cache model assumes one block per page (fact fs_small_block)
+  const small = seq.files?.find((f) => profile.fsSmallBlock.includes(f.kind));
+  if (small && n) {
+    pred.unsupported = { call: 0, reason: `the target's ${small.kind} directory has blocks smaller than a page (hello fact fs_small_block)` };
+    pred.detail = `model: call 0 unsupported: ${pred.unsupported.reason}`;
+    return pred;
+  }
   for (let i = 0; i < n; i++) {
     const mm = sys.current!;
     mm.hits = [];

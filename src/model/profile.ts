@@ -25,6 +25,8 @@ export interface Profile {
   fsKinds: string[];
   /** those of them on a noexec mount; fact `fs_noexec` */
   fsNoexec: string[];
+  /** those whose block is smaller than a page; fact `fs_small_block` (declined: see predict.ts) */
+  fsSmallBlock: string[];
   /** vm.max_map_count */
   maxMapCount: number;
   /** vm.mmap_min_addr (bytes); arena addresses are far above it, kept for completeness */
@@ -163,6 +165,7 @@ export function makeProfile(release: string, facts: Record<string, string>): Pro
     memfdNoexec: hexFact(facts, 'memfd_noexec') ?? 0,
     fsKinds: factList(facts['fs']),
     fsNoexec: factList(facts['fs_noexec']),
+    fsSmallBlock: factList(facts['fs_small_block']),
     maxMapCount,
     mmapMinAddr: hexFact(facts, 'mmap_min_addr') ?? 0x10000,
     baseMapCount: baseMapCount ?? 0,
