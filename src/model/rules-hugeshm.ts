@@ -23,6 +23,11 @@ export const RULES_HUGESHM = {
   'errno.madvise.hugetlb_advice': 'EINVAL: MADV_FREE, guard, COLD and PAGEOUT refuse hugetlb (mm/madvise.c:madvise_dontneed_free_valid_vma, is_valid_guard_vma, can_madv_lru_vma)',
   'madvise.hugetlb.dontneed': 'MADV_DONTNEED on hugetlb drops the whole huge pages of the range, its end rounded down to 2 MiB (mm/madvise.c:madvise_dontneed_free_valid_vma ALIGN_DOWN)',
   'madvise.hugetlb.dontneed_nothing': 'MADV_DONTNEED on hugetlb whose end rounds down to its start: 0, nothing dropped (mm/madvise.c:madvise_dontneed_free)',
+  // mremap of hugetlb (mm/mremap.c:check_prep_vma align_hugetlb; 6.1/6.12 SYSCALL_DEFINE5(mremap))
+  'mremap.hugetlb.len_rounded': 'mremap of hugetlb: old_len and new_len rounded up to 2 MiB before anything else (mm/mremap.c:align_hugetlb ALIGN)',
+  'errno.mremap.hugetlb_unaligned': 'EINVAL: mremap of hugetlb with addr or the new_addr argument (even without MREMAP_FIXED) off the 2 MiB grid (mm/mremap.c:align_hugetlb)',
+  'errno.mremap.hugetlb_grow': 'EINVAL: mremap may not grow a hugetlb VMA, in place or moving (mm/mremap.c:align_hugetlb "Don\'t allow remap expansion")',
+  'errno.mremap.dontunmap_special': 'EINVAL: MREMAP_DONTUNMAP of a VM_DONTEXPAND (hugetlb) VMA (mm/mremap.c:check_prep_vma; 6.12 vma_to_resize, after the destination was unmapped)',
   // merges next to vm_ops->close / VM_SPECIAL (mm/vma.c)
   'merge.special': 'VM_SPECIAL (VM_DONTEXPAND: hugetlb) never merges (mm/vma.c:vma_merge_existing_range, vma_merge_new_range VMA_SPECIAL_FLAGS)',
   'merge.close_hook_middle': 'the whole modified VMA would be removed but has vm_ops->close: no merge (mm/vma.c:vma_merge_existing_range can_merge_remove_vma)',

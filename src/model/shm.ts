@@ -165,8 +165,8 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
       return;
   }
   const shmToo = c.op === 'madvise' || c.op === 'mremap' || c.op === 'uffd_register' || c.op === 'uffd_unregister';
-  // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled
-  const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice));
+  // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap: src/model/hugetlb-mremap.ts
+  const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice)) && c.op !== 'mremap';
   for (const v of mm.arenaVmas()) {
     if (v.start < e && v.end > s && ((hugeToo && isHugetlb(v)) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
   }

@@ -5,6 +5,7 @@ import { MAP } from '../../src/seq/consts.js';
 import { SHM, type ShmSeg } from '../../src/seq/schema-sysv.js';
 import type { Call } from '../../src/seq/schema.js';
 import { mmap, mprotect, munmap, touch } from './helpers.js';
+import { mremap } from './helpers-files.js';
 
 export interface HugeShmScenario {
   arena?: number;
@@ -49,6 +50,10 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'errno.mmap.fixed_unmap_enomem': { arena: 2 * HP, profile: p61(), setup: [h1], call: mmap(5, 1, 'rw', 'fixed') },
   'fault.hugetlb.sigbus': { arena: HP, setup: [huge(0, HP, 'r', 'fixed', 'offset=200000')], call: touch(0, 'r') },
   'mmap.hugetlb.isize_grown': { arena: HP, call: huge(0, HP, 'rw', 'fixed', 'offset=200000') },
+  'mremap.hugetlb.len_rounded': { arena: HP, setup: [h1], call: mremap(0, 1, 1) },
+  'errno.mremap.hugetlb_unaligned': { arena: HP, setup: [h1], call: mremap(0, 1, 1, [], 1) },
+  'errno.mremap.hugetlb_grow': { arena: 2 * HP, setup: [h1], call: mremap(0, HP, 2 * HP, ['maymove']) },
+  'errno.mremap.dontunmap_special': { arena: 2 * HP, setup: [h1], call: mremap(0, HP, HP, ['maymove', 'dontunmap']) },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
