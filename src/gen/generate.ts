@@ -12,6 +12,7 @@ import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import { blockExit, genAddSeals } from './ops-seals.js';
+import { noLeakingHugetlbMoves } from './hugetlb-resv.js';
 import { genHugeFile, genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
 import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
@@ -255,7 +256,7 @@ export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number;
 
 export function generate(seed: number, index: number, cfg: GenConfig = DEFAULT_CONFIG): Sequence {
   const recipe = recipeFor(seed, index, cfg);
-  const { arenaPages, calls, files, shm } = interpret(recipe, cfg);
+  const { arenaPages, calls, files, shm } = noLeakingHugetlbMoves(interpret(recipe, cfg)); // src/gen/hugetlb-resv.ts
   const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: GENERATOR_VERSION }, calls };
   if (files) seq.files = files;
   if (shm) seq.shm = shm;

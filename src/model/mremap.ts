@@ -9,7 +9,7 @@ import { MREMAP } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
 import { UFFD_FEATURE } from '../seq/consts.js';
 import { VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_SEALED, VM_SHARED, VM_UFFD_FLAGS } from './flags.js';
-import { alignHugetlb, type HugeRemap } from './hugetlb-mremap.js';
+import { alignHugetlb, declineLeakingMove, type HugeRemap } from './hugetlb-mremap.js';
 import { mmPopulate, populateUntracked, vmaIsAnonymous } from './fault.js';
 import { vmaMergeNewRange, splitVma } from './merge.js';
 import { getUnmappedArea, thpAlignApplies, type Placement } from './placement.js';
@@ -368,6 +368,7 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
   } else if (mm.mapCount >= p.maxMapCount - 3) return mapCountErr(mm);
   const start = vrm.addr;
   const end = vrm.addr + vrm.oldLen;
+  declineLeakingMove(vma, start, end); // src/model/hugetlb-mremap.ts
   if (preSplit) {
     if (vma.start < start || vma.end > end) mm.hit('mremap.dontunmap.presplit');
     if (vma.start < start) {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAP } from '../../src/seq/consts.js';
 import type { Call } from '../../src/seq/schema.js';
-import { makeProfile, type Mm } from '../../src/model/index.js';
+import { makeProfile, Unsupported, type Mm } from '../../src/model/index.js';
 import { mmap, touch, world } from './helpers.js';
 import { mremap } from './helpers-files.js';
 
@@ -175,7 +175,7 @@ describe('shrink and move', () => {
     //         aBB...  a: 4 KiB VMA at page 0; mremap(A, 1 block + 1p, same, FIXED, block 3)
     //      -> ..AbC.  a moves to block 3; B's first block (1p rounded up) goes to block 4, the
     //                 gap of 511 pages after a kept; B's second block stays (A)
-    const w = world(6 * HP).ok(mmap(0, 1, 'rw', 'fixed'), huge(1, 2, 'rw'));
+    const w = world(6 * HP).ok(mmap(0, 1, 'rw', 'fixed'), huge(1, 2, 'rw', 'noreserve'));
     expect(blocks(w.mm)).toBe('aBB...');
     expect(w.errno(mremap(0, HP + 1, HP + 1, ['maymove', 'fixed'], 3 * HP))).toBe(0);
     expect(blocks(w.mm)).toBe('..AbC.');
@@ -184,5 +184,22 @@ describe('shrink and move', () => {
       [3 * HP, 3 * HP + 1],
       [4 * HP, 5 * HP],
     ]);
+  });
+
+  it('declines moving part of a private hugetlb VMA with a reservation (the rest\'s reservation leaks)', () => {
+    // blocks  0123
+    //         AA..    private, reserved: moving block 0 alone would leave block 1 without its
+    //                 reservation (clear_vma_resv_huge_pages); the whole VMA, shared or
+    //                 MAP_NORESERVE ones move
+    const w = world(4 * HP).ok(huge(0, 2, 'rw'));
+    expect(() => w.run(mremap(0, HP, HP, ['maymove', 'fixed'], 3 * HP))).toThrow(Unsupported);
+    const whole = world(4 * HP).ok(huge(0, 2, 'rw'));
+    expect(whole.errno(mremap(0, 2 * HP, 2 * HP, ['maymove', 'fixed'], 2 * HP))).toBe(0);
+    expect(blocks(whole.mm)).toBe('..AA');
+    for (const kind of ['shared', 'noreserve']) {
+      const w2 = world(4 * HP).ok(huge(0, 2, 'rw', kind));
+      expect(w2.errno(mremap(0, HP, HP, ['maymove', 'fixed'], 3 * HP))).toBe(0);
+      expect(blocks(w2.mm)).toBe('.A.B');
+    }
   });
 });
