@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, DEFAULT_WEIGHTS, generate, type Weights } from '../src/gen/generate.js';
 import { expandOps } from '../src/gen/families.js';
-import { MAP } from '../src/seq/consts.js';
+import { MAP, MREMAP } from '../src/seq/consts.js';
+import { privateHugetlbMmap } from '../src/gen/hugetlb-resv.js';
 import { parseSequence, sequenceToJson } from '../src/seq/io.js';
 
 const ops = expandOps('hugeshm');
@@ -30,5 +31,23 @@ describe('hugeshm generation', () => {
     expect(huge).toBeGreaterThan(100);
     expect(hugeFile).toBeGreaterThan(20);
     expect(split).toBeGreaterThan(20);
+  });
+
+  it('makes mremap calls on hugetlb mappings, and never a reserved private hugetlb mapping in a sequence with mremap', () => {
+    let remaps = 0, moves = 0, reserved = 0;
+    for (let i = 0; i < 1500; i++) {
+      const s = generate(12, i, cfg);
+      const huge = s.calls.some((c) => c.op === 'mmap' && c.flags & MAP.MAP_HUGETLB);
+      const hasRemap = s.calls.some((c) => c.op === 'mremap');
+      for (const c of s.calls) {
+        if (huge && c.op === 'mremap' && c.addr.page % 512 === 0) remaps++;
+        if (huge && c.op === 'mremap' && c.flags & MREMAP.MREMAP_FIXED && c.newAddr && c.newAddr.page % 512 === 0) moves++;
+        if (hasRemap && privateHugetlbMmap(c, s.files) && c.op === 'mmap' && !(c.flags & MAP.MAP_NORESERVE)) reserved++;
+      }
+    }
+    // (hugetlb needs the 1024-page arenas: about 6% of the sequences)
+    expect(remaps).toBeGreaterThan(25);
+    expect(moves).toBeGreaterThan(8);
+    expect(reserved).toBe(0);
   });
 });

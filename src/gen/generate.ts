@@ -13,7 +13,7 @@ import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import { blockExit, genAddSeals } from './ops-seals.js';
 import { noLeakingHugetlbMoves } from './hugetlb-resv.js';
-import { genHugeFile, genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
+import { genHugeFile, genHugeMremap, genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
 import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
 
@@ -189,8 +189,11 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
     case 'anon_name':
       c = genMemCall(p, a, op as MemOp, invalid); // src/gen/ops-mem.ts
       break;
-    case 'ftruncate':
     case 'mremap':
+      // half the mremap calls of a hugetlb sequence take one of its hugetlb mappings (src/gen/ops-hugeshm.ts)
+      c = (hugeShmCtx(a).maps?.length && p.chance(50) ? genHugeMremap(p, a) : null) ?? genFilesCall(p, a, 'mremap', invalid);
+      break;
+    case 'ftruncate':
     case 'fork':
     case 'uffd_create':
     case 'uffd_register':

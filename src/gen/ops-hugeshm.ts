@@ -3,7 +3,7 @@
 // split kept when the end split is refused), attaches split by mprotect and protected back (merges
 // that a vm_ops->close hook limits), SHM_REMAP over them, and shmdt of split attaches.
 
-import { MAP, PAGE_SIZE, PROT } from '../seq/consts.js';
+import { MAP, MREMAP, PAGE_SIZE, PROT } from '../seq/consts.js';
 import type { Call, FileDecl } from '../seq/schema.js';
 import { MAX_SHM, SHM, type ShmSeg } from '../seq/schema-sysv.js';
 import type { ArenaAllocator, Picks } from './alloc.js';
@@ -25,6 +25,8 @@ interface HugeShmCtx {
   pending: Call[];
   /** a declared hugetlb file (memfd MFD_HUGETLB): its index in the sequence's files and its 2 MiB pages */
   hugeFile?: { index: number; blocks: number };
+  /** fixed hugetlb mappings made so far (mremap sources) */
+  maps?: { page: number; n: number }[];
 }
 
 export function hugeShmCtx(a: ArenaAllocator): HugeShmCtx {
@@ -100,6 +102,7 @@ function genHugetlbAnon(p: Picks, a: ArenaAllocator, invalid: boolean): Call {
   // the range (rounded up to 2 MiB) stays inside the arena, as the schema wants
   if (addr && addr.page + n * HP > a.arenaPages) addr = { page: a.arenaPages - n * HP, off: 0 };
   const c: Call = { op: 'mmap', addr, len, prot: pickProt(p, false), flags: flags >>> 0, offset };
+  if (addr && flags & MAP.MAP_FIXED && !invalid) (hugeShmCtx(a).maps ??= []).push({ page: addr.page, n });
   if (addr && flags & MAP.MAP_FIXED && !invalid && p.chance(50)) queueHugeFollowUps(p, a, addr.page, n);
   return c;
 }
@@ -115,6 +118,53 @@ function queueHugeFollowUps(p: Picks, a: ArenaAllocator, page: number, n: number
   if (p.chance(50)) q.push({ op: 'mprotect', addr: { page: start, off: 0 }, len, prot: pickProt(p, false) });
   else q.push({ op: 'munmap', addr: { page: start, off: 0 }, len });
   q.push({ op: 'touch', addr: { page: page + p.int(n * HP), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
+  if (p.chance(60)) q.push(hugeMremap(p, a, page, n));
+}
+
+/** An mremap of one of the fixed hugetlb mappings made so far, if any (generate.ts asks for half
+ *  the mremap calls of hugetlb sequences). */
+export function genHugeMremap(p: Picks, a: ArenaAllocator): Call | null {
+  const maps = hugeShmCtx(a).maps;
+  if (!maps?.length) return null;
+  const m = maps[p.int(maps.length)]!;
+  return hugeMremap(p, a, m.page, m.n);
+}
+
+/** mremap of a hugetlb mapping of n blocks at `page` (mm/mremap.c:align_hugetlb): lengths off the
+ *  2 MiB grid (rounded up), shrinks, MREMAP_FIXED moves of one block or all to another block (over
+ *  whatever is there), and the refusals: growth, DONTUNMAP, addresses off the grid. */
+function hugeMremap(p: Picks, a: ArenaAllocator, page: number, n: number): Call {
+  const R = MREMAP;
+  const blocks = Math.floor(a.arenaPages / HP);
+  const ragged = (pages: number) => (p.chance(35) ? Math.max(1, pages - p.int(HP)) : pages); // rounded up again
+  const roll = p.int(100);
+  const addr = { page: page + (n > 1 && p.chance(30) ? HP : 0), off: 0 };
+  const left = n - (addr.page - page) / HP;
+  if (roll < 20) {
+    // shrink (left > 1) or a no-op: new_len rounds to fewer (or the same) blocks
+    const keep = 1 + p.int(left);
+    return { op: 'mremap', addr, oldLen: BigInt(ragged(left * HP)) * P, newLen: BigInt(ragged(keep * HP)) * P, flags: p.chance(50) ? R.MREMAP_MAYMOVE : 0 };
+  }
+  if (roll < 65) {
+    // MREMAP_FIXED to another block: one block (part of the VMA when left > 1) or all that is left
+    const moved = p.chance(50) ? 1 : left;
+    let dest = p.int(blocks - moved + 1) * HP;
+    if (dest < addr.page + moved * HP && addr.page < dest + moved * HP) dest = addr.page >= moved * HP ? 0 : (blocks - moved) * HP;
+    const len = BigInt(ragged(moved * HP)) * P;
+    const shrinkTo = p.chance(20) ? BigInt(1 + p.int(HP)) * P : len;
+    if (dest < addr.page + moved * HP && addr.page < dest + moved * HP) return { op: 'mremap', addr, oldLen: len, newLen: len, flags: 0 };
+    return { op: 'mremap', addr, oldLen: len, newLen: shrinkTo, flags: R.MREMAP_FIXED | R.MREMAP_MAYMOVE, newAddr: { page: dest, off: 0 } };
+  }
+  // growth of one block by up to a block (the arena may hold only two)
+  if (roll < 78) return { op: 'mremap', addr, oldLen: BigInt(HP) * P, newLen: BigInt(HP + 1 + p.int(HP - 1)) * P, flags: p.chance(70) ? R.MREMAP_MAYMOVE : 0 };
+  if (roll < 88) {
+    const c: Call = { op: 'mremap', addr, oldLen: BigInt(left * HP) * P, newLen: BigInt(left * HP) * P, flags: R.MREMAP_DONTUNMAP | R.MREMAP_MAYMOVE };
+    if (p.chance(50)) c.newAddr = { page: p.int(blocks) * HP, off: 0 };
+    return c;
+  }
+  // off the grid: the new_addr argument without a flag that uses it, or addr itself
+  if (p.chance(50)) return { op: 'mremap', addr, oldLen: P, newLen: P, flags: 0, newAddr: { page: addr.page + 1 + p.int(HP - 1), off: 0 } };
+  return { op: 'mremap', addr: { page: addr.page + 1 + p.int(HP - 1), off: 0 }, oldLen: P, newLen: P, flags: 0 };
 }
 
 /** shmat or shmdt (the sequence declares segments when these ops have weight). */
