@@ -12,7 +12,7 @@ const cfg = { ...DEFAULT_CONFIG, weights };
 
 describe('hugeshm generation', () => {
   it('makes valid corpus files with segments, attaches, detaches, hugetlb mappings and hugetlb files', () => {
-    let shmat = 0, shmdt = 0, huge = 0, hugeFile = 0, split = 0;
+    let shmat = 0, shmdt = 0, huge = 0, hugeFile = 0, split = 0, shmFollow = 0;
     for (let i = 0; i < 1500; i++) {
       const s = generate(11, i, cfg);
       expect(() => parseSequence(JSON.parse(sequenceToJson(s)), `case ${i}`)).not.toThrow();
@@ -25,12 +25,15 @@ describe('hugeshm generation', () => {
       // an attach split by mprotect right after it (the close-hook merge scenario)
       const k = s.calls.findIndex((c) => c.op === 'shmat' && c.addr !== null && c.addr.off === 0);
       if (k >= 0 && s.calls[k + 1]?.op === 'mprotect') split++;
+      // madvise or mremap of an attach right after it
+      if (k >= 0 && (s.calls[k + 1]?.op === 'madvise' || s.calls[k + 1]?.op === 'mremap')) shmFollow++;
     }
     expect(shmat).toBeGreaterThan(150);
     expect(shmdt).toBeGreaterThan(150);
     expect(huge).toBeGreaterThan(100);
     expect(hugeFile).toBeGreaterThan(20);
     expect(split).toBeGreaterThan(20);
+    expect(shmFollow).toBeGreaterThan(20);
   });
 
   it('makes mremap calls on hugetlb mappings, and never a reserved private hugetlb mapping in a sequence with mremap', () => {

@@ -3,7 +3,7 @@
 // split kept when the end split is refused), attaches split by mprotect and protected back (merges
 // that a vm_ops->close hook limits), SHM_REMAP over them, and shmdt of split attaches.
 
-import { MAP, MREMAP, PAGE_SIZE, PROT } from '../seq/consts.js';
+import { MADV, MAP, MREMAP, PAGE_SIZE, PROT } from '../seq/consts.js';
 import type { Call, FileDecl } from '../seq/schema.js';
 import { MAX_SHM, SHM, type ShmSeg } from '../seq/schema-sysv.js';
 import type { ArenaAllocator, Picks } from './alloc.js';
@@ -207,7 +207,33 @@ export function genHugeShmCall(p: Picks, a: ArenaAllocator, op: HugeShmOp, inval
       ctx.pending.push({ op: 'mprotect', addr: { page: whole ? mid : mid + p.int(midLen), off: 0 }, len: BigInt(whole ? midLen : 1) * P, prot: back });
       if (p.chance(40)) ctx.pending.push({ op: 'munmap', addr: { page: addr.page + p.int(pages), off: 0 }, len: P });
       if (p.chance(60)) ctx.pending.push({ op: 'shmdt', addr: { page: addr.page, off: 0 } });
+    } else if (p.chance(40)) {
+      ctx.pending.push(shmFollowUp(p, a, addr.page, pages));
+      if (p.chance(50)) ctx.pending.push({ op: 'touch', addr: { page: addr.page + p.int(pages), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
     }
   }
   return c;
+}
+
+const SHM_ADVICE = [
+  MADV.MADV_REMOVE, MADV.MADV_DONTNEED, MADV.MADV_FREE, MADV.MADV_DONTFORK, MADV.MADV_POPULATE_READ, MADV.MADV_POPULATE_WRITE,
+  MADV.MADV_COLD, MADV.MADV_PAGEOUT, MADV.MADV_GUARD_INSTALL, MADV.MADV_RANDOM, MADV.MADV_HUGEPAGE, MADV.MADV_WILLNEED,
+];
+
+/** After an attach of `pages` at `page`: madvise of part of it (the shmem paths through the
+ *  attach's own file: MADV_REMOVE punches the segment for every attach) or an mremap of it
+ *  (shrink, grow past the segment, MREMAP_FIXED or DONTUNMAP move). */
+function shmFollowUp(p: Picks, a: ArenaAllocator, page: number, pages: number): Call {
+  const s = page + p.int(pages);
+  const len = BigInt(1 + p.int(page + pages - s)) * P;
+  if (p.chance(60)) return { op: 'madvise', addr: { page: s, off: 0 }, len, advice: SHM_ADVICE[p.int(SHM_ADVICE.length)]! };
+  const R = MREMAP;
+  const old = BigInt(pages) * P;
+  const roll = p.int(4);
+  if (roll === 0) return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: BigInt(Math.max(1, pages - 1 - p.int(pages))) * P, flags: 0 };
+  if (roll === 1) return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: old + BigInt(1 + p.int(4)) * P, flags: p.chance(60) ? R.MREMAP_MAYMOVE : 0 };
+  const dest = p.int(Math.max(1, a.arenaPages - pages + 1));
+  if (dest < page + pages && page < dest + pages) return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: old, flags: 0 };
+  const flags = R.MREMAP_MAYMOVE | (roll === 2 ? R.MREMAP_FIXED : R.MREMAP_DONTUNMAP | (p.chance(50) ? R.MREMAP_FIXED : 0));
+  return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: old, flags, newAddr: { page: dest, off: 0 } };
 }

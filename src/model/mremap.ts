@@ -17,6 +17,7 @@ import { declineThpPlacement } from './realfs.js';
 import { HPAGE_PAGES, Mm, PTE_NONE, type Vma } from './state.js';
 import { EAGAIN, EINVAL, ENOMEM, EPERM, sysMunmap, type PlacementJudge, Unsupported } from './syscalls.js';
 import { uffdCtxOf } from './uffd.js';
+import { hasCloseHook, isShm } from './vm-ops.js';
 
 export const EFAULT = 14;
 const TASK_SIZE = (1n << 47n) - 4096n;
@@ -307,6 +308,15 @@ function expandVma(mm: Mm, vrm: Vrm): MremapResult {
       next: mm.vmas[mm.findIndex(vma.end)]!,
       middle: null,
     });
+    if (!merged && hasCloseHook(mm, vma) && !mm.profile.rows['merge.close_hook_remove_only']) {
+      // 6.1 (stable): "vma_merge() can currently fail due to is_mergeable_vma() check for
+      // vm_ops->close ... so perform a simple expand for such vma": vma_adjust, no merge (a SysV
+      // attach; 7.3 gets the same layout: next could only be a fragment of the same attach, whose
+      // close hook keeps it from being removed)
+      vma.end += delta;
+      mm.hit('mremap.expand_close_hook');
+      return { placement: { kind: 'arena', page: vrm.addr } };
+    }
     if (!merged) throw new Error('model bug: vma_merge_extend failed');
     mm.hit('mremap.expand');
     return { placement: { kind: 'arena', page: vrm.addr } };
@@ -523,8 +533,11 @@ function remapMove(mm: Mm, vrm: Vrm): MremapResult {
     const offset = seen ? vma.start - lastEnd : 0;
     lastEnd = vma.end;
     const one: Vrm = { ...vrm, addr: a, newAddr: target + offset, newAddrOff: 0, oldLen: len, oldBytes: BigInt(len) * 4096n, newLen: len, hugeAligned: false, vma, remapEvent: false, early: 0 };
-    // vma_multi_allowed: not uffd-armed (anonymous and shmem otherwise)
-    if (vma.flags & VM_UFFD_FLAGS) {
+    // vma_multi_allowed: not uffd-armed, and no get_unmapped_area of the file's own but shmem's,
+    // hugetlb's or thp_get_unmapped_area (disk files): a SysV attach (shm_get_unmapped_area,
+    // vma_is_shmem() false for shm_vm_ops) may only move alone
+    if (vma.flags & VM_UFFD_FLAGS || isShm(mm, vma)) {
+      if (isShm(mm, vma) && (seen || vma.end < end)) mm.hit('errno.mremap.multi_shm');
       if (seen || vma.end < end) {
         mm.hit('errno.mremap.multi_vma');
         return { err: EFAULT };

@@ -110,6 +110,8 @@ export const RULE_NEEDS: Partial<Record<RuleId, readonly Need[]>> = {
   'madvise.guard.flag': [...GUARD, { row: 'madvise.maybe_guard_flag', on: true }],
   'mremap.multi': [{ row: 'mremap.multi_vma', on: true }],
   'errno.mremap.multi_vma': [{ row: 'mremap.multi_vma', on: true }],
+  'errno.mremap.multi_shm': [{ row: 'mremap.multi_vma', on: true }],
+  'mremap.expand_close_hook': [{ row: 'merge.close_hook_remove_only', on: false }],
   'mremap.to_unmapped_then_failed': [{ row: 'mremap.check_params_first', on: false }],
   'errno.uffd.unregister_other': [...UFFD, { row: 'uffd.unregister_same_ctx', on: true }],
   'uffd.unregister.other_ctx': [...UFFD, { row: 'uffd.unregister_same_ctx', on: false }],

@@ -134,9 +134,9 @@ export function sysShmdt(mm: Mm, addr: Addr): number {
 }
 
 /** Calls the model does not follow on hugetlb or SysV shm VMAs (declined as Unsupported). On
- *  hugetlb only mmap, munmap, mprotect, touch and some madvise are modelled; on shm also mlock/munlock, mseal,
- *  anon names and fork (shmem behaviour with shm_vm_ops), not madvise, mremap or userfaultfd (their
- *  shmem paths test vma_is_shmem(), which is false for shm_vm_ops). */
+ *  hugetlb only mmap, munmap, mprotect, touch, mremap and some madvise are modelled; on shm also
+ *  mlock/munlock, mseal, anon names, fork, madvise and mremap (shmem behaviour with shm_vm_ops),
+ *  not userfaultfd (vma_can_userfault tests vma_is_shmem(), which is false for shm_vm_ops). */
 export function declineOnHugeShm(mm: Mm, c: Call): void {
   let s = 0;
   let e = mm.arenaPages;
@@ -164,7 +164,9 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
     default:
       return;
   }
-  const shmToo = c.op === 'madvise' || c.op === 'mremap' || c.op === 'uffd_register' || c.op === 'uffd_unregister';
+  // madvise and mremap of shm VMAs are modelled (the shmem paths with the attach's own struct file:
+  // MADV_REMOVE punches the segment's inode, a multi-VMA mremap refuses them, src/model/mremap.ts)
+  const shmToo = c.op === 'uffd_register' || c.op === 'uffd_unregister';
   // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap: src/model/hugetlb-mremap.ts
   const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice)) && c.op !== 'mremap';
   for (const v of mm.arenaVmas()) {
