@@ -167,8 +167,11 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
   // madvise and mremap of shm VMAs are modelled (the shmem paths with the attach's own struct file:
   // MADV_REMOVE punches the segment's inode, a multi-VMA mremap refuses them, src/model/mremap.ts)
   const shmToo = c.op === 'uffd_register' || c.op === 'uffd_unregister';
-  // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap: src/model/hugetlb-mremap.ts
-  const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice)) && c.op !== 'mremap';
+  // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap:
+  // src/model/hugetlb-mremap.ts; mlock (vma_supports_mlock skips it), mseal (a split off the grid
+  // is EINVAL) and anon names (EBADF: a file VMA) need nothing of their own
+  const hugeOk = ['mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name'].includes(c.op);
+  const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice)) && !hugeOk;
   for (const v of mm.arenaVmas()) {
     if (v.start < e && v.end > s && ((hugeToo && isHugetlb(v)) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
   }

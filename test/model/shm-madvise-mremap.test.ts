@@ -18,7 +18,7 @@ function shmat(shm: number, page: number, flags = 0): Call {
 const shmdt = (page: number): Call => ({ op: 'shmdt', addr: { page, off: 0 } });
 
 function segWorld(arena: number, ...pages: number[]): World {
-  const w = world(arena, { sysv_shm: '1' });
+  const w = world(arena);
   const segs: ShmSeg[] = pages.map((p) => ({ size: BigInt(p) * 4096n }));
   declareShm(w.mm.sys, segs);
   return w;

@@ -1,0 +1,70 @@
+// mlock, mseal and anon names on hugetlb VMAs (mm/mlock.c:mlock_fixup vma_supports_mlock,
+// mm/mseal.c:mseal_apply, mm/madvise.c __MADV_SET_ANON_VMA_NAME), tools/testing/vma style: one
+// character per 2 MiB block.
+import { describe, expect, it } from 'vitest';
+import { MAP } from '../../src/seq/consts.js';
+import type { Call } from '../../src/seq/schema.js';
+import { expectLayout, mmap, munmap, world } from './helpers.js';
+import { anonName, mlock, mlock2, munlock, mseal } from './helpers-mem.js';
+import { mremap } from './helpers-files.js';
+
+const HP = 512;
+const EINVAL = 22;
+const EPERM = 1;
+const EBADF = 9;
+const ENOMEM = 12;
+
+function huge(block: number, blocks: number, prot: string, ...words: string[]): Call {
+  const c = mmap(block * HP, blocks * HP, prot, 'fixed', ...words);
+  return { ...c, flags: (c.flags | MAP.MAP_HUGETLB) >>> 0 } as Call;
+}
+const presentBlocks = (w: ReturnType<typeof world>) =>
+  Array.from({ length: w.mm.arenaPages / HP }, (_, b) => (w.mm.pte.slice(b * HP, (b + 1) * HP).every((e) => e !== 0) ? 'P' : w.mm.pte.slice(b * HP, (b + 1) * HP).some((e) => e !== 0) ? '?' : '-')).join('');
+
+describe('mlock on hugetlb', () => {
+  it('never sets VM_LOCKED nor splits, but populates whole huge pages (ONFAULT too)', () => {
+    // blocks  012
+    //         AA.    mlock(A+1 block + 3p, 1p): no split off the grid, block 1 populated
+    const w = world(3 * HP).ok(huge(0, 2, 'rw'));
+    w.ok(mlock(HP + 3, 1));
+    expect(w.hits).toContain('mlock.hugetlb_skipped');
+    expectLayout(w, 'A'.repeat(2 * HP), { A: '!lo' });
+    expect(presentBlocks(w)).toBe('-P-');
+    w.ok(mlock2(5, 1, 1)); // MLOCK_ONFAULT: the VMA has no VM_LOCKONFAULT, so it is populated
+    expect(presentBlocks(w)).toBe('PP-');
+    w.ok(munlock(0, 2 * HP));
+    expectLayout(w, 'A'.repeat(2 * HP), { A: '!lo' });
+  });
+
+  it('a PROT_NONE hugetlb VMA cannot be populated: ENOMEM (__mlock_posix_error_return of -EFAULT)', () => {
+    const w = world(HP).ok(huge(0, 1, 'none'));
+    expect(w.errno(mlock(0, 1))).toBe(ENOMEM);
+  });
+});
+
+describe('mseal on hugetlb', () => {
+  it('seals on the grid; off the grid the split is EINVAL and a head split already made stays', () => {
+    // blocks  012
+    //         AAA    mseal(A+1 block, 1p): head split at block 1 made, tail split at block 1 + 1p refused
+    //      -> ABB
+    const w = world(3 * HP, { mseal: true }).ok(huge(0, 3, 'rw'));
+    expect(w.errno(mseal(HP, 1))).toBe(EINVAL);
+    expect(w.hits).toContain('split.hugetlb_unaligned');
+    expectLayout(w, 'A'.repeat(HP) + 'B'.repeat(2 * HP), { A: '!sl', B: '!sl' });
+    //      -> ABC    mseal(block 2, 1 block): sealed; then munmap and mremap of it are EPERM
+    w.ok(mseal(2 * HP, HP));
+    expectLayout(w, 'A'.repeat(HP) + 'B'.repeat(HP) + 'C'.repeat(HP), { C: 'sl', B: '!sl' });
+    expect(w.errno(munmap(2 * HP, HP))).toBe(EPERM);
+    expect(w.errno(mremap(2 * HP, HP, 1))).toBe(EPERM);
+  });
+});
+
+describe('anon names on hugetlb', () => {
+  it('EBADF: a file VMA, not anonymous shmem (EINVAL where the kernel has no CONFIG_ANON_VMA_NAME)', () => {
+    const w = world(HP, { anonVmaName: true }).ok(huge(0, 1, 'rw', 'shared'));
+    expect(w.errno(anonName(0, 1, 'x'))).toBe(EBADF);
+    expect(w.hits).toContain('errno.anon_name.file');
+    const off = world(HP, { anonVmaName: false }).ok(huge(0, 1, 'rw'));
+    expect(off.errno(anonName(0, 1, 'x'))).toBe(EINVAL);
+  });
+});
