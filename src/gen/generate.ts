@@ -156,7 +156,7 @@ export function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr:
  *  The call is noted in the allocator, so later calls prefer its range and edges. */
 export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPercent: number, first: boolean): Call {
   // the rest of a multi-call scenario started earlier (src/gen/ops-files.ts)
-  const queued = filesCtx(a).pending.shift() ?? hugeShmCtx(a).pending.shift() ?? blockExit(a);
+  const queued = filesCtx(a).pending.shift() ?? hugeShmPending(a, weights) ?? blockExit(a);
   if (queued) {
     noteCall(a, queued);
     return queued;
@@ -224,6 +224,15 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
   const huge = c.op === 'mmap' && (c.flags & MAP.MAP_HUGETLB || (hugeFile && c.fd === hugeFile.index && !(c.flags & MAP.MAP_ANONYMOUS)));
   if (c.op === 'mmap' && huge && hugeFixedProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
   noteCall(a, c);
+  return c;
+}
+
+/** The next queued hugetlb/SysV follow-up whose op the campaign generates (`--ops` may leave out
+ *  mremap, madvise, mlock...: those are dropped). */
+function hugeShmPending(a: ArenaAllocator, weights: Weights): Call | undefined {
+  const q = hugeShmCtx(a).pending;
+  let c = q.shift();
+  while (c && !(weights[c.op] > 0)) c = q.shift();
   return c;
 }
 

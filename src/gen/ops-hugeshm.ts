@@ -119,6 +119,23 @@ function queueHugeFollowUps(p: Picks, a: ArenaAllocator, page: number, n: number
   else q.push({ op: 'munmap', addr: { page: start, off: 0 }, len });
   q.push({ op: 'touch', addr: { page: page + p.int(n * HP), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
   if (p.chance(60)) q.push(hugeMremap(p, a, page, n));
+  if (p.chance(35)) q.push(hugeLockSeal(p, page, n));
+}
+
+/** mlock, mlock2, munlock, mseal or an anon name over part of a hugetlb mapping, on the 2 MiB grid
+ *  or off it (mlock skips hugetlb but populates it; mseal off the grid is EINVAL). */
+function hugeLockSeal(p: Picks, page: number, n: number): Call {
+  const onGrid = p.chance(50);
+  const start = onGrid ? page + HP * p.int(n) : page + p.int(n * HP);
+  const len = BigInt(onGrid ? HP : 1 + p.int(page + n * HP - start)) * P;
+  const addr = { page: start, off: 0 };
+  switch (p.int(5)) {
+    case 0: return { op: 'mlock', addr, len };
+    case 1: return { op: 'mlock2', addr, len, flags: p.chance(60) ? 1 : 0 };
+    case 2: return { op: 'munlock', addr, len };
+    case 3: return { op: 'mseal', addr, len, flags: 0 };
+    default: return { op: 'anon_name', addr, len, name: 'huge' };
+  }
 }
 
 /** An mremap of one of the fixed hugetlb mappings made so far, if any (generate.ts asks for half
