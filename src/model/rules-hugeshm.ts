@@ -16,6 +16,8 @@ export const RULES_HUGESHM = {
   'split.hugetlb_unaligned': 'EINVAL: a hugetlb VMA cannot be split off the 2 MiB grid (mm/hugetlb.c:hugetlb_vm_op_split via mm/vma.c:__split_vma may_split)',
   'fault.hugetlb.sigbus': 'SIGBUS: a hugetlb fault at or beyond i_size (mm/hugetlb.c:hugetlb_no_page)',
   'mmap.hugetlb.isize_grown': 'a writable hugetlb mapping reaching past i_size grows the file (fs/hugetlbfs/inode.c:hugetlbfs_file_mmap i_size_write)',
+  'fault.hugetlb.anon_vma': 'a fault on private hugetlb memory prepares the anon_vma (new page or a private write; a read of a page cached by a shared mapping does not) (mm/hugetlb.c:hugetlb_no_page, hugetlb_wp __vmf_anon_prepare)',
+  'fork.hugetlb': 'fork copies a hugetlb VMA\'s entries only if it has an anon_vma (private, faulted: copy_hugetlb_page_range via vma_needs_copy); a shared one faults afresh in the child (mm/memory.c:copy_page_range)',
   'fault.hugetlb': 'a fault on hugetlb memory maps the whole 2 MiB page from the pool (mm/hugetlb.c:hugetlb_fault, hugetlb_no_page)',
   'mprotect.hugetlb_no_account': 'hugetlb made writable gains no VM_ACCOUNT: it was accounted when reserved (mm/mprotect.c:mprotect_fixup VMA_HUGETLB_BIT)',
   // madvise on hugetlb (mm/madvise.c)

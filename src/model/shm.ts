@@ -16,6 +16,7 @@ import type { Sys } from './sys.js';
 import { EINVAL, ENOMEM, mmapRegion, mmapVmFlags, sysMunmap, Unsupported } from './syscalls.js';
 import { isHugetlb, isShm } from './vm-ops.js';
 import { HUGETLB_ADVICE } from './hugetlb-madvise.js';
+import { declineHugetlbFork } from './hugetlb.js';
 
 /** The sequence's segments: one inode (and page cache) each, identity = the maps inode of its attaches. */
 export function declareShm(sys: Sys, segs: readonly ShmSeg[]): void {
@@ -156,6 +157,8 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
       break;
     }
     case 'fork':
+      // fork of hugetlb VMAs is modelled (src/model/fork.ts) when the pool is big enough
+      declineHugetlbFork(mm);
       break;
     case 'ftruncate':
       // hugetlbfs_setattr -> hugetlb_vmtruncate: not modelled
@@ -170,7 +173,7 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
   // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap:
   // src/model/hugetlb-mremap.ts; mlock (vma_supports_mlock skips it), mseal (a split off the grid
   // is EINVAL) and anon names (EBADF: a file VMA) need nothing of their own
-  const hugeOk = ['mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name'].includes(c.op);
+  const hugeOk = ['mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name', 'fork'].includes(c.op);
   const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice)) && !hugeOk;
   for (const v of mm.arenaVmas()) {
     if (v.start < e && v.end > s && ((hugeToo && isHugetlb(v)) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);

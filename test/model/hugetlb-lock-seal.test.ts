@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAP } from '../../src/seq/consts.js';
 import type { Call } from '../../src/seq/schema.js';
-import { expectLayout, mmap, munmap, world } from './helpers.js';
+import { expectLayout, mmap, munmap, touch as touchAt, world } from './helpers.js';
+import { Unsupported } from '../../src/model/index.js';
 import { anonName, mlock, mlock2, munlock, mseal } from './helpers-mem.js';
 import { mremap } from './helpers-files.js';
 
@@ -18,7 +19,7 @@ function huge(block: number, blocks: number, prot: string, ...words: string[]): 
   const c = mmap(block * HP, blocks * HP, prot, 'fixed', ...words);
   return { ...c, flags: (c.flags | MAP.MAP_HUGETLB) >>> 0 } as Call;
 }
-const presentBlocks = (w: ReturnType<typeof world>) =>
+const presentBlocks = (w: { mm: ReturnType<typeof world>['mm'] }) =>
   Array.from({ length: w.mm.arenaPages / HP }, (_, b) => (w.mm.pte.slice(b * HP, (b + 1) * HP).every((e) => e !== 0) ? 'P' : w.mm.pte.slice(b * HP, (b + 1) * HP).some((e) => e !== 0) ? '?' : '-')).join('');
 
 describe('mlock on hugetlb', () => {
@@ -66,5 +67,41 @@ describe('anon names on hugetlb', () => {
     expect(w.hits).toContain('errno.anon_name.file');
     const off = world(HP, { anonVmaName: false }).ok(huge(0, 1, 'rw'));
     expect(off.errno(anonName(0, 1, 'x'))).toBe(EINVAL);
+  });
+});
+
+describe('fork with hugetlb VMAs (copy_hugetlb_page_range under vma_needs_copy)', () => {
+  const fork = (): Call => ({ op: 'fork' });
+  it('a faulted private VMA (anon_vma) is copied present; a shared one faults afresh in the child', () => {
+    // blocks  012
+    //         AB.    A private, B shared, both touched: the child sees A present, B empty
+    const w = world(3 * HP).ok(huge(0, 1, 'rw'), huge(1, 1, 'rw', 'shared'), touchAt(3, 'r'), touchAt(HP + 3, 'w'));
+    expect(w.vma(0).anonVma).not.toBe(0);
+    expect(w.vma(HP).anonVma).toBe(0);
+    w.ok(fork());
+    expect(w.hits).toContain('fork.hugetlb');
+    expect(w.cur).not.toBe(w.mm);
+    expect(presentBlocks({ mm: w.cur } as never)).toBe('P--');
+    // the child's own faults map whole huge pages again
+    w.ok(touchAt(HP + 1, 'r'));
+    expect(presentBlocks({ mm: w.cur } as never)).toBe('PP-');
+  });
+
+  it('a private read of a page a shared mapping of the same file cached prepares no anon_vma', () => {
+    // a hugetlb memfd mapped shared (A, touched) and private (B, read): B maps the cached page as it
+    // is, no anon_vma, so the child gets no entries for it
+    const w = world(2 * HP);
+    w.mm.sys.declareFiles([{ kind: 'hugetlb', size: BigInt(HP) * 4096n }]);
+    const fmap = (block: number, ...words: string[]) => ({ ...mmap(block * HP, HP, 'rw', 'fixed', 'noanon', ...words), fd: 0 }) as Call;
+    w.ok(fmap(0, 'shared'), touchAt(1, 'w'), fmap(1), touchAt(HP + 1, 'r'));
+    expect(w.vma(HP).anonVma).toBe(0);
+    w.ok(fork());
+    expect(presentBlocks({ mm: w.cur } as never)).toBe('--');
+  });
+
+  it('is declined when copy-on-write could need more huge pages than the pool has free', () => {
+    // 6 private huge pages: up to 18 pages with the copies, 16 free
+    const w = world(6 * HP, { hugepagesFree: 16 }).ok(huge(0, 6, 'rw'));
+    expect(() => w.run(fork())).toThrow(Unsupported);
   });
 });

@@ -57,6 +57,8 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'errno.mremap.multi_shm': { arena: 32, shm: seg(6), setup: [shmat(0, 0)], call: mremap(0, 7, 7, ['maymove', 'fixed'], 10) },
   'mremap.expand_close_hook': { arena: 32, profile: p61(), shm: seg(6), setup: [shmat(0, 0)], call: mremap(0, 6, 8) },
   'mlock.hugetlb_skipped': { arena: HP, setup: [h1], call: { op: 'mlock', addr: { page: 1, off: 0 }, len: 4096n } },
+  'fault.hugetlb.anon_vma': { arena: HP, setup: [h1], call: touch(0, 'r') },
+  'fork.hugetlb': { arena: HP, setup: [h1, touch(0, 'r')], call: { op: 'fork' } },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
