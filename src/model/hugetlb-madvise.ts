@@ -5,18 +5,45 @@
 import { MADV } from '../seq/consts.js';
 import { HPAGE_PAGES, Mm, PTE_NONE, type Vma } from './state.js';
 import { Unsupported } from './syscalls.js';
+import { rowUnverified } from './profile-rows.js';
 
 const EINVAL = 22;
 const M = MADV;
 
+/** Advice that takes the ordinary path on hugetlb too (src/model/madvise.ts): the flag advice
+ *  through madvise_update_vma - whose split off the 2 MiB grid is EINVAL (hugetlb_vm_op_split; only
+ *  -ENOMEM becomes EAGAIN) - with WIPEONFORK refused for a file VMA, DODUMP allowed despite
+ *  VM_SPECIAL ("!is_vm_hugetlb_page(vma) && VM_SPECIAL"), MERGEABLE ignored (ksm_compatible refuses
+ *  VM_HUGETLB), HUGEPAGE setting "hg" (hugepage_madvise has no hugetlb test); WILLNEED, which goes
+ *  to vfs_fadvise of the hugetlbfs file and maps nothing; MADV_POPULATE_*, which faults whole huge
+ *  pages. DOFORK: 7.0+ refuses VM_SPECIAL (EINVAL), 6.19 and older only VM_IO (row madvise.dofork_special). */
+const GENERIC_ON_HUGETLB: ReadonlySet<number> = new Set([
+  M.MADV_NORMAL, M.MADV_SEQUENTIAL, M.MADV_RANDOM, M.MADV_DONTFORK, M.MADV_DOFORK, M.MADV_WIPEONFORK, M.MADV_KEEPONFORK,
+  M.MADV_DONTDUMP, M.MADV_DODUMP, M.MADV_MERGEABLE, M.MADV_UNMERGEABLE, M.MADV_HUGEPAGE, M.MADV_NOHUGEPAGE,
+  M.MADV_WILLNEED, M.MADV_POPULATE_READ, M.MADV_POPULATE_WRITE,
+]);
+
 /** Advice modelled on hugetlb VMAs. */
 export const HUGETLB_ADVICE: ReadonlySet<number> = new Set([
   M.MADV_DONTNEED, M.MADV_DONTNEED_LOCKED, M.MADV_FREE, M.MADV_GUARD_INSTALL, M.MADV_GUARD_REMOVE, M.MADV_COLD, M.MADV_PAGEOUT,
+  ...GENERIC_ON_HUGETLB,
 ]);
 
-/** [start, end) inside the hugetlb VMA vma: 0 or a positive errno. */
-export function madviseHugetlb(mm: Mm, advice: number, vma: Vma, start: number, end: number): number {
+/** [start, end) inside the hugetlb VMA vma: 0 or a positive errno, or null: the ordinary path. */
+export function madviseHugetlb(mm: Mm, advice: number, vma: Vma, start: number, end: number): number | null {
   void vma;
+  if (GENERIC_ON_HUGETLB.has(advice)) {
+    if (advice === M.MADV_DOFORK) {
+      if (rowUnverified('madvise.dofork_special', mm.profile.version)) throw new Unsupported('MADV_DOFORK on hugetlb between 6.19.14 and 7.0 (not verified)');
+      if (mm.profile.rows['madvise.dofork_special']) {
+        // "if (new_flags & VM_SPECIAL) return -EINVAL" - VM_DONTEXPAND
+        mm.hit('errno.madvise.hugetlb_dofork');
+        return EINVAL;
+      }
+    }
+    mm.hit('madvise.hugetlb.generic');
+    return null;
+  }
   switch (advice) {
     case M.MADV_DONTNEED:
     case M.MADV_DONTNEED_LOCKED: {

@@ -23,6 +23,8 @@ export const RULES_HUGESHM = {
   // madvise on hugetlb (mm/madvise.c)
   'errno.madvise.hugetlb_unaligned': 'EINVAL: MADV_DONTNEED on hugetlb from an address off the 2 MiB grid (mm/madvise.c:madvise_dontneed_free_valid_vma)',
   'errno.madvise.hugetlb_advice': 'EINVAL: MADV_FREE, guard, COLD and PAGEOUT refuse hugetlb (mm/madvise.c:madvise_dontneed_free_valid_vma, is_valid_guard_vma, can_madv_lru_vma)',
+  'madvise.hugetlb.generic': 'flag advice, WILLNEED and MADV_POPULATE_* on hugetlb take the ordinary path (mm/madvise.c:madvise_vma_behavior; a split off the 2 MiB grid is EINVAL)',
+  'errno.madvise.hugetlb_dofork': 'EINVAL: MADV_DOFORK of a VM_SPECIAL (hugetlb: VM_DONTEXPAND) VMA (7.3 mm/madvise.c:madvise_vma_behavior, since 7.0; 6.19 and older test VM_IO only)',
   'madvise.hugetlb.dontneed': 'MADV_DONTNEED on hugetlb drops the whole huge pages of the range, its end rounded down to 2 MiB (mm/madvise.c:madvise_dontneed_free_valid_vma ALIGN_DOWN)',
   'madvise.hugetlb.dontneed_nothing': 'MADV_DONTNEED on hugetlb whose end rounds down to its start: 0, nothing dropped (mm/madvise.c:madvise_dontneed_free)',
   // mremap of hugetlb (mm/mremap.c:check_prep_vma align_hugetlb; 6.1/6.12 SYSCALL_DEFINE5(mremap))

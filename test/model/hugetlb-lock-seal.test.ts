@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { MAP } from '../../src/seq/consts.js';
 import type { Call } from '../../src/seq/schema.js';
 import { expectLayout, mmap, munmap, touch as touchAt, world } from './helpers.js';
-import { Unsupported } from '../../src/model/index.js';
-import { anonName, mlock, mlock2, munlock, mseal } from './helpers-mem.js';
+import { makeProfile, Unsupported } from '../../src/model/index.js';
+import { anonName, madvise, mlock, mlock2, munlock, mseal } from './helpers-mem.js';
 import { mremap } from './helpers-files.js';
 
 const HP = 512;
@@ -103,5 +103,32 @@ describe('fork with hugetlb VMAs (copy_hugetlb_page_range under vma_needs_copy)'
     // 6 private huge pages: up to 18 pages with the copies, 16 free
     const w = world(6 * HP, { hugepagesFree: 16 }).ok(huge(0, 6, 'rw'));
     expect(() => w.run(fork())).toThrow(Unsupported);
+  });
+});
+
+describe('flag advice on hugetlb (the ordinary madvise_update_vma path)', () => {
+  const adv = (page: number, pages: number, a: Parameters<typeof madvise>[2]) => madvise(page, pages, a);
+  it('a split off the grid is EINVAL, on the grid the flags are set; DODUMP allowed, WIPEONFORK EINVAL, MERGEABLE ignored', () => {
+    // blocks  012
+    //         AAA    DONTDUMP(1p): EINVAL (hugetlb_vm_op_split), not EAGAIN
+    //      -> ABC    DONTFORK block 1, HUGEPAGE block 2
+    const w = world(3 * HP).ok(huge(0, 3, 'rw'));
+    expect(w.errno(adv(0, 1, 'MADV_DONTDUMP'))).toBe(EINVAL);
+    w.ok(adv(HP, HP, 'MADV_DONTFORK'), adv(2 * HP, HP, 'MADV_HUGEPAGE'));
+    expectLayout(w, 'A'.repeat(HP) + 'B'.repeat(HP) + 'C'.repeat(HP), { A: '!dc !hg', B: 'dc', C: 'hg' });
+    w.ok(adv(0, 3 * HP, 'MADV_DONTDUMP'), adv(0, HP, 'MADV_DODUMP'), adv(0, 3 * HP, 'MADV_MERGEABLE'));
+    expectLayout(w, 'A'.repeat(HP) + 'B'.repeat(HP) + 'C'.repeat(HP), { A: '!dd !mg', B: 'dd !mg', C: 'dd' });
+    expect(w.errno(adv(0, HP, 'MADV_WIPEONFORK'))).toBe(EINVAL);
+    w.ok(adv(2 * HP, 1, 'MADV_POPULATE_WRITE'));
+    expect(presentBlocks(w)).toBe('--P');
+  });
+
+  it('MADV_DOFORK: 0 on 6.18 (VM_IO only), EINVAL from 7.0 (VM_SPECIAL; row madvise.dofork_special)', () => {
+    const w618 = world(HP).ok(huge(0, 1, 'rw'), adv(0, HP, 'MADV_DONTFORK'));
+    expect(w618.errno(adv(0, HP, 'MADV_DOFORK'))).toBe(0);
+    expectLayout(w618, 'A'.repeat(HP), { A: '!dc' });
+    const w73 = world(HP, makeProfile('7.3.4', { base_map_count: '0', thp: 'madvise', hugepages_free: '20' })).ok(huge(0, 1, 'rw'), adv(0, HP, 'MADV_DONTFORK'));
+    expect(w73.errno(adv(0, HP, 'MADV_DOFORK'))).toBe(EINVAL);
+    expect(w73.hits).toContain('errno.madvise.hugetlb_dofork');
   });
 });

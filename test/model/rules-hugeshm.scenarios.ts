@@ -59,6 +59,8 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'mlock.hugetlb_skipped': { arena: HP, setup: [h1], call: { op: 'mlock', addr: { page: 1, off: 0 }, len: 4096n } },
   'fault.hugetlb.anon_vma': { arena: HP, setup: [h1], call: touch(0, 'r') },
   'fork.hugetlb': { arena: HP, setup: [h1, touch(0, 'r')], call: { op: 'fork' } },
+  'madvise.hugetlb.generic': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 10 } },
+  'errno.madvise.hugetlb_dofork': { arena: HP, profile: makeProfile('7.3.4', { base_map_count: '0', thp: 'madvise', hugepages_free: '20' }), setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 11 } },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
