@@ -122,13 +122,20 @@ function queueHugeFollowUps(p: Picks, a: ArenaAllocator, page: number, n: number
   if (p.chance(35)) q.push(hugeLockSeal(p, page, n));
 }
 
-/** mlock, mlock2, munlock, mseal or an anon name over part of a hugetlb mapping, on the 2 MiB grid
- *  or off it (mlock skips hugetlb but populates it; mseal off the grid is EINVAL). */
+/** Flag advice and populate on hugetlb (src/model/hugetlb-madvise.ts: splits off the grid EINVAL). */
+const HUGE_ADVICE = [
+  MADV.MADV_DONTFORK, MADV.MADV_DOFORK, MADV.MADV_DONTDUMP, MADV.MADV_DODUMP, MADV.MADV_RANDOM, MADV.MADV_HUGEPAGE,
+  MADV.MADV_MERGEABLE, MADV.MADV_WIPEONFORK, MADV.MADV_WILLNEED, MADV.MADV_POPULATE_WRITE, MADV.MADV_DONTNEED,
+];
+
+/** mlock, mlock2, munlock, mseal, an anon name or madvise over part of a hugetlb mapping, on the
+ *  2 MiB grid or off it (mlock skips hugetlb but populates it; mseal off the grid is EINVAL). */
 function hugeLockSeal(p: Picks, page: number, n: number): Call {
   const onGrid = p.chance(50);
   const start = onGrid ? page + HP * p.int(n) : page + p.int(n * HP);
   const len = BigInt(onGrid ? HP : 1 + p.int(page + n * HP - start)) * P;
   const addr = { page: start, off: 0 };
+  if (p.chance(40)) return { op: 'madvise', addr, len, advice: HUGE_ADVICE[p.int(HUGE_ADVICE.length)]! };
   switch (p.int(5)) {
     case 0: return { op: 'mlock', addr, len };
     case 1: return { op: 'mlock2', addr, len, flags: p.chance(60) ? 1 : 0 };
