@@ -113,6 +113,7 @@ export const RULE_NEEDS: Partial<Record<RuleId, readonly Need[]>> = {
   'errno.mremap.multi_shm': [{ row: 'mremap.multi_vma', on: true }],
   'mremap.expand_close_hook': [{ row: 'merge.close_hook_remove_only', on: false }],
   'errno.madvise.hugetlb_dofork': [{ row: 'madvise.dofork_special', on: true }],
+  'errno.uffd.shm': UFFD,
   'mremap.to_unmapped_then_failed': [{ row: 'mremap.check_params_first', on: false }],
   'errno.uffd.unregister_other': [...UFFD, { row: 'uffd.unregister_same_ctx', on: true }],
   'uffd.unregister.other_ctx': [...UFFD, { row: 'uffd.unregister_same_ctx', on: false }],

@@ -35,6 +35,7 @@ export const RULES_HUGESHM = {
   'errno.mremap.multi_shm': 'EFAULT: a multi-VMA MREMAP_FIXED move may not take a SysV attach with other VMAs (mm/mremap.c:remap_move vma_multi_allowed: shm_get_unmapped_area, not vma_is_shmem)',
   'mremap.expand_close_hook': '6.1: a VMA with vm_ops->close (SysV attach) grows in place by vma_adjust, never merging: vma_merge would refuse it (6.1 mm/mremap.c:SYSCALL_DEFINE5(mremap), mm/mmap.c:is_mergeable_vma)',
   'mlock.hugetlb_skipped': 'mlock of hugetlb: no VM_LOCKED/VM_LOCKONFAULT, no split (mm/mlock.c:mlock_fixup vma_supports_mlock), yet __mm_populate faults the huge pages in, for MLOCK_ONFAULT too',
+  'errno.uffd.shm': 'EINVAL: a SysV attach cannot be registered or unregistered with userfaultfd: shm_vm_ops has no uffd_ops (mm/userfaultfd.c:vma_can_userfault, vma_uffd_ops; 6.12 include/linux/userfaultfd_k.h:vma_can_userfault, not vma_is_shmem)',
   // merges next to vm_ops->close / VM_SPECIAL (mm/vma.c)
   'merge.special': 'VM_SPECIAL (VM_DONTEXPAND: hugetlb) never merges (mm/vma.c:vma_merge_existing_range, vma_merge_new_range VMA_SPECIAL_FLAGS)',
   'merge.close_hook_middle': 'the whole modified VMA would be removed but has vm_ops->close: no merge (mm/vma.c:vma_merge_existing_range can_merge_remove_vma)',

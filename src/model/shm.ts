@@ -167,9 +167,10 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
     default:
       return;
   }
-  // madvise and mremap of shm VMAs are modelled (the shmem paths with the attach's own struct file:
-  // MADV_REMOVE punches the segment's inode, a multi-VMA mremap refuses them, src/model/mremap.ts)
-  const shmToo = c.op === 'uffd_register' || c.op === 'uffd_unregister';
+  // madvise, mremap and userfaultfd on shm VMAs are modelled (the shmem paths with the attach's own
+  // struct file: MADV_REMOVE punches the segment's inode, a multi-VMA mremap refuses them,
+  // src/model/mremap.ts; userfaultfd (un)registration is EINVAL, src/model/uffd.ts)
+  const shmToo = false;
   // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap:
   // src/model/hugetlb-mremap.ts; mlock (vma_supports_mlock skips it), mseal (a split off the grid
   // is EINVAL) and anon names (EBADF: a file VMA) need nothing of their own

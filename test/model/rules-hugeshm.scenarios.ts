@@ -5,7 +5,7 @@ import { MAP } from '../../src/seq/consts.js';
 import { SHM, type ShmSeg } from '../../src/seq/schema-sysv.js';
 import type { Call } from '../../src/seq/schema.js';
 import { mmap, mprotect, munmap, touch } from './helpers.js';
-import { mremap } from './helpers-files.js';
+import { mremap, uffdCreate, uffdRegister } from './helpers-files.js';
 
 export interface HugeShmScenario {
   arena?: number;
@@ -61,6 +61,7 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'fork.hugetlb': { arena: HP, setup: [h1, touch(0, 'r')], call: { op: 'fork' } },
   'madvise.hugetlb.generic': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 10 } },
   'errno.madvise.hugetlb_dofork': { arena: HP, profile: makeProfile('7.3.4', { base_map_count: '0', thp: 'madvise', hugepages_free: '20' }), setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 11 } },
+  'errno.uffd.shm': { arena: 32, shm: seg(4), setup: [shmat(0, 0), uffdCreate()], call: uffdRegister(0, 0, 4, 'm') },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),

@@ -2,11 +2,13 @@
 // the style of tools/testing/vma: one character per page.
 import { describe, expect, it } from 'vitest';
 import { SHM, type ShmSeg } from '../../src/seq/schema-sysv.js';
+import { UFFD_FEATURE } from '../../src/seq/consts.js';
 import type { Call } from '../../src/seq/schema.js';
 import { declareShm } from '../../src/model/shm.js';
 import { expectLayout, mmap, touch, world, type World } from './helpers.js';
 import { madvise } from './helpers-mem.js';
-import { mremap } from './helpers-files.js';
+import { mremap, uffdCreate, uffdRegister, uffdUnregister } from './helpers-files.js';
+import { Unsupported } from '../../src/model/index.js';
 
 const EINVAL = 22;
 const EACCES = 13;
@@ -121,5 +123,18 @@ describe('mremap of SysV attaches', () => {
     // the attach alone moves
     w.ok(mremap(0, 6, 6, ['maymove', 'fixed'], 8));
     expectLayout(w, '......A.BBBBBB');
+  });
+});
+
+describe('userfaultfd on SysV attaches', () => {
+  it('registering or unregistering a range with an attach is EINVAL (no uffd_ops); WP-only async is declined', () => {
+    //      0123456789
+    //      AAAAb.....   A: attach, b: private anonymous
+    const w = segWorld(10, 4).ok(shmat(0, 0), mmap(4, 1, 'rw', 'fixed'), uffdCreate(), uffdCreate(String(UFFD_FEATURE.UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE.UFFD_FEATURE_WP_UNPOPULATED)));
+    expect(w.errno(uffdRegister(0, 0, 5, 'm'))).toBe(EINVAL);
+    expect(w.hits).toContain('errno.uffd.shm');
+    expect(w.errno(uffdRegister(0, 4, 1, 'm'))).toBe(0);
+    expect(w.errno(uffdUnregister(0, 0, 5))).toBe(EINVAL);
+    expect(() => w.run(uffdRegister(1, 0, 4, 'w'))).toThrow(Unsupported);
   });
 });
