@@ -6,8 +6,10 @@
 //
 // What the model does not follow (declined as Unsupported): a pool too small for the sequence (the
 // `hugepages_free` fact; with the pool sized by the harness, reservations and faults never run
-// out), 1 GiB pages, and calls other than mmap/munmap/mprotect/touch on hugetlb VMAs
-// (madvise, mremap, mlock, mseal, fork, userfaultfd, anon names: src/model/shm.ts declineOnHugeShm).
+// out; a fork whose copy-on-write could exceed it), 1 GiB pages, userfaultfd, MADV_REMOVE and
+// MADV_COLLAPSE on hugetlb VMAs (src/model/shm.ts declineOnHugeShm), and a move of part of a
+// reserved private hugetlb VMA (src/model/hugetlb-mremap.ts). mremap: hugetlb-mremap.ts; madvise:
+// hugetlb-madvise.ts; mlock, mseal, anon names and fork take the ordinary paths.
 
 import { MAP, PROT } from '../seq/consts.js';
 import { VM_MAYWRITE, VM_PKEY_EXEC_ONLY, VM_LOCKED_MASK, VM_GROWSDOWN, VM_DONTEXPAND, VM_HUGETLB, VM_LOCKED, VM_NORESERVE, VM_SHARED, VM_MAYSHARE, VM_READ, VM_WRITE, VM_EXEC } from './flags.js';
