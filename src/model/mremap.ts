@@ -168,6 +168,8 @@ function lookupOld(mm: Mm, page: number): number {
 /** mm/mremap.c:mremap_to - MREMAP_FIXED unmaps the destination first (do_munmap); the uffd UNMAP
  *  events it raises are counted in vrm.early (uf_unmap_early: posted before the remap event). Returns 0 or the errno. */
 function unmapDestination(mm: Mm, vrm: Vrm): number {
+  // a hugetlb new_len rounded up to 2 MiB may reach past an arena that is not a multiple of it
+  if (vrm.newAddr! + vrm.newLen > mm.arenaPages) throw new Unsupported('an mremap destination leaving the arena once rounded up to 2 MiB');
   const before = mm.sys.events.length;
   const e = unmapRange(mm, vrm.newAddr!, vrm.newLen);
   vrm.early = mm.sys.events.length - before;
