@@ -125,7 +125,7 @@ function queueHugeFollowUps(p: Picks, a: ArenaAllocator, page: number, n: number
 /** Flag advice and populate on hugetlb (src/model/hugetlb-madvise.ts: splits off the grid EINVAL). */
 const HUGE_ADVICE = [
   MADV.MADV_DONTFORK, MADV.MADV_DOFORK, MADV.MADV_DONTDUMP, MADV.MADV_DODUMP, MADV.MADV_RANDOM, MADV.MADV_HUGEPAGE,
-  MADV.MADV_MERGEABLE, MADV.MADV_WIPEONFORK, MADV.MADV_WILLNEED, MADV.MADV_POPULATE_WRITE, MADV.MADV_DONTNEED,
+  MADV.MADV_MERGEABLE, MADV.MADV_WIPEONFORK, MADV.MADV_WILLNEED, MADV.MADV_POPULATE_WRITE, MADV.MADV_DONTNEED, MADV.MADV_REMOVE,
 ];
 
 /** mlock, mlock2, munlock, mseal, an anon name or madvise over part of a hugetlb mapping, on the

@@ -6,8 +6,8 @@
 //
 // What the model does not follow (declined as Unsupported): a pool too small for the sequence (the
 // `hugepages_free` fact; with the pool sized by the harness, reservations and faults never run
-// out; a fork whose copy-on-write could exceed it), 1 GiB pages, userfaultfd, MADV_REMOVE and
-// MADV_COLLAPSE on hugetlb VMAs (src/model/shm.ts declineOnHugeShm), and a move of part of a
+// out; a fork whose copy-on-write could exceed it), 1 GiB pages, userfaultfd and MADV_COLLAPSE
+// on hugetlb VMAs (src/model/shm.ts declineOnHugeShm), and a move of part of a
 // reserved private hugetlb VMA (src/model/hugetlb-mremap.ts). mremap: hugetlb-mremap.ts; madvise:
 // hugetlb-madvise.ts; mlock, mseal, anon names and fork take the ordinary paths.
 

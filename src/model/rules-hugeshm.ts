@@ -25,6 +25,8 @@ export const RULES_HUGESHM = {
   'errno.madvise.hugetlb_advice': 'EINVAL: MADV_FREE, guard, COLD and PAGEOUT refuse hugetlb (mm/madvise.c:madvise_dontneed_free_valid_vma, is_valid_guard_vma, can_madv_lru_vma)',
   'madvise.hugetlb.generic': 'flag advice, WILLNEED and MADV_POPULATE_* on hugetlb take the ordinary path (mm/madvise.c:madvise_vma_behavior; a split off the 2 MiB grid is EINVAL)',
   'errno.madvise.hugetlb_dofork': 'EINVAL: MADV_DOFORK of a VM_SPECIAL (hugetlb: VM_DONTEXPAND) VMA (7.3 mm/madvise.c:madvise_vma_behavior, since 7.0; 6.19 and older test VM_IO only)',
+  'madvise.hugetlb.remove': 'MADV_REMOVE on hugetlb punches the whole huge pages of the range: they leave the page cache and every mapping of the file, private copy-on-write copies included (fs/hugetlbfs/inode.c:hugetlbfs_punch_hole, hugetlb_vmdelete_list)',
+  'madvise.hugetlb.remove_partial': 'MADV_REMOVE on hugetlb covering no whole huge page: the partial pages are zeroed in place, nothing is unmapped (fs/hugetlbfs/inode.c:hugetlbfs_zero_partial_page)',
   'madvise.hugetlb.dontneed': 'MADV_DONTNEED on hugetlb drops the whole huge pages of the range, its end rounded down to 2 MiB (mm/madvise.c:madvise_dontneed_free_valid_vma ALIGN_DOWN)',
   'madvise.hugetlb.dontneed_nothing': 'MADV_DONTNEED on hugetlb whose end rounds down to its start: 0, nothing dropped (mm/madvise.c:madvise_dontneed_free)',
   // mremap of hugetlb (mm/mremap.c:check_prep_vma align_hugetlb; 6.1/6.12 SYSCALL_DEFINE5(mremap))

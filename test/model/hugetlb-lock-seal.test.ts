@@ -132,3 +132,26 @@ describe('flag advice on hugetlb (the ordinary madvise_update_vma path)', () => 
     expect(w73.hits).toContain('errno.madvise.hugetlb_dofork');
   });
 });
+
+describe('MADV_REMOVE on hugetlb (hugetlbfs_punch_hole)', () => {
+  it('punches whole huge pages only, from every mapping of the file, private copies included', () => {
+    // blocks  012345
+    //         SSPPQQ   one hugetlb memfd of 2 blocks: S shared, P private (block 0 written: a copy),
+    //                  Q private (read: the file's pages)
+    const w = world(6 * HP);
+    w.mm.sys.declareFiles([{ kind: 'hugetlb', size: BigInt(2 * HP) * 4096n }]);
+    const fmap = (block: number, ...words: string[]) => ({ ...mmap(block * HP, 2 * HP, 'rw', 'fixed', 'noanon', ...words), fd: 0 }) as Call;
+    w.ok(fmap(0, 'shared'), fmap(2, 'noreserve'), fmap(4, 'noreserve'));
+    w.ok(touchAt(0, 'w'), touchAt(HP, 'w'), touchAt(2 * HP, 'w'), touchAt(4 * HP, 'r'), touchAt(5 * HP, 'r'));
+    expect(presentBlocks(w)).toBe('PPP-PP');
+    // one page: no whole huge page inside, nothing unmapped
+    w.ok(madvise(0, 1, 'MADV_REMOVE'));
+    expect(w.hits).toContain('madvise.hugetlb.remove_partial');
+    expect(presentBlocks(w)).toBe('PPP-PP');
+    // block 0 + 1 page: block 0 goes from S, P (the copy too) and Q
+    w.ok(madvise(0, HP + 1, 'MADV_REMOVE'));
+    expect(w.hits).toContain('madvise.hugetlb.remove');
+    expect(presentBlocks(w)).toBe('-P---P');
+    expect(w.errno(madvise(2 * HP, HP, 'MADV_REMOVE'))).toBe(13); // EACCES: private
+  });
+});

@@ -62,6 +62,8 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'madvise.hugetlb.generic': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 10 } },
   'errno.madvise.hugetlb_dofork': { arena: HP, profile: makeProfile('7.3.4', { base_map_count: '0', thp: 'madvise', hugepages_free: '20' }), setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 11 } },
   'errno.uffd.shm': { arena: 32, shm: seg(4), setup: [shmat(0, 0), uffdCreate()], call: uffdRegister(0, 0, 4, 'm') },
+  'madvise.hugetlb.remove': { arena: HP, setup: [huge(0, HP, 'rw', 'fixed', 'shared'), touch(0, 'w')], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 9 } },
+  'madvise.hugetlb.remove_partial': { arena: HP, setup: [huge(0, HP, 'rw', 'fixed', 'shared')], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 9 } },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
