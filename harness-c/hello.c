@@ -48,6 +48,23 @@ static void fact_dec_as_hex(const char *k, const char *path) {
     ob_hex(&out, v);
 }
 
+// Free 2 MiB huge pages a new reservation can take: free_hugepages counts the reserved ones too
+// (mm/hugetlb.c:hugetlb_acct_memory compares against free - resv), and reservations outlive their
+// processes where the kernel leaks them (a partial mremap move of a private hugetlb mapping).
+static void fact_hugepages_free(void) {
+    static const char dir[] = "/sys/kernel/mm/hugepages/hugepages-2048kB/";
+    char path[96], b[64];
+    uint64_t v[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s%s", dir, i ? "resv_hugepages" : "free_hugepages");
+        read_fact(path, b, sizeof b);
+        if (!b[0]) { key(&out, "hugepages_free"); ob_chr(&out, '-'); return; }
+        for (char *p = b; *p >= '0' && *p <= '9'; p++) v[i] = v[i] * 10 + (uint64_t)(*p - '0');
+    }
+    key(&out, "hugepages_free");
+    ob_hex(&out, v[0] > v[1] ? v[0] - v[1] : 0);
+}
+
 // The bracketed word of a sysfs mode file ("always [madvise] never"), "none" when absent.
 static void fact_bracket(const char *k, const char *path) {
     char b[256];
@@ -208,7 +225,7 @@ void hello(void) {
     fact_dec_as_hex("aslr", "/proc/sys/kernel/randomize_va_space");
     ob_str(&out, " machine="); ob_str(&out, u.machine);
     probe_facts();
-    fact_dec_as_hex("hugepages_free", "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+    fact_hugepages_free();
     sysv_facts(&out);
     fact_bracket("thp_shmem", "/sys/kernel/mm/transparent_hugepage/shmem_enabled");
     fact_dec_as_hex("thp_zero_page", "/sys/kernel/mm/transparent_hugepage/use_zero_page");

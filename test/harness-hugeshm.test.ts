@@ -92,6 +92,29 @@ describe('SysV shared memory', () => {
   });
 });
 
+describe('SysV shared memory: madvise, mremap, userfaultfd', () => {
+  it('MADV_REMOVE drops the page from every attach; a multi-VMA move refuses an attach; uffd registration EINVAL', async () => {
+    if (info.facts['sysv_shm'] !== '1') return void console.warn('skipped: the harness cannot create SysV segments (sysv_shm=0)');
+    const o = await run(
+      [
+        { op: 'shmat', shm: 0, addr: 'A+0p', flags: '0' },
+        { op: 'shmat', shm: 0, addr: 'A+8p', flags: '0' },
+        { op: 'touch', addr: 'A+1p', access: 'write' },
+        { op: 'touch', addr: 'A+9p', access: 'read' },
+        { op: 'madvise', addr: 'A+1p', len: '1p', advice: 'MADV_REMOVE' },
+        { op: 'mremap', addr: 'A+0p', oldLen: '5p', newLen: '5p', flags: 'MREMAP_MAYMOVE|MREMAP_FIXED', newAddr: 'A+20p' },
+        { op: 'uffd_create', features: '0' },
+        { op: 'uffd_register', uffd: 0, addr: 'A+0p', len: '4p', mode: 'UFFDIO_REGISTER_MODE_MISSING' },
+      ],
+      { arenaPages: 32, shm: [{ size: '4p' }] },
+    );
+    expect(o.status).toBe('ok');
+    expect(res(o).map((r) => r[1])).toEqual([0, 0, 0, 0, 0, 14, 0, EINVAL]);
+    expect(after(o, 3).pagemap!.slice(0, 12)).toBe('-P------' + '-P--');
+    expect(after(o, 4).pagemap!.slice(0, 12)).toBe('-'.repeat(12));
+  });
+});
+
 describe('MAP_HUGETLB', () => {
   it('2 MiB rounding, ht/de flags, may_split EINVAL, whole-page faults, no merge', async () => {
     const free = info.facts['hugepages_free'];
@@ -138,5 +161,30 @@ describe('MAP_HUGETLB', () => {
     const s = after(o, 3);
     expect(vmas(s)).toEqual(['0-512 rw-s 0 /memfd:f0 (deleted)', '512-1024 r--p 200000 /memfd:f0 (deleted)']);
     expect(s.maps.map((e) => e.vmflags)).toEqual(['rd wr sh mr mw me ms de ht', 'rd mr mw me de ht']);
+  });
+
+  it('mremap: 2 MiB rounding (a one-page FIXED move takes the whole huge page), growth and DONTUNMAP EINVAL; mlock leaves no "lo" but populates', async () => {
+    const free = info.facts['hugepages_free'];
+    if (free === undefined || free === '-' || parseInt(free, 16) < 4) {
+      return void console.warn(`skipped: no hugetlb pool (fact hugepages_free=${free ?? 'missing'}, hugetlb_pool=${info.facts['hugetlb_pool'] ?? 'missing'})`);
+    }
+    const o = await run(
+      [
+        { op: 'mmap', addr: 'A+0p', len: '1024p', prot: RW, flags: 'MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB|MAP_FIXED' },
+        { op: 'touch', addr: 'A+3p', access: 'write' },
+        { op: 'mremap', addr: 'A+0p', oldLen: '512p', newLen: '1024p', flags: 'MREMAP_MAYMOVE' },
+        { op: 'mremap', addr: 'A+0p', oldLen: '512p', newLen: '512p', flags: 'MREMAP_MAYMOVE|MREMAP_DONTUNMAP' },
+        { op: 'mremap', addr: 'A+0p', oldLen: '1p', newLen: '1p', flags: '0', newAddr: 'A+1p' },
+        { op: 'mremap', addr: 'A+0p', oldLen: '1p', newLen: '1p', flags: 'MREMAP_MAYMOVE|MREMAP_FIXED', newAddr: 'A+1024p' },
+        { op: 'mlock', addr: 'A+513p', len: '1p' },
+      ],
+      { arenaPages: 1536 },
+    );
+    expect(o.status).toBe('ok');
+    expect(res(o).map((r) => r[1])).toEqual([0, 0, EINVAL, EINVAL, EINVAL, 0, 0]);
+    const s = after(o, 6);
+    expect(vmas(s)).toEqual(['512-1024 rw-s 200000 /anon_hugepage (deleted)', '1024-1536 rw-s 0 /anon_hugepage (deleted)']);
+    expect(s.maps.map((e) => e.vmflags)).toEqual(['rd wr sh mr mw me ms de ht', 'rd wr sh mr mw me ms de ht']);
+    expect(s.pagemap).toBe('-'.repeat(512) + 'P'.repeat(1024));
   });
 });

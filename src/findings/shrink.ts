@@ -5,7 +5,8 @@
 // the values just below the current one); flag sets shrink by fast-check's subarray shrinker.
 
 import fc from 'fast-check';
-import { PAGE_SIZE } from '../seq/consts.js';
+import { MAP, PAGE_SIZE } from '../seq/consts.js';
+import { privateHugetlbMmap } from '../gen/hugetlb-resv.js';
 import { sequenceToInput } from '../seq/io.js';
 import type { Ret, SeqObservation } from '../seq/observation.js';
 import { type Call, type Sequence, sequenceSchema } from '../seq/schema.js';
@@ -100,7 +101,7 @@ function shiftAddr(v: unknown, by: number): unknown {
 }
 
 /** Simpler variants of one call, field by field. */
-function callVariants(c: Call): Call[] {
+function callVariants(c: Call, keepMore = 0): Call[] {
   const out: Call[] = [];
   const set = (k: string, v: unknown) => out.push({ ...c, [k]: v } as Call);
   for (const [k, v] of Object.entries(c)) {
@@ -111,7 +112,7 @@ function callVariants(c: Call): Call[] {
       const pages = pagesOf(v);
       if (pages !== null) for (const p of intSteps(pages, LEN_FIELDS[k]!)) set(k, BigInt(p) * P);
     } else if (typeof v === 'number' && FLAG_FIELDS.has(k)) {
-      for (const f of flagSteps(v, c.op === 'mmap' ? (KEEP_BITS[k] ?? 0) : 0)) set(k, f);
+      for (const f of flagSteps(v, c.op === 'mmap' ? (KEEP_BITS[k] ?? 0) | (k === 'flags' ? keepMore : 0) : 0)) set(k, f);
     } else if (k === 'access' && v !== 'read') set(k, 'read');
   }
   return out;
@@ -136,7 +137,9 @@ export function argumentCandidates(s: Sequence): Sequence[] {
     if (cost(c) < base && isValid(c)) out.push(c);
   };
   s.calls.forEach((c, i) => {
-    for (const v of callVariants(c)) push(replaceCall(s, i, v));
+    // a private hugetlb mapping keeps MAP_NORESERVE: without it a later partial mremap move would
+    // leak the host's huge page reservations (src/gen/hugetlb-resv.ts)
+    for (const v of callVariants(c, privateHugetlbMmap(c, s.files) ? MAP.MAP_NORESERVE : 0)) push(replaceCall(s, i, v));
   });
   const { origin: _origin, ...rest } = s;
   const a = addrs(s);

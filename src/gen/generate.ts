@@ -12,7 +12,8 @@ import { genMemCall, pickAccess, type MemOp } from './ops-mem.js';
 import { genProbe } from './ops-content.js';
 import { filesCtx, genFileMmap, genFiles, genFilesCall, noteFilesCall, type FileOp } from './ops-files.js';
 import { blockExit, genAddSeals } from './ops-seals.js';
-import { genHugeFile, genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
+import { noLeakingHugetlbMoves } from './hugetlb-resv.js';
+import { genHugeFile, genHugeMremap, genHugeShmCall, genHugeShmSetup, genHugetlbMmap, hugeShmCtx, type HugeShmOp } from './ops-hugeshm.js';
 import type { ShmSeg } from '../seq/schema-sysv.js';
 import type { Addr } from '../seq/values.js';
 
@@ -155,7 +156,7 @@ export function genRange(p: Picks, a: ArenaAllocator, invalid: boolean): { addr:
  *  The call is noted in the allocator, so later calls prefer its range and edges. */
 export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPercent: number, first: boolean): Call {
   // the rest of a multi-call scenario started earlier (src/gen/ops-files.ts)
-  const queued = filesCtx(a).pending.shift() ?? hugeShmCtx(a).pending.shift() ?? blockExit(a);
+  const queued = filesCtx(a).pending.shift() ?? hugeShmPending(a, weights) ?? blockExit(a);
   if (queued) {
     noteCall(a, queued);
     return queued;
@@ -188,8 +189,11 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
     case 'anon_name':
       c = genMemCall(p, a, op as MemOp, invalid); // src/gen/ops-mem.ts
       break;
-    case 'ftruncate':
     case 'mremap':
+      // half the mremap calls of a hugetlb sequence take one of its hugetlb mappings (src/gen/ops-hugeshm.ts)
+      c = (hugeShmCtx(a).maps?.length && p.chance(50) ? genHugeMremap(p, a) : null) ?? genFilesCall(p, a, 'mremap', invalid);
+      break;
+    case 'ftruncate':
     case 'fork':
     case 'uffd_create':
     case 'uffd_register':
@@ -220,6 +224,15 @@ export function genCall(p: Picks, a: ArenaAllocator, weights: Weights, invalidPe
   const huge = c.op === 'mmap' && (c.flags & MAP.MAP_HUGETLB || (hugeFile && c.fd === hugeFile.index && !(c.flags & MAP.MAP_ANONYMOUS)));
   if (c.op === 'mmap' && huge && hugeFixedProblem(c, a.arenaPages)) c = { ...c, flags: (c.flags & ~(MAP.MAP_FIXED | MAP.MAP_FIXED_NOREPLACE)) >>> 0 };
   noteCall(a, c);
+  return c;
+}
+
+/** The next queued hugetlb/SysV follow-up whose op the campaign generates (`--ops` may leave out
+ *  mremap, madvise, mlock...: those are dropped). */
+function hugeShmPending(a: ArenaAllocator, weights: Weights): Call | undefined {
+  const q = hugeShmCtx(a).pending;
+  let c = q.shift();
+  while (c && !(weights[c.op] > 0)) c = q.shift();
   return c;
 }
 
@@ -255,7 +268,7 @@ export function interpret(recipe: Recipe, cfg: GenConfig): { arenaPages: number;
 
 export function generate(seed: number, index: number, cfg: GenConfig = DEFAULT_CONFIG): Sequence {
   const recipe = recipeFor(seed, index, cfg);
-  const { arenaPages, calls, files, shm } = interpret(recipe, cfg);
+  const { arenaPages, calls, files, shm } = noLeakingHugetlbMoves(interpret(recipe, cfg)); // src/gen/hugetlb-resv.ts
   const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: GENERATOR_VERSION }, calls };
   if (files) seq.files = files;
   if (shm) seq.shm = shm;

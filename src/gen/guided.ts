@@ -15,6 +15,7 @@ import { ArenaAllocator, Picks } from './alloc.js';
 import { filesCtx } from './ops-files.js';
 import { RECIPES } from './recipes.js';
 import type { RuleId } from '../model/rules.js';
+import { noLeakingHugetlbMoves } from './hugetlb-resv.js';
 import { caseSeed, generate, genCall, GENERATOR_VERSION, noteCall, pickProt, type GenConfig, type Weights } from './generate.js';
 
 /** origin.generator of a mutant: it is regenerated from the campaign directory, not from (seed, index) alone */
@@ -174,7 +175,7 @@ export function generateGuided(seed: number, index: number, cfg: GenConfig, pool
     const q = Picks.seeded(caseSeed(seed ^ 0x3c6ef372, index));
     if (q.int(100) < pool.recipePercent!) {
       const s = recipeCase(q, cfg, targets[q.int(targets.length)]!);
-      if (s) return { ...s, origin: { seed, index, generator: RECIPE_GENERATOR } };
+      if (s) return { ...noLeakingHugetlbMoves(s), origin: { seed, index, generator: RECIPE_GENERATOR } };
     }
   }
   if (pool.entries.length === 0 || pool.mutantPercent <= 0) return generate(seed, index, cfg);
@@ -183,7 +184,7 @@ export function generateGuided(seed: number, index: number, cfg: GenConfig, pool
   const e = pickEntry(r, pool.entries);
   const m = mutate(r, cfg, e, pool.entries);
   if (!m) return generate(seed, index, cfg);
-  const { name: _n, description: _d, ...rest } = m;
+  const { name: _n, description: _d, ...rest } = noLeakingHugetlbMoves(m); // src/gen/hugetlb-resv.ts
   return { ...rest, vmafuzz: FORMAT_VERSION, origin: { seed, index, generator: GUIDED_GENERATOR } };
 }
 

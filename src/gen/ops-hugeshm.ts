@@ -3,7 +3,7 @@
 // split kept when the end split is refused), attaches split by mprotect and protected back (merges
 // that a vm_ops->close hook limits), SHM_REMAP over them, and shmdt of split attaches.
 
-import { MAP, PAGE_SIZE, PROT } from '../seq/consts.js';
+import { MADV, MAP, MREMAP, PAGE_SIZE, PROT } from '../seq/consts.js';
 import type { Call, FileDecl } from '../seq/schema.js';
 import { MAX_SHM, SHM, type ShmSeg } from '../seq/schema-sysv.js';
 import type { ArenaAllocator, Picks } from './alloc.js';
@@ -25,6 +25,8 @@ interface HugeShmCtx {
   pending: Call[];
   /** a declared hugetlb file (memfd MFD_HUGETLB): its index in the sequence's files and its 2 MiB pages */
   hugeFile?: { index: number; blocks: number };
+  /** fixed hugetlb mappings made so far (mremap sources) */
+  maps?: { page: number; n: number }[];
 }
 
 export function hugeShmCtx(a: ArenaAllocator): HugeShmCtx {
@@ -100,6 +102,7 @@ function genHugetlbAnon(p: Picks, a: ArenaAllocator, invalid: boolean): Call {
   // the range (rounded up to 2 MiB) stays inside the arena, as the schema wants
   if (addr && addr.page + n * HP > a.arenaPages) addr = { page: a.arenaPages - n * HP, off: 0 };
   const c: Call = { op: 'mmap', addr, len, prot: pickProt(p, false), flags: flags >>> 0, offset };
+  if (addr && flags & MAP.MAP_FIXED && !invalid) (hugeShmCtx(a).maps ??= []).push({ page: addr.page, n });
   if (addr && flags & MAP.MAP_FIXED && !invalid && p.chance(50)) queueHugeFollowUps(p, a, addr.page, n);
   return c;
 }
@@ -115,6 +118,77 @@ function queueHugeFollowUps(p: Picks, a: ArenaAllocator, page: number, n: number
   if (p.chance(50)) q.push({ op: 'mprotect', addr: { page: start, off: 0 }, len, prot: pickProt(p, false) });
   else q.push({ op: 'munmap', addr: { page: start, off: 0 }, len });
   q.push({ op: 'touch', addr: { page: page + p.int(n * HP), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
+  if (p.chance(60)) q.push(hugeMremap(p, a, page, n));
+  if (p.chance(35)) q.push(hugeLockSeal(p, page, n));
+}
+
+/** Flag advice and populate on hugetlb (src/model/hugetlb-madvise.ts: splits off the grid EINVAL). */
+const HUGE_ADVICE = [
+  MADV.MADV_DONTFORK, MADV.MADV_DOFORK, MADV.MADV_DONTDUMP, MADV.MADV_DODUMP, MADV.MADV_RANDOM, MADV.MADV_HUGEPAGE,
+  MADV.MADV_MERGEABLE, MADV.MADV_WIPEONFORK, MADV.MADV_WILLNEED, MADV.MADV_POPULATE_WRITE, MADV.MADV_DONTNEED, MADV.MADV_REMOVE,
+];
+
+/** mlock, mlock2, munlock, mseal, an anon name or madvise over part of a hugetlb mapping, on the
+ *  2 MiB grid or off it (mlock skips hugetlb but populates it; mseal off the grid is EINVAL). */
+function hugeLockSeal(p: Picks, page: number, n: number): Call {
+  const onGrid = p.chance(50);
+  const start = onGrid ? page + HP * p.int(n) : page + p.int(n * HP);
+  const len = BigInt(onGrid ? HP : 1 + p.int(page + n * HP - start)) * P;
+  const addr = { page: start, off: 0 };
+  if (p.chance(40)) return { op: 'madvise', addr, len, advice: HUGE_ADVICE[p.int(HUGE_ADVICE.length)]! };
+  switch (p.int(5)) {
+    case 0: return { op: 'mlock', addr, len };
+    case 1: return { op: 'mlock2', addr, len, flags: p.chance(60) ? 1 : 0 };
+    case 2: return { op: 'munlock', addr, len };
+    case 3: return { op: 'mseal', addr, len, flags: 0 };
+    default: return { op: 'anon_name', addr, len, name: 'huge' };
+  }
+}
+
+/** An mremap of one of the fixed hugetlb mappings made so far, if any (generate.ts asks for half
+ *  the mremap calls of hugetlb sequences). */
+export function genHugeMremap(p: Picks, a: ArenaAllocator): Call | null {
+  const maps = hugeShmCtx(a).maps;
+  if (!maps?.length) return null;
+  const m = maps[p.int(maps.length)]!;
+  return hugeMremap(p, a, m.page, m.n);
+}
+
+/** mremap of a hugetlb mapping of n blocks at `page` (mm/mremap.c:align_hugetlb): lengths off the
+ *  2 MiB grid (rounded up), shrinks, MREMAP_FIXED moves of one block or all to another block (over
+ *  whatever is there), and the refusals: growth, DONTUNMAP, addresses off the grid. */
+function hugeMremap(p: Picks, a: ArenaAllocator, page: number, n: number): Call {
+  const R = MREMAP;
+  const blocks = Math.floor(a.arenaPages / HP);
+  const ragged = (pages: number) => (p.chance(35) ? Math.max(1, pages - p.int(HP)) : pages); // rounded up again
+  const roll = p.int(100);
+  const addr = { page: page + (n > 1 && p.chance(30) ? HP : 0), off: 0 };
+  const left = n - (addr.page - page) / HP;
+  if (roll < 20) {
+    // shrink (left > 1) or a no-op: new_len rounds to fewer (or the same) blocks
+    const keep = 1 + p.int(left);
+    return { op: 'mremap', addr, oldLen: BigInt(ragged(left * HP)) * P, newLen: BigInt(ragged(keep * HP)) * P, flags: p.chance(50) ? R.MREMAP_MAYMOVE : 0 };
+  }
+  if (roll < 65) {
+    // MREMAP_FIXED to another block: one block (part of the VMA when left > 1) or all that is left
+    const moved = p.chance(50) ? 1 : left;
+    let dest = p.int(blocks - moved + 1) * HP;
+    if (dest < addr.page + moved * HP && addr.page < dest + moved * HP) dest = addr.page >= moved * HP ? 0 : (blocks - moved) * HP;
+    const len = BigInt(ragged(moved * HP)) * P;
+    const shrinkTo = p.chance(20) ? BigInt(1 + p.int(HP)) * P : len;
+    if (dest < addr.page + moved * HP && addr.page < dest + moved * HP) return { op: 'mremap', addr, oldLen: len, newLen: len, flags: 0 };
+    return { op: 'mremap', addr, oldLen: len, newLen: shrinkTo, flags: R.MREMAP_FIXED | R.MREMAP_MAYMOVE, newAddr: { page: dest, off: 0 } };
+  }
+  // growth of one block by up to a block (the arena may hold only two)
+  if (roll < 78) return { op: 'mremap', addr, oldLen: BigInt(HP) * P, newLen: BigInt(HP + 1 + p.int(HP - 1)) * P, flags: p.chance(70) ? R.MREMAP_MAYMOVE : 0 };
+  if (roll < 88) {
+    const c: Call = { op: 'mremap', addr, oldLen: BigInt(left * HP) * P, newLen: BigInt(left * HP) * P, flags: R.MREMAP_DONTUNMAP | R.MREMAP_MAYMOVE };
+    if (p.chance(50)) c.newAddr = { page: p.int(blocks) * HP, off: 0 };
+    return c;
+  }
+  // off the grid: the new_addr argument without a flag that uses it, or addr itself
+  if (p.chance(50)) return { op: 'mremap', addr, oldLen: P, newLen: P, flags: 0, newAddr: { page: addr.page + 1 + p.int(HP - 1), off: 0 } };
+  return { op: 'mremap', addr: { page: addr.page + 1 + p.int(HP - 1), off: 0 }, oldLen: P, newLen: P, flags: 0 };
 }
 
 /** shmat or shmdt (the sequence declares segments when these ops have weight). */
@@ -157,7 +231,33 @@ export function genHugeShmCall(p: Picks, a: ArenaAllocator, op: HugeShmOp, inval
       ctx.pending.push({ op: 'mprotect', addr: { page: whole ? mid : mid + p.int(midLen), off: 0 }, len: BigInt(whole ? midLen : 1) * P, prot: back });
       if (p.chance(40)) ctx.pending.push({ op: 'munmap', addr: { page: addr.page + p.int(pages), off: 0 }, len: P });
       if (p.chance(60)) ctx.pending.push({ op: 'shmdt', addr: { page: addr.page, off: 0 } });
+    } else if (p.chance(40)) {
+      ctx.pending.push(shmFollowUp(p, a, addr.page, pages));
+      if (p.chance(50)) ctx.pending.push({ op: 'touch', addr: { page: addr.page + p.int(pages), off: 0 }, access: p.chance(50) ? 'write' : 'read' });
     }
   }
   return c;
+}
+
+const SHM_ADVICE = [
+  MADV.MADV_REMOVE, MADV.MADV_DONTNEED, MADV.MADV_FREE, MADV.MADV_DONTFORK, MADV.MADV_POPULATE_READ, MADV.MADV_POPULATE_WRITE,
+  MADV.MADV_COLD, MADV.MADV_PAGEOUT, MADV.MADV_GUARD_INSTALL, MADV.MADV_RANDOM, MADV.MADV_HUGEPAGE, MADV.MADV_WILLNEED,
+];
+
+/** After an attach of `pages` at `page`: madvise of part of it (the shmem paths through the
+ *  attach's own file: MADV_REMOVE punches the segment for every attach) or an mremap of it
+ *  (shrink, grow past the segment, MREMAP_FIXED or DONTUNMAP move). */
+function shmFollowUp(p: Picks, a: ArenaAllocator, page: number, pages: number): Call {
+  const s = page + p.int(pages);
+  const len = BigInt(1 + p.int(page + pages - s)) * P;
+  if (p.chance(60)) return { op: 'madvise', addr: { page: s, off: 0 }, len, advice: SHM_ADVICE[p.int(SHM_ADVICE.length)]! };
+  const R = MREMAP;
+  const old = BigInt(pages) * P;
+  const roll = p.int(4);
+  if (roll === 0) return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: BigInt(Math.max(1, pages - 1 - p.int(pages))) * P, flags: 0 };
+  if (roll === 1) return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: old + BigInt(1 + p.int(4)) * P, flags: p.chance(60) ? R.MREMAP_MAYMOVE : 0 };
+  const dest = p.int(Math.max(1, a.arenaPages - pages + 1));
+  if (dest < page + pages && page < dest + pages) return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: old, flags: 0 };
+  const flags = R.MREMAP_MAYMOVE | (roll === 2 ? R.MREMAP_FIXED : R.MREMAP_DONTUNMAP | (p.chance(50) ? R.MREMAP_FIXED : 0));
+  return { op: 'mremap', addr: { page, off: 0 }, oldLen: old, newLen: old, flags, newAddr: { page: dest, off: 0 } };
 }

@@ -7,7 +7,7 @@
 // neighbours apart.
 
 import { UFFD_FEATURE } from '../seq/consts.js';
-import { VM_DONTCOPY, VM_LOCKED_MASK, VM_MAYBE_GUARD, VM_UFFD_FLAGS, VM_UFFD_WP, VM_WIPEONFORK } from './flags.js';
+import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED_MASK, VM_MAYBE_GUARD, VM_UFFD_FLAGS, VM_UFFD_WP, VM_WIPEONFORK } from './flags.js';
 import { Mm, PTE_GUARD, PTE_MARKER, PTE_NONE, type Vma, HPAGE_PAGES } from './state.js';
 
 /** kernel/fork.c:copy_process -> dup_mm -> dup_mmap. Returns the child (now Sys.current). */
@@ -28,6 +28,8 @@ export function sysFork(mm: Mm): Mm {
       continue;
     }
     const c: Vma = { ...v };
+    // hugetlb: copy_hugetlb_page_range under the same vma_needs_copy test as any VMA (below)
+    if (v.flags & VM_HUGETLB) mm.hit('fork.hugetlb');
     if (v.uffd) {
       const octx = sys.uffds[v.uffd]!;
       if (!(octx.features & UFFD_FEATURE.UFFD_FEATURE_EVENT_FORK)) {

@@ -165,7 +165,10 @@ function madviseVmaBehavior(mm: Mm, advice: number, vma: Vma, prev: Vma, start: 
     return EPERM;
   }
   // hugetlb VMAs: src/model/hugetlb-madvise.ts
-  if (vma.flags & VM_HUGETLB) return madviseHugetlb(mm, advice, vma, start, end);
+  if (vma.flags & VM_HUGETLB) {
+    const r = madviseHugetlb(mm, advice, vma, start, end);
+    if (r !== null) return r;
+  }
   let nf = vma.flags;
   switch (advice) {
     case M.MADV_REMOVE:
@@ -247,7 +250,7 @@ function madviseVmaBehavior(mm: Mm, advice: number, vma: Vma, prev: Vma, start: 
       break;
     case M.MADV_MERGEABLE:
       // mm/ksm.c:ksm_madvise + ksm_compatible
-      if (!(nf & VM_MERGEABLE) && (nf & (VM_SHARED | VM_MAYSHARE | VM_DROPPABLE)) === 0) nf |= VM_MERGEABLE;
+      if (!(nf & VM_MERGEABLE) && (nf & (VM_SHARED | VM_MAYSHARE | VM_DROPPABLE | VM_HUGETLB)) === 0) nf |= VM_MERGEABLE;
       else mm.hit('madvise.ksm.ignored');
       break;
     case M.MADV_UNMERGEABLE:
@@ -275,6 +278,8 @@ function madviseUpdateVma(mm: Mm, vma: Vma, prev: Vma, start: number, end: numbe
     return vma;
   }
   const r = vmaModifyFlags(mm, prev, vma, start, end, nf);
+  // a refused hugetlb split (hugetlb_vm_op_split) stays EINVAL: only -ENOMEM becomes -EAGAIN
+  if (r === -EINVAL) return EINVAL;
   if (typeof r === 'number') {
     mm.hit('errno.madvise.split_eagain');
     return EAGAIN;

@@ -3,7 +3,7 @@
 
 import type { Addr } from '../seq/values.js';
 import { mmPopulate } from './fault.js';
-import { VM_DROPPABLE, VM_IGNORE_MERGE, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT } from './flags.js';
+import { VM_DROPPABLE, VM_HUGETLB, VM_IGNORE_MERGE, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT } from './flags.js';
 import { vmaModifyFlags } from './merge.js';
 import { Mm, type Vma } from './state.js';
 import { classifyLen, EAGAIN, EINVAL, ENOMEM, EPERM, Unsupported } from './syscalls.js';
@@ -111,7 +111,9 @@ function applyVmaLockFlags(mm: Mm, start: number, end: number, lockFlags: number
 }
 
 /** mm/mlock.c:mlock_fixup - unchanged flags and VMAs that cannot be locked (vma_supports_mlock:
- *  VM_DROPPABLE here) are skipped; otherwise merge-then-split (ENOMEM at the map_count limit). */
+ *  VM_DROPPABLE, hugetlb) are skipped; otherwise merge-then-split (ENOMEM at the map_count limit).
+ *  A skipped hugetlb VMA never gets VM_LOCKED or VM_LOCKONFAULT, so do_mlock's __mm_populate
+ *  faults its huge pages in even for MLOCK_ONFAULT (populate_vma_page_range tests the VMA's flags). */
 function mlockFixup(mm: Mm, vma: Vma, prev: Vma, start: number, end: number, newflags: number): Vma | number {
   if (newflags === vma.flags) {
     mm.hit('mlock.unchanged');
@@ -119,6 +121,11 @@ function mlockFixup(mm: Mm, vma: Vma, prev: Vma, start: number, end: number, new
   }
   if (vma.flags & VM_DROPPABLE) {
     mm.hit('mlock.unsupported_vma');
+    return vma;
+  }
+  // mm/internal.h:vma_supports_mlock "is_vm_hugetlb_page(vma)" (6.1/6.12 mlock_fixup: the same test)
+  if (vma.flags & VM_HUGETLB) {
+    mm.hit('mlock.hugetlb_skipped');
     return vma;
   }
   const r = vmaModifyFlags(mm, prev, vma, start, end, newflags);

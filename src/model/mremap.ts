@@ -8,7 +8,8 @@ import { dropPriv, moveContent } from './content.js';
 import { MREMAP } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
 import { UFFD_FEATURE } from '../seq/consts.js';
-import { VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_SEALED, VM_SHARED, VM_UFFD_FLAGS } from './flags.js';
+import { VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_SEALED, VM_SHARED, VM_UFFD_FLAGS } from './flags.js';
+import { alignHugetlb, declineLeakingMove, type HugeRemap } from './hugetlb-mremap.js';
 import { mmPopulate, populateUntracked, vmaIsAnonymous } from './fault.js';
 import { vmaMergeNewRange, splitVma } from './merge.js';
 import { getUnmappedArea, thpAlignApplies, type Placement } from './placement.js';
@@ -16,6 +17,7 @@ import { declineThpPlacement } from './realfs.js';
 import { HPAGE_PAGES, Mm, PTE_NONE, type Vma } from './state.js';
 import { EAGAIN, EINVAL, ENOMEM, EPERM, sysMunmap, type PlacementJudge, Unsupported } from './syscalls.js';
 import { uffdCtxOf } from './uffd.js';
+import { hasCloseHook, isShm } from './vm-ops.js';
 
 export const EFAULT = 14;
 const TASK_SIZE = (1n << 47n) - 4096n;
@@ -23,7 +25,7 @@ const U64 = 1n << 64n;
 
 export type MremapResult = { err: number } | { placement: Placement };
 
-interface Vrm {
+interface Vrm extends HugeRemap {
   addr: number;
   oldLen: number; // pages
   newLen: number;
@@ -90,9 +92,11 @@ export function sysMremap(mm: Mm, addr: Addr, oldLenArg: bigint, newLenArg: bigi
   const vrm: Vrm = {
     addr: addr.page,
     oldLen: oldLen > BigInt(mm.arenaPages) * 4096n ? -1 : Number(oldLen >> 12n),
+    oldBytes: oldLen,
     newLen: Number(newLen >> 12n),
     flags,
     newAddr: newAddr ? newAddr.page : null,
+    newAddrOff: newAddr ? newAddr.off : 0,
     vma: null,
     populateExpand: false,
     remapEvent: false,
@@ -106,14 +110,19 @@ export function sysMremap(mm: Mm, addr: Addr, oldLenArg: bigint, newLenArg: bigi
   if (flags & R.MREMAP_FIXED && oldLen === newLen && mm.profile.rows['mremap.multi_vma']) {
     res = remapMove(mm, vrm);
   } else if (!checksFirst && impliesNewAddr) {
-    res = mremapToOld(mm, vrm);
+    // 6.12: the hugetlb block follows the lookup and seal check, before mremap_to (src/model/hugetlb-mremap.ts)
+    vrm.vma = mm.lookup(vrm.addr);
+    const e = vrm.vma ? alignHugetlb(mm, vrm.vma, vrm) : 0;
+    res = e ? { err: e } : mremapToOld(mm, vrm);
   } else if (!checksFirst && newLen > TASK_SIZE) {
     // 6.12 never compares new_len with TASK_SIZE here: the same size returns addr, a shrink fails in
     // do_vmi_munmap (start beyond TASK_SIZE); growth past vma_to_resize would need
     // get_unmapped_area of a length beyond TASK_SIZE (not modelled)
     vrm.vma = mm.lookup(vrm.addr);
     const e = lookupOld(mm, vrm.addr);
-    if (!e && oldLen === newLen) {
+    if (!e && vrm.vma && alignHugetlb(mm, vrm.vma, vrm)) res = { err: EINVAL };
+    else if (!e && vrm.vma && vrm.hugeAligned) throw new Unsupported('mremap of a hugetlb VMA to a length beyond TASK_SIZE on a kernel before 6.17');
+    else if (!e && oldLen === newLen) {
       mm.hit('mremap.noop');
       res = { placement: { kind: 'arena', page: vrm.addr } };
     } else {
@@ -159,6 +168,8 @@ function lookupOld(mm: Mm, page: number): number {
 /** mm/mremap.c:mremap_to - MREMAP_FIXED unmaps the destination first (do_munmap); the uffd UNMAP
  *  events it raises are counted in vrm.early (uf_unmap_early: posted before the remap event). Returns 0 or the errno. */
 function unmapDestination(mm: Mm, vrm: Vrm): number {
+  // a hugetlb new_len rounded up to 2 MiB may reach past an arena that is not a multiple of it
+  if (vrm.newAddr! + vrm.newLen > mm.arenaPages) throw new Unsupported('an mremap destination leaving the arena once rounded up to 2 MiB');
   const before = mm.sys.events.length;
   const e = unmapRange(mm, vrm.newAddr!, vrm.newLen);
   vrm.early = mm.sys.events.length - before;
@@ -217,6 +228,9 @@ function checkPrepVma(mm: Mm, vrm: Vrm): number {
   if (!vma) return fail(EFAULT, 'errno.mremap.no_vma');
   if (mm.isFence(vma)) throw new Unsupported('mremap of a harness fence');
   if (vma.flags & VM_SEALED) return fail(EPERM, 'errno.mremap.sealed');
+  // "Align to hugetlb page size, if required" (src/model/hugetlb-mremap.ts)
+  const h = alignHugetlb(mm, vma, vrm);
+  if (h) return h;
   const implies = (vrm.flags & (MREMAP.MREMAP_FIXED | MREMAP.MREMAP_DONTUNMAP)) !== 0;
   if (!implies) vrm.newAddr = vrm.addr;
   const expand = vrm.oldLen >= 0 && vrm.newLen > vrm.oldLen;
@@ -224,6 +238,10 @@ function checkPrepVma(mm: Mm, vrm: Vrm): number {
   let oldLen = vrm.oldLen;
   if (oldLen === 0 && !(vma.flags & (VM_SHARED | VM_MAYSHARE))) return fail(EINVAL, 'errno.mremap.old_len_zero');
   if (oldLen === 0) throw new Unsupported('mremap of a shared mapping with old_len 0 (duplication)');
+  // "(vrm->flags & MREMAP_DONTUNMAP) && vma_test_any(vma, VMA_DONTEXPAND_BIT, VMA_PFNMAP_BIT)"
+  // (6.12 vma_to_resize: the same test, after mremap_to's unmaps). VM_DONTEXPAND is hugetlb's here;
+  // its growth, refused by the same flag further down (EFAULT), never gets this far (align_hugetlb).
+  if (vrm.flags & MREMAP.MREMAP_DONTUNMAP && vma.flags & VM_DONTEXPAND) return fail(EINVAL, 'errno.mremap.dontunmap_special');
   const shrink = oldLen < 0 || vrm.newLen < oldLen;
   if (shrink) oldLen = vrm.newLen;
   if (oldLen > vma.end - vrm.addr) return fail(EFAULT, 'errno.mremap.span');
@@ -292,6 +310,15 @@ function expandVma(mm: Mm, vrm: Vrm): MremapResult {
       next: mm.vmas[mm.findIndex(vma.end)]!,
       middle: null,
     });
+    if (!merged && hasCloseHook(mm, vma) && !mm.profile.rows['merge.close_hook_remove_only']) {
+      // 6.1 (stable): "vma_merge() can currently fail due to is_mergeable_vma() check for
+      // vm_ops->close ... so perform a simple expand for such vma": vma_adjust, no merge (a SysV
+      // attach; 7.3 gets the same layout: next could only be a fragment of the same attach, whose
+      // close hook keeps it from being removed)
+      vma.end += delta;
+      mm.hit('mremap.expand_close_hook');
+      return { placement: { kind: 'arena', page: vrm.addr } };
+    }
     if (!merged) throw new Error('model bug: vma_merge_extend failed');
     mm.hit('mremap.expand');
     return { placement: { kind: 'arena', page: vrm.addr } };
@@ -353,6 +380,7 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
   } else if (mm.mapCount >= p.maxMapCount - 3) return mapCountErr(mm);
   const start = vrm.addr;
   const end = vrm.addr + vrm.oldLen;
+  declineLeakingMove(vma, start, end); // src/model/hugetlb-mremap.ts
   if (preSplit) {
     if (vma.start < start || vma.end > end) mm.hit('mremap.dontunmap.presplit');
     if (vma.start < start) {
@@ -506,9 +534,12 @@ function remapMove(mm: Mm, vrm: Vrm): MremapResult {
     }
     const offset = seen ? vma.start - lastEnd : 0;
     lastEnd = vma.end;
-    const one: Vrm = { ...vrm, addr: a, newAddr: target + offset, oldLen: len, newLen: len, vma, remapEvent: false, early: 0 };
-    // vma_multi_allowed: not uffd-armed (anonymous and shmem otherwise)
-    if (vma.flags & VM_UFFD_FLAGS) {
+    const one: Vrm = { ...vrm, addr: a, newAddr: target + offset, newAddrOff: 0, oldLen: len, oldBytes: BigInt(len) * 4096n, newLen: len, hugeAligned: false, vma, remapEvent: false, early: 0 };
+    // vma_multi_allowed: not uffd-armed, and no get_unmapped_area of the file's own but shmem's,
+    // hugetlb's or thp_get_unmapped_area (disk files): a SysV attach (shm_get_unmapped_area,
+    // vma_is_shmem() false for shm_vm_ops) may only move alone
+    if (vma.flags & VM_UFFD_FLAGS || isShm(mm, vma)) {
+      if (isShm(mm, vma) && (seen || vma.end < end)) mm.hit('errno.mremap.multi_shm');
       if (seen || vma.end < end) {
         mm.hit('errno.mremap.multi_vma');
         return { err: EFAULT };
@@ -524,7 +555,8 @@ function remapMove(mm: Mm, vrm: Vrm): MremapResult {
     if (!seen) res = r;
     if (seen) mm.hit('mremap.multi');
     seen = true;
-    target = (r.placement.kind === 'arena' ? r.placement.page : target) + len;
+    // "target_addr = res_vma + vrm->new_len": a hugetlb VMA's length was rounded up to 2 MiB
+    target = (r.placement.kind === 'arena' ? r.placement.page : target) + one.newLen;
     pos = a + len;
     if (pos >= end) break;
   }

@@ -58,7 +58,9 @@ function msealRange(mm: Mm, start: number, end: number): number {
       mm.hit('mseal.already');
     } else {
       const r = vmaModifyFlags(mm, prev, vma, Math.max(vma.start, start), Math.min(vma.end, end), vma.flags | VM_SEALED);
-      if (typeof r === 'number') return fail(mm);
+      // mseal_apply returns vma_modify_flags' error: a refused hugetlb split is EINVAL
+      // (hugetlb_vm_op_split), the map_count limit ENOMEM; a head split made stays
+      if (typeof r === 'number') return -r === ENOMEM ? fail(mm) : -r;
       r.flags |= VM_SEALED; // vma_set_flags(vma, VMA_SEALED_BIT): the merged flags plus the seal
       mm.hit('mseal.seal');
       vma = r;

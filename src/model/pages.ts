@@ -240,9 +240,12 @@ export function markPagedOut(mm: Mm, vma: Vma, start: number, end: number): void
  */
 export function punchHole(mm: Mm, file: number, first: number, last: number): void {
   const procs = mm.sys.procs.length ? mm.sys.procs : [mm];
+  // every mapping of the inode: the attaches of a SysV segment are struct files of their own over
+  // one inode and page cache (ipc/shm.c:shm_fallocate -> shmem_fallocate -> unmap_mapping_range)
+  const cache = mm.sys.file(file).cache;
   for (const m of procs) {
     for (const v of m.arenaVmas()) {
-      if (v.file !== file) continue;
+      if (v.file !== file && !(v.file > 0 && mm.sys.file(v.file).cache === cache)) continue;
       const shared = (v.flags & VM_SHARED) !== 0;
       const s = Math.max(v.start, v.start + (first - v.pgoff));
       const e = Math.min(v.end, v.start + (last - v.pgoff));

@@ -42,4 +42,15 @@ export const PROFILE_ROWS_HUGESHM: readonly ProfileRow[] = [
     evidence: '6.1.176 src: mm/mmap.c:mmap_region "if (do_mas_munmap(...)) return -ENOMEM"; 7.3.4 src: mm/vma.c:__mmap_setup returns the vms_gather_munmap_vmas error; QEMU 6.1.176: ENOMEM, QEMU 6.12.117, 6.18.44 host: EINVAL (corpus/seed/hugetlb-version-rows.json)',
     ref: '7.3 mm/vma.c:__mmap_setup vs 6.1 mm/mmap.c:mmap_region',
   },
+  {
+    id: 'madvise.dofork_special',
+    description:
+      'MADV_DOFORK of a VM_SPECIAL VMA (hugetlb: VM_DONTEXPAND) is EINVAL; older kernels refuse only VM_IO, so DOFORK clears VM_DONTCOPY on hugetlb.',
+    since: [7, 0, 0],
+    lastOld: [6, 19, 14],
+    inferred: true,
+    declinesBetween: true,
+    evidence: '6.12.117 src: mm/madvise.c "if (vma->vm_flags & VM_IO) return -EINVAL"; 7.3.4 src: "if (new_flags & VM_SPECIAL) return -EINVAL"; 6.18.44 host, QEMU 6.19.14: DOFORK of a hugetlb VMA returns 0 and clears "dc"; QEMU 7.0.13, 7.1.13: EINVAL, "dc" stays',
+    ref: '7.3 mm/madvise.c:madvise_vma_behavior (MADV_DOFORK) vs 6.12 mm/madvise.c:madvise_vma_behavior',
+  },
 ];

@@ -66,6 +66,7 @@ export const ROW_IDS = [
   'merge.close_hook_remove_only',
   'mmap.hugetlb_hint_align_up',
   'mmap.fixed_unmap_error_kept',
+  'madvise.dofork_special',
   // page contents, disk files (src/model/realfs.ts)
   'fault.around_eof_folio_no_table',
 ] as const;

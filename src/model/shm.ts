@@ -16,6 +16,7 @@ import type { Sys } from './sys.js';
 import { EINVAL, ENOMEM, mmapRegion, mmapVmFlags, sysMunmap, Unsupported } from './syscalls.js';
 import { isHugetlb, isShm } from './vm-ops.js';
 import { HUGETLB_ADVICE } from './hugetlb-madvise.js';
+import { declineHugetlbFork } from './hugetlb.js';
 
 /** The sequence's segments: one inode (and page cache) each, identity = the maps inode of its attaches. */
 export function declareShm(sys: Sys, segs: readonly ShmSeg[]): void {
@@ -134,9 +135,9 @@ export function sysShmdt(mm: Mm, addr: Addr): number {
 }
 
 /** Calls the model does not follow on hugetlb or SysV shm VMAs (declined as Unsupported). On
- *  hugetlb only mmap, munmap, mprotect, touch and some madvise are modelled; on shm also mlock/munlock, mseal,
- *  anon names and fork (shmem behaviour with shm_vm_ops), not madvise, mremap or userfaultfd (their
- *  shmem paths test vma_is_shmem(), which is false for shm_vm_ops). */
+ *  hugetlb only mmap, munmap, mprotect, touch, mremap and some madvise are modelled; on shm also
+ *  mlock/munlock, mseal, anon names, fork, madvise and mremap (shmem behaviour with shm_vm_ops),
+ *  not userfaultfd (vma_can_userfault tests vma_is_shmem(), which is false for shm_vm_ops). */
 export function declineOnHugeShm(mm: Mm, c: Call): void {
   let s = 0;
   let e = mm.arenaPages;
@@ -156,6 +157,8 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
       break;
     }
     case 'fork':
+      // fork of hugetlb VMAs is modelled (src/model/fork.ts) when the pool is big enough
+      declineHugetlbFork(mm);
       break;
     case 'ftruncate':
       // hugetlbfs_setattr -> hugetlb_vmtruncate: not modelled
@@ -164,9 +167,15 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
     default:
       return;
   }
-  const shmToo = c.op === 'madvise' || c.op === 'mremap' || c.op === 'uffd_register' || c.op === 'uffd_unregister';
-  // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled
-  const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice));
+  // madvise, mremap and userfaultfd on shm VMAs are modelled (the shmem paths with the attach's own
+  // struct file: MADV_REMOVE punches the segment's inode, a multi-VMA mremap refuses them,
+  // src/model/mremap.ts; userfaultfd (un)registration is EINVAL, src/model/uffd.ts)
+  const shmToo = false;
+  // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap:
+  // src/model/hugetlb-mremap.ts; mlock (vma_supports_mlock skips it), mseal (a split off the grid
+  // is EINVAL) and anon names (EBADF: a file VMA) need nothing of their own
+  const hugeOk = ['mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name', 'fork'].includes(c.op);
+  const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice)) && !hugeOk;
   for (const v of mm.arenaVmas()) {
     if (v.start < e && v.end > s && ((hugeToo && isHugetlb(v)) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
   }

@@ -10,6 +10,7 @@ import { UFFD_FEATURE, UFFDIO_REGISTER_MODE } from '../seq/consts.js';
 import type { Addr } from '../seq/values.js';
 import { VM_DROPPABLE, VM_MAYWRITE, VM_UFFD_FLAGS, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP } from './flags.js';
 import { vmaModifyFlags } from './merge.js';
+import { isShm } from './vm-ops.js';
 import type { Mm, Vma } from './state.js';
 import type { UffdCtx } from './sys.js';
 import { EBADF, EINVAL, EPERM, Unsupported } from './syscalls.js';
@@ -85,6 +86,13 @@ function validateRange(addr: Addr, len: bigint): { start: number; end: number } 
 function vmaCanUserfault(mm: Mm, v: Vma, uffdFlags: number, features: number): boolean {
   if (v.flags & VM_DROPPABLE) return false;
   if (realFile(mm, v)) return realFsCanUserfault(mm, v, uffdFlags, features);
+  // a SysV attach: shm_vm_ops has no uffd_ops (7.3 vma_uffd_ops; 6.12: not vma_is_shmem), so only
+  // WP-only with UFFD_FEATURE_WP_ASYNC ("allow any memory type") would register: not modelled
+  if (isShm(mm, v)) {
+    if (uffdFlags === VM_UFFD_WP && features & UFFD_FEATURE.UFFD_FEATURE_WP_ASYNC) throw new Unsupported('asynchronous uffd-wp of a SysV attach is not modelled');
+    mm.hit('errno.uffd.shm');
+    return false;
+  }
   if (v.file === 0 && uffdFlags & VM_UFFD_MINOR) return false;
   return true;
 }
@@ -114,7 +122,7 @@ export function sysUffdRegister(cur: Mm, handle: number, addr: Addr, len: bigint
 function declineSpecial(mm: Mm, vmas: readonly Vma[]): void {
   for (const v of vmas) {
     const k = v.file > 0 ? mm.sys.file(v.file).kind : null;
-    if (k === 'sysv' || k === 'hugetlb') throw new Unsupported(`userfaultfd on a ${k === 'sysv' ? 'SysV attach' : 'hugetlb VMA'} of the context's mm is not modelled`);
+    if (k === 'hugetlb') throw new Unsupported("userfaultfd on a hugetlb VMA of the context's mm is not modelled");
   }
 }
 

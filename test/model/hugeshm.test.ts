@@ -123,9 +123,9 @@ describe('MAP_HUGETLB (fs/hugetlbfs/inode.c, mm/hugetlb.c)', () => {
     expect(w.vma(0).file).toBe(w.vma(2 * HP).file); // one struct file, still three VMAs
   });
 
-  it('declines madvise on hugetlb, and a pool the fact does not vouch for', () => {
-    const w = world(HP).ok(huge(0, 1, 'rw', 'fixed'));
-    expect(() => w.run({ op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 3 })).toThrow(Unsupported); // MADV_WILLNEED
+  it('declines MADV_COLLAPSE on hugetlb, and a pool the fact does not vouch for', () => {
+    const w = world(HP).ok(huge(0, 1, 'rw', 'fixed', 'shared'));
+    expect(() => w.run({ op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 25 })).toThrow(Unsupported); // MADV_COLLAPSE
     const dry = world(HP, { hugepagesFree: 2 });
     expect(() => dry.run(huge(0, 1, 'rw', 'fixed'))).toThrow(/hugetlb pool/);
   });

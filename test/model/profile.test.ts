@@ -98,12 +98,13 @@ describe('makeProfile', () => {
       'merge.close_hook_remove_only': true,
       'mmap.hugetlb_hint_align_up': false,
       'mmap.fixed_unmap_error_kept': true,
+      'madvise.dofork_special': false,
       // src/model/profile-rows-content.ts: since 6.12.117 (a stable backport)
       'fault.around_eof_folio_no_table': false,
     });
     expect(rows('6.12.117')['fault.around_eof_folio_no_table']).toBe(true);
     // rows whose new behaviour is only known from 7.3 source are old on the 6.18.44 host
-    const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact', 'uffd.zeropage_shmem_cache'];
+    const only73 = ['merge.anon_pgoff', 'uffd.register_drop_wp_ebusy', 'mremap.map_count_exact', 'uffd.zeropage_shmem_cache', 'madvise.dofork_special'];
     expect(Object.entries(rows('6.18.44')).filter(([, v]) => !v).map(([k]) => k).sort()).toEqual(only73.sort());
     expect(Object.values(rows('7.3.4')).every((v) => v)).toBe(true);
     // QEMU anchors on both sides of 6.17 (corpus/seed/mremap-check-order.json, uffd-register.json)

@@ -5,6 +5,7 @@ import { MAP } from '../../src/seq/consts.js';
 import { SHM, type ShmSeg } from '../../src/seq/schema-sysv.js';
 import type { Call } from '../../src/seq/schema.js';
 import { mmap, mprotect, munmap, touch } from './helpers.js';
+import { mremap, uffdCreate, uffdRegister } from './helpers-files.js';
 
 export interface HugeShmScenario {
   arena?: number;
@@ -49,6 +50,20 @@ export const S_HUGESHM: Record<keyof typeof RULES_HUGESHM, HugeShmScenario> = {
   'errno.mmap.fixed_unmap_enomem': { arena: 2 * HP, profile: p61(), setup: [h1], call: mmap(5, 1, 'rw', 'fixed') },
   'fault.hugetlb.sigbus': { arena: HP, setup: [huge(0, HP, 'r', 'fixed', 'offset=200000')], call: touch(0, 'r') },
   'mmap.hugetlb.isize_grown': { arena: HP, call: huge(0, HP, 'rw', 'fixed', 'offset=200000') },
+  'mremap.hugetlb.len_rounded': { arena: HP, setup: [h1], call: mremap(0, 1, 1) },
+  'errno.mremap.hugetlb_unaligned': { arena: HP, setup: [h1], call: mremap(0, 1, 1, [], 1) },
+  'errno.mremap.hugetlb_grow': { arena: 2 * HP, setup: [h1], call: mremap(0, HP, 2 * HP, ['maymove']) },
+  'errno.mremap.dontunmap_special': { arena: 2 * HP, setup: [h1], call: mremap(0, HP, HP, ['maymove', 'dontunmap']) },
+  'errno.mremap.multi_shm': { arena: 32, shm: seg(6), setup: [shmat(0, 0)], call: mremap(0, 7, 7, ['maymove', 'fixed'], 10) },
+  'mremap.expand_close_hook': { arena: 32, profile: p61(), shm: seg(6), setup: [shmat(0, 0)], call: mremap(0, 6, 8) },
+  'mlock.hugetlb_skipped': { arena: HP, setup: [h1], call: { op: 'mlock', addr: { page: 1, off: 0 }, len: 4096n } },
+  'fault.hugetlb.anon_vma': { arena: HP, setup: [h1], call: touch(0, 'r') },
+  'fork.hugetlb': { arena: HP, setup: [h1, touch(0, 'r')], call: { op: 'fork' } },
+  'madvise.hugetlb.generic': { arena: HP, setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 10 } },
+  'errno.madvise.hugetlb_dofork': { arena: HP, profile: makeProfile('7.3.4', { base_map_count: '0', thp: 'madvise', hugepages_free: '20' }), setup: [h1], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 11 } },
+  'errno.uffd.shm': { arena: 32, shm: seg(4), setup: [shmat(0, 0), uffdCreate()], call: uffdRegister(0, 0, 4, 'm') },
+  'madvise.hugetlb.remove': { arena: HP, setup: [huge(0, HP, 'rw', 'fixed', 'shared'), touch(0, 'w')], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: BigInt(HP) * 4096n, advice: 9 } },
+  'madvise.hugetlb.remove_partial': { arena: HP, setup: [huge(0, HP, 'rw', 'fixed', 'shared')], call: { op: 'madvise', addr: { page: 0, off: 0 }, len: 4096n, advice: 9 } },
   'merge.close_hook_middle': { shm: seg(6), setup: [shmat(0, 0), mprotect(2, 2, 'r')], call: mprotect(2, 2, 'rw') },
   'merge.close_hook_any': {
     profile: makeProfile('6.1.176', { base_map_count: '0', thp: 'madvise', hugepages_free: '20', sysv_shm: '1' }),
