@@ -32,8 +32,9 @@ describe('stopping a campaign', () => {
       gen: DEFAULT_CONFIG, guidance: { enabled: false, mutantPercent: 50 }, batch: 64, stabilityRuns: 0, minimize: false, runner: { runner: 'native' },
       ops: [...OPS], rules: [...RULE_IDS], created: new Date().toISOString(),
     };
-    // the "kernel" is the model; the second lane never answers its 6th batch (its second piece
-    // has judged a few then) nor anything after it. Stop (as --time would) half a second later.
+    // the "kernel" is the model; the second lane never answers its 6th batch nor anything after
+    // it: its first piece is one batch, its second (pieces of a minute of work: the whole chunk)
+    // has judged four then. Stop (as --time would) half a second later.
     let hungAt = 0;
     const lane = (hangs: boolean): Runner => {
       const r = modelRunner(hostProfile());
@@ -57,7 +58,7 @@ describe('stopping a campaign', () => {
     const lines: string[] = [];
     const logs: string[] = [];
     const s = await runCampaign({
-      dir, config: cfg, executor: ex, target, replay: (f) => f, shouldStop, tickMs: 100, statsEveryMs: 1000,
+      dir, config: cfg, executor: ex, target, replay: (f) => f, shouldStop, pieceMs: 60_000, tickMs: 100, statsEveryMs: 1000,
       events: { log: (l) => logs.push(l), onTick: (v: ProgressView) => v.stopping && lines.push(heartbeatLine(v)) },
     });
     const ended = Date.now();

@@ -453,7 +453,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     poolSize: cursor === null ? 0 : guidance.poolSize(plan.pos(cursor).segment, plan.pos(cursor).epoch),
     rulesMissing: cfg.rules.filter((r, i) => totals.rules[i] === 0 && !unreachable.has(r)),
     rulesUnreachable: cfg.rules.filter((r, i) => totals.rules[i] === 0 && unreachable.has(r)).length,
-    ...(stopping ? { stopping: { pieces: chunkTasks.size, minimizing, leftMs: Math.max(0, stopAt + (chunkTasks.size ? chunkGrace : Math.min(chunkGrace, minimizeGrace)) - Date.now()) } } : {}),
+    ...(stopping ? { stopping: { pieces: chunkTasks.size, minimizing, leftMs: Math.max(0, stopAt + (chunkTasks.size ? chunkGrace : minimizeGrace) - Date.now()) } } : {}),
   });
 
   // --- main loop -------------------------------------------------------------------------------------
@@ -482,9 +482,10 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       }
     }
     if (tasks.size === 0) break;
-    // Pieces in flight checkpoint after their current batch; minimizations get a shorter grace.
+    // Pieces in flight checkpoint after their current batch (chunkGrace); then minimizations in
+    // flight get what is left of minimizeGrace.
     const waited = Date.now() - stopAt;
-    if (stopping && ((chunkTasks.size === 0 && waited > minimizeGrace) || waited > chunkGrace)) {
+    if (stopping && waited > (chunkTasks.size ? chunkGrace : minimizeGrace)) {
       hardStop = true;
       break;
     }
