@@ -63,9 +63,18 @@ afterAll(async () => {
   if (compileMs.length) console.log(`[repro] ${compileMs.length} programs compiled, ${Math.round(compileMs.reduce((a, b) => a + b, 0) / compileMs.length)} ms each on average, ${Math.max(...compileMs)} ms at most`);
 });
 
-/** The harness run (every layer after every call) and a prediction for it. */
+/**
+ * The harness run (every layer after every call) and a prediction for it. A run the harness could
+ * not finish has no snapshots past where it stopped, so firstDivergence() finds nothing in it: it
+ * must fail here, naming the harness's reason, not pass for "the kernel matches the model" (a
+ * harness of a build before 124e520 started in another PID namespace removed this harness's
+ * private /dev/shm directory: every later sequence with a tmpfs file ended `error
+ * file-setup-failed private-dir-removed`, and a known kernel bug and a mutation test "did not
+ * diverge").
+ */
 async function predicted(s: Sequence, p: Predictor = modelPredictor, prof = profile): Promise<{ model: Prediction; kernel: SeqObservation }> {
   const [k] = await runner.run([s], DETAIL_RUN);
+  if (k!.status !== 'ok') throw new Error(`the harness did not run ${s.name ?? 'the sequence'} to its end (${k!.status}: ${k!.detail ?? ''}): the environment, not a verdict`);
   return { model: p(s, k!, prof, true), kernel: k! };
 }
 

@@ -29,7 +29,7 @@ import { unfiredRules, type UnfiredRule } from './coverage.js';
 import { Plan } from './layout.js';
 import { addCounts, chunkLineSchema, zeroCounts, type CountTotals, NdjsonAppender, PROGRESS_FILE, readNdjson, RECORDED_FILE, recordedLineSchema, STATS_FILE, type ChunkLine } from './ledger.js';
 import type { Outcome } from './check.js';
-import type { ChunkResult, MinimizeDone } from './work.js';
+import type { ChunkResult, Found, MinimizeDone } from './work.js';
 
 export interface CampaignEvents {
   onFinding?(r: RecordResult, o: Outcome): void;
@@ -55,9 +55,10 @@ export interface CampaignRun {
   tickMs?: number;
   /** time limit of one automatic minimization */
   minimizeMs?: number;
-  /** how long a stopping campaign waits for minimizations in flight before dropping them */
+  /** how long a stopping campaign waits for minimizations in flight before leaving them to `vmafuzz minimize` */
   graceMs?: number;
-  /** how long it waits for the pieces in flight to checkpoint (they end after their current batch) */
+  /** how long it waits for the pieces in flight to checkpoint (they end after their current batch);
+   *  default stopGraceMs() of the lanes' measured speed */
   chunkGraceMs?: number;
   /** seconds of work a piece is sized for at the lane's measured speed */
   pieceMs?: number;
@@ -81,6 +82,8 @@ export interface ProgressView {
   rulesMissing: string[];
   /** rules not fired that the target cannot exhibit (src/model/rule-needs.ts) */
   rulesUnreachable: number;
+  /** past the deadline (or a stop request): what the campaign still waits for, and how long at most */
+  stopping?: { pieces: number; minimizing: number; leftMs: number };
 }
 
 export interface CampaignSummary {
@@ -97,6 +100,20 @@ export interface CampaignSummary {
 
 /** Work per piece (ms): a kill loses at most this per lane; natively it is about a chunk, so the ledger grows no faster than with whole chunks. */
 export const PIECE_MS = 4000;
+
+/**
+ * How long a stopping campaign waits for its pieces to checkpoint: each ends after the batch it is
+ * running (and that batch's detail re-runs), a fraction of PIECE_MS at the lane's measured speed.
+ * Three batches of the slowest lane, at least 10 s, at most 2 minutes (a slow QEMU lane not
+ * measured yet). A piece still running then is given up: its findings were recorded as its
+ * batches were judged, its cases run again on --resume. A lane stuck for good (a model loop, a
+ * hung harness) so costs --time 10 s more, not 2 minutes.
+ */
+export function stopGraceMs(batch: number, laneRates: readonly number[]): number {
+  if (!laneRates.length) return 120_000;
+  const slowest = Math.min(...laneRates);
+  return Math.round(Math.min(120_000, Math.max(10_000, (3 * batch * 1000) / Math.max(1e-3, slowest))));
+}
 
 type Range = [number, number];
 const overlaps = (rs: readonly Range[], lo: number, hi: number) => rs.some(([a, b]) => a < hi && lo < b);
@@ -245,9 +262,11 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     return null;
   };
 
-  const onPiece = (r: ChunkResult, task: { g: number; lo: number; hi: number }) => {
-    const found = [...r.found].sort((a, b) => a.index - b.index);
-    for (const f of found) {
+  /** the sample file of each new finding (to name it when its minimization is left undone) */
+  const sampleOf = new Map<string, string>();
+  /** Record findings (as each batch is judged, and again from the piece's result: skipped then). */
+  const recordFound = (fs: readonly Found[]) => {
+    for (const f of [...fs].sort((a, b) => a.index - b.index)) {
       if (recorded.has(f.index)) continue;
       const res = store.record(f.outcome, findingTarget(target), run.replay, f.kind);
       recordedLog.add({ i: f.index, sig: f.outcome.signature!, kind: f.kind });
@@ -257,11 +276,16 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
         if (f.kind === 'divergence') {
           uniques.add(res.finding.signature);
           lastNew = Date.now();
+          sampleOf.set(res.finding.signature, res.sampleFile);
           if (cfg.minimize) minimizeQueue.push({ sig: res.finding.signature, kind: f.kind, outcome: f.outcome });
         } else flakyUniques.add(res.finding.signature);
       }
       ev.onFinding?.(res, f.outcome);
     }
+  };
+
+  const onPiece = (r: ChunkResult, task: { g: number; lo: number; hi: number }) => {
+    recordFound(r.found);
     for (const h of r.modelErrors ?? []) {
       const file = modelErrorStore.keep(h.index, h.seq, h.detail);
       if (file) ev.log?.(`MODEL ERROR at sequence ${h.index} (${h.detail}): not judged, kept for replay: ${run.replay(file)}`);
@@ -304,7 +328,10 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     const started = Date.now();
     busy++;
     const t = executor
-      .chunk({ ...task, batch0: Math.floor((task.lo - p.lo) / cfg.batch), pool, known }, (n, calls) => partial.set(id, { n, calls }))
+      .chunk({ ...task, batch0: Math.floor((task.lo - p.lo) / cfg.batch), pool, known }, (n, calls, found) => {
+        partial.set(id, { n, calls });
+        if (found.length && !fatal && !hardStop) recordFound(found);
+      })
       .then(
         (r) => {
           if (r.n > 0) laneRate.set(lane, r.n / Math.max(1e-3, (Date.now() - started) / 1000));
@@ -331,19 +358,24 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   };
 
   let minimizing = 0;
+  /** signatures being minimized */
+  const inMinimize = new Set<string>();
   const dispatchMinimize = () => {
     const m = minimizeQueue.shift()!;
     busy++;
     minimizing++;
+    inMinimize.add(m.sig);
     const t = executor
       .minimize({ signature: m.sig, kind: m.kind, outcome: m.outcome, timeLimitMs: run.minimizeMs ?? 30_000 })
       .then(
         (d) => {
+          inMinimize.delete(m.sig);
           if (hardStop) return;
           if (d.seq) store.attachMinimized(d.signature, d.kind, d.seq, { file: 'minimized.json', calls: d.seq.calls.length, arenaPages: d.seq.arenaPages, confirmed: d.confirmed });
           ev.onMinimized?.(d);
         },
         (e: Error) => {
+          inMinimize.delete(m.sig);
           if (!stopping) ev.log?.(`minimizing ${m.sig} failed: ${e.message.split('\n')[0]}`);
         },
       )
@@ -421,6 +453,7 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     poolSize: cursor === null ? 0 : guidance.poolSize(plan.pos(cursor).segment, plan.pos(cursor).epoch),
     rulesMissing: cfg.rules.filter((r, i) => totals.rules[i] === 0 && !unreachable.has(r)),
     rulesUnreachable: cfg.rules.filter((r, i) => totals.rules[i] === 0 && unreachable.has(r)).length,
+    ...(stopping ? { stopping: { pieces: chunkTasks.size, minimizing, leftMs: Math.max(0, stopAt + (chunkTasks.size ? chunkGrace : minimizeGrace) - Date.now()) } } : {}),
   });
 
   // --- main loop -------------------------------------------------------------------------------------
@@ -428,11 +461,14 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
   const tickMs = run.tickMs ?? 1000;
   let nextStats = t0 + statsEvery;
   let stopAt = 0;
+  let chunkGrace = run.chunkGraceMs ?? 120_000;
+  const minimizeGrace = run.graceMs ?? 15_000;
   for (;;) {
     if (fatal) break;
     if (!stopping && (run.shouldStop?.() || (run.deadline !== undefined && Date.now() >= run.deadline))) {
       stopping = true;
       stopAt = Date.now();
+      chunkGrace = run.chunkGraceMs ?? stopGraceMs(cfg.batch, [...laneRate.values()]);
       executor.stop();
     }
     if (!stopping) {
@@ -446,9 +482,10 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
       }
     }
     if (tasks.size === 0) break;
-    // Pieces in flight checkpoint after their current batch; minimizations get a shorter grace.
+    // Pieces in flight checkpoint after their current batch (chunkGrace); then minimizations in
+    // flight get what is left of minimizeGrace.
     const waited = Date.now() - stopAt;
-    if (stopping && ((chunkTasks.size === 0 && waited > (run.graceMs ?? 15_000)) || waited > (run.chunkGraceMs ?? 120_000))) {
+    if (stopping && waited > (chunkTasks.size ? chunkGrace : minimizeGrace)) {
       hardStop = true;
       break;
     }
@@ -464,6 +501,15 @@ export async function runCampaign(run: CampaignRun): Promise<CampaignSummary> {
     ev.onTick?.(view(statsLine(false, false)));
   }
   const interrupted = stopping && (run.shouldStop?.() ?? false);
+  // What a stop left undone, said rather than waited for.
+  if (hardStop && chunkTasks.size) {
+    ev.log?.(`gave up on ${chunkTasks.size} piece(s) still running ${Math.round((Date.now() - stopAt) / 1000)} s after the stop (a stuck lane?): the findings of their judged batches are recorded, their cases run again on --resume`);
+  }
+  const unminimized = [...inMinimize, ...minimizeQueue.map((m) => m.sig)];
+  if (unminimized.length) {
+    const files = unminimized.map((sig) => sampleOf.get(sig)).filter((f): f is string => f !== undefined);
+    ev.log?.(`${unminimized.length} new finding(s) not minimized (the campaign stopped): vmafuzz minimize ${files.length === 1 ? files[0] : 'FILE'}${files.length > 1 ? ` for each of ${files.join(', ')}` : ''}`);
+  }
   const final = statsLine(true, true);
   statsLog.add(final);
   progress.close();

@@ -14,7 +14,7 @@ import { projectRoot } from '../runner/harness-build.js';
 import type { Runner, TargetInfo } from '../runner/types.js';
 import { CannotTestError } from '../util/errors.js';
 import { bindProcess } from './affinity.js';
-import { runChunk, runMinimize, type ChunkProgress, type ChunkResult, type ChunkTask, type MinimizeDone, type MinimizeTask, type WorkConfig } from './work.js';
+import { runChunk, runMinimize, type ChunkProgress, type ChunkResult, type ChunkTask, type Found, type MinimizeDone, type MinimizeTask, type WorkConfig } from './work.js';
 
 export interface Executor {
   readonly slots: number;
@@ -124,7 +124,7 @@ type Reply =
   | { type: 'fail'; error: string; cannotTest: boolean }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: string }
-  | { type: 'progress'; id: number; n: number; calls: number };
+  | { type: 'progress'; id: number; n: number; calls: number; found: Found[] };
 
 interface Slot {
   worker: Worker;
@@ -164,7 +164,7 @@ export class ThreadExecutor implements Executor {
           resolve(m.target);
         }
         else if (m.type === 'fail') reject(m.cannotTest ? new CannotTestError(m.error) : new Error(m.error));
-        else if (m.type === 'progress') pending.get(m.id)?.progress?.(m.n, m.calls);
+        else if (m.type === 'progress') pending.get(m.id)?.progress?.(m.n, m.calls, m.found);
         else {
           const p = pending.get(m.id);
           pending.delete(m.id);
@@ -239,7 +239,9 @@ export class ThreadExecutor implements Executor {
         if (s.dead) return;
         const exited = new Promise<void>((res) => s.worker.once('exit', () => res()));
         s.worker.postMessage({ type: 'close' });
-        const t = setTimeout(() => void s.worker.terminate(), 10_000);
+        // a worker still busy after the campaign gave up on its piece may never read 'close'
+        // (a model loop): it gets 2 s, an idle one 10 s to close its runner
+        const t = setTimeout(() => void s.worker.terminate(), s.busy ? 2000 : 10_000);
         await exited;
         clearTimeout(t);
       }),

@@ -24,8 +24,18 @@ export function heartbeatLine(v: ProgressView): string {
   return (
     `[${fmtDuration(s.elapsed)}] ${num(s.sequences)}${planned} sequences (${num(s.sequencesPerSec)}/s, ${num(s.callsPerSec)} calls/s), ` +
     `${s.unique} unique / ${s.divergences} divergences, ${s.flaky} flaky, ${s.indeterminate} indeterminate, ${s.partial ?? 0} partial, ` +
-    `rules ${s.rulesHit}/${s.rulesTotal}, last new finding ${last}`
+    `rules ${s.rulesHit}/${s.rulesTotal}, last new finding ${last}` +
+    (v.stopping ? `; ${stoppingText(v.stopping)}` : '')
   );
+}
+
+/** What a campaign past its deadline still waits for, and for how long at most. */
+export function stoppingText(st: NonNullable<ProgressView['stopping']>): string {
+  const what = [
+    ...(st.pieces ? [`${st.pieces} piece${st.pieces > 1 ? 's' : ''} to checkpoint`] : []),
+    ...(st.minimizing ? [`minimizing ${st.minimizing} finding${st.minimizing > 1 ? 's' : ''}`] : []),
+  ];
+  return `stopping: ${what.length ? what.join(', ') : 'closing'} (at most ${Math.ceil(st.leftMs / 1000)} s more)`;
 }
 
 const ANSI = { bold: '\x1b[1m', dim: '\x1b[2m', red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', cyan: '\x1b[36m', off: '\x1b[0m' };
@@ -58,7 +68,7 @@ export function panelLines(v: ProgressView, color = true, width = 78): string[] 
   rows.push(line(`calls/s      ${num(s.callsPerSec)}`, `last new     ${since}`));
   rows.push(line(`sequences    ${done}`, `flaky        ${num(s.flaky)} (${s.flakyUnique} kept)`));
   rows.push(line(`calls        ${num(s.calls)}`, `indeterm.    ${num(s.indeterminate)} (${s.crash} crash, ${s.timeout} t/o)`));
-  rows.push(line(`partial      ${num(s.partial ?? 0)} (${pct(s.partial ?? 0, s.sequences)})`, ''));
+  rows.push(line(`partial      ${num(s.partial ?? 0)} (${pct(s.partial ?? 0, s.sequences)})`, v.stopping ? `${c.yellow}${stoppingText(v.stopping)}${c.off}` : ''));
   rows.push(head('calls per op'));
   const opText = ops.map(([o, n]) => `${o} ${num(n)} (${((100 * n) / opTotal).toFixed(0)}%)`);
   for (let i = 0; i < opText.length; i += 2) rows.push(line(opText[i]!, opText[i + 1] ?? ''));

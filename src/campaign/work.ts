@@ -87,8 +87,12 @@ export interface WorkContext {
   cfg: WorkConfig;
 }
 
-/** Progress inside a chunk (display only): sequences and calls judged so far. */
-export type ChunkProgress = (n: number, calls: number) => void;
+/**
+ * Progress inside a chunk: sequences and calls judged so far (display only), and the findings of
+ * the batch just judged, so that the campaign records them at once: a piece that never comes back
+ * (a stuck lane given up after the deadline) loses no finding. The piece's result repeats them.
+ */
+export type ChunkProgress = (n: number, calls: number, found: Found[]) => void;
 
 /**
  * Run a piece of a chunk. `stop` is polled before each new batch: once it says so, the batch in
@@ -177,6 +181,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
       }
       if (diverges) suspects.push({ seq, index });
     }
+    const foundBefore = res.found.length;
     if (suspects.length) {
       // Detail runs go after the in-flight batch on the same harness; wait for it to keep order simple.
       const pending = inflight ? await inflight : null;
@@ -194,7 +199,7 @@ export async function runChunk(ctx: WorkContext, task: ChunkTask, onProgress?: C
       inflight = pending ? Promise.resolve(pending) : null;
       await crashes();
     }
-    onProgress?.(res.n, res.calls);
+    onProgress?.(res.n, res.calls, res.found.slice(foundBefore));
   }
   res.first = [...first.values()].sort((a, b) => a.rule - b.rule);
   res.hi = next;

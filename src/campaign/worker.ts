@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       void runner.close().then(() => port.close());
       return;
     }
-    const progress = (n: number, calls: number) => port.postMessage({ type: 'progress', id: m.id, n, calls });
+    const progress = (n: number, calls: number, found: unknown[]) => port.postMessage({ type: 'progress', id: m.id, n, calls, found });
     const work = m.type === 'chunk' ? runChunk(ctx, m.task as ChunkTask, progress, () => stopping) : runMinimize(ctx, m.task as MinimizeTask);
     work.then(
       (value) => port.postMessage({ type: 'result', id: m.id, value }),
