@@ -124,6 +124,19 @@ describe('model oracle for an injected failure', () => {
     expect(m.snapshots.at(-1)!.maps.map((e) => [e.start, e.end])).toEqual([[1, 4]]);
   });
 
+  it('a failed uffd_create still takes its handle: the next create is handle 1', () => {
+    // found by a fail-nth campaign (7.3+kasan+fault-injection): the no-op stand-in took no handle
+    const seq = seqOf([
+      { op: 'uffd_create', features: '0', failNth: 3 },
+      { op: 'uffd_create', features: '0' },
+    ]);
+    const k = kernelWith(seq, { 0: { injected: 'fired', errno: ENOMEM, ret: { kind: 'int', value: -1 } }, 1: { ret: { kind: 'int', value: 1 } } });
+    const m = predictAgainst(seq, k, profile, true);
+    expect(m.calls[0]).toMatchObject({ errno: ENOMEM });
+    expect(m.calls[1]!.ret).toEqual({ kind: 'int', value: 1 });
+    expect(divergenceOf(seq, m, k)).toBeNull();
+  });
+
   it('no verdict for a range split at both ends (the first split may stay)', () => {
     // |AAAA|   munmap A+1p..A+2p: split at A+1p, then at A+2p; if the second fails: |A|AAA|
     const seq = seqOf([

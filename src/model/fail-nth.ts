@@ -107,6 +107,10 @@ type PredictFn = (seq: Sequence, profile: Profile, opts: PredictOptions) => Pred
 
 /** A call the model runs as a no-op: munmap of length 0 is EINVAL before any VMA is looked at. */
 const NOOP: Call = { op: 'munmap', addr: { page: 0, off: 0 }, len: 0n } as Call;
+/** A failed uffd_create still takes its handle (the harness numbers every uffd_create call,
+ *  harness-c/ops.c): one the model refuses (unknown feature bits: EINVAL, or EVENT_FORK without
+ *  CAP_SYS_PTRACE: EPERM) creates no context but numbers the next create as the kernel run does. */
+const NOOP_UFFD_CREATE: Call = { op: 'uffd_create', features: 0xffffffff } as Call;
 
 /**
  * Predict a sequence whose calls may carry failNth, given what the kernel reported of each
@@ -170,7 +174,7 @@ function predictSurfaced(predict: PredictFn, seq: Sequence, profile: Profile, op
       break;
     }
     const allowed = INJECTED_ERRNOS[c.op];
-    eff[i] = NOOP;
+    eff[i] = c.op === 'uffd_create' ? NOOP_UFFD_CREATE : NOOP;
     patched.set(i, { ret: { kind: 'int', value: -1 }, errno: allowed.includes(kerr) ? kerr : allowed[0]!, signal: 0 });
   }
   const p = predict({ ...seq, calls: eff }, profile, { ...opts, forkTags: seq.calls.some((c) => c.op === 'fork') });
