@@ -114,6 +114,7 @@ again:
         // a fork's new process has fail-nth 0 (kernel/fork.c dup_task_struct): its parent reports
         int forked = ops[i].d->exec == exec_fork && r.ret == 0 && !r.err;
         int outcome = ops[i].fail_nth && !forked ? failnth_outcome(armed) : -1;
+        if (ops[i].fail_nth) uffd_handoff(); // disarmed now: the resolver may take a new userfaultfd
         if (ps.resume) {
             // a fork_block parent: its child ran the block and exited; r is the exit call's result
             i = ps.resume - 1;

@@ -222,6 +222,7 @@ int count_maps(void);          // VMAs of this process (map_count: without [vsys
 
 // ---------------------------------------------------------------- uffd.c
 extern int uffd_fd[MAX_UFFDS];
+void uffd_handoff(void);
 extern int uffd_mode_flags;    // UFFD_USER_MODE_ONLY when plain userfaultfd() needs privilege
 int resolver_start(void);
 void resolver_sync(void);

@@ -21,6 +21,7 @@
 #define MAX_WATCH 64 // uffds the resolver polls: created ones plus those UFFD_EVENT_FORK hands over
 
 int uffd_fd[MAX_UFFDS];
+static int handoff = -1; // a failNth uffd_create's descriptor the resolver has yet to take
 int uffd_mode_flags;
 static int rsock = -1;
 static pid_t rpid;
@@ -229,9 +230,20 @@ void exec_uffd_create(const struct op *o, struct res *r) {
         if (syscall(SYS_ioctl, fd, UFFDIO_API, &api) != 0) { int e = errno; close(fd); fd = -1; errno = e; }
     }
     if (fd < 0) { r->ret = (uint64_t)-1; r->err = errno; return; }
-    if (request('u', fd) != 0) leave(EXIT_RESOLVER);
     uffd_fd[o->v[1]] = fd;
     r->ret = o->v[1]; r->err = 0;
+    // With failNth the hand-over waits until fail-nth is read back and disarmed (child.c calls
+    // uffd_handoff): the count left over by the two system calls must not fire in our sendmsg.
+    if (o->fail_nth) handoff = fd;
+    else if (request('u', fd) != 0) leave(EXIT_RESOLVER);
+}
+
+// The resolver takes the descriptor a failNth uffd_create made (see exec_uffd_create).
+void uffd_handoff(void) {
+    if (handoff < 0) return;
+    int fd = handoff;
+    handoff = -1;
+    if (request('u', fd) != 0) leave(EXIT_RESOLVER);
 }
 
 static void uffd_result(long ret, struct res *r) {
