@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fd = -1;
+// per thread: a racing thread with an armed fork opens its own (harness-c/threads.c)
+static __thread int fd = -1;
 static char *shbuf; // in the shared result area: the kernel writes it after a fork without a COW fault
 
 // (Re)open for the current task: a /proc/thread-self file names the task that opened it, so a
@@ -24,6 +25,11 @@ void failnth_open(void) {
     // a page of the shared result area, faulted in now, while nothing is armed
     shbuf = FAILNTH_PTR;
     shbuf[0] = 0;
+}
+
+void failnth_close(void) {
+    if (fd >= 0) close(fd);
+    fd = -1;
 }
 
 // fork with fail-nth armed. After fork every private page of the parent is write-protected, so its
