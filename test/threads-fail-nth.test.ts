@@ -4,6 +4,7 @@
 // fail_nth=0): the harness then says so per call ('unavailable') and the fork simply runs; the real
 // injection runs in QEMU (test/fail-nth-threads-qemu.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderRaceReproC } from '../src/findings/repro-c-threads.js';
 import { judgeRace } from '../src/linearize/index.js';
 import { makeProfile, type Profile } from '../src/model/index.js';
 import { NativeRunner } from '../src/runner/native.js';
@@ -69,6 +70,11 @@ describe('a racing fork with failNth and maps readers on the host kernel', () =>
       expect(o.detail).toContain('bad-thread-line');
     }
   }, 60_000);
+
+  it('the concurrent C reproducer refuses a failing racing fork, naming the sweep instead', () => {
+    const kernel = { calls: [], snapshots: [], status: 'ok' as const };
+    expect(() => renderRaceReproC({ seq, kernel, verdict: 'fail', divergence: null })).toThrow(/does not run racing forks yet \(a failing racing fork: vmafuzz replay FILE --fail-sweep CALL/);
+  });
 
   it('replay --fail-sweep: bad call indices are exit 2; a kernel without fail-nth is exit 125', async () => {
     await ensureBuilt();
