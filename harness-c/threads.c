@@ -18,7 +18,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -255,24 +254,6 @@ static void thr_fork(uint64_t i, struct res *r) {
     r->ret = 0; r->err = 0;
 }
 
-// The thread with an armed fork leaves rseq. After fork its TLS, where glibc keeps the thread's
-// rseq area, is write-protected (COW); when the fork made fewer checks than k, the kernel's
-// return-to-user work (kernel/rseq.c:rseq_handle_notify_resume, after a preemption or migration)
-// writes the area before failnth_fork can disarm: its COW fault counts down the still-armed
-// counter, fails, and rseq forces SIGSEGV (seen at k just past fork's checks, a few % of runs,
-// the crash showing later at a touch's fault with the handler reset). Nothing of the harness
-// needs rseq in that thread.
-static void leave_rseq(void) {
-#if defined(RSEQ_SIG) && defined(__x86_64__)
-    if (!__rseq_size) return;
-    char *tp;
-    __asm__("mov %%fs:0, %0" : "=r"(tp));
-    // the length must be the registered one: __rseq_size, or 32 where glibc registers more
-    if (syscall(SYS_rseq, tp + __rseq_offset, __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG) != 0)
-        syscall(SYS_rseq, tp + __rseq_offset, 32, 1, RSEQ_SIG);
-#endif
-}
-
 // The (t mod n)-th of the n CPUs the process may run on.
 static void pin_to(int t) {
     cpu_set_t all, one;
@@ -292,7 +273,7 @@ static void *racer(void *arg) {
     if (pin) pin_to(t);
     stack_t ss = { .ss_sp = altstacks[t], .ss_size = sizeof altstacks[t], .ss_flags = 0 };
     sigaltstack(&ss, 0);
-    if (t == armed_fork) { failnth_open(); leave_rseq(); } // its own fail-nth (a per-thread descriptor)
+    if (t == armed_fork) { failnth_open(); failnth_leave_rseq(); } // its own fail-nth (a per-thread descriptor)
     wait_go();
     uint32_t syncs = 0;
     for (uint64_t i = thr_lo[t]; i < thr_hi[t]; i++) {
