@@ -109,6 +109,7 @@ again:
     for (uint64_t i = 0; i < nserial; i++) {
         struct res r = { 0, 0, 0 };
         uint32_t ev0 = __atomic_load_n(&res->nev, __ATOMIC_ACQUIRE);
+        if (ops[i].fail_nth && ops[i].d->exec == exec_fork) failnth_leave_rseq(); // failnth.c
         int armed = ops[i].fail_nth ? failnth_arm(ops[i].fail_nth) : -1;
         ops[i].d->exec(&ops[i], &r); // fork returns only in the new process (or on failure)
         // a fork's new process has fail-nth 0 (kernel/fork.c dup_task_struct): its parent reports

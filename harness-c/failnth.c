@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/rseq.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fd = -1;
+// per thread: a racing thread with an armed fork opens its own (harness-c/threads.c)
+static __thread int fd = -1;
 static char *shbuf; // in the shared result area: the kernel writes it after a fork without a COW fault
 
 // (Re)open for the current task: a /proc/thread-self file names the task that opened it, so a
@@ -24,6 +26,29 @@ void failnth_open(void) {
     // a page of the shared result area, faulted in now, while nothing is armed
     shbuf = FAILNTH_PTR;
     shbuf[0] = 0;
+}
+
+void failnth_close(void) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+}
+
+// A thread about to fork with fail-nth armed leaves rseq first (before arming). After fork its TLS,
+// where glibc keeps the thread's rseq area, is write-protected (COW); when the fork made fewer
+// checks than k, the kernel's return-to-user work (kernel/rseq.c:rseq_slowpath_update_usr, after a
+// preemption or migration) writes the area before failnth_fork can disarm: its COW fault counts
+// down the still-armed counter, fails, and rseq forces SIGSEGV (seen with racing forks at k just
+// past fork's checks in a few % of runs: the crash showed later, at a touch's fault, the handler
+// reset). Nothing of the harness needs rseq.
+void failnth_leave_rseq(void) {
+#if defined(RSEQ_SIG) && defined(__x86_64__)
+    if (!__rseq_size) return;
+    char *tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp));
+    // the length must be the registered one: __rseq_size, or 32 where glibc registers more
+    if (syscall(SYS_rseq, tp + __rseq_offset, __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG) != 0)
+        syscall(SYS_rseq, tp + __rseq_offset, 32, 1, RSEQ_SIG);
+#endif
 }
 
 // fork with fail-nth armed. After fork every private page of the parent is write-protected, so its

@@ -258,6 +258,8 @@ void threads_run(void);
 // ---------------------------------------------------------------- failnth.c
 extern int seq_failnth;        // the sequence has calls with `nth <k>`
 void failnth_open(void);
+void failnth_close(void);
+void failnth_leave_rseq(void);
 long failnth_fork(int *outcome);
 int failnth_available(void);
 int failnth_arm(uint64_t k);

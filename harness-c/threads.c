@@ -43,6 +43,14 @@ static uint32_t sync_cum[MAX_OPS];     // syncs of its thread before op i
 
 static struct { uint64_t ret, t0, t1; int err, sig; } tres[MAX_OPS];
 
+// A racing fork with `nth <k>` (the only racing fork of its sequence): its thread arms its own
+// /proc/thread-self/fail-nth (per task), so the readers and the other racing threads stay unarmed.
+// The outcome is an `f` record as in a serial sequence; after a failed fork, a child of the
+// process there (waitpid: none may exist) has its maps reported as an `F` record all the same.
+static int8_t nth_outcome[MAX_OPS];   // -1 = not armed
+static uint8_t nth_stray[MAX_OPS];    // the fork failed, yet a child existed
+static int armed_fork = -1;           // the racing thread whose fork is armed
+
 // Racing forks: the child (one thread, a copy of the mm at some moment of the race) writes the
 // arena lines of its /proc/self/maps to a slot at the end of the shared result area and exits.
 static int nforks;
@@ -71,7 +79,7 @@ static volatile uint32_t bar_count, bar_gen;
 // ---------------------------------------------------------------- parsing (in the serving process)
 
 void thr_reset(void) {
-    nthreads = 0; nreaders = 0; nforks = 0; pin = 0;
+    nthreads = 0; nreaders = 0; nforks = 0; pin = 0; armed_fork = -1;
 }
 
 // "thread" starts the next thread's list; "sync" is a barrier of every racing thread; "readers <n>".
@@ -120,6 +128,12 @@ int thr_op(uint64_t i) {
         seq_forks--;
     }
     if (!strcmp(n, "touch") && o->v[1] == 'x') return 0;
+    nth_outcome[i] = -1; nth_stray[i] = 0;
+    if (o->fail_nth) {
+        // only a plain racing fork, only one (thr_finish: no other racing fork)
+        if (strcmp(n, "fork") || armed_fork >= 0) return 0;
+        armed_fork = nthreads - 1;
+    }
     sync_cum[i] = thr_nsync[nthreads - 1];
     thr_hi[nthreads - 1] = i + 1;
     return 1;
@@ -130,6 +144,9 @@ int thr_finish(void) {
     if (!nthreads) return nreaders == 0;
     thr_hi[nthreads - 1] = nops;
     for (int t = 1; t < nthreads; t++) if (thr_nsync[t] != thr_nsync[0]) return 0;
+    // fault injection: not in the setup (src/seq/threads.ts); an armed fork is the only racing fork
+    for (uint64_t i = 0; i < thr_lo[0]; i++) if (ops[i].fail_nth) return 0;
+    if (armed_fork >= 0 && nforks > 1) return 0;
     return 1;
 }
 
@@ -201,8 +218,29 @@ static void thr_fork(uint64_t i, struct res *r) {
     struct fork_rec *f = FORK_REC(fork_slot[i]);
     f->len = 0; f->n = 0;
     errno = 0;
-    long pid = syscall(SYS_fork);
-    if (pid < 0) { r->ret = (uint64_t)-1; r->err = errno; return; }
+    long pid;
+    if (ops[i].fail_nth) {
+        // armed right before the fork; failnth.c reads the counter back before this thread's first
+        // COW fault (its static stack is write-protected after the fork)
+        int fired = 2, armed = failnth_arm(ops[i].fail_nth);
+        pid = armed == 0 ? failnth_fork(&fired) : syscall(SYS_fork);
+        int e = errno;
+        if (pid < 0 && armed == 0) fired = failnth_outcome(0);
+        nth_outcome[i] = (int8_t)fired;
+        errno = e;
+    } else pid = syscall(SYS_fork);
+    if (pid < 0) {
+        r->ret = (uint64_t)-1; r->err = errno;
+        // no child may exist now (this is the sequence's only racing fork): if one does, wait for
+        // it and report what it wrote
+        int st;
+        long w = waitpid(-1, &st, __WALL | WNOHANG);
+        if (w >= 0) {
+            nth_stray[i] = 1;
+            if (w == 0) while (waitpid(-1, &st, __WALL) < 0 && errno == EINTR) {}
+        }
+        return;
+    }
     if (pid == 0) {
         // the child: only this thread was copied; raw syscalls and static buffers only
         int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -235,6 +273,7 @@ static void *racer(void *arg) {
     if (pin) pin_to(t);
     stack_t ss = { .ss_sp = altstacks[t], .ss_size = sizeof altstacks[t], .ss_flags = 0 };
     sigaltstack(&ss, 0);
+    if (t == armed_fork) { failnth_open(); failnth_leave_rseq(); } // its own fail-nth (a per-thread descriptor)
     wait_go();
     uint32_t syncs = 0;
     for (uint64_t i = thr_lo[t]; i < thr_hi[t]; i++) {
@@ -250,6 +289,7 @@ static void *racer(void *arg) {
         tres[i].t0 = t0 - t_go; tres[i].t1 = t1 - t_go;
     }
     while (syncs < thr_nsync[t]) { barrier(); syncs++; }
+    if (t == armed_fork) failnth_close();
     __atomic_sub_fetch(&racers_left, 1, __ATOMIC_RELEASE);
     return 0;
 }
@@ -349,8 +389,9 @@ void threads_run(void) {
         ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, tres[i].t0); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, tres[i].t1);
         ob_chr(&ps.rb, '\n');
     }
+    for (uint64_t i = thr_lo[0]; i < nops; i++) if (nth_outcome[i] >= 0) failnth_record(i, nth_outcome[i]);
     for (uint64_t i = thr_lo[0]; i < nops; i++) {
-        if (strcmp(ops[i].d->name, "fork") || tres[i].err) continue;
+        if (strcmp(ops[i].d->name, "fork") || (tres[i].err && !nth_stray[i])) continue;
         const struct fork_rec *f = FORK_REC(fork_slot[i]);
         ob_str(&ps.rb, "F "); ob_hex(&ps.rb, i); ob_chr(&ps.rb, ' '); ob_hex(&ps.rb, f->n); ob_chr(&ps.rb, '\n');
         ob_mem(&ps.rb, f->text, f->len);

@@ -50,12 +50,35 @@ static __attribute__((unused)) int fail_nth_fired(void)	/* unused where only a f
  * which may have write-protected pages before failing). Elsewhere the read may come after such a
  * fault. The new process has fail-nth 0 (kernel/fork.c:dup_task_struct) and returns 0 at once.
  */
+#if USES_FORK && defined(__x86_64__) && __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#endif
 #if USES_FORK
+/*
+ * Leave rseq before arming (harness-c/failnth.c:failnth_leave_rseq): the kernel's rseq update on
+ * return to user after fork (kernel/rseq.c:rseq_slowpath_update_usr) writes the thread's rseq
+ * area in its TLS, write-protected by the fork, before the disarm below; its COW fault would take
+ * a still-armed failure and rseq would force SIGSEGV.
+ */
+static void fail_nth_leave_rseq(void)
+{
+#if defined(RSEQ_SIG) && defined(__x86_64__)
+	char *tp;
+
+	if (!__rseq_size)
+		return;
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	if (syscall(SYS_rseq, tp + __rseq_offset, __rseq_size, 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG) != 0)
+		syscall(SYS_rseq, tp + __rseq_offset, 32, 1, RSEQ_SIG);
+#endif
+}
+
 static long fail_nth_fork(int i, unsigned int k)
 {
 	long pid;
 	int fired, err;
 
+	fail_nth_leave_rseq();
 	fail_nth_arm(k);
 #if defined(__x86_64__)
 	{

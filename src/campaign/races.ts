@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { recordRunnerCrashes } from '../findings/crash.js';
 import { knownText, type KnownLookup } from '../findings/known.js';
 import { generateConcurrent, type RaceGenConfig } from '../gen/threads.js';
+import { withRaceFailNth } from '../gen/fail-nth-threads.js';
 import { judgeRace, type RaceOptions, type RaceOutcome } from '../linearize/index.js';
+import { armedFork, failedFork } from '../linearize/fail-fork.js';
 import { minimizeRace } from '../linearize/minimize.js';
 import type { Profile } from '../model/index.js';
 import { DETAIL_RUN, FAST_LAYERS_RUN, FAST_RUN, type Runner } from '../runner/types.js';
@@ -81,6 +83,9 @@ export interface RaceSummary {
   applied: number;
   /** indeterminate reasons, counted */
   reasons: Record<string, number>;
+  /** --fail-nth: cases with an armed racing fork, the runs where its injected failure surfaced,
+   *  and the maps reads that overlapped those failing forks (src/linearize/fail-fork.ts) */
+  failNth?: { armed: number; failed: number; reads: number };
 }
 
 function writeFinding(dir: string, f: RaceFinding): void {
@@ -156,7 +161,7 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
     if (o.deadline !== undefined && Date.now() >= o.deadline) break;
     if (o.shouldStop?.()) break;
     const n = o.count !== null ? Math.min(o.batch, o.count - index) : o.batch;
-    const batch: Sequence[] = Array.from({ length: n }, (_, k) => generateConcurrent(o.seed, index + k, o.gen));
+    const batch: Sequence[] = Array.from({ length: n }, (_, k) => withRaceFailNth(generateConcurrent(o.seed, index + k, o.gen), o.seed, index + k, o.gen.failNthPercent ?? 0, o.gen.failNthMax));
     const runOpts = { ...(batchNo % LAYER_EVERY === 0 ? FAST_LAYERS_RUN : FAST_RUN), ...(o.pinThreads ? { pinThreads: true } : {}) };
     const kernel = await o.runner.run(batch, runOpts);
     s.crashes += (await recordRunnerCrashes(o.runner, o.out)).length;
@@ -165,6 +170,14 @@ export async function runRaceCampaign(o: RaceCampaignOptions): Promise<RaceSumma
       s.sequences++;
       s.calls += seq.calls.length + racingCalls(seq).length;
       if (overlapped(seq, kernel[k]!)) s.overlapping++;
+      if (armedFork(seq)) {
+        const f = (s.failNth ??= { armed: 0, failed: 0, reads: 0 });
+        f.armed++;
+        const failed = failedFork(seq, kernel[k]!);
+        const t = failed && kernel[k]!.timing?.[failed.index];
+        if (failed) f.failed++;
+        if (t) f.reads += (kernel[k]!.reads ?? []).filter((r) => r.start <= t.end && r.end >= t.start).length;
+      }
       const out = judgeRace(seq, kernel[k]!, o.profile, o.race);
       s.applied += out.stats?.applied ?? 0;
       if (out.verdict === 'pass') s.pass++;

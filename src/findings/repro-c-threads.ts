@@ -71,6 +71,7 @@ function rop(c: Call, thread: number, syncs: number): string {
 export function renderRaceReproC(o: RaceOutcome, source?: string): string {
   const seq = o.seq;
   if (seq.files?.length) throw new UsageError('the concurrent C reproducer does not create files yet');
+  if (racingCalls(seq).some((r) => r.call.op === 'fork')) throw new UsageError(`the concurrent C reproducer does not run racing forks yet${racingCalls(seq).some((r) => r.call.failNth !== undefined) ? ' (a failing racing fork: vmafuzz replay FILE --fail-sweep CALL on a kernel with fault injection)' : ''}`);
   const racing = racingCalls(seq);
   const nsync = seq.threads![0]!.calls.filter((c) => c.op === 'sync').length;
   const k = o.kernel;

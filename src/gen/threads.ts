@@ -32,6 +32,9 @@ export interface RaceGenConfig {
   invalidPercent: number;
   /** share of cases with a racing fork */
   forkPercent: number;
+  /** share of cases with a racing fork carrying failNth, 1..failNthMax (src/gen/fail-nth-threads.ts) */
+  failNthPercent?: number;
+  failNthMax?: number;
 }
 
 export const DEFAULT_RACE_CONFIG: RaceGenConfig = { threads: 3, weights: RACE_WEIGHTS, maxThreadCalls: 4, invalidPercent: 4, forkPercent: 15 };

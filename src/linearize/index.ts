@@ -13,6 +13,7 @@ import { Mm } from '../model/state.js';
 import type { CallObs, Ret, SeqObservation } from '../seq/observation.js';
 import type { Call, Sequence } from '../seq/schema.js';
 import { allCalls, racingCalls } from '../seq/threads.js';
+import { failedFork, failedForkProblem } from './fail-fork.js';
 import { searchLinearization, type Candidate, type SearchResult, type SearchStats } from './search.js';
 
 /** How the model applies one call (a parameter so tests can judge with a deliberately wrong model). */
@@ -97,6 +98,10 @@ export function judgeRace(seq: Sequence, kernel: SeqObservation, profile: Profil
   if (!final || timing.some((t) => !t) || kernel.calls.length !== seq.calls.length + racing.length) {
     return { ...base, verdict: 'indeterminate', divergence: null, reason: 'the kernel run lacks racing results, timestamps or the final snapshot' };
   }
+  // a racing fork whose injected failure surfaced: its errno, no child, then a no-op of the parent
+  const failed = failedFork(seq, kernel);
+  const problem = failed && failedForkProblem(failed, kernel);
+  if (problem) return sign({ ...base, verdict: 'fail', divergence: problem });
   const r: SearchResult = searchLinearization({
     start: mm,
     calls: racing,
@@ -106,6 +111,7 @@ export function judgeRace(seq: Sequence, kernel: SeqObservation, profile: Profil
     layers,
     reads: kernel.reads ?? [],
     childMaps: racing.map((c) => kernel.childMaps?.[c.index]),
+    noop: racing.map((c) => c.index === failed?.index),
     bound: opts.bound ?? DEFAULT_BOUND,
     apply,
   });

@@ -39,8 +39,9 @@ export const lineKey = (e: MapsEntry) => `${e.start}-${e.end} ${e.perms} ${e.ino
  * `states[k]` is the model state after the first k calls of the order, `timing[k]` the observed
  * interval of the order's k-th call. State k can be current during [start, end] of a read when the
  * k-th call (which made it) may take effect before the read ends and the next one after it starts.
+ * `idle[k]`: the order's k-th call changed nothing (a failed fork): it excuses no missing page.
  */
-export function checkReads(reads: readonly MapsRead[], states: readonly Mm[], timing: readonly CallTiming[], calls: readonly Call[]): ReadProblem | null {
+export function checkReads(reads: readonly MapsRead[], states: readonly Mm[], timing: readonly CallTiming[], calls: readonly Call[], idle: readonly boolean[] = []): ReadProblem | null {
   if (!reads.length) return null;
   const n = timing.length;
   const maps = states.map((s) => renderMaps(s));
@@ -63,7 +64,7 @@ export function checkReads(reads: readonly MapsRead[], states: readonly Mm[], ti
       if (!known.has(lineKey(e))) return { kind: 'read-unknown-line', detail: `${where}: ${mapsEntryToString(e)} is a VMA of no state the order has during the read (states ${live.join(',')})` };
     }
     // pages mapped in every live state, and no call running during the read acts on them
-    const busy = timing.flatMap((t, k) => (t.start <= r.end && t.end >= r.start ? [footprint(states[k]!, calls[k]!)] : []));
+    const busy = timing.flatMap((t, k) => (t.start <= r.end && t.end >= r.start && !idle[k] ? [footprint(states[k]!, calls[k]!)] : []));
     const covered = (p: number) => r.maps.some((e) => e.start <= p && p < e.end) || busy.some((f) => overlaps(f, [p, p + 1]));
     const first = maps[live[0]!]!;
     for (const e of first) {

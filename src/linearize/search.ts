@@ -35,6 +35,10 @@ export interface RaceInput {
   reads: readonly MapsRead[];
   /** per racing call (same positions): a racing fork's child's arena maps */
   childMaps?: readonly (MapsEntry[] | undefined)[];
+  /** per racing call (same positions): a call known to have changed nothing (a racing fork whose
+   *  injected failure surfaced, src/linearize/fail-fork.ts): taken with its observed result and the
+   *  state unchanged, and never counted as running during a read */
+  noop?: readonly boolean[];
   /** model call applications before giving up (indeterminate) */
   bound: number;
   apply?: (mm: Mm, c: RacingCall['call'], kernel?: CallObs['ret']) => CallObs;
@@ -105,6 +109,7 @@ interface Event {
   timing: CallTiming;
   /** the optional first fault of a touch */
   pre: boolean;
+  noop?: boolean;
 }
 
 const FAULTED: CallObs = { ret: { kind: 'int', value: 0 }, errno: 0, signal: 0 };
@@ -117,7 +122,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
     const observed = inp.observed[i]!;
     const timing = inp.timing[i]!;
     if (call.call.op === 'touch' && observed.signal !== 0) ev.push({ call, observed: FAULTED, timing, pre: true });
-    ev.push({ call, observed, timing, pre: false, child: inp.childMaps?.[i] });
+    ev.push({ call, observed, timing, pre: false, child: inp.childMaps?.[i], ...(inp.noop?.[i] ? { noop: true } : {}) });
   });
   const threadOf = ev.map((e) => e.call.thread);
   const nthreads = Math.max(0, ...threadOf.map((t) => t + 1));
@@ -147,6 +152,11 @@ export function searchLinearization(inp: RaceInput): SearchResult {
     if (++stats.applied > inp.bound) throw new BoundExhausted();
     const next = cloneMm(s);
     let r: Step;
+    if (ev[i]!.noop) {
+      r = { obs: ev[i]!.observed, next, key };
+      steps.set(k, r);
+      return r;
+    }
     try {
       const obs = (inp.apply ?? applyCall)(next, ev[i]!.call.call, ev[i]!.observed.ret);
       r = { obs, next, key: '' };
@@ -306,7 +316,7 @@ export function searchLinearization(inp: RaceInput): SearchResult {
       note({ order: global(path), failedAt: null, layer: d.layer, kind: d.kind, detail: `end state: ${d.detail}` });
       return 'clean';
     }
-    const p: ReadProblem | null = checkReads(inp.reads, states, path.map((i) => ev[i]!.timing), path.map((i) => ev[i]!.call.call));
+    const p: ReadProblem | null = checkReads(inp.reads, states, path.map((i) => ev[i]!.timing), path.map((i) => ev[i]!.call.call), path.map((i) => !!ev[i]!.noop));
     if (p) {
       note({ order: global(path), failedAt: null, layer: 'reads', kind: p.kind, detail: p.detail });
       return 'reads';

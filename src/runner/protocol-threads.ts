@@ -7,7 +7,7 @@ import { parseMapsLine } from '../seq/maps.js';
 import type { MapsEntry, SeqObservation } from '../seq/observation.js';
 import type { Sequence } from '../seq/schema.js';
 import { racingCalls } from '../seq/threads.js';
-import { encodeCall, type RawResult, type WireSequence } from './protocol.js';
+import { encodeCallLine, type RawResult, type WireSequence } from './protocol.js';
 
 /** `w` holds the setup calls; add the racing calls (global order) and the threads' wire body. */
 export function racingWire(seq: Sequence, w: WireSequence): WireSequence {
@@ -15,12 +15,12 @@ export function racingWire(seq: Sequence, w: WireSequence): WireSequence {
   const body: string[] = [];
   for (const t of seq.threads ?? []) {
     body.push('thread');
-    for (const c of t.calls) body.push(c.op === 'sync' ? 'sync' : encodeCall(c));
+    for (const c of t.calls) body.push(c.op === 'sync' ? 'sync' : encodeCallLine(c)); // a racing fork's `nth <k>` too
   }
   if (seq.readers) body.push(`readers ${seq.readers.toString(16)}`);
   return {
     ...w,
-    lines: [...w.lines, ...racing.map((r) => encodeCall(r.call))],
+    lines: [...w.lines, ...racing.map((r) => encodeCallLine(r.call))],
     returnsAddr: [...w.returnsAddr, ...racing.map((r) => r.call.op === 'mmap' || r.call.op === 'mremap')],
     racing: { setup: seq.calls.length, body },
   };

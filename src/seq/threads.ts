@@ -13,6 +13,9 @@ export { MAX_READERS, MAX_THREADS } from './schema.js';
 /** racing calls per thread: the linearization search is exponential in them */
 export const MAX_THREAD_CALLS = 12;
 
+// Fault injection: a racing plain `fork` may carry `failNth` (judged by src/linearize/fail-fork.ts);
+// its thread arms its own /proc/thread-self/fail-nth, the readers and other threads stay unarmed. No
+// other racing call and no setup call may (the linearization oracle models no other injected failure).
 /** Ops a racing thread cannot run: userfaultfd needs the serial harness's resolver; so does the
  *  exec probe (single-stepping). A racing `fork` is dup_mmap racing with the other threads: its
  *  child reports its maps and exits (harness-c/threads.c). The setup of a concurrent sequence has
@@ -74,7 +77,7 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
   seq.calls.forEach((c, i) => {
     if (NOT_SETUP.has(c.op)) issue(['calls', i], `${c.op} cannot be in the setup of a concurrent sequence (a serial fork runs the rest in the child; userfaultfd needs the serial harness)`);
     // the concurrent oracle applies setup calls plainly (src/linearize): no injected failure there
-    if ('failNth' in c && c.failNth !== undefined) issue(['calls', i, 'failNth'], 'fault injection is for sequential sequences: not in the setup of a concurrent one');
+    if ('failNth' in c && c.failNth !== undefined) issue(['calls', i, 'failNth'], 'fault injection is not in the setup of a concurrent sequence (only a racing fork may carry failNth)');
   });
   const nfiles = seq.files?.length ?? 0;
   const syncs0 = syncCount(seq.threads[0]!.calls);
@@ -90,7 +93,7 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
       if (NOT_RACING.has(c.op)) issue(path, `${c.op} cannot run in a racing thread`);
       if (c.op === 'touch' && c.access === 'exec') issue(path, 'the exec probe (single-stepping) cannot run in a racing thread');
       if (c.op === 'fork' && c.until) issue(path, 'a fork block cannot run in a racing thread (only a plain racing fork)');
-      if ('failNth' in c && c.failNth !== undefined) issue([...path, 'failNth'], 'fault injection needs the serial harness (fail-nth is armed per call there): not in a racing thread');
+      if ('failNth' in c && c.failNth !== undefined && c.op !== 'fork') issue([...path, 'failNth'], `fault injection in a racing thread is for a plain fork only (the thread arms its own fail-nth around the fork syscall, harness-c/threads.c); not on ${c.op}`);
       const problem = arenaProblem(c, seq.arenaPages);
       if (problem) issue(path, problem);
       const file = c.op === 'mmap' ? c.fd : c.op === 'ftruncate' ? c.file : undefined;
@@ -99,6 +102,9 @@ export function threadsProblems(seq: Sequence, issue: (path: (string | number)[]
   });
   const forks = seq.threads.reduce((n, t) => n + t.calls.filter((c) => c.op === 'fork').length, 0);
   if (forks > MAX_RACING_FORKS) issue(['threads'], `${forks} racing forks: at most ${MAX_RACING_FORKS}`);
+  // a failing fork's "no child exists" is checked with waitpid(-1): no other racing fork's child may be around
+  const armed = racingCalls(seq).filter((r) => r.call.op === 'fork' && r.call.failNth !== undefined);
+  if (armed.length && forks > 1) issue(['threads', armed[0]!.thread, 'calls'], `a racing fork with failNth must be the only racing fork (the sequence has ${forks})`);
   if (total * seq.arenaPages > MAX_CALL_PAGES) issue(['threads'], `${total} calls on a ${seq.arenaPages}-page arena: over the calls x arenaPages limit of ${MAX_CALL_PAGES}`);
 }
 

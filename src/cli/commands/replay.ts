@@ -40,9 +40,17 @@ export function registerReplay(program: Command, setCode: (c: number) => void): 
     const concurrent = loaded.good.filter((g) => g.seq.threads);
     if (concurrent.length) {
       if (concurrent.length !== loaded.good.length) throw new UsageError('replay concurrent sequences (threads) and sequential ones in separate commands');
-      if (o.json) throw new UsageError('replay --json does not cover concurrent sequences (threads) yet');
+      if (o.json && o.failSweep === undefined) throw new UsageError('replay --json does not cover concurrent sequences (threads) yet');
       const runner = await createRunner(ropts);
       try {
+        if (o.failSweep !== undefined) {
+          // a racing fork swept over k with its readers (src/cli/commands/fail-sweep-threads.ts)
+          const target = await runner.start();
+          const sweep = await import('./fail-sweep-threads.js');
+          const code = await sweep.sweepConcurrentFiles(runner, makeProfile(target.release, target.facts), target.facts, concurrent, o);
+          setCode(bad.length ? EXIT.USAGE : code);
+          return;
+        }
         return await (await import('./replay-threads.js')).replayConcurrent(runner, concurrent, Math.max(1, Number.parseInt(String(o.runs), 10) || 8), (c) => setCode(bad.length ? EXIT.USAGE : c));
       } finally {
         await runner.close();
