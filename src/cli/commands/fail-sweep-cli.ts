@@ -8,7 +8,17 @@ import { log, write } from '../common.js';
 import { z } from 'zod';
 import { failSweep, formatStep, type SweepStep } from './fail-sweep.js';
 
-const SWEEP_JSON_VERSION = 1;
+export const SWEEP_JSON_VERSION = 1;
+/** The fields of one k that both sweeps report (the concurrent one adds reads, src/cli/commands/fail-sweep-threads.ts). */
+export const sweepStepFields = {
+  k: z.number().int().min(1),
+  injected: z.enum(['fired', 'not-fired', 'unavailable', 'none']),
+  errno: z.number().int(),
+  unchanged: z.boolean(),
+  kernelStatus: z.string(),
+  verdict: z.enum(['match', 'diverge', 'indeterminate']),
+  detail: z.string(),
+};
 const sweepJson = z.strictObject({
   vmafuzz: z.literal(SWEEP_JSON_VERSION),
   command: z.literal('replay --fail-sweep'),
@@ -19,16 +29,7 @@ const sweepJson = z.strictObject({
       file: z.string(),
       op: z.string(),
       steps: z.array(
-        z.strictObject({
-          k: z.number().int().min(1),
-          injected: z.enum(['fired', 'not-fired', 'unavailable', 'none']),
-          errno: z.number().int(),
-          unchanged: z.boolean(),
-          child: z.boolean().nullable(),
-          kernelStatus: z.string(),
-          verdict: z.enum(['match', 'diverge', 'indeterminate']),
-          detail: z.string(),
-        }),
+        z.strictObject({ ...sweepStepFields, child: z.boolean().nullable() }),
       ),
     }),
   ),

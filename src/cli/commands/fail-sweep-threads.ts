@@ -19,6 +19,7 @@ import type { Sequence } from '../../seq/schema.js';
 import { racingCalls } from '../../seq/threads.js';
 import { EXIT, UsageError } from '../../util/errors.js';
 import { log, write } from '../common.js';
+import { SWEEP_JSON_VERSION, sweepStepFields } from './fail-sweep-cli.js';
 
 export interface RaceSweepStep {
   k: number;
@@ -100,7 +101,6 @@ export async function failSweepRace(runner: Runner, profile: Profile, seq: Seque
   return steps;
 }
 
-const SWEEP_JSON_VERSION = 1;
 export const raceSweepJson = z.strictObject({
   vmafuzz: z.literal(SWEEP_JSON_VERSION),
   command: z.literal('replay --fail-sweep (concurrent)'),
@@ -110,18 +110,7 @@ export const raceSweepJson = z.strictObject({
     z.strictObject({
       file: z.string(),
       steps: z.array(
-        z.strictObject({
-          k: z.number().int().min(1),
-          injected: z.enum(['fired', 'not-fired', 'unavailable', 'none']),
-          errno: z.number().int(),
-          unchanged: z.boolean(),
-          child: z.boolean(),
-          reads: z.number().int().min(0),
-          readsSame: z.number().int().min(0),
-          kernelStatus: z.string(),
-          verdict: z.enum(['match', 'diverge', 'indeterminate']),
-          detail: z.string(),
-        }),
+        z.strictObject({ ...sweepStepFields, child: z.boolean(), reads: z.number().int().min(0), readsSame: z.number().int().min(0) }),
       ),
     }),
   ),
