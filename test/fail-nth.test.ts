@@ -124,6 +124,23 @@ describe('model oracle for an injected failure', () => {
     expect(m.snapshots.at(-1)!.maps.map((e) => [e.start, e.end])).toEqual([[1, 4]]);
   });
 
+  it('anon_name: ENOMEM (the name) or EAGAIN (a split: madvise_vma_behavior), nothing else', () => {
+    // found by a fail-nth campaign: the 7.3 kernel answered EAGAIN for a failed split
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: 'MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED' },
+      { op: 'anon_name', addr: 'A+0p', len: '1p', name: 'x', failNth: 4 },
+    ]);
+    const anonProfile = makeProfile('7.3.4', { anon_name: '1' });
+    const judge = (errno: number) => {
+      const plain = predictAgainst({ ...seq, calls: seq.calls.map(({ failNth: _f, ...c }) => c as Sequence['calls'][number]) }, { calls: [], snapshots: [], status: 'ok' }, anonProfile, true);
+      const k: SeqObservation = { calls: plain.calls.map((c, i) => (i === 1 ? { ...c, injected: 'fired', errno, ret: { kind: 'int', value: -1 } } : c)), snapshots: plain.snapshots.map((x) => (x.after === 1 ? { ...x, maps: plain.snapshots.find((y) => y.after === 0)!.maps } : x)), status: 'ok' };
+      return divergenceOf(seq, predictAgainst(seq, k, anonProfile, true), k);
+    };
+    expect(judge(ENOMEM)).toBeNull();
+    expect(judge(11)).toBeNull();
+    expect(judge(22)).toMatchObject({ call: 1, layer: 'result' });
+  });
+
   it('a failed uffd_create still takes its handle: the next create is handle 1', () => {
     // found by a fail-nth campaign (7.3+kasan+fault-injection): the no-op stand-in took no handle
     const seq = seqOf([

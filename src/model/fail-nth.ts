@@ -35,7 +35,10 @@ export const INJECTED_ERRNOS: Readonly<Record<Call['op'], readonly number[]>> = 
   mlock2: [ENOMEM, EAGAIN],
   munlock: [ENOMEM, EAGAIN],
   mseal: [ENOMEM],
-  anon_name: [ENOMEM],
+  // mm/madvise.c: anon_vma_name_alloc's failure is -ENOMEM; a failed split or merge under
+  // madvise_vma_behavior (__MADV_SET_ANON_VMA_NAME) becomes -EAGAIN ("kernel resources, such as
+  // slab, are temporarily unavailable")
+  anon_name: [ENOMEM, EAGAIN],
   ftruncate: [ENOMEM],
   uffd_create: [ENOMEM],
   uffd_register: [ENOMEM],
