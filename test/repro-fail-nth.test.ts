@@ -74,6 +74,23 @@ describe('C reproducer: failNth', () => {
     }
   }, 120_000);
 
+  it('a failNth uffd_create hands its descriptor to the resolver after fail-nth is read back', async () => {
+    // as the harness does (harness-c/uffd.c:uffd_handoff): the count userfaultfd + UFFDIO_API left
+    // must not fire in the reproducer's own sendmsg to its resolver
+    const seq = parseSequence({ vmafuzz: 1, arenaPages: 8, calls: [{ op: 'uffd_create', features: '0', failNth: 3 }, { op: 'uffd_create', features: '0' }] }, 'test');
+    const [k] = await runner.run([seq], DETAIL_RUN);
+    const src = renderReproC({ seq, model: modelPredictor(seq, k!, profile, true), profile, target, source: 'test' });
+    const body = src.slice(src.indexOf('static void run_sequence(void)'));
+    expect(body).toMatch(/\tuffd_defer = 1;\n\tfail_nth_arm\(3\);\n\tuffd_create\(0, 0, [^\n]*\n\tif \(!fail_nth_fired\(\)\)\n[^\n]*\n\tuffd_handoff\(\);\n/);
+    expect(body).toMatch(/\n\tuffd_create\(1, 1, /); // the second, without failNth, hands over at once
+    const d = join(dir, 'c');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'repro.c'), src);
+    const [cc, ...ccArgs] = findCompiler() ?? ['cc'];
+    const built = await execa(cc!, [...ccArgs, '-static', '-O2', '-Wall', '-Werror', '-o', join(d, 'repro'), join(d, 'repro.c')], { reject: false, all: true });
+    expect(built.all, 'compiler output').toBe('');
+  }, 120_000);
+
   it('a fork block alone compiles without do_fork', async () => {
     const seq = parseSequence({ vmafuzz: 1, arenaPages: 8, calls: [{ op: 'fork', until: 'exit', failNth: 1 }, { op: 'exit' }] }, 'test');
     const [k] = await runner.run([seq], DETAIL_RUN);

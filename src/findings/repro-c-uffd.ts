@@ -289,6 +289,8 @@ static void resolver_stop(void)
  * index of this call among the sequence's uffd_create calls, or -1 with the errno of whichever
  * step failed.
  */
+static int uffd_defer, uffd_pending = -1;
+
 static void uffd_create(int i, int handle, uint64_t features)
 {
 	struct uffdio_api api = { .api = UFFD_API, .features = features, .ioctls = 0 };
@@ -306,10 +308,24 @@ ${begin}	errno = 0;
 		end(i, (uint64_t)-1, errno, 0);
 		return;
 	}
-	if (request('u', fd) != 0)
-		leave(EXIT_RESOLVER);
 	uffd_fd[handle] = fd;
+	/* with failNth the resolver takes it after fail-nth is read back (uffd_handoff), as the
+	 * harness does: the count the two system calls left must not fire in our sendmsg */
+	if (uffd_defer)
+		uffd_pending = fd;
+	else if (request('u', fd) != 0)
+		leave(EXIT_RESOLVER);
 	end(i, (uint64_t)handle, 0, 0);
+}
+
+static void uffd_handoff(void)
+{
+	int fd = uffd_pending;
+
+	uffd_defer = 0;
+	uffd_pending = -1;
+	if (fd >= 0 && request('u', fd) != 0)
+		leave(EXIT_RESOLVER);
 }
 
 ${ops.has('uffd_register') || ops.has('uffd_unregister') ? String.raw`

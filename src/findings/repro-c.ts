@@ -320,6 +320,7 @@ export function renderReproC(input: ReproInput): string {
     // a fork's failNth is armed around the fork syscall alone (fork.c:fork_syscall -> fail_nth_fork)
     if (c.op === 'fork' && c.failNth !== undefined) w(comment, `${t}next_fork_nth = ${c.failNth};\t/* failNth: fail_nth_fork arms it around the fork itself */`, `${t}${stmt}`);
     else if (c.failNth === undefined) w(comment, `${t}${stmt}`);
+    else if (c.op === 'uffd_create') w(comment, ...[`\tuffd_defer = 1;`, ...failNthStatements(i, c.failNth, stmt), '\tuffd_handoff();'].map((l) => (t === '\t' ? l : '\t' + l)));
     else w(comment, ...failNthStatements(i, c.failNth, stmt).map((l) => (t === '\t' ? l : '\t' + l)));
     if (end >= 0) blockExit = end;
     if (i === blockExit) {
