@@ -16,6 +16,15 @@ describe('concurrent sequence generator', () => {
     expect(sequenceToJson(generateConcurrent(4, 17))).not.toBe(sequenceToJson(cases[17]!));
   });
 
+  it('gives private hugetlb mappings MAP_NORESERVE when the case has an mremap (a partial move would leak the pool)', () => {
+    const seqs = Array.from({ length: 4000 }, (_, i) => generateConcurrent(5, i));
+    const all = (s: (typeof seqs)[number]) => [...s.calls, ...(s.threads ?? []).flatMap((t) => t.calls)];
+    const privHuge = (c: ReturnType<typeof all>[number]) => c.op === 'mmap' && (c.flags & MAP.MAP_HUGETLB) !== 0 && (c.flags & 0x0f) === MAP.MAP_PRIVATE;
+    const withMove = seqs.filter((s) => all(s).some((c) => c.op === 'mremap') && all(s).some(privHuge));
+    expect(withMove.length).toBeGreaterThan(0); // the case this guards arises
+    for (const s of withMove) for (const c of all(s).filter(privHuge)) expect(c.op === 'mmap' && (c.flags & MAP.MAP_NORESERVE) !== 0, `case ${s.origin?.index}`).toBe(true);
+  });
+
   it('never puts a call that cannot race into a thread (case 511 of this seed once had a byte probe there)', () => {
     const seqs = Array.from({ length: 1000 }, (_, i) => generateConcurrent(262836563, i));
     for (const [i, s] of seqs.entries()) expect(() => parseSequence(JSON.parse(sequenceToJson(s)), `case ${i}`)).not.toThrow();

@@ -25,7 +25,9 @@ import type { Addr } from '../seq/values.js';
 // declared files on ext4/xfs/btrfs and pre-filled (src/gen/ops-content.ts), probe calls and
 // shared/private content scenarios; SysV segments and hugetlb mappings (src/gen/ops-hugeshm.ts),
 // shmat/shmdt weights.
-export const GENERATOR_VERSION = '5';
+// 6: hugetlb and SysV follow-ups (mremap, mlock, mseal, anon_name, madvise on hugetlb mappings and
+// attaches); MAP_NORESERVE on private hugetlb mappings of sequences with an mremap (hugetlb-resv.ts).
+export const GENERATOR_VERSION = '6';
 
 export type Weights = Record<Op, number>;
 // Ops the model and harness do not support yet stay at weight 0 until they land.

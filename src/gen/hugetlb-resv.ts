@@ -29,3 +29,16 @@ export function noLeakingHugetlbMoves<S extends Pick<Sequence, 'calls' | 'files'
   });
   return changed ? { ...seq, calls } : seq;
 }
+
+/** The same for a concurrent sequence: an mremap in its setup or any racing thread counts, and the
+ *  hugetlb mappings of both get MAP_NORESERVE (src/gen/threads.ts). */
+export function noLeakingHugetlbMovesConcurrent(seq: Sequence): Sequence {
+  const racing = (seq.threads ?? []).flatMap((t) => t.calls.filter((c): c is Call => c.op !== 'sync'));
+  if (!seq.threads || ![...seq.calls, ...racing].some((c) => c.op === 'mremap')) return seq;
+  const fix = <C extends { op: string }>(c: C): C => {
+    const call = c as unknown as Call;
+    if (c.op === 'sync' || !privateHugetlbMmap(call, seq.files) || call.op !== 'mmap' || call.flags & MAP.MAP_NORESERVE) return c;
+    return { ...call, flags: (call.flags | MAP.MAP_NORESERVE) >>> 0 } as unknown as C;
+  };
+  return { ...seq, calls: seq.calls.map(fix), threads: seq.threads.map((t) => ({ ...t, calls: t.calls.map(fix) })) };
+}

@@ -5,6 +5,7 @@
 // are about); touches land on pages other calls change. Sometimes a sync barrier splits the threads
 // in two phases; half the cases have a maps reader; some have a fork racing with the threads. (seed, index, threads) regenerates a case.
 
+import { noLeakingHugetlbMovesConcurrent } from './hugetlb-resv.js';
 import { MADV, MAP } from '../seq/consts.js';
 import { FORMAT_VERSION, type Call, type Sequence, sequenceSchema, type ThreadCall } from '../seq/schema.js';
 import { sequenceToInput } from '../seq/io.js';
@@ -13,7 +14,8 @@ import { caseSeed, DEFAULT_WEIGHTS, genCall, type Weights } from './generate.js'
 
 // threads-5: no probe, add_seals or SysV calls (the sequential generator's new ops: the byte probe
 // cannot race, and concurrent sequences declare neither files nor segments)
-export const RACE_GENERATOR_VERSION = 'threads-5';
+// threads-6: MAP_NORESERVE on private hugetlb mappings when the case has an mremap (hugetlb-resv.ts).
+export const RACE_GENERATOR_VERSION = 'threads-6';
 
 /** Ops that can race (no fork, no userfaultfd), weighted towards what splits, merges and faults. */
 export const RACE_WEIGHTS: Weights = {
@@ -85,7 +87,8 @@ export function generateConcurrent(seed: number, index: number, cfg: RaceGenConf
       const t = threads[p.int(threads.length)]!;
       t.calls.splice(p.int(t.calls.length + 1), 0, { op: 'fork' });
     }
-    const seq: Sequence = { vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: RACE_GENERATOR_VERSION }, calls: setup, threads };
+    // no partial move of a reserved private hugetlb mapping: it would leak the host's pool (src/gen/hugetlb-resv.ts)
+    const seq: Sequence = noLeakingHugetlbMovesConcurrent({ vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: RACE_GENERATOR_VERSION }, calls: setup, threads });
     // a maps reader in half the cases, with an smaps reader besides in half of those
     if (p.chance(50)) seq.readers = p.chance(50) ? 2 : 1;
     // a call the schema refuses (rare: an edge case of the allocator) - draw again
