@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#if __has_include(<sys/rseq.h>) // glibc 2.35+
 #include <sys/rseq.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 

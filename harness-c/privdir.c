@@ -29,13 +29,15 @@ int private_dir(char *tmpl) {
         memcpy(t, tmpl, n + 1);
         if (!mkdtemp(t)) return 0;
         int fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) continue;
+        if (fd < 0) { rmdir(t); continue; }
         struct stat st;
         if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink > 0) {
             memcpy(tmpl, t, n + 1);
             if (nmade < 8) memcpy(made[nmade++], t, n + 1);
             return 1;
         }
+        // no lock (a filesystem without flock) or already swept away: leave nothing behind
+        if (fstat(fd, &st) == 0 && st.st_nlink > 0) rmdir(t);
         close(fd);
     }
     return 0;
