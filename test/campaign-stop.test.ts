@@ -63,7 +63,12 @@ describe('stopping a campaign', () => {
     });
     const ended = Date.now();
     expect(ended - stopAt).toBeGreaterThanOrEqual(10_000 - 200);
-    expect(ended - stopAt).toBeLessThan(14_000); // not the 2 minutes it used to wait
+    // the grace is three batches of the slowest lane (10 s at the least): the first stopping line
+    // says it; a loaded machine's slow model lane makes it longer, never the 2 minutes it used to wait
+    const grace = Number(/at most (\d+) s more/.exec(lines[0] ?? '')?.[1]) * 1000;
+    expect(grace).toBeGreaterThanOrEqual(9_000);
+    expect(grace).toBeLessThan(120_000);
+    expect(ended - stopAt).toBeLessThan(grace + 4_000);
     // the progress line said what it was waiting for, and the log what it gave up
     expect(lines.at(-1)).toMatch(/; stopping: 1 piece to checkpoint \(at most \d+ s more\)$/);
     expect(logs.join('\n')).toContain('gave up on 1 piece(s) still running');

@@ -170,13 +170,12 @@ export function declineOnHugeShm(mm: Mm, c: Call): void {
   // madvise, mremap and userfaultfd on shm VMAs are modelled (the shmem paths with the attach's own
   // struct file: MADV_REMOVE punches the segment's inode, a multi-VMA mremap refuses them,
   // src/model/mremap.ts; userfaultfd (un)registration is EINVAL, src/model/uffd.ts)
-  const shmToo = false;
   // madvise on hugetlb: the advice of src/model/hugetlb-madvise.ts is modelled; mremap:
   // src/model/hugetlb-mremap.ts; mlock (vma_supports_mlock skips it), mseal (a split off the grid
   // is EINVAL) and anon names (EBADF: a file VMA) need nothing of their own
   const hugeOk = ['mremap', 'mlock', 'mlock2', 'munlock', 'mseal', 'anon_name', 'fork'].includes(c.op);
   const hugeToo = !(c.op === 'madvise' && HUGETLB_ADVICE.has(c.advice)) && !hugeOk;
   for (const v of mm.arenaVmas()) {
-    if (v.start < e && v.end > s && ((hugeToo && isHugetlb(v)) || (shmToo && isShm(mm, v)))) throw new Unsupported(`${c.op} on a ${isHugetlb(v) ? 'hugetlb' : 'SysV shm'} VMA is not modelled`);
+    if (v.start < e && v.end > s && hugeToo && isHugetlb(v)) throw new Unsupported(`${c.op} on a hugetlb VMA is not modelled`);
   }
 }
