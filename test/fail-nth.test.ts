@@ -7,6 +7,8 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { divergenceOf, predictAgainst } from '../src/campaign/check.js';
 import { makeProfile } from '../src/model/index.js';
+import { strayChild } from '../src/model/fail-nth.js';
+import type { Prediction } from '../src/model/index.js';
 import { ensureHarness } from '../src/runner/harness-build.js';
 import { encodeCallLine, encodeWire, OutputParser, parseHello, toObservation, toWire, type RawResult } from '../src/runner/protocol.js';
 import { parseSequence } from '../src/seq/io.js';
@@ -139,6 +141,23 @@ describe('model oracle for an injected failure', () => {
     expect(judge(ENOMEM)).toBeNull();
     expect(judge(11)).toBeNull();
     expect(judge(22)).toMatchObject({ call: 1, layer: 'result' });
+  });
+
+  it('no child of a failed fork: a later fork\'s child is not taken for one', () => {
+    const seq = seqOf([
+      { op: 'mmap', addr: 'A+0p', len: '4p', prot: RW, flags: ANON },
+      { op: 'fork', failNth: 5 },
+      { op: 'munmap', addr: 'A+0p', len: '1p' },
+      { op: 'fork' },
+      { op: 'munmap', addr: 'A+1p', len: '1p' },
+    ]);
+    const snap = (after: number, proc: number) => ({ after, proc, maps: [] });
+    const k = (snaps: ReturnType<typeof snap>[]): SeqObservation => ({ calls: seq.calls.map((_, i) => ({ ret: { kind: 'int', value: i === 1 ? -1 : 0 }, errno: i === 1 ? ENOMEM : 0, signal: 0, ...(i === 1 ? { injected: 'fired' as const } : {}) })), snapshots: snaps, status: 'ok' });
+    const model = { calls: [], snapshots: [snap(-1, 0), snap(2, 0)], status: 'ok', rules: [], unsupported: { call: 3, reason: 'x' } } as unknown as Prediction;
+    // a process 1 snapshot between the failed fork and the next fork: a child that should not exist
+    expect(strayChild(seq, model, k([snap(-1, 0), snap(2, 1)]))).toMatchObject({ call: 1, kind: 'fork-failed-child-ran' });
+    // after the later fork: that fork's own child
+    expect(strayChild(seq, model, k([snap(-1, 0), snap(2, 0), snap(4, 1)]))).toBeNull();
   });
 
   it('a failed uffd_create still takes its handle: the next create is handle 1', () => {

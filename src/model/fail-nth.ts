@@ -210,6 +210,10 @@ export function strayChild(seq: Sequence, model: Prediction, kernel: SeqObservat
   const failed = seq.calls.findIndex((c, i) => c.op === 'fork' && c.failNth !== undefined && kernel.calls[i]?.injected === 'fired' && kernel.calls[i]!.errno !== 0);
   if (failed < 0) return null;
   const procs = new Set(model.snapshots.map((s) => s.proc ?? 0));
-  const stray = kernel.snapshots.find((s) => s.after >= failed && !procs.has(s.proc ?? 0));
+  // up to the next fork: a later fork makes a child of its own, which a model that stopped
+  // predicting (a failed fork block) does not have (found by a campaign: a plain fork after it)
+  const next = seq.calls.findIndex((c, i) => i > failed && c.op === 'fork');
+  const until = next < 0 ? Infinity : next;
+  const stray = kernel.snapshots.find((s) => s.after >= failed && s.after < until && !procs.has(s.proc ?? 0));
   return stray ? { call: failed, layer: 'result', kind: 'fork-failed-child-ran', detail: `fork failed (injected, errno ${kernel.calls[failed]!.errno}) but process ${stray.proc} took a snapshot after call ${stray.after}` } : null;
 }
