@@ -85,7 +85,11 @@ export function fileFault(mm: Mm, vma: Vma, page: number, write: boolean, origin
     // do_read_fault: map the cached pages around first (->map_pages), ->fault only if needed
     if (vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR)) mm.hit('uffd.no_fault_around');
     else {
-      if (faultAround(mm, vma, page, f.cache)) {
+      // a touched page that is maybe present already (a large folio's finish_fault mapped it, or
+      // not): present, handle_pte_fault takes no fault and nothing is faulted around - so what
+      // this fault-around maps is maybe-present only (found by a campaign: an xfs read fault after
+      // MADV_DONTNEED of one page of the large folio)
+      if (faultAround(mm, vma, page, f.cache, false, mm.pte[page] === PTE_MAYBE)) {
         mm.pmd[block] = 1;
         mm.hit('fault.file.around');
       }

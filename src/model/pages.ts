@@ -103,7 +103,7 @@ export function shmemFaultPtes(mm: Mm, vma: Vma, page: number, write: boolean): 
 
 /** mm/memory.c:do_fault_around: the window [from, from + 16) clamped to the VMA and the PTE table. */
 /** Returns whether any page was mapped. */
-export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>, retry = false): boolean {
+export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>, retry = false, onlyMaybe = false): boolean {
   // mm/memory.c:should_fault_around "No ->map_pages? No way to fault around...": ipc/shm.c's
   // shm_vm_ops has no map_pages (a SysV attach faults page by page)
   if (vma.file > 0 && mm.sys.file(vma.file).kind === 'sysv') {
@@ -129,7 +129,7 @@ export function faultAround(mm: Mm, vma: Vma, page: number, cache: Set<number>, 
     if (o >= eof) break; // filemap_map_pages: end_pgoff clamped to i_size
     if (cache.has(o)) {
       mm.priv.delete(p);
-      mm.pte[p] = rule === 'maybe' || cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
+      mm.pte[p] = onlyMaybe || rule === 'maybe' || cacheMaybe(mm.sys, vma.file, o) ? PTE_MAYBE : PTE_FILE;
       mapped = true;
     }
   }

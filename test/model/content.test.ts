@@ -112,6 +112,19 @@ describe('disk files: readahead and the page cache', () => {
     expect(pm(w)).toBe('???P????');
   });
 
+  it('a read of a maybe-present page faults around only maybe: if the large folio mapped it, no fault', () => {
+    //      AAAA   MAP_SHARED of an xfs file never written; read A+3p (readahead, a large folio
+    //             may map 0-2), MADV_DONTNEED A+3p, read A+0p: present already -> no fault-around,
+    //             page 3 stays unmapped; not present -> fault-around maps 3 again
+    const w = withFiles(world(4, FS), ext4(8, false));
+    w.ok(fmmap(0, 4, 'r', 0, 0, 'shared', 'fixed'));
+    expect(read(w, 3)).toBe(0);
+    w.ok(madvise(3, 1, MADV.MADV_DONTNEED));
+    expect(pm(w)).toBe('???'); // (trailing absent pages are not drawn)
+    expect(read(w, 0)).toBe(0);
+    expect(pm(w)).toBe('P???');
+  });
+
   it('pre-filled pages are cached: fault-around maps the window, no readahead', () => {
     const w = withFiles(world(8, FS), ext4(8));
     w.ok(fmmap(0, 8, 'r', 0, 0, 'shared', 'fixed'));
