@@ -11,6 +11,7 @@ import { UFFD_FEATURE } from '../seq/consts.js';
 import { VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_SEALED, VM_SHARED, VM_UFFD_FLAGS } from './flags.js';
 import { alignHugetlb, declineLeakingMove, type HugeRemap } from './hugetlb-mremap.js';
 import { mmPopulate, populateUntracked, vmaIsAnonymous } from './fault.js';
+import { movedSourceTables } from './mremap-pgtables.js';
 import { vmaMergeNewRange, splitVma } from './merge.js';
 import { getUnmappedArea, thpAlignApplies, type Placement } from './placement.js';
 import { declineThpPlacement } from './realfs.js';
@@ -394,11 +395,14 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
   }
   const srcUffd = uffdCtxOf(mm, vma);
   const keepsUffd = !srcUffd || (srcUffd.features & UFFD_FEATURE.UFFD_FEATURE_EVENT_REMAP) !== 0;
+  // the source blocks whose page tables (or huge PMDs) go with the move (src/model/mremap-pgtables.ts)
+  const movedTables = dontunmap ? movedSourceTables(mm, vma, start, end, dest, keepsUffd) : [];
   if (dest.kind === 'outside') {
     // the copy lands below the arena: the model only counts it; the source goes as usual
     mm.outside++;
     if (srcUffd && keepsUffd) vrm.remapEvent = true;
     for (let p = start; p < end; p++) mm.pte[p] = PTE_NONE;
+    for (const b of movedTables) mm.pmd[b] = 0;
     dropPriv(mm, start, end);
     // do_mremap: mm_populate(new_addr + old_len, delta) of an mlock'd, grown VMA still faults the
     // copy's file pages into the shared page cache (sysMremap only populates arena placements)
@@ -475,6 +479,7 @@ function moveVma(mm: Mm, vrm: Vrm, dest: Placement): MremapResult {
     const e0 = Math.min((b + 1) * HPAGE_PAGES, end) - start + to;
     for (let d = Math.floor(s0 / HPAGE_PAGES); d * HPAGE_PAGES < e0 && d < mm.pmd.length; d++) mm.pmd[d] = 1;
   }
+  for (const b of movedTables) mm.pmd[b] = 0;
   // mremap_userfaultfd_prep(new_vma): without EVENT_REMAP the moved VMA loses its registration
   if (srcUffd) {
     if (keepsUffd) vrm.remapEvent = true;

@@ -5,7 +5,9 @@
 import { VM_GROWSDOWN } from './flags.js';
 import { HPAGE_PAGES, Mm, type Vma } from './state.js';
 
-export type Placement = { kind: 'arena'; page: number } | { kind: 'outside' };
+/** `outside`: below the arena, where the model does not place; `pmdAligned` when the kernel's
+ *  getter aligns it to a PMD there (__thp_get_unmapped_area: the padded search succeeds below). */
+export type Placement = { kind: 'arena'; page: number } | { kind: 'outside'; pmdAligned?: boolean };
 
 const OUTSIDE: Placement = { kind: 'outside' };
 
@@ -112,7 +114,7 @@ function thpGetUnmappedArea(mm: Mm, len: number): Placement {
   const ret = unmappedAreaTopdown(mm, len + HPAGE_PAGES, 0);
   if (ret.kind === 'outside') {
     mm.hit('mmap.place.thp_outside');
-    return ret;
+    return { kind: 'outside', pmdAligned: true };
   }
   const offSub = -ret.page & (HPAGE_PAGES - 1);
   mm.hit('mmap.place.thp_aligned');

@@ -91,6 +91,7 @@ export const RULES_FILES = {
   'mremap.to_unmapped_then_failed': 'before 6.17: mremap_to unmapped the MREMAP_FIXED destination (or a shrunk tail), then vma_to_resize refused the source (6.12 mm/mremap.c:mremap_to)',
   'mremap.dontunmap': 'MREMAP_DONTUNMAP: the source VMA stays, emptied and unlocked (mm/mremap.c:dontunmap_complete)',
   'mremap.dontunmap.no_self_merge': 'MREMAP_DONTUNMAP: the copy of an unfaulted anonymous VMA placed next to its kept source never merges into it (mm/vma.c:copy_vma)',
+  'mremap.dontunmap.pmd_moved': 'MREMAP_DONTUNMAP with both addresses PMD-aligned moves whole PMD entries (a huge PMD or a page table): the kept source has no page table there (mm/mremap.c:move_page_tables, move_normal_pmd)',
   'mremap.dontunmap.presplit': 'MREMAP_DONTUNMAP of part of an mlocked VMA splits the moved range out first, so only it loses VM_LOCKED (mm/mremap.c:prep_move_vma, needs_pre_split)',
   'mremap.multi': 'multi-VMA move: each VMA moved on its own (mm/mremap.c:remap_move)',
   'mremap.uffd_reset': 'a registered VMA moved without UFFD_FEATURE_EVENT_REMAP loses its registration (mm/userfaultfd.c:mremap_userfaultfd_prep)',

@@ -72,6 +72,23 @@ describe('mremap moves', () => {
     expect(pm(w)).toBe('-----P');
   });
 
+  it('MREMAP_DONTUNMAP with both addresses PMD-aligned takes whole PMD entries: the kept source faults afresh', () => {
+    //   block 0       block 1       block 2
+    //   AAAAAAAAAAAA  ............  ............   THP read fault in block 0 (a huge PMD)
+    //   AAAAAAAAAAAA  ............  BBBBBBBBBBBB   DONTUNMAP to block 2: the PMD entry moves,
+    //   the kept source has no page table, so its next read fault takes the THP path again
+    const always = { thp: 'always' as const, base_map_count: 0 };
+    const w = world(1536, always).ok(mmap(0, 512, 'rw', 'fixed'), touch(0, 'r'), mremap(0, 512, 512, ['maymove', 'fixed', 'dontunmap'], 1024));
+    expect(w.hits).toContain('mremap.dontunmap.pmd_moved');
+    w.ok(touch(3, 'r'));
+    expect(w.hits).toContain('fault.thp.read');
+    // a destination off the PMD grid: extents stop at its boundaries, PTEs move, the table stays
+    const v = world(1536, always).ok(mmap(0, 512, 'rw', 'fixed'), touch(0, 'r'), mremap(0, 512, 512, ['maymove', 'fixed', 'dontunmap'], 1000));
+    expect(v.hits).not.toContain('mremap.dontunmap.pmd_moved');
+    v.ok(touch(3, 'r'));
+    expect(v.hits).toContain('fault.read.zero_page_pmd_present');
+  });
+
   it('MREMAP_DONTUNMAP keeps the emptied source; a whole VMA loses its anon_vma; no self-merge', () => {
     const w = world(8).ok(mmap(0, 2, 'rw', 'fixed'), touch(0, 'w'), mremap(0, 2, 2, ['maymove', 'fixed', 'dontunmap'], 2));
     //      AABB   B holds the pages, A is empty and unfaulted again

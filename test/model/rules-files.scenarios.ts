@@ -117,6 +117,9 @@ export const S_FILES: Record<keyof typeof RULES_FILES, FilesScenario> = {
   'mremap.to_unmapped_then_failed': { profile: p612(), setup: [mmap(0, 1, 'rw', 'fixed'), mmap(4, 2, 'r', 'fixed')], call: mremap(0, 2, 2, ['maymove', 'fixed'], 4) },
   'mremap.dontunmap': { setup: [rw2], call: mremap(0, 2, 2, ['maymove', 'fixed', 'dontunmap'], 4) },
   'mremap.dontunmap.presplit': { setup: [mmap(0, 4, 'rw', 'fixed', 'locked')], call: mremap(3, 1, 1, ['maymove', 'fixed', 'dontunmap'], 6) },
+  // a read fault in block 0 makes a page table (thp=madvise: no VM_HUGEPAGE, the 4 KiB zero page);
+  // a PMD-aligned move takes it along
+  'mremap.dontunmap.pmd_moved': { arena: 1536, setup: [mmap(0, 512, 'rw', 'fixed'), touch(0, 'r')], call: mremap(0, 512, 512, ['maymove', 'fixed', 'dontunmap'], 1024) },
   // the copy lands right after its kept source, which it must not merge into
   'mremap.dontunmap.no_self_merge': { setup: [mmap(0, 1, 'rw', 'fixed')], call: mremap(0, 1, 1, ['maymove', 'fixed', 'dontunmap'], 1) },
   'mremap.multi': { setup: [rw2, mmap(3, 1, 'r', 'fixed')], call: mremap(0, 4, 4, ['maymove', 'fixed'], 4) },
