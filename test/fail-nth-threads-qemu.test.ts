@@ -38,7 +38,7 @@ describe.skipIf(!built)('a failing racing fork with maps readers in a guest', ()
 
   it('sweeps k: each surfaced failure leaves the parent and every concurrent read as before the fork', async () => {
     expect(facts.fail_nth).toBe('1');
-    const seq = loadSequenceFile('corpus/seed/races/fork-fail-nth-readers.json');
+    const seq = loadSequenceFile('corpus/races/fork-fail-nth-readers.json');
     const steps = await failSweepRace(runner, profile, seq, 3, { maxK: 400 });
     const last = steps.at(-1)!;
     expect(last.injected).toBe('not-fired'); // k passed the checks fork makes

@@ -1,4 +1,4 @@
-// A racing fork with failNth while readers read the parent's maps (corpus/seed/races/), on the host
+// A racing fork with failNth while readers read the parent's maps (corpus/races/), on the host
 // kernel: the wire form, the harness's acceptance and refusals, the run judged by the oracle
 // (src/linearize/fail-fork.ts), and `replay --fail-sweep` on it. The host may lack fail-nth (hello
 // fail_nth=0): the harness then says so per call ('unavailable') and the fork simply runs; the real
@@ -15,7 +15,7 @@ import { loadSequenceFile, parseSequence } from '../src/seq/io.js';
 import type { MapsEntry, SeqObservation } from '../src/seq/observation.js';
 import { ensureBuilt, vmafuzz } from './campaign-support.js';
 
-const FILE = 'corpus/seed/races/fork-fail-nth-readers.json';
+const FILE = 'corpus/races/fork-fail-nth-readers.json';
 const seq = loadSequenceFile(FILE);
 
 let runner: NativeRunner;

@@ -318,7 +318,7 @@ ${begin}	errno = 0;
 	end(i, (uint64_t)handle, 0, 0);
 }
 
-static void uffd_handoff(void)
+static void __attribute__((unused)) uffd_handoff(void)
 {
 	int fd = uffd_pending;
 

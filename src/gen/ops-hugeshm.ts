@@ -183,7 +183,8 @@ function hugeMremap(p: Picks, a: ArenaAllocator, page: number, n: number): Call 
   if (roll < 78) return { op: 'mremap', addr, oldLen: BigInt(HP) * P, newLen: BigInt(HP + 1 + p.int(HP - 1)) * P, flags: p.chance(70) ? R.MREMAP_MAYMOVE : 0 };
   if (roll < 88) {
     const c: Call = { op: 'mremap', addr, oldLen: BigInt(left * HP) * P, newLen: BigInt(left * HP) * P, flags: R.MREMAP_DONTUNMAP | R.MREMAP_MAYMOVE };
-    if (p.chance(50)) c.newAddr = { page: p.int(blocks) * HP, off: 0 };
+    // a hint the whole moved range fits behind (the schema keeps every range in the arena)
+    if (p.chance(50) && blocks >= left) c.newAddr = { page: p.int(blocks - left + 1) * HP, off: 0 };
     return c;
   }
   // off the grid: the new_addr argument without a flag that uses it, or addr itself
