@@ -28,6 +28,17 @@ afterAll(async () => {
   await runner.close();
 });
 
+/** Build the program with -Wall -Werror (the compiler must say nothing); its directory. */
+async function compile(src: string, name: string): Promise<string> {
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'repro.c'), src);
+  const [cc, ...ccArgs] = findCompiler() ?? ['cc'];
+  const built = await execa(cc!, [...ccArgs, '-static', '-O2', '-Wall', '-Werror', '-o', join(d, 'repro'), join(d, 'repro.c')], { reject: false, all: true });
+  expect(built.all, 'compiler output').toBe('');
+  return d;
+}
+
 const RW = 'PROT_READ|PROT_WRITE';
 const ANON = 'MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED';
 
@@ -59,12 +70,7 @@ describe('C reproducer: failNth', () => {
     expect(src).toMatch(/^#define HAVE_FAIL_NTH 1$/m);
     expect(src).toMatch(/^#define PLAIN_FORK 1/m);
 
-    const d = join(dir, 'a');
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'repro.c'), src);
-    const [cc, ...ccArgs] = findCompiler() ?? ['cc'];
-    const built = await execa(cc!, [...ccArgs, '-static', '-O2', '-Wall', '-Werror', '-o', join(d, 'repro'), join(d, 'repro.c')], { reject: false, all: true });
-    expect(built.all, 'compiler output').toBe('');
+    const d = await compile(src, 'a');
     const r = await execa(join(d, 'repro'), [], { reject: false, timeout: 60_000 });
     if (!existsSync('/proc/thread-self/fail-nth')) {
       expect(r.exitCode).toBe(125);
@@ -83,12 +89,7 @@ describe('C reproducer: failNth', () => {
     const body = src.slice(src.indexOf('static void run_sequence(void)'));
     expect(body).toMatch(/\tuffd_defer = 1;\n\tfail_nth_arm\(3\);\n\tuffd_create\(0, 0, [^\n]*\n\tif \(!fail_nth_fired\(\)\)\n[^\n]*\n\tuffd_handoff\(\);\n/);
     expect(body).toMatch(/\n\tuffd_create\(1, 1, /); // the second, without failNth, hands over at once
-    const d = join(dir, 'c');
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'repro.c'), src);
-    const [cc, ...ccArgs] = findCompiler() ?? ['cc'];
-    const built = await execa(cc!, [...ccArgs, '-static', '-O2', '-Wall', '-Werror', '-o', join(d, 'repro'), join(d, 'repro.c')], { reject: false, all: true });
-    expect(built.all, 'compiler output').toBe('');
+    await compile(src, 'c');
   }, 120_000);
 
   it('a fork block alone compiles without do_fork', async () => {
@@ -96,11 +97,6 @@ describe('C reproducer: failNth', () => {
     const [k] = await runner.run([seq], DETAIL_RUN);
     const src = renderReproC({ seq, model: modelPredictor(seq, k!, profile, true), profile, target, source: 'test' });
     expect(src).toMatch(/^#define PLAIN_FORK 0/m);
-    const d = join(dir, 'b');
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'repro.c'), src);
-    const [cc, ...ccArgs] = findCompiler() ?? ['cc'];
-    const built = await execa(cc!, [...ccArgs, '-static', '-O2', '-Wall', '-Werror', '-o', join(d, 'repro'), join(d, 'repro.c')], { reject: false, all: true });
-    expect(built.all, 'compiler output').toBe('');
+    await compile(src, 'b');
   }, 120_000);
 });
