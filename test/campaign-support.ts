@@ -81,12 +81,22 @@ export function findingsOf(dir: string): FindingKey[] {
   return out;
 }
 
+/** The records of an ndjson file; a last line without its newline that does not parse is one a
+ *  kill tore while it was written (the campaign's own readers skip it too) and is left out. */
 export function ndjson(file: string): Array<Record<string, unknown>> {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const torn = lines.at(-1) !== '' ? lines.pop()! : '';
+  const out = lines.filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  if (torn) {
+    try {
+      out.push(JSON.parse(torn) as Record<string, unknown>);
+    } catch {
+      // torn by a kill
+    }
+  }
+  return out;
 }
 
 /** A "kernel" that is the model itself: for count-based coverage experiments without a harness. */
