@@ -33,6 +33,7 @@ import { madviseHugetlb } from './hugetlb-madvise.js';
 import { dontneedZap, hasGuard, installPteTables, markPagedOut, punchHole, zapPtes } from './pages.js';
 import { HPAGE_PAGES, Mm, PTE_ANON, PTE_GUARD, PTE_MARKER, PTE_MAYBE, type Vma } from './state.js';
 import { classifyLen, EAGAIN, EINVAL, ENOMEM, EPERM, Unsupported } from './syscalls.js';
+import { filePages } from './sys.js';
 import { punchHoleSealed } from './seals.js';
 
 export const EFAULT = 14;
@@ -335,6 +336,17 @@ function madviseRemove(mm: Mm, vma: Vma, start: number, end: number): Step {
   if ((vma.flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) {
     mm.hit('errno.madvise.remove_not_shared');
     return EACCES;
+  }
+  // fs/btrfs/file.c:btrfs_punch_hole returns early for a range that is all hole on disk ("Already
+  // in a large hole": nothing unmapped, the cached pages stay) and punches only from the first
+  // extent on (find_first_non_hole). A page with contents is data on disk (pre-filled, or written:
+  // btrfs_wait_ordered_range writes the range back first); one without may be a hole - declined.
+  const rf = mm.sys.file(vma.file);
+  if (rf.kind === 'btrfs') {
+    const from = vma.pgoff + (start - vma.start);
+    for (let k = from; k < from + (end - start); k++) {
+      if (k >= filePages(rf) || !rf.data.has(k)) throw new Unsupported('MADV_REMOVE of a btrfs range that may hold a hole: btrfs_punch_hole skips it up to the first extent (find_first_non_hole); holes on disk are not modelled');
+    }
   }
   userfaultfdRemove(mm, vma);
   // vfs_fallocate -> shmem_fallocate(PUNCH_HOLE): write seals refuse it (src/model/seals.ts)

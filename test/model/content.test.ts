@@ -125,6 +125,21 @@ describe('disk files: readahead and the page cache', () => {
     expect(pm(w)).toBe('P???');
   });
 
+  it('MADV_REMOVE on btrfs: punched over data, declined where a page may be a hole (btrfs_punch_hole skips holes)', () => {
+    //      AAAA   MAP_SHARED of a 4-page btrfs file, pre-filled (data on disk): the ordinary punch
+    const btrfs = (fill: boolean) => ({ ...ext4(4, fill), kind: 'btrfs' as const });
+    const w = withFiles(world(4, FS), btrfs(true));
+    w.ok(fmmap(0, 4, 'rw', 0, 0, 'shared', 'fixed'));
+    expect(read(w, 1)).toBe(fill(0, 1));
+    w.ok(madvise(1, 1, MADV.MADV_REMOVE));
+    expect(read(w, 1)).toBe(0);
+    //      never written: all hole on disk, "Already in a large hole" keeps the cached page mapped
+    const h = withFiles(world(4, FS), btrfs(false));
+    h.ok(fmmap(0, 4, 'rw', 0, 0, 'shared', 'fixed'));
+    expect(read(h, 1)).toBe(0);
+    expect(() => h.run(madvise(1, 1, MADV.MADV_REMOVE))).toThrow(/may hold a hole/);
+  });
+
   it('pre-filled pages are cached: fault-around maps the window, no readahead', () => {
     const w = withFiles(world(8, FS), ext4(8));
     w.ok(fmmap(0, 8, 'r', 0, 0, 'shared', 'fixed'));
