@@ -11,19 +11,12 @@ static int in_block;
 
 static int fork_block(int i, int exit_call)
 {
-	long parent = syscall(SYS_getpid), pid;
 	int st, child_no;
+	long pid = fork_start(i, &child_no);
 
-	BLOCK_BEGIN();
-	errno = 0;
-	child_no = __atomic_add_fetch(&sh->nprocs, 1, __ATOMIC_SEQ_CST);
-	pid = fork_syscall(i);
-	if (pid < 0) {
-		end(i, (uint64_t)-1, errno, 0);
+	if (pid < 0)
 		return 0;
-	}
 	if (pid == 0) {
-		fork_child(parent, child_no);
 		in_block = 1;
 		end(i, 0, 0, 0);
 		return 0;

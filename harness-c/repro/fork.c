@@ -59,23 +59,37 @@ static int fork_wait(long pid)
 	return st;
 }
 
+/*
+ * The fork of call i, plain or a block's: the new process's pid here, 0 in the new process (set up
+ * by fork_child; the caller ends its call), -1 when fork failed (call i ended with its errno).
+ */
+static long fork_start(int i, int *child_no)
+{
+	long parent = syscall(SYS_getpid), pid;
+
+	BLOCK_BEGIN();
+	errno = 0;
+	*child_no = __atomic_add_fetch(&sh->nprocs, 1, __ATOMIC_SEQ_CST);
+	pid = fork_syscall(i);
+	if (pid < 0) {
+		end(i, (uint64_t)-1, errno, 0);
+		return -1;
+	}
+	if (pid == 0)
+		fork_child(parent, *child_no);
+	return pid;
+}
+
 #if PLAIN_FORK
 /* fork: this process waits for the new one and ends with its status, after the last call anyone ran. */
 static void do_fork(int i)
 {
-	long parent = syscall(SYS_getpid), pid;
 	int child_no;
+	long pid = fork_start(i, &child_no);
 
-	BLOCK_BEGIN();
-	errno = 0;
-	child_no = __atomic_add_fetch(&sh->nprocs, 1, __ATOMIC_SEQ_CST);
-	pid = fork_syscall(i);
-	if (pid < 0) {
-		end(i, (uint64_t)-1, errno, 0);
+	if (pid < 0)
 		return;
-	}
 	if (pid == 0) {
-		fork_child(parent, child_no);
 		end(i, 0, 0, 0);
 		return;
 	}
