@@ -8,7 +8,7 @@
 // leak: hugetlb_reserve_pages returns early). Sequences without mremap keep reserved mappings.
 
 import { MAP } from '../seq/consts.js';
-import type { Call, Sequence } from '../seq/schema.js';
+import type { Call, Sequence, ThreadCall } from '../seq/schema.js';
 
 const MAP_TYPE = 0x0f;
 
@@ -19,26 +19,18 @@ export function privateHugetlbMmap(c: Call, files: Sequence['files']): boolean {
   return !(c.flags & MAP.MAP_ANONYMOUS) && c.fd !== undefined && files?.[c.fd]?.kind === 'hugetlb';
 }
 
-export function noLeakingHugetlbMoves<S extends Pick<Sequence, 'calls' | 'files'>>(seq: S): S {
-  if (!seq.calls.some((c) => c.op === 'mremap')) return seq;
+/** MAP_NORESERVE on every private hugetlb mmap of a sequence with an mremap; in a concurrent
+ *  sequence (src/gen/threads.ts) the setup and every racing thread count alike. */
+export function noLeakingHugetlbMoves<S extends Pick<Sequence, 'calls' | 'files' | 'threads'>>(seq: S): S {
+  const racing = (seq.threads ?? []).flatMap((t) => t.calls);
+  if (![...seq.calls, ...racing].some((c) => c.op === 'mremap')) return seq;
   let changed = false;
-  const calls = seq.calls.map((c) => {
-    if (!privateHugetlbMmap(c, seq.files) || c.op !== 'mmap' || c.flags & MAP.MAP_NORESERVE) return c;
+  const fix = <C extends Call | ThreadCall>(c: C): C => {
+    if (c.op !== 'mmap' || !privateHugetlbMmap(c, seq.files) || c.flags & MAP.MAP_NORESERVE) return c;
     changed = true;
     return { ...c, flags: (c.flags | MAP.MAP_NORESERVE) >>> 0 };
-  });
-  return changed ? { ...seq, calls } : seq;
-}
-
-/** The same for a concurrent sequence: an mremap in its setup or any racing thread counts, and the
- *  hugetlb mappings of both get MAP_NORESERVE (src/gen/threads.ts). */
-export function noLeakingHugetlbMovesConcurrent(seq: Sequence): Sequence {
-  const racing = (seq.threads ?? []).flatMap((t) => t.calls.filter((c): c is Call => c.op !== 'sync'));
-  if (!seq.threads || ![...seq.calls, ...racing].some((c) => c.op === 'mremap')) return seq;
-  const fix = <C extends { op: string }>(c: C): C => {
-    const call = c as unknown as Call;
-    if (c.op === 'sync' || !privateHugetlbMmap(call, seq.files) || call.op !== 'mmap' || call.flags & MAP.MAP_NORESERVE) return c;
-    return { ...call, flags: (call.flags | MAP.MAP_NORESERVE) >>> 0 } as unknown as C;
   };
-  return { ...seq, calls: seq.calls.map(fix), threads: seq.threads.map((t) => ({ ...t, calls: t.calls.map(fix) })) };
+  const calls = seq.calls.map(fix);
+  const threads = seq.threads?.map((t) => ({ ...t, calls: t.calls.map(fix) }));
+  return changed ? { ...seq, calls, ...(threads ? { threads } : {}) } : seq;
 }

@@ -5,7 +5,7 @@
 // are about); touches land on pages other calls change. Sometimes a sync barrier splits the threads
 // in two phases; half the cases have a maps reader; some have a fork racing with the threads. (seed, index, threads) regenerates a case.
 
-import { noLeakingHugetlbMovesConcurrent } from './hugetlb-resv.js';
+import { noLeakingHugetlbMoves } from './hugetlb-resv.js';
 import { MADV, MAP } from '../seq/consts.js';
 import { FORMAT_VERSION, type Call, type Sequence, sequenceSchema, type ThreadCall } from '../seq/schema.js';
 import { sequenceToInput } from '../seq/io.js';
@@ -88,7 +88,7 @@ export function generateConcurrent(seed: number, index: number, cfg: RaceGenConf
       t.calls.splice(p.int(t.calls.length + 1), 0, { op: 'fork' });
     }
     // no partial move of a reserved private hugetlb mapping: it would leak the host's pool (src/gen/hugetlb-resv.ts)
-    const seq: Sequence = noLeakingHugetlbMovesConcurrent({ vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: RACE_GENERATOR_VERSION }, calls: setup, threads });
+    const seq: Sequence = noLeakingHugetlbMoves({ vmafuzz: FORMAT_VERSION, arenaPages, origin: { seed, index, generator: RACE_GENERATOR_VERSION }, calls: setup, threads });
     // a maps reader in half the cases, with an smaps reader besides in half of those
     if (p.chance(50)) seq.readers = p.chance(50) ? 2 : 1;
     // a call the schema refuses (rare: an edge case of the allocator) - draw again
